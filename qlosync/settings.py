@@ -1,0 +1,120 @@
+"""Settings from the environment: the only module that reads ``os.environ``.
+
+``Settings.from_env()`` validates everything at start and raises :class:`ConfigurationError` with one
+line naming the variable, so a bad deployment fails loudly instead of half-working.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from qlosync.errors import ConfigurationError
+from qlosync.secrets import Secret
+
+DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/qlosync"
+DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+DEFAULT_SYNC_INTERVAL_MS = 300_000
+MIN_SYNC_INTERVAL_MS = 1_000
+DEFAULT_HEARTBEAT_S = 60
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything qlosync needs to know about its environment."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    rabbitmq_url: str = DEFAULT_RABBITMQ_URL
+    sync_interval_ms: int = DEFAULT_SYNC_INTERVAL_MS
+    secret_key: Secret | None = field(default=None, repr=False)
+    log_level: str = "INFO"
+    log_format: str = "text"
+    http_connect_timeout_s: float = 5.0
+    http_read_timeout_s: float = 30.0
+    full_sync_after_hours: float = 24.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        secret = env.get("QLOSYNC_SECRET_KEY", "").strip()
+        return cls(
+            database_url=_database_url(env.get("DATABASE_URL", DEFAULT_DATABASE_URL)),
+            rabbitmq_url=with_heartbeat(env.get("RABBITMQ_URL", DEFAULT_RABBITMQ_URL)),
+            sync_interval_ms=_int(env, "QLOAPPS_SYNC_INTERVAL_MS", DEFAULT_SYNC_INTERVAL_MS, MIN_SYNC_INTERVAL_MS),
+            secret_key=Secret(secret) if secret else None,
+            log_level=_choice(env, "QLOSYNC_LOG_LEVEL", "INFO", LOG_LEVELS, upper=True),
+            log_format=_choice(env, "QLOSYNC_LOG_FORMAT", "text", LOG_FORMATS),
+            http_connect_timeout_s=_float(env, "QLOAPPS_HTTP_CONNECT_TIMEOUT_S", 5.0),
+            http_read_timeout_s=_float(env, "QLOAPPS_HTTP_READ_TIMEOUT_S", 30.0),
+            full_sync_after_hours=_float(env, "QLOAPPS_FULL_SYNC_AFTER_HOURS", 24.0),
+        )
+
+    def require_secret_key(self) -> Secret:
+        if self.secret_key is None:
+            raise ConfigurationError(
+                "QLOSYNC_SECRET_KEY is not set: it is needed to read or write the QloApps API key "
+                "(generate one with `qlosync config generate-secret`)"
+            )
+        return self.secret_key
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _database_url(url: str) -> str:
+    url = url.strip()
+    # Accept the URLs people paste from docs (postgres://, postgresql://) and use psycopg 3 for them.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    if not url.startswith("postgresql+psycopg://"):
+        raise ConfigurationError(f"DATABASE_URL must be a postgresql:// URL, got scheme {url.split(':', 1)[0]!r}")
+    return url
+
+
+def with_heartbeat(url: str, heartbeat_s: int = DEFAULT_HEARTBEAT_S) -> str:
+    """Return the AMQP URL with a ``heartbeat`` parameter, so dead connections are noticed."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("amqp", "amqps"):
+        raise ConfigurationError(f"RABBITMQ_URL must be an amqp:// URL, got scheme {parts.scheme!r}")
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("heartbeat", str(heartbeat_s))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number of milliseconds, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...], upper: bool = False) -> str:
+    raw = env.get(name, default).strip()
+    value = raw.upper() if upper else raw.lower()
+    if value not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return value
