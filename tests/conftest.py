@@ -1,12 +1,118 @@
-"""Shared fixtures: real PostgreSQL and RabbitMQ, isolated per test run, and the QloApps simulator."""
+"""Shared fixtures: real PostgreSQL and RabbitMQ, isolated per test run, and the QloApps simulator.
+
+Each run gets a random id. PostgreSQL: a template database migrated once per run, cloned for every
+test that needs a database, dropped afterwards. RabbitMQ: a vhost per run, deleted at the end.
+A service that is down fails the run with the command that starts it; nothing is skipped.
+"""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from qlosync.crypto import generate_secret_key
+from qlosync.db import migrate
+from qlosync.db.session import make_engine, make_sessionmaker
+from qlosync.secrets import Secret
+from qlosync.settings import Settings
+from tests import rabbitmq_admin
 
 TEST_API_KEY = "QLOSYNCTESTKEY0123456789ABCDEFGH"  # 32 characters, like a real QloApps key
+RUN_ID = uuid.uuid4().hex[:8]
+ADMIN_URL = os.environ.get("QLOSYNC_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+AMQP_URL = os.environ.get("QLOSYNC_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672")
+
+
+def _db_url(name: str) -> str:
+    return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[Engine]:
+    engine = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001  (any failure here means the service is unusable)
+        pytest.exit(f"PostgreSQL is not reachable at {ADMIN_URL} ({exc}); run scripts/ensure-services", returncode=3)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_admin: Engine) -> Iterator[str]:
+    """A database migrated to head once per run, the template every test database is cloned from."""
+    name = f"qlosync_test_{RUN_ID}_tpl"
+    with pg_admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    migrate.upgrade(_db_url(name))
+    yield name
+    with pg_admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def db_factory(pg_admin: Engine, template_db: str) -> Iterator[object]:
+    """Creates databases for one test (empty, or cloned from the migrated template) and drops them after."""
+    created: list[str] = []
+
+    def create(*, migrated: bool = True) -> str:
+        name = f"qlosync_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+        clause = f' TEMPLATE "{template_db}"' if migrated else ""
+        with pg_admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+        created.append(name)
+        return _db_url(name)
+
+    yield create
+    with pg_admin.connect() as connection:
+        for name in created:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_vhost() -> Iterator[str]:
+    """An AMQP URL on a vhost that exists only for this test run."""
+    vhost = f"qlosync_test_{RUN_ID}"
+    try:
+        rabbitmq_admin.add_vhost(vhost)
+    except rabbitmq_admin.RabbitAdminError as exc:
+        pytest.exit(f"cannot create a RabbitMQ vhost ({exc}); run scripts/ensure-services", returncode=3)
+    yield f"{AMQP_URL}/{vhost}"
+    rabbitmq_admin.delete_vhost(vhost)
+
+
+@pytest.fixture
+def database_url(db_factory) -> str:  # type: ignore[no-untyped-def]
+    return db_factory()
+
+
+@pytest.fixture
+def secret_key() -> Secret:
+    return Secret(generate_secret_key())
+
+
+@pytest.fixture
+def settings(database_url: str, secret_key: Secret) -> Settings:
+    return Settings(database_url=database_url, secret_key=secret_key)
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return make_sessionmaker(engine)
 
 
 @pytest.fixture

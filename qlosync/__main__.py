@@ -1,0 +1,3 @@
+from qlosync.cli import main
+
+main()

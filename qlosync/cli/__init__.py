@@ -1,0 +1,38 @@
+"""The ``qlosync`` command line: a click group whose commands stay thin over package functions."""
+
+from __future__ import annotations
+
+import click
+
+from qlosync.cli.config import config_group
+from qlosync.cli.context import CliContext, CliError
+from qlosync.cli.db import db_group
+from qlosync.cli.simulator import simulator_command
+from qlosync.cli.status import status_command
+from qlosync.errors import ConfigurationError
+from qlosync.logs import configure_logging
+from qlosync.settings import Settings
+
+
+@click.group()
+@click.version_option(package_name="qlosync")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Keep a hotel PMS and its QloApps booking website in sync."""
+    try:
+        settings = Settings.from_env()
+    except ConfigurationError as exc:
+        raise CliError(str(exc)) from None
+    configure_logging(settings.log_level, settings.log_format)
+    ctx.obj = CliContext(settings)
+    ctx.call_on_close(ctx.obj.close)
+
+
+cli.add_command(config_group)
+cli.add_command(db_group)
+cli.add_command(status_command)
+cli.add_command(simulator_command)
+
+
+def main() -> None:
+    cli(prog_name="qlosync")

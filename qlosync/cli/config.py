@@ -1,0 +1,108 @@
+"""``qlosync config``: the QloApps shop settings and the encrypted API key."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli
+from qlosync.crypto import generate_secret_key
+from qlosync.db.config_store import DEFAULT_SHOP, describe, get_config_row, rotate_keys, save_config
+from qlosync.db.models import CONFLICT_STRATEGIES
+from qlosync.secrets import Secret
+
+
+@click.group("config")
+def config_group() -> None:
+    """Show or change the QloApps connection settings."""
+
+
+def _read_api_key(from_stdin: bool, env_name: str | None) -> Secret | None:
+    if from_stdin and env_name:
+        raise CliError("give the API key either on stdin or through --api-key-env, not both", 2)
+    if from_stdin:
+        if sys.stdin.isatty():
+            value = click.prompt("QloApps API key", hide_input=True, err=True)
+        else:
+            value = sys.stdin.readline()
+        return Secret(value.strip())
+    if env_name:
+        value = os.environ.get(env_name)
+        if not value:
+            raise CliError(f"environment variable {env_name} is not set or empty", 2)
+        return Secret(value.strip())
+    return None
+
+
+@config_group.command("set")
+@click.option("--name", default=DEFAULT_SHOP, show_default=True, help="Which QloApps shop.")
+@click.option("--base-url", help="The shop's URL, e.g. https://booking.example.com (the API is under /api/).")
+@click.option("--api-key-stdin", is_flag=True, help="Read the API key from standard input (or a hidden prompt).")
+@click.option("--api-key-env", metavar="VAR", help="Read the API key from this environment variable.")
+@click.option("--enable/--disable", "sync_enabled", default=None, help="Switch sync on or off.")
+@click.option("--hotel-id", type=int, help="QloApps hotel (id_property) this PMS is.")
+@click.option("--conflict-strategy", type=click.Choice(CONFLICT_STRATEGIES))
+@pass_cli
+@command_errors
+def config_set(
+    cli: CliContext,
+    name: str,
+    base_url: str | None,
+    api_key_stdin: bool,
+    api_key_env: str | None,
+    sync_enabled: bool | None,
+    hotel_id: int | None,
+    conflict_strategy: str | None,
+) -> None:
+    """Create or update the QloApps configuration. The key is never accepted as a plain argument."""
+    api_key = _read_api_key(api_key_stdin, api_key_env)
+    cipher = cli.cipher() if api_key is not None else cli.optional_cipher()
+    with cli.session() as session:
+        row = save_config(
+            session,
+            cipher,
+            name=name,
+            base_url=base_url,
+            api_key=api_key,
+            sync_enabled=sync_enabled,
+            id_hotel=hotel_id,
+            conflict_strategy=conflict_strategy,
+        )
+        click.echo(f"saved QloApps configuration {row.name!r} ({row.base_url}, sync {'on' if row.sync_enabled else 'off'})")
+
+
+@config_group.command("show")
+@click.option("--name", default=DEFAULT_SHOP, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@pass_cli
+@command_errors
+def config_show(cli: CliContext, name: str, as_json: bool) -> None:
+    """Print the configuration with the API key masked."""
+    with cli.session() as session:
+        info = describe(get_config_row(session, name), cli.optional_cipher())
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    width = max(len(k) for k in info)
+    for key, value in info.items():
+        click.echo(f"{key:<{width}}  {value}")
+
+
+@config_group.command("rotate-key")
+@pass_cli
+@command_errors
+def config_rotate_key(cli: CliContext) -> None:
+    """Re-encrypt stored API keys with the first key in QLOSYNC_SECRET_KEY."""
+    cipher = cli.cipher()
+    with cli.session() as session:
+        count = rotate_keys(session, cipher)
+    click.echo(f"re-encrypted {count} API key(s) with the newest secret key")
+
+
+@config_group.command("generate-secret")
+def config_generate_secret() -> None:
+    """Print a new random value for QLOSYNC_SECRET_KEY."""
+    click.echo(generate_secret_key())

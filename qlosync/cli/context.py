@@ -1,0 +1,85 @@
+"""What every CLI command shares: settings, a lazily built engine, and the key cipher."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from qlosync.crypto import KeyCipher
+from qlosync.db.session import check_database, make_engine, make_sessionmaker, transaction
+from qlosync.errors import ConfigurationError, DatabaseUnavailableError, QlosyncError
+from qlosync.settings import Settings
+
+# Exit codes (documented in the README): 0 ok, 1 a qlosync error, 2 bad usage, 3 a service is down.
+RET_OK = 0
+RET_ERROR = 1
+RET_USAGE = 2
+RET_UNAVAILABLE = 3
+
+
+class CliError(click.ClickException):
+    """A qlosync error shown as one line, with an exit code that says what kind of failure it was."""
+
+    def __init__(self, message: str, exit_code: int = RET_ERROR) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class CliContext:
+    """Built once per invocation by the ``qlosync`` group and handed to commands through ``ctx.obj``."""
+
+    settings: Settings
+    _engine: Engine | None = field(default=None, repr=False)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.settings)
+            check_database(self._engine)
+        return self._engine
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with transaction(make_sessionmaker(self.engine)) as session:
+            yield session
+
+    def cipher(self) -> KeyCipher:
+        return KeyCipher(self.settings.require_secret_key())
+
+    def optional_cipher(self) -> KeyCipher | None:
+        return KeyCipher(self.settings.secret_key) if self.settings.secret_key else None
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def command_errors(func: F) -> F:
+    """Turn qlosync errors into one-line CLI errors; everything else keeps its traceback (a bug)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: object, **kwargs: object) -> object:
+        try:
+            return func(*args, **kwargs)
+        except DatabaseUnavailableError as exc:
+            raise CliError(str(exc), RET_UNAVAILABLE) from None
+        except ConfigurationError as exc:
+            raise CliError(str(exc), RET_ERROR) from None
+        except QlosyncError as exc:
+            raise CliError(f"{type(exc).__name__}: {exc}", RET_ERROR) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+pass_cli = click.make_pass_decorator(CliContext)

@@ -1,0 +1,48 @@
+"""``qlosync db``: schema migrations (the same as ``alembic upgrade head``)."""
+
+from __future__ import annotations
+
+import click
+
+from qlosync.cli.context import CliContext, command_errors, pass_cli
+from qlosync.db import migrate
+
+
+@click.group("db")
+def db_group() -> None:
+    """Manage the database schema."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@pass_cli
+@command_errors
+def db_upgrade(cli: CliContext, revision: str) -> None:
+    """Migrate the database up to REVISION (default: the newest)."""
+    cli.engine  # noqa: B018  (fails with one clear line if PostgreSQL is down)
+    migrate.upgrade(cli.settings.database_url, revision)
+    click.echo(f"database at revision {migrate.current_revision(cli.engine)}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+@click.option("--yes", is_flag=True, help="Confirm: downgrading drops tables and their data.")
+@pass_cli
+@command_errors
+def db_downgrade(cli: CliContext, revision: str, yes: bool) -> None:
+    """Migrate the database down to REVISION ("base" removes every qlosync table)."""
+    if not yes:
+        click.confirm(f"Downgrade to {revision}? Data in dropped tables is lost.", abort=True)
+    cli.engine  # noqa: B018
+    migrate.downgrade(cli.settings.database_url, revision)
+    click.echo(f"database at revision {migrate.current_revision(cli.engine)}")
+
+
+@db_group.command("current")
+@pass_cli
+@command_errors
+def db_current(cli: CliContext) -> None:
+    """Print the database's revision and the newest one."""
+    current = migrate.current_revision(cli.engine)
+    head = migrate.head_revision(cli.settings.database_url)
+    click.echo(f"current {current or '(empty)'}, head {head}{'' if current == head else '  (run: qlosync db upgrade)'}")

@@ -1,0 +1,28 @@
+"""``qlosync simulator``: run the QloApps simulator in the foreground, for demos and manual testing."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+
+@click.command("simulator")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8088, show_default=True, type=int)
+@click.option(
+    "--api-key-env",
+    default="QLOAPPS_API_KEY",
+    show_default=True,
+    metavar="VAR",
+    help="Environment variable holding the 32-character key the simulator accepts.",
+)
+@click.option("--bookings", default=0, show_default=True, type=int, help="Generate this many bookings at start.")
+def simulator_command(host: str, port: int, api_key_env: str, bookings: int) -> None:
+    """Serve a QloApps look-alike (demo hotel, quirks included) until interrupted."""
+    from qlosync.qloapps.simulator import serve
+
+    api_key = os.environ.get(api_key_env, "")
+    if len(api_key) != 32:
+        raise click.ClickException(f"{api_key_env} must hold a 32-character API key for the simulator")
+    serve(port=port, api_key=api_key, bookings=bookings, host=host)

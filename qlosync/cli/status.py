@@ -1,0 +1,50 @@
+"""``qlosync status``: what an operator checks first."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from qlosync.cli.context import CliContext, command_errors, pass_cli
+from qlosync.db import migrate
+from qlosync.status import collect_status
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@pass_cli
+@command_errors
+def status_command(cli: CliContext, as_json: bool) -> None:
+    """Show schema revision, shops, the last sync run, parked bookings and dead letters."""
+    current = migrate.current_revision(cli.engine)
+    head = migrate.head_revision(cli.settings.database_url)
+    report: dict[str, object] = {"schema": {"current": current, "head": head}}
+    if current == head:
+        with cli.session() as session:
+            report.update(collect_status(session))
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
+        return
+    click.echo(f"schema       {current or '(empty)'}{'' if current == head else f' -> run `qlosync db upgrade` (head {head})'}")
+    if current != head:
+        return
+    shops = report["shops"]
+    assert isinstance(shops, list)
+    if not shops:
+        click.echo("shops        none configured (qlosync config set --base-url URL --api-key-stdin)")
+    for shop in shops:
+        click.echo(f"shop         {shop['name']}  {shop['base_url']}  sync {'on' if shop['sync_enabled'] else 'off'}")
+        click.echo(f"  last successful sync  {shop['last_successful_sync'] or 'never'}")
+        click.echo(f"  cursor                {shop['cursor'] or '(none: next pull is full)'}")
+        run = shop["last_run"]
+        if run:
+            click.echo(
+                f"  last run #{run['id']}  {run['kind']}/{run['trigger']}  {run['status']}  "
+                f"seen {run['seen']} created {run['created']} updated {run['updated']} "
+                f"unchanged {run['unchanged']} failed {run['failed']} parked {run['parked']}"
+            )
+            if run["error"]:
+                click.echo(f"  last error            {run['error']}")
+        click.echo(f"  reservations mapped   {shop['reservations_mapped']}   parked {shop['bookings_parked']}")
+    click.echo(f"dead letters {report['dead_letters']}")

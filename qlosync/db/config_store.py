@@ -1,0 +1,141 @@
+"""Reading and writing ``qloapps_config``: the one place that handles the encrypted API key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from qlosync.crypto import KeyCipher
+from qlosync.db.models import CONFLICT_STRATEGIES, QloAppsConfig
+from qlosync.errors import ConfigurationError, SyncDisabledError
+from qlosync.secrets import Secret, mask
+
+DEFAULT_SHOP = "default"
+
+
+@dataclass(frozen=True)
+class ShopConfig:
+    """A QloApps shop's settings with the API key decrypted (masked in every repr)."""
+
+    id: int
+    name: str
+    base_url: str
+    api_key: Secret
+    sync_enabled: bool
+    id_hotel: int
+    conflict_strategy: str
+
+
+def normalise_base_url(url: str) -> str:
+    url = url.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"the QloApps base URL must start with http:// or https://, got {url!r}")
+    if "?" in url or "#" in url:
+        raise ConfigurationError("the QloApps base URL must not contain a query string or fragment")
+    if url.endswith("/api"):
+        url = url[: -len("/api")]
+    return url
+
+
+def validate_api_key(api_key: Secret) -> None:
+    value = api_key.reveal()
+    if not value or any(c.isspace() for c in value):
+        raise ConfigurationError("the QloApps API key is empty or contains white space")
+    if len(value) != 32:
+        raise ConfigurationError(f"a QloApps API key has 32 characters; this one has {len(value)}")
+
+
+def find_config(session: Session, name: str = DEFAULT_SHOP) -> QloAppsConfig | None:
+    return session.scalars(select(QloAppsConfig).where(QloAppsConfig.name == name)).one_or_none()
+
+
+def get_config_row(session: Session, name: str = DEFAULT_SHOP) -> QloAppsConfig:
+    row = find_config(session, name)
+    if row is None:
+        raise ConfigurationError(
+            f"QloApps shop {name!r} is not configured: run `qlosync config set --base-url URL --api-key-stdin`"
+        )
+    return row
+
+
+def save_config(
+    session: Session,
+    cipher: KeyCipher | None,
+    *,
+    name: str = DEFAULT_SHOP,
+    base_url: str | None = None,
+    api_key: Secret | None = None,
+    sync_enabled: bool | None = None,
+    id_hotel: int | None = None,
+    conflict_strategy: str | None = None,
+) -> QloAppsConfig:
+    """Create or update a shop's configuration; only the given fields change."""
+    row = find_config(session, name)
+    if row is None:
+        if base_url is None or api_key is None:
+            raise ConfigurationError("a new QloApps configuration needs both --base-url and the API key")
+        row = QloAppsConfig(name=name, sync_enabled=False, id_hotel=1, conflict_strategy="qloapps_wins")
+        session.add(row)
+    if base_url is not None:
+        row.base_url = normalise_base_url(base_url)
+    if api_key is not None:
+        if cipher is None:
+            raise ConfigurationError("QLOSYNC_SECRET_KEY is needed to store the API key")
+        validate_api_key(api_key)
+        row.api_key_encrypted = cipher.encrypt(api_key)
+    if sync_enabled is not None:
+        row.sync_enabled = sync_enabled
+    if id_hotel is not None:
+        if id_hotel < 1:
+            raise ConfigurationError(f"the hotel id must be a positive number, got {id_hotel}")
+        row.id_hotel = id_hotel
+    if conflict_strategy is not None:
+        if conflict_strategy not in CONFLICT_STRATEGIES:
+            raise ConfigurationError(f"conflict strategy must be one of {', '.join(CONFLICT_STRATEGIES)}")
+        row.conflict_strategy = conflict_strategy
+    session.flush()
+    return row
+
+
+def load_shop(session: Session, cipher: KeyCipher, name: str = DEFAULT_SHOP, *, require_enabled: bool = False) -> ShopConfig:
+    """The shop's configuration with its API key decrypted; optionally insist that sync is on."""
+    row = get_config_row(session, name)
+    if require_enabled and not row.sync_enabled:
+        raise SyncDisabledError(f"sync is disabled for QloApps shop {name!r} (`qlosync config set --enable`)")
+    return ShopConfig(
+        id=row.id,
+        name=row.name,
+        base_url=row.base_url,
+        api_key=cipher.decrypt(row.api_key_encrypted),
+        sync_enabled=row.sync_enabled,
+        id_hotel=row.id_hotel,
+        conflict_strategy=row.conflict_strategy,
+    )
+
+
+def rotate_keys(session: Session, cipher: KeyCipher) -> int:
+    """Re-encrypt every stored API key with the newest secret key; returns how many rows changed."""
+    rows = session.scalars(select(QloAppsConfig).with_for_update()).all()
+    for row in rows:
+        row.api_key_encrypted = cipher.rotate(row.api_key_encrypted)
+    session.flush()
+    return len(rows)
+
+
+def describe(row: QloAppsConfig, cipher: KeyCipher | None) -> dict[str, object]:
+    """What `config show` prints: everything but the key, which is masked (or marked unreadable)."""
+    if cipher is None:
+        key_display = "(encrypted; set QLOSYNC_SECRET_KEY to check it)"
+    else:
+        key_display = mask(cipher.decrypt(row.api_key_encrypted).reveal())
+    return {
+        "name": row.name,
+        "base_url": row.base_url,
+        "api_key": key_display,
+        "sync_enabled": row.sync_enabled,
+        "id_hotel": row.id_hotel,
+        "conflict_strategy": row.conflict_strategy,
+        "updated_at": row.updated_at.isoformat() if row.updated_at else None,
+    }

@@ -1,0 +1,242 @@
+"""qlosync's own tables: QloApps configuration, sync runs, mappings, logs and dead letters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from qlosync.db.base import Base, created_at_column, in_values, updated_at_column
+from qlosync.db.pms import (  # noqa: F401  (registers the PMS tables on the shared metadata)
+    PmsGuest,
+    PmsOutbox,
+    PmsReservation,
+    PmsReservationLine,
+    PmsRoom,
+    PmsRoomType,
+)
+
+CONFLICT_STRATEGIES = ("qloapps_wins", "pms_wins", "newest_wins", "manual")
+SYNC_KINDS = ("full", "incremental")
+SYNC_TRIGGERS = ("schedule", "manual", "fallback")
+SYNC_STATUSES = ("running", "succeeded", "failed", "skipped")
+ORIGINS = ("qloapps", "pms")
+MATCH_METHODS = ("email", "phone_name", "created", "manual", "pushed")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class QloAppsConfig(Base):
+    """One QloApps shop that qlosync keeps in sync; the API key is stored only Fernet-encrypted."""
+
+    __tablename__ = "qloapps_config"
+    __table_args__ = (CheckConstraint(in_values("conflict_strategy", CONFLICT_STRATEGIES), name="conflict_strategy"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True, default="default")
+    base_url: Mapped[str] = mapped_column(String(512))
+    api_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    sync_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    id_hotel: Mapped[int] = mapped_column(Integer, default=1)
+    conflict_strategy: Mapped[str] = mapped_column(String(32), default="qloapps_wins")
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+
+class QloAppsSyncCursor(Base):
+    """Where the incremental pull resumes, and when sync last fully succeeded (one row per shop).
+
+    Moved only in the transaction that commits a run's writes, so a crash never skips bookings.
+    """
+
+    __tablename__ = "qloapps_sync_cursor"
+
+    config_id: Mapped[int] = mapped_column(ForeignKey("qloapps_config.id", ondelete="CASCADE"), primary_key=True)
+    cursor_date_upd: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
+    cursor_id: Mapped[int | None] = mapped_column(Integer)
+    last_successful_sync: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_full_sync: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = updated_at_column()
+
+
+class QloAppsSyncState(Base):
+    """One sync run: what started it, how it went, what it counted."""
+
+    __tablename__ = "qloapps_sync_state"
+    __table_args__ = (
+        CheckConstraint(in_values("kind", SYNC_KINDS), name="kind"),
+        CheckConstraint(in_values("trigger", SYNC_TRIGGERS), name="trigger"),
+        CheckConstraint(in_values("status", SYNC_STATUSES), name="status"),
+        # A scheduler slot runs at most once cluster-wide: the claim is this unique key.
+        UniqueConstraint("config_id", "slot_at", name="uq_qloapps_sync_state_slot"),
+        Index("ix_qloapps_sync_state_config_started", "config_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    config_id: Mapped[int] = mapped_column(ForeignKey("qloapps_config.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    trigger: Mapped[str] = mapped_column(String(16))
+    slot_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    started_at: Mapped[datetime] = created_at_column()
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cursor_before_date_upd: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
+    cursor_before_id: Mapped[int | None] = mapped_column(Integer)
+    cursor_after_date_upd: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
+    cursor_after_id: Mapped[int | None] = mapped_column(Integer)
+    seen: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    parked: Mapped[int] = mapped_column(Integer, default=0)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class QloAppsRoomTypeMapping(Base):
+    """QloApps room type (product) <-> PMS room type."""
+
+    __tablename__ = "qloapps_room_type_mappings"
+    __table_args__ = (
+        UniqueConstraint("config_id", "qloapps_room_type_id"),
+        UniqueConstraint("config_id", "pms_room_type_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    config_id: Mapped[int] = mapped_column(ForeignKey("qloapps_config.id", ondelete="CASCADE"))
+    qloapps_room_type_id: Mapped[int] = mapped_column(Integer)
+    qloapps_hotel_id: Mapped[int] = mapped_column(Integer)
+    pms_room_type_id: Mapped[int] = mapped_column(ForeignKey("pms_room_types.id", ondelete="CASCADE"))
+    qloapps_name: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+
+class QloAppsRoomMapping(Base):
+    """QloApps physical room (hotel_rooms) <-> PMS room."""
+
+    __tablename__ = "qloapps_room_mappings"
+    __table_args__ = (
+        UniqueConstraint("config_id", "qloapps_room_id"),
+        UniqueConstraint("config_id", "pms_room_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    config_id: Mapped[int] = mapped_column(ForeignKey("qloapps_config.id", ondelete="CASCADE"))
+    qloapps_room_id: Mapped[int] = mapped_column(Integer)
+    qloapps_room_type_id: Mapped[int] = mapped_column(Integer)
+    pms_room_id: Mapped[int] = mapped_column(ForeignKey("pms_rooms.id", ondelete="CASCADE"))
+    room_number: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+
+class QloAppsReservationMapping(Base):
+    """QloApps order <-> PMS reservation, with what each side looked like when last synced.
+
+    ``push_token`` is written before an outbound create is sent and travels inside the QloApps booking,
+    so a worker that died right after the POST can find the order instead of creating it twice.
+    """
+
+    __tablename__ = "qloapps_reservation_mappings"
+    __table_args__ = (
+        UniqueConstraint("config_id", "qloapps_order_id"),
+        UniqueConstraint("pms_reservation_id"),
+        UniqueConstraint("push_token"),
+        CheckConstraint(in_values("origin", ORIGINS), name="origin"),
+        Index("ix_qloapps_reservation_mappings_parked", "config_id", postgresql_where="parked_reason IS NOT NULL"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    config_id: Mapped[int] = mapped_column(ForeignKey("qloapps_config.id", ondelete="CASCADE"))
+    qloapps_order_id: Mapped[int | None] = mapped_column(Integer)
+    pms_reservation_id: Mapped[int | None] = mapped_column(ForeignKey("pms_reservations.id", ondelete="SET NULL"))
+    origin: Mapped[str] = mapped_column(String(16))
+    qloapps_hash: Mapped[str | None] = mapped_column(String(64))
+    pms_hash: Mapped[str | None] = mapped_column(String(64))
+    qloapps_date_upd: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
+    push_token: Mapped[str | None] = mapped_column(String(64))
+    parked_reason: Mapped[str | None] = mapped_column(Text)
+    last_synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+
+class QloAppsCustomerMapping(Base):
+    """QloApps customer <-> PMS guest, and how the match was decided."""
+
+    __tablename__ = "qloapps_customer_mappings"
+    __table_args__ = (
+        UniqueConstraint("config_id", "qloapps_customer_id"),
+        CheckConstraint(in_values("match_method", MATCH_METHODS), name="match_method"),
+        Index("ix_qloapps_customer_mappings_guest", "pms_guest_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    config_id: Mapped[int] = mapped_column(ForeignKey("qloapps_config.id", ondelete="CASCADE"))
+    qloapps_customer_id: Mapped[int] = mapped_column(Integer)
+    pms_guest_id: Mapped[int] = mapped_column(ForeignKey("pms_guests.id", ondelete="CASCADE"))
+    match_method: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+
+class QloAppsSyncLog(Base):
+    """A per-entity sync event for operators: what happened to which record, and why."""
+
+    __tablename__ = "qloapps_sync_logs"
+    __table_args__ = (
+        CheckConstraint(in_values("level", LOG_LEVELS), name="level"),
+        Index("ix_qloapps_sync_logs_entity", "entity_type", "entity_id"),
+        Index("ix_qloapps_sync_logs_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    config_id: Mapped[int | None] = mapped_column(ForeignKey("qloapps_config.id", ondelete="CASCADE"))
+    sync_state_id: Mapped[int | None] = mapped_column(ForeignKey("qloapps_sync_state.id", ondelete="SET NULL"))
+    level: Mapped[str] = mapped_column(String(16))
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class QloAppsDeadLetter(Base):
+    """A message given up on: kept for operators; the message itself stays in ``qloapps.dlq``."""
+
+    __tablename__ = "qloapps_dead_letters"
+    __table_args__ = (
+        CheckConstraint("status IN ('dead', 'requeued', 'purged', 'succeeded')", name="status"),
+        Index("ix_qloapps_dead_letters_status", "status", "dead_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    actor_name: Mapped[str] = mapped_column(String(128))
+    queue_name: Mapped[str] = mapped_column(String(128))
+    args: Mapped[list[object]] = mapped_column(JSONB, default=list)
+    kwargs: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
+    error_class: Mapped[str | None] = mapped_column(String(255))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    retries: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="dead")
+    dead_at: Mapped[datetime] = created_at_column()
+    requeued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    requeue_count: Mapped[int] = mapped_column(Integer, default=0)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,43 @@
+"""Engine and session factories, built from Settings (never at import time)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from qlosync.errors import DatabaseUnavailableError
+from qlosync.settings import Settings
+
+
+def make_engine(settings: Settings, **kwargs: object) -> Engine:
+    """An engine for DATABASE_URL; ``pool_pre_ping`` so a restarted PostgreSQL costs one retry, not a crash."""
+    options: dict[str, object] = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}
+    options.update(kwargs)
+    return create_engine(settings.database_url, **options)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose work commits on success and rolls back on any error."""
+    with factory() as session, session.begin():
+        yield session
+
+
+def check_database(engine: Engine) -> None:
+    """Raise DatabaseUnavailableError with one clear line if PostgreSQL does not answer."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        raise DatabaseUnavailableError(
+            f"cannot reach PostgreSQL at {engine.url.render_as_string(hide_password=True)}: "
+            f"{str(exc.orig).strip().splitlines()[0] if exc.orig else exc}"
+        ) from None

@@ -1,0 +1,79 @@
+"""A snapshot of qlosync's state for operators: schema, configuration, last runs, backlog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from qlosync.db.models import (
+    QloAppsConfig,
+    QloAppsDeadLetter,
+    QloAppsReservationMapping,
+    QloAppsSyncCursor,
+    QloAppsSyncState,
+)
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat(sep=" ", timespec="seconds") if value is not None else None
+
+
+def shop_status(session: Session, shop: QloAppsConfig) -> dict[str, Any]:
+    cursor = session.get(QloAppsSyncCursor, shop.id)
+    last_run = session.scalars(
+        select(QloAppsSyncState)
+        .where(QloAppsSyncState.config_id == shop.id)
+        .order_by(QloAppsSyncState.started_at.desc(), QloAppsSyncState.id.desc())
+        .limit(1)
+    ).first()
+    parked = session.scalar(
+        select(func.count())
+        .select_from(QloAppsReservationMapping)
+        .where(QloAppsReservationMapping.config_id == shop.id, QloAppsReservationMapping.parked_reason.is_not(None))
+    )
+    mapped = session.scalar(
+        select(func.count())
+        .select_from(QloAppsReservationMapping)
+        .where(QloAppsReservationMapping.config_id == shop.id, QloAppsReservationMapping.qloapps_order_id.is_not(None))
+    )
+    return {
+        "name": shop.name,
+        "base_url": shop.base_url,
+        "sync_enabled": shop.sync_enabled,
+        "last_successful_sync": _iso(cursor.last_successful_sync) if cursor else None,
+        "last_full_sync": _iso(cursor.last_full_sync) if cursor else None,
+        "cursor": (
+            f"{_iso(cursor.cursor_date_upd)} #{cursor.cursor_id}" if cursor and cursor.cursor_date_upd else None
+        ),
+        "last_run": (
+            {
+                "id": last_run.id,
+                "kind": last_run.kind,
+                "trigger": last_run.trigger,
+                "status": last_run.status,
+                "started_at": _iso(last_run.started_at),
+                "finished_at": _iso(last_run.finished_at),
+                "seen": last_run.seen,
+                "created": last_run.created,
+                "updated": last_run.updated,
+                "unchanged": last_run.unchanged,
+                "failed": last_run.failed,
+                "parked": last_run.parked,
+                "error": last_run.error,
+            }
+            if last_run
+            else None
+        ),
+        "reservations_mapped": mapped,
+        "bookings_parked": parked,
+    }
+
+
+def collect_status(session: Session) -> dict[str, Any]:
+    shops = session.scalars(select(QloAppsConfig).order_by(QloAppsConfig.id)).all()
+    dead = session.scalar(
+        select(func.count()).select_from(QloAppsDeadLetter).where(QloAppsDeadLetter.status == "dead")
+    )
+    return {"shops": [shop_status(session, shop) for shop in shops], "dead_letters": dead}
