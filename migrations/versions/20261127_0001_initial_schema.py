@@ -216,6 +216,21 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_pms_reservation_lines_reservation_id'), 'pms_reservation_lines', ['reservation_id'], unique=False)
     op.create_index('ix_pms_reservation_lines_stay', 'pms_reservation_lines', ['room_id', 'checkin', 'checkout'], unique=False)
+    op.create_table('qloapps_room_line_mappings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('config_id', sa.Integer(), nullable=False),
+    sa.Column('qloapps_order_id', sa.Integer(), nullable=False),
+    sa.Column('qloapps_room_booking_id', sa.Integer(), nullable=False),
+    sa.Column('pms_reservation_line_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['config_id'], ['qloapps_config.id'], name=op.f('fk_qloapps_room_line_mappings_config_id_qloapps_config'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['pms_reservation_line_id'], ['pms_reservation_lines.id'], name=op.f('fk_qloapps_room_line_mappings_pms_reservation_line_id_pms_reservation_lines'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_qloapps_room_line_mappings')),
+    sa.UniqueConstraint('config_id', 'qloapps_room_booking_id', name=op.f('uq_qloapps_room_line_mappings_config_id_qloapps_room_booking_id')),
+    sa.UniqueConstraint('pms_reservation_line_id', name=op.f('uq_qloapps_room_line_mappings_pms_reservation_line_id'))
+    )
+    op.create_index('ix_qloapps_room_line_mappings_order', 'qloapps_room_line_mappings', ['config_id', 'qloapps_order_id'], unique=False)
     op.create_table('qloapps_reservation_mappings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('config_id', sa.Integer(), nullable=False),
@@ -283,6 +298,8 @@ def downgrade() -> None:
     op.drop_table('qloapps_reservation_mappings')
     op.drop_index('ix_pms_reservation_lines_stay', table_name='pms_reservation_lines')
     op.drop_index(op.f('ix_pms_reservation_lines_reservation_id'), table_name='pms_reservation_lines')
+    op.drop_index('ix_qloapps_room_line_mappings_order', table_name='qloapps_room_line_mappings')
+    op.drop_table('qloapps_room_line_mappings')
     op.drop_table('pms_reservation_lines')
     op.drop_index('ix_qloapps_sync_state_config_started', table_name='qloapps_sync_state')
     op.drop_table('qloapps_sync_state')

@@ -176,6 +176,29 @@ class QloAppsReservationMapping(Base):
     updated_at: Mapped[datetime] = updated_at_column()
 
 
+class QloAppsRoomLineMapping(Base):
+    """QloApps room line (room_bookings id) <-> PMS reservation line.
+
+    QloApps gives a line a new id when its dates or room type change (B24); sync then re-points this row
+    at the same PMS line instead of creating a duplicate line.
+    """
+
+    __tablename__ = "qloapps_room_line_mappings"
+    __table_args__ = (
+        UniqueConstraint("config_id", "qloapps_room_booking_id"),
+        UniqueConstraint("pms_reservation_line_id"),
+        Index("ix_qloapps_room_line_mappings_order", "config_id", "qloapps_order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    config_id: Mapped[int] = mapped_column(ForeignKey("qloapps_config.id", ondelete="CASCADE"))
+    qloapps_order_id: Mapped[int] = mapped_column(Integer)
+    qloapps_room_booking_id: Mapped[int] = mapped_column(Integer)
+    pms_reservation_line_id: Mapped[int] = mapped_column(ForeignKey("pms_reservation_lines.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+
 class QloAppsCustomerMapping(Base):
     """QloApps customer <-> PMS guest, and how the match was decided."""
 
