@@ -312,7 +312,7 @@ def parse_booking(doc: Any) -> Booking:
             total_price_without_tax=to_decimal(pd.get("total_price_without_tax")),
             total_tax=to_decimal(pd.get("total_tax")),
         ),
-        remarks=tuple(_str(r) for r in as_list(b.get("remarks"), "remark")),
+        remarks=tuple(_str(r) for r in as_list(assoc.get("remarks"), "remark")),
         room_types=tuple(room_types),
     )
 
