@@ -160,7 +160,10 @@ class QloAppsClient:
         self.request_count += 1
         started = time.perf_counter()
         try:
-            response = self._session.request(method, url, data=body, headers=headers, timeout=self._timeout)
+            # No redirects: a redirected POST silently turns into a GET; a 3xx is reported instead.
+            response = self._session.request(
+                method, url, data=body, headers=headers, timeout=self._timeout, allow_redirects=False
+            )
         except requests.RequestException as exc:
             err = error_for(method, log_path, exc=exc, idempotent=idempotent, secret=self._key.reveal())
             self._log(method, log_path, type(err).__name__, started)
@@ -312,6 +315,8 @@ class QloAppsClient:
         second, anchor-checked offset inside it) is documented in :func:`paging.iter_changed_pages`.
         The id half of the cursor is not used to filter: the overlap window re-reads on purpose.
         """
+        if cursor is not None and cursor[0].tzinfo is not None:
+            raise ValueError("cursor date_upd must be naive, in the QloApps server clock (as Order.date_upd)")
         lower = None if cursor is None else (cursor[0] - overlap).replace(microsecond=0)
 
         def fetch(since: datetime | None, offset: int, count: int) -> list[Order]:

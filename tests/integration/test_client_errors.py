@@ -45,7 +45,7 @@ def client(simulator):
 
 @pytest.fixture(autouse=True)
 def debug_logs(caplog):
-    caplog.set_level(logging.DEBUG, logger="qlosync")
+    caplog.set_level(logging.DEBUG)  # urllib3's request lines included
     return caplog
 
 
