@@ -83,6 +83,7 @@ def upgrade() -> None:
     sa.Column('kwargs', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('error_class', sa.String(length=255), nullable=True),
     sa.Column('error_message', sa.Text(), nullable=True),
+    sa.Column('reason', sa.String(length=32), nullable=True),
     sa.Column('retries', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('dead_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
@@ -160,6 +161,7 @@ def upgrade() -> None:
     sa.Column('cursor_id', sa.Integer(), nullable=True),
     sa.Column('last_successful_sync', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_full_sync', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('full_sync_reason', sa.Text(), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.ForeignKeyConstraint(['config_id'], ['qloapps_config.id'], name=op.f('fk_qloapps_sync_cursor_config_id_qloapps_config'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('config_id', name=op.f('pk_qloapps_sync_cursor'))

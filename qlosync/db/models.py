@@ -69,6 +69,8 @@ class QloAppsSyncCursor(Base):
     cursor_id: Mapped[int | None] = mapped_column(Integer)
     last_successful_sync: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_full_sync: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when an incremental pull found the cursor untrustworthy; the next pull is then a full one.
+    full_sync_reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = updated_at_column()
 
 
@@ -257,6 +259,8 @@ class QloAppsDeadLetter(Base):
     kwargs: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
     error_class: Mapped[str | None] = mapped_column(String(255))
     error_message: Mapped[str | None] = mapped_column(Text)
+    # Why it was given up on: permanent, retries_exhausted, skipped, actor_not_found, or RabbitMQ's x-death reason.
+    reason: Mapped[str | None] = mapped_column(String(32))
     retries: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="dead")
     dead_at: Mapped[datetime] = created_at_column()
