@@ -1,0 +1,279 @@
+"""Pull runs: page through QloApps orders, apply each booking, move the cursor with the writes.
+
+A run holds a session-level advisory lock, so two pulls of one shop never overlap. Each page of bookings
+commits in one transaction together with the run's counters and, for incremental pulls, the cursor:
+after a crash the cursor still describes exactly what was committed. One bad booking is isolated: its
+savepoint is rolled back, it is handed to ``retry_booking`` (its own message, ending in the DLQ if it
+keeps failing), and the run goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from qlosync.db.config_store import ShopConfig
+from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomTypeMapping, QloAppsSyncState
+from qlosync.db.session import transaction
+from qlosync.errors import PermanentError, QlosyncError
+from qlosync.qloapps.client import QloAppsClient
+from qlosync.qloapps.models import BookingSnapshot, Order
+from qlosync.sync import runs
+from qlosync.sync.inbound import ApplyResult, Catalog, apply_snapshot, sync_log
+from qlosync.sync.locks import exclusive_run
+
+logger = logging.getLogger(__name__)
+
+
+class DoubtfulCursorError(PermanentError):
+    """QloApps answered the incremental listing in a way that makes the cursor untrustworthy."""
+
+
+@dataclass(frozen=True)
+class PullOptions:
+    """Tunables of a pull."""
+
+    overlap: timedelta = timedelta(seconds=5)
+    full_after: timedelta = timedelta(hours=24)
+    # A scheduler slot older than this when its message runs is covered by any later pull.
+    stale_after: timedelta = timedelta(minutes=10)
+
+
+@dataclass
+class RunReport:
+    """What a run did; also the progress passed to the callback after every page."""
+
+    run_id: int | None
+    kind: str
+    trigger: str
+    status: str = "running"
+    counts: Counter[str] = field(default_factory=Counter)
+    requests: int = 0
+    error: str | None = None
+    retried: list[int] = field(default_factory=list)
+
+
+@dataclass
+class PullDeps:
+    """What a pull needs, passed explicitly so tests can call it without a broker."""
+
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    client: QloAppsClient
+    shop: ShopConfig
+    retry_booking: Callable[[int], None]
+    options: PullOptions = field(default_factory=PullOptions)
+    progress: Callable[[RunReport], None] | None = None
+    _currencies: dict[int, str] | None = None
+
+    def currencies(self) -> dict[int, str]:
+        if self._currencies is None:
+            self._currencies = self.client.get_currency_codes()
+        return self._currencies
+
+    def catalog(self, session: Session) -> Catalog:
+        return Catalog.load(session, self.shop.id, self.currencies())
+
+
+def run_pull(deps: PullDeps, *, kind: str = "incremental", trigger: str = "manual",
+             slot_at: datetime | None = None) -> RunReport:
+    """One pull run, recorded in qloapps_sync_state. Never raises for QloApps trouble: the run is marked failed."""
+    shop = deps.shop
+    with transaction(deps.session_factory) as session:
+        if slot_at is not None:
+            run = runs.claim_slot(session, shop.id, slot_at, kind)
+            if run is None:
+                return RunReport(None, kind, trigger, status="duplicate")
+            if runs.now() - slot_at > deps.options.stale_after and runs.run_started_since(session, shop.id, slot_at, run.id):
+                _finish(run, "skipped", "a later pull already covered this slot")
+                return RunReport(run.id, kind, trigger, status="skipped", error=run.error)
+        else:
+            run = runs.start_run(session, shop.id, kind, trigger)
+        report = RunReport(run.id, kind, run.trigger)
+
+    with exclusive_run(deps.engine, "qloapps-pull", shop.id) as acquired:
+        if not acquired:
+            return _close(deps, report, "skipped", "another pull of this shop is running")
+        return _locked_pull(deps, report)
+
+
+def _locked_pull(deps: PullDeps, report: RunReport) -> RunReport:
+    shop, client = deps.shop, deps.client
+    requests_before = client.request_count
+    with transaction(deps.session_factory) as session:
+        cursor_row = runs.cursor_row(session, shop.id)
+        cursor = runs.get_cursor(cursor_row)
+        reason = runs.full_sync_reason(cursor_row, deps.options.full_after, runs.now())
+        run = session.get_one(QloAppsSyncState, report.run_id)
+        if report.kind == "incremental" and reason is not None:
+            logger.info("Pull of %s becomes a full sync: %s.", shop.name, reason, extra={"action": "pull_fallback"})
+            report.kind, report.trigger = "full", "fallback"
+        run.kind, run.trigger = report.kind, report.trigger
+        if cursor is not None:
+            run.cursor_before_date_upd, run.cursor_before_id = cursor
+    try:
+        retry_parked(deps, report)
+        if report.kind == "full":
+            marker = client.latest_order_cursor()
+            _apply_pages(deps, report, client.iter_all_orders(), incremental=False)
+        else:
+            marker = None
+            _apply_pages(deps, report, client.iter_orders_changed_since(cursor, overlap=deps.options.overlap),
+                         incremental=True, lower=None if cursor is None else cursor[0] - deps.options.overlap)
+    except (QlosyncError, OperationalError) as exc:
+        report.requests = client.request_count - requests_before
+        doubtful = str(exc) if isinstance(exc, DoubtfulCursorError) else None
+        return _close(deps, report, "failed", f"{type(exc).__name__}: {exc}", full_sync_reason=doubtful)
+    report.requests = client.request_count - requests_before
+    return _close(deps, report, "succeeded", None, full_marker=marker if report.kind == "full" else None)
+
+
+def _apply_pages(deps: PullDeps, report: RunReport, pages: Iterable[list[Order]], *, incremental: bool,
+                 lower: datetime | None = None) -> None:
+    catalog: Catalog | None = None
+    for orders in pages:
+        if lower is not None and any(o.date_upd < lower.replace(microsecond=0) for o in orders):
+            raise DoubtfulCursorError("QloApps returned orders older than the date filter: it ignored the filter")
+        report.counts["seen"] += len(orders)
+        with transaction(deps.session_factory) as session:
+            todo = _changed_orders(session, deps.shop.id, orders) if incremental else list(orders)
+            if todo and catalog is None:
+                catalog = deps.catalog(session)
+        report.counts["unchanged"] += len(orders) - len(todo)
+        snapshots = deps.client.snapshots_for(todo) if todo else []
+        with transaction(deps.session_factory) as session:
+            if snapshots:
+                assert catalog is not None
+                _apply_snapshots(deps, session, report, snapshots, catalog)
+            run = session.get_one(QloAppsSyncState, report.run_id)
+            _store_counts(run, report)
+            if incremental and orders:
+                row = runs.cursor_row(session, deps.shop.id, lock=True)
+                runs.set_cursor(row, max(o.cursor for o in orders))
+                run.cursor_after_date_upd, run.cursor_after_id = runs.get_cursor(row) or (None, None)
+        if deps.progress is not None:
+            deps.progress(report)
+
+
+def _changed_orders(session: Session, config_id: int, orders: Sequence[Order]) -> list[Order]:
+    """Orders whose date_upd differs from the one last applied (re-read overlap rows cost nothing)."""
+    known = dict(
+        session.execute(
+            select(QloAppsReservationMapping.qloapps_order_id, QloAppsReservationMapping.qloapps_date_upd).where(
+                QloAppsReservationMapping.config_id == config_id,
+                QloAppsReservationMapping.qloapps_order_id.in_([o.id for o in orders]),
+                QloAppsReservationMapping.parked_reason.is_(None),
+                QloAppsReservationMapping.pms_reservation_id.is_not(None),
+            )
+        ).tuples()
+    )
+    return [o for o in orders if known.get(o.id) != o.date_upd]
+
+
+def _apply_snapshots(deps: PullDeps, session: Session, report: RunReport, snapshots: Sequence[BookingSnapshot],
+                     catalog: Catalog) -> None:
+    for snapshot in snapshots:
+        try:
+            with session.begin_nested():
+                result: ApplyResult = apply_snapshot(session, deps.shop, snapshot, catalog, sync_state_id=report.run_id)
+        except OperationalError:
+            raise  # the database itself is gone: the run fails and nothing of this page commits
+        except Exception as exc:  # noqa: BLE001  (one booking's failure must not stop the run)
+            report.counts["failed"] += 1
+            report.retried.append(snapshot.id)
+            logger.warning("Booking %s failed in run %s and goes to its own retry: %s: %s", snapshot.id,
+                           report.run_id, type(exc).__name__, exc,
+                           extra={"action": "import_booking_failed", "qloapps_order_id": snapshot.id})
+            sync_log(session, deps.shop, "error", snapshot.id, "failed", f"{type(exc).__name__}: {exc}", report.run_id)
+            deps.retry_booking(snapshot.id)
+            continue
+        report.counts[result.outcome] += 1
+
+
+def _store_counts(run: QloAppsSyncState, report: RunReport) -> None:
+    for name in ("seen", "created", "updated", "unchanged", "failed", "parked"):
+        setattr(run, name, report.counts[name])
+
+
+def _finish(run: QloAppsSyncState, status: str, error: str | None) -> None:
+    run.status = status
+    run.error = error
+    run.finished_at = runs.now()
+
+
+def _close(deps: PullDeps, report: RunReport, status: str, error: str | None, *,
+           full_marker: runs.Cursor | None = None, full_sync_reason: str | None = None) -> RunReport:
+    """Finish the run row; on success move last_successful_sync (and, after a full pull, the cursor)."""
+    with transaction(deps.session_factory) as session:
+        run = session.get_one(QloAppsSyncState, report.run_id)
+        _store_counts(run, report)
+        run.requests = report.requests
+        _finish(run, status, error[:2000] if error else None)
+        row = runs.cursor_row(session, deps.shop.id, lock=True)
+        if status == "succeeded":
+            at = runs.now()
+            row.last_successful_sync = at
+            if report.kind == "full":
+                runs.set_cursor(row, full_marker)
+                row.last_full_sync = at
+                row.full_sync_reason = None
+            run.cursor_after_date_upd, run.cursor_after_id = runs.get_cursor(row) or (None, None)
+        elif full_sync_reason:
+            row.full_sync_reason = full_sync_reason
+    report.status, report.error = status, error
+    log = logger.info if status != "failed" else logger.warning
+    log("Pull run %s (%s/%s) %s: %s.", report.run_id, report.kind, report.trigger, status,
+        error or ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())),
+        extra={"action": "pull", "sync_state_id": report.run_id})
+    return report
+
+
+def retry_parked(deps: PullDeps, report: RunReport | None = None) -> Counter[str]:
+    """Re-apply parked bookings when a room-type mapping was added after they were parked."""
+    with transaction(deps.session_factory) as session:
+        newest_mapping = session.scalar(
+            select(func.max(QloAppsRoomTypeMapping.updated_at)).where(QloAppsRoomTypeMapping.config_id == deps.shop.id)
+        )
+        if newest_mapping is None:
+            return Counter()
+        parked = list(
+            session.scalars(
+                select(QloAppsReservationMapping.qloapps_order_id).where(
+                    QloAppsReservationMapping.config_id == deps.shop.id,
+                    QloAppsReservationMapping.parked_reason.is_not(None),
+                    QloAppsReservationMapping.updated_at < newest_mapping,
+                )
+            )
+        )
+    counts: Counter[str] = Counter()
+    page = deps.client.page_size
+    for start in range(0, len(parked), page):
+        orders = deps.client.get_orders(parked[start:start + page])
+        snapshots = deps.client.snapshots_for(orders)
+        sub = report or RunReport(None, "incremental", "manual")
+        before = Counter(sub.counts)
+        with transaction(deps.session_factory) as session:
+            _apply_snapshots(deps, session, sub, snapshots, deps.catalog(session))
+        counts.update(sub.counts - before)
+    return counts
+
+
+def import_booking(deps: PullDeps, order_id: int) -> ApplyResult:
+    """Fetch and apply one booking; errors propagate (the caller is a message that retries or dead-letters)."""
+    orders = deps.client.get_orders([order_id])
+    if not orders:
+        raise BookingVanishedError(f"QloApps order {order_id} no longer exists")
+    snapshots = deps.client.snapshots_for(orders)
+    with transaction(deps.session_factory) as session:
+        return apply_snapshot(session, deps.shop, snapshots[0], deps.catalog(session))
+
+
+class BookingVanishedError(PermanentError):
+    """The QloApps order to import is gone (QloApps cannot delete bookings through the API, B27)."""

@@ -1,0 +1,82 @@
+"""Bookkeeping of pull runs: the ``qloapps_sync_state`` rows and the cursor of ``qloapps_sync_cursor``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from qlosync.db.models import QloAppsSyncCursor, QloAppsSyncState
+
+Cursor = tuple[datetime, int]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def claim_slot(session: Session, config_id: int, slot_at: datetime, kind: str) -> QloAppsSyncState | None:
+    """Insert the run row for a scheduler slot; None if any process already claimed that slot."""
+    run_id = session.execute(
+        insert(QloAppsSyncState)
+        .values(config_id=config_id, kind=kind, trigger="schedule", slot_at=slot_at, status="running",
+                seen=0, created=0, updated=0, unchanged=0, failed=0, parked=0, requests=0)
+        .on_conflict_do_nothing(constraint="uq_qloapps_sync_state_slot")
+        .returning(QloAppsSyncState.id)
+    ).scalar_one_or_none()
+    return session.get(QloAppsSyncState, run_id) if run_id is not None else None
+
+
+def start_run(session: Session, config_id: int, kind: str, trigger: str) -> QloAppsSyncState:
+    run = QloAppsSyncState(config_id=config_id, kind=kind, trigger=trigger, status="running", seen=0, created=0,
+                           updated=0, unchanged=0, failed=0, parked=0, requests=0)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def run_started_since(session: Session, config_id: int, since: datetime, exclude_id: int) -> bool:
+    """Whether a pull (other than *exclude_id*) started at or after *since*: a stale slot is then covered."""
+    return session.scalars(
+        select(QloAppsSyncState.id).where(
+            QloAppsSyncState.config_id == config_id,
+            QloAppsSyncState.started_at >= since,
+            QloAppsSyncState.id != exclude_id,
+            QloAppsSyncState.status.in_(("running", "succeeded")),
+        ).limit(1)
+    ).first() is not None
+
+
+def cursor_row(session: Session, config_id: int, *, lock: bool = False) -> QloAppsSyncCursor:
+    """The shop's cursor row, created empty on first use."""
+    session.execute(insert(QloAppsSyncCursor).values(config_id=config_id).on_conflict_do_nothing())
+    query = select(QloAppsSyncCursor).where(QloAppsSyncCursor.config_id == config_id)
+    return session.scalars(query.with_for_update() if lock else query).one()
+
+
+def get_cursor(row: QloAppsSyncCursor) -> Cursor | None:
+    if row.cursor_date_upd is None or row.cursor_id is None:
+        return None
+    return (row.cursor_date_upd, row.cursor_id)
+
+
+def set_cursor(row: QloAppsSyncCursor, cursor: Cursor | None) -> None:
+    """Move the cursor forward only: a page that re-read the overlap window must not move it back."""
+    if cursor is None:
+        return
+    current = get_cursor(row)
+    if current is None or cursor > current:
+        row.cursor_date_upd, row.cursor_id = cursor
+
+
+def full_sync_reason(row: QloAppsSyncCursor, full_after: timedelta, at: datetime) -> str | None:
+    """Why the next pull must be a full one, or None when an incremental pull can be trusted."""
+    if row.full_sync_reason:
+        return row.full_sync_reason
+    if get_cursor(row) is None:
+        return "no cursor yet"
+    if row.last_successful_sync is None or at - row.last_successful_sync > full_after:
+        return f"last successful sync is older than {full_after}"
+    return None
