@@ -1,0 +1,515 @@
+"""The /bookings resource: POST/PUT validation order, room allocation, orders and room lines."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from .clock import parse_datetime
+from .pricing import room_type_tax_rate, stay_price
+from .seed import seed_data, us_state_ids
+from .wire import ApiError, RawAnswer, money6, number, php_fatal
+from .xmlio import as_list
+
+if TYPE_CHECKING:
+    from .store import Store
+
+NOT_AVAILABLE = "Requested room(s) not available."
+NAME_BAD = re.compile(r'[0-9!<>,;?=+()@#"°{}_$%:]')
+EMAIL_OK = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+PAYMENT_TYPES = ("online", "remote", "pay at hotel")
+
+
+def bad(message: str) -> ApiError:
+    """Bookings validation error: HTTP 400 with inner code 404 (B1)."""
+    return ApiError(400, (404, message))
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+class BookingEngine:
+    """Creates, updates and renders bookings (= orders + room lines) in a Store."""
+
+    def __init__(self, store: "Store") -> None:
+        self.store = store
+        self.tables = store.tables
+
+    # ------------------------------------------------------------------ shared validation
+    def _check_common(self, b: dict[str, Any]) -> dict[str, Any]:
+        currency = str(b.get("currency") or "")
+        if not any(c["iso_code"] == currency for c in self.tables["currencies"].values()):
+            raise bad("Please provide valid currency.")
+        assoc = b.get("associations") if isinstance(b.get("associations"), dict) else {}
+        cust = assoc.get("customer_detail")
+        if not isinstance(cust, dict) or not cust:
+            raise bad("Customer details not found.")
+        if _int(b.get("id_property")) not in self.tables["hotels"]:
+            raise bad("Please provide a valid id_property.")
+        if cust.get("id_customer") not in (None, "") and _int(cust.get("id_customer")) not in self.tables["customers"]:
+            raise bad("Please provide a valid id_customer.")
+        if not str(cust.get("firstname") or "").strip():
+            raise bad("Please provide a valid first name.")
+        if not str(cust.get("lastname") or "").strip():
+            raise bad("Please provide a valid last name.")
+        if not str(cust.get("email") or "").strip():
+            raise bad("Please provide a valid email.")
+        if not str(cust.get("phone") or "").strip():
+            raise bad("Please provide a valid phone number.")
+        prices = assoc.get("price_details") if isinstance(assoc.get("price_details"), dict) else {}
+        for key in ("total_paid", "total_price_with_tax"):
+            if prices.get(key) not in (None, "") and _float(prices.get(key)) is None:
+                raise bad("Invalid total price.")
+        if any(cust.get(k) for k in ("address", "city", "zip", "state_code", "country_code")):
+            for key, message in (("address", "Address is required."), ("city", "City is required."),
+                                 ("country_code", "Country is required.")):
+                if not str(cust.get(key) or "").strip():
+                    raise bad(message)
+        return cust
+
+    def _check_room_types(self, b: dict[str, Any], empty_message: str) -> list[dict[str, Any]]:
+        entries = as_list((b.get("associations") or {}).get("room_types"), "room_type")
+        if not entries:
+            raise bad(empty_message)
+        out = []
+        for e in entries:
+            if not isinstance(e, dict):
+                raise bad(NOT_AVAILABLE)
+            rt = _int(e.get("id_room_type"))
+            if rt not in self.tables["room_types"]:
+                raise bad("Invalid room type in the request")
+            try:
+                d_from = parse_datetime(str(e.get("checkin_date") or "")).date()
+            except ValueError:
+                raise bad("Invalid check in date in the request") from None
+            try:
+                d_to = parse_datetime(str(e.get("checkout_date") or "")).date()
+            except ValueError:
+                raise bad("Invalid check out date in the request") from None
+            if d_to < d_from:
+                raise bad("Invalid check in and check out dates in the request")
+            count = _int(e.get("number_of_rooms"))
+            if d_to == d_from or not count or count < 1:
+                raise bad(NOT_AVAILABLE)
+            rooms = [r if isinstance(r, dict) else {} for r in as_list(e.get("rooms"), "room")]
+            out.append({"type": rt, "from": f"{d_from} 00:00:00", "to": f"{d_to} 00:00:00",
+                        "count": count, "rooms": rooms})
+        return out
+
+    def _check_tail(self, b: dict[str, Any]) -> None:
+        payment = (b.get("associations") or {}).get("payment_detail") or {}
+        ptype = payment.get("payment_type") if isinstance(payment, dict) else None
+        if ptype not in (None, "") and str(ptype).strip().lower() not in PAYMENT_TYPES:
+            raise bad("Invalid payment type.")
+        if b.get("booking_status") not in (None, "") and _int(b.get("booking_status")) not in (1, 2, 3, 4):
+            raise bad("Invalid booking status.")
+        if b.get("payment_status") not in (None, "") and _int(b.get("payment_status")) not in (1, 2, 3):
+            raise bad("Invalid payment status.")
+
+    # ------------------------------------------------------------------ allocation
+    def _allocate(self, plan: list[dict[str, Any]], keep: dict[int, list[int]] | None,
+                  overbook: bool) -> list[tuple[dict[str, Any], int, dict[str, Any]]]:
+        """Pick physical rooms for every requested room not already covered by kept lines."""
+        taken: list[tuple[int, str, str]] = []
+        result = []
+        for idx, entry in enumerate(plan):
+            already = len((keep or {}).get(idx, []))
+            for n in range(already, entry["count"]):
+                spec = entry["rooms"][n] if n < len(entry["rooms"]) else None
+                room = self._pick_room(entry, spec, taken, overbook)
+                taken.append((room, entry["from"], entry["to"]))
+                result.append((entry, room, spec if spec is not None else {"_default": True}))
+        return result
+
+    def _pick_room(self, entry: dict[str, Any], spec: dict[str, Any] | None,
+                   taken: list[tuple[int, str, str]], overbook: bool) -> int:
+        def free(room_id: int) -> bool:
+            if not self.store.room_free(room_id, entry["from"], entry["to"]):
+                return False
+            return not any(r == room_id and f < entry["to"] and entry["from"] < t for r, f, t in taken)
+
+        rooms = [r["id"] for r in self.store.rooms_of_type(entry["type"])]
+        wanted = _int((spec or {}).get("id_room"))
+        if wanted:
+            if wanted in rooms and free(wanted):
+                return wanted
+            if not overbook:
+                raise bad(NOT_AVAILABLE)
+        for room_id in rooms:
+            if free(room_id):
+                return room_id
+        if overbook and rooms:
+            return rooms[hash((entry["from"], len(taken))) % len(rooms)]
+        raise bad(NOT_AVAILABLE)
+
+    # ------------------------------------------------------------------ POST
+    def create(self, b: Any, allow_overbooking: bool = False, wrapper_missing: bool = False) -> int:
+        """POST /api/bookings; raises ApiError/RawAnswer exactly where QloApps fails."""
+        with self.store.lock:
+            b = b if isinstance(b, dict) else {}
+            try:
+                if b.get("id") not in (None, ""):
+                    raise bad("id is forbidden when adding a new resource")
+                cust = self._check_common(b)
+                plan = self._check_room_types(b, NOT_AVAILABLE)
+                allocation = self._allocate(plan, None, allow_overbooking)
+                self._check_tail(b)
+            except ApiError as err:
+                if wrapper_missing:
+                    err.errors.insert(0, (127, "Invalid request."))
+                raise
+            first, last = str(cust["firstname"]).strip(), str(cust["lastname"]).strip()
+            if NAME_BAD.search(first) or NAME_BAD.search(last):
+                raise RawAnswer(php_fatal(500))  # uncaught "Property Customer->lastname is not valid"
+            if not EMAIL_OK.match(str(cust["email"]).strip()):
+                raise RawAnswer(php_fatal(200, "Fatal error"))
+            return self._write_new(b, cust, plan, allocation)
+
+    def _write_new(self, b: dict[str, Any], cust: dict[str, Any], plan: list[dict[str, Any]],
+                   allocation: list[tuple[dict[str, Any], int, dict[str, Any]]]) -> int:
+        now = self.store.clock.now_str()
+        id_customer = self._customer_for(cust, now)
+        id_cart = self.store.new_id("carts")
+        order_id = self.store.new_id("orders")
+        assoc = b.get("associations") or {}
+        payment = assoc.get("payment_detail") if isinstance(assoc.get("payment_detail"), dict) else {}
+        booking_date = str(b.get("booking_date") or "").strip()
+        try:
+            date_add = parse_datetime(booking_date).strftime("%Y-%m-%d %H:%M:%S") if booking_date else now
+        except ValueError:
+            date_add = now
+        customer = self.tables["customers"][id_customer]
+        order = self.store.table("orders")[order_id] = _order_record(order_id, id_cart, id_customer, customer,
+                                                                     date_add, now, b, payment)
+        if cust.get("address"):
+            self._add_address(id_customer, cust, now)
+        line_ids = [self._add_line(order, entry, room, spec, now) for entry, room, spec in allocation]
+        rooms_by_idx = {id(e): [r for r in e["rooms"]] for e in plan}
+        del rooms_by_idx
+        self._apply_price_override(order, line_ids, assoc.get("price_details"))
+        self._refresh_totals(order, reset_advance=True)
+        state, paid = _initial_state(b, order, assoc.get("price_details"))
+        order["total_paid_real"] = money6(paid)
+        self._history(order_id, 1, now)
+        if state != 1:
+            self._set_state_raw(order, state, now, touch=False)
+        if paid > 0:
+            self.store.insert("order_payments", _payment_record(order, paid, payment, now))
+        if b.get("booking_status") not in (None, "") and _int(b.get("booking_status")) == 3:
+            for lid in line_ids:
+                self._flag_line(lid, cancel=True)
+        return order_id
+
+    # ------------------------------------------------------------------ PUT
+    def update(self, b: Any) -> int:
+        """PUT /api/bookings: id from the BODY, full room list required, omitted lines deleted."""
+        with self.store.lock:
+            b = b if isinstance(b, dict) else {}
+            order_id = _int(b.get("id"))
+            if b.get("id") in (None, ""):
+                raise bad("id is required with PUT requests.")
+            if order_id not in self.tables["orders"]:
+                raise bad("Booking not found.")
+            cust = self._check_common(b)
+            email = str(cust["email"]).strip().lower()
+            match = [c for c in self.tables["customers"].values() if str(c["email"]).lower() == email]
+            if not match:
+                raise bad("Customer not found.")
+            plan = self._check_room_types(b, "Rooms not found in the request.")
+            order = self.tables["orders"][order_id]
+            keep, drop = self._match_lines(order_id, plan)
+            for lid in drop:  # free old nights first? No: QloApps allocates before deleting (B24)
+                pass
+            allocation = self._allocate(plan, keep, overbook=False)
+            self._check_tail(b)
+            now = self.store.clock.now_str()
+            customer = match[0]
+            customer["firstname"], customer["lastname"] = str(cust["firstname"]).strip(), str(cust["lastname"]).strip()
+            customer["date_upd"] = now
+            for lid in drop:
+                self._delete_line(lid)
+            for entry, room, spec in allocation:
+                self._add_line(order, entry, room, {"_default": True} if spec.get("_default") else spec, now)
+            self._refresh_totals(order, reset_advance=False)
+            order["date_upd"] = now
+            status = _int(b.get("booking_status"))
+            if status == 3:
+                self.set_state(order_id, 4)
+            elif status == 4:
+                self.set_state(order_id, 5)
+            return order_id
+
+    def _match_lines(self, order_id: int, plan: list[dict[str, Any]]) -> tuple[dict[int, list[int]], list[int]]:
+        lines = [lid for lid, l in sorted(self.tables["room_bookings"].items()) if l["id_order"] == order_id]
+        keep: dict[int, list[int]] = {}
+        used: set[int] = set()
+        for idx, entry in enumerate(plan):
+            for lid in lines:
+                line = self.tables["room_bookings"][lid]
+                if lid in used or len(keep.get(idx, [])) >= entry["count"]:
+                    continue
+                if (line["id_product"], line["date_from"], line["date_to"]) == (entry["type"], entry["from"], entry["to"]):
+                    keep.setdefault(idx, []).append(lid)
+                    used.add(lid)
+        return keep, [lid for lid in lines if lid not in used]
+
+    # ------------------------------------------------------------------ status changes
+    def set_state(self, order_id: int, state: int) -> None:
+        """Move an order to a state (4 cancels, 5 refunds its lines); bumps orders.date_upd only."""
+        with self.store.lock:
+            order = self.tables["orders"][order_id]
+            now = self.store.clock.now_str()
+            self._set_state_raw(order, state, now, touch=True)
+            for lid, line in self.tables["room_bookings"].items():
+                if line["id_order"] == order_id and state in (4, 5):
+                    self._flag_line(lid, cancel=(state == 4))
+
+    def _set_state_raw(self, order: dict[str, Any], state: int, now: str, touch: bool) -> None:
+        order["current_state"] = state
+        order["valid"] = 1 if state in (2, 8) else 0
+        if touch:
+            order["date_upd"] = now
+        self._history(order["id"], state, now)
+
+    def _flag_line(self, lid: int, cancel: bool) -> None:
+        line = self.tables["room_bookings"][lid]
+        if cancel and not line["is_cancelled"]:
+            line["is_cancelled"] = 1
+            self.store.occupy(line["id_room"], line["date_from"], line["date_to"], -1)
+        line["is_refunded"] = 1  # note: room_bookings.date_upd is NOT touched (B31)
+
+    def _history(self, order_id: int, state: int, now: str) -> None:
+        self.store.insert("order_histories", {"id_employee": 0, "id_order_state": state, "id_order": order_id,
+                                              "date_add": now})
+
+    # ------------------------------------------------------------------ rows
+    def _customer_for(self, cust: dict[str, Any], now: str) -> int:
+        email = str(cust["email"]).strip()
+        for row in self.tables["customers"].values():
+            if str(row["email"]).lower() == email.lower():
+                row["firstname"], row["lastname"] = str(cust["firstname"]).strip(), str(cust["lastname"]).strip()
+                row["phone"] = str(cust.get("phone") or row["phone"])
+                row["date_upd"] = now
+                return int(row["id"])
+        gen = (datetime.strptime(now, "%Y-%m-%d %H:%M:%S") - timedelta(hours=6)).strftime("%Y-%m-%d %H:%M:%S")
+        rid = self.store.insert("customers", _customer_record(cust, email, now, gen))
+        self.store.table("customers")[rid]["secure_key"] = _md5(f"key{rid}{email}")
+        self.store.insert("guests", {"id_customer": rid, "id_operating_system": 7, "id_web_browser": 1,
+                                     "javascript": 0, "screen_resolution_x": 0, "screen_resolution_y": 0,
+                                     "screen_color": 0, "sun_java": 0, "adobe_flash": 0, "adobe_director": 0,
+                                     "apple_quicktime": 0, "real_player": 0, "windows_media": 0,
+                                     "accept_language": "", "mobile_theme": 1})
+        return rid
+
+    def _add_address(self, id_customer: int, cust: dict[str, Any], now: str) -> None:
+        self.store.insert("addresses", {
+            "id_customer": id_customer, "id_manufacturer": 0, "id_supplier": 0, "id_warehouse": 0,
+            "id_country": 21, "id_state": us_state_ids().get(str(cust.get("state_code") or "").upper(), 0),
+            "alias": "Generated by bookings API", "company": "", "lastname": str(cust["lastname"]).strip(),
+            "firstname": str(cust["firstname"]).strip(), "vat_number": "", "address1": str(cust.get("address")),
+            "address2": "", "postcode": str(cust.get("zip") or ""), "city": str(cust.get("city") or ""),
+            "other": "", "phone": str(cust.get("phone") or ""), "phone_mobile": "", "dni": "", "deleted": 0,
+            "auto_generated": 1, "date_add": now, "date_upd": now})
+
+    def _order_detail_for(self, order: dict[str, Any], entry: dict[str, Any]) -> int:
+        key = (entry["type"], entry["from"], entry["to"])
+        for od in self.tables["order_details"].values():
+            if od["id_order"] == order["id"] and od.get("_key") == key:
+                return int(od["id"])
+        template = dict(seed_data()["order_details_template"])
+        template.pop("id", None)
+        name = self.tables["room_types"][entry["type"]]["name"]
+        template.update(id_order=order["id"], product_id=entry["type"], product_name=name, _key=key)
+        return self.store.insert("order_details", template)
+
+    def _add_line(self, order: dict[str, Any], entry: dict[str, Any], room_id: int, spec: dict[str, Any],
+                  now: str) -> int:
+        rt = entry["type"]
+        hrt = self.store.hotel_room_type(rt) or {"adults": 2, "children": 2}
+        if spec.get("_default"):
+            adults, children, ages = int(hrt["adults"]), int(hrt["children"]), []
+        else:
+            adults = _int(spec.get("adult")) or int(hrt["adults"])
+            ages = as_list(spec.get("child_ages"), "child_age")
+            children = (_int(spec.get("child")) or 0) if ages else 0
+        price = _float(spec.get("unit_price_without_tax"))
+        if price is None:
+            price = stay_price(self.store, rt, entry["from"], entry["to"])
+        rate = 0.0 if str(spec.get("id_tax_rules_group", "")).strip() == "0" else room_type_tax_rate(self.store, rt)
+        hotel = self.tables["hotels"].get(1) or next(iter(self.tables["hotels"].values()))
+        room = self.tables["hotel_rooms"][room_id]
+        line = {
+            "id_product": rt, "id_hotel": hotel["id"], "id_order": order["id"],
+            "id_order_detail": self._order_detail_for(order, entry), "id_cart": order["id_cart"],
+            "id_room": room_id, "id_customer": order["id_customer"], "booking_type": 1, "id_status": 1,
+            "comment": "", "check_in": "0000-00-00 00:00:00", "check_out": "0000-00-00 00:00:00",
+            "date_from": entry["from"], "date_to": entry["to"],
+            "total_price_tax_excl": money6(price), "total_price_tax_incl": money6(round(price * (1 + rate), 2)),
+            "total_paid_amount": money6(round(price * (1 + rate), 2)), "is_refunded": 0, "is_cancelled": 0,
+            "is_back_order": 0, "room_num": room["room_num"], "room_type_name": self.tables["room_types"][rt]["name"],
+            "hotel_name": hotel.get("hotel_name", ""), "city": hotel.get("city", ""), "state": "Alabama",
+            "country": "United States", "zipcode": hotel.get("zipcode", ""), "phone": hotel.get("phone", ""),
+            "email": hotel.get("email", ""), "check_in_time": hotel.get("check_in", ""),
+            "check_out_time": hotel.get("check_out", ""), "adults": adults, "children": children,
+            "child_ages": json.dumps(ages, separators=(",", ":")), "date_add": now, "date_upd": now,
+            "_tax_rate": rate,
+        }
+        lid = self.store.insert("room_bookings", line)
+        self.store.occupy(room_id, entry["from"], entry["to"], +1)
+        order["associations"]["bookings"].append({"id": lid})
+        return lid
+
+    def _delete_line(self, lid: int) -> None:
+        line = self.tables["room_bookings"].pop(lid)
+        if not line["is_cancelled"]:
+            self.store.occupy(line["id_room"], line["date_from"], line["date_to"], -1)
+        order = self.tables["orders"][line["id_order"]]
+        order["associations"]["bookings"] = [x for x in order["associations"]["bookings"] if x["id"] != lid]
+        od = line["id_order_detail"]
+        if not any(l["id_order_detail"] == od for l in self.tables["room_bookings"].values()):
+            self.tables["order_details"].pop(od, None)
+
+    def _apply_price_override(self, order: dict[str, Any], line_ids: list[int], prices: Any) -> None:
+        target = _float((prices or {}).get("total_price_with_tax")) if isinstance(prices, dict) else None
+        lines = [self.tables["room_bookings"][lid] for lid in line_ids]
+        total = sum(float(l["total_price_tax_incl"]) for l in lines)
+        if target is None or not lines or target <= total:
+            return  # a lower total is ignored (B21, patched server)
+        ratio = target / total
+        for line in lines:
+            excl = round(float(line["total_price_tax_excl"]) * ratio / 1, 2)
+            incl = round(float(line["total_price_tax_incl"]) * ratio, 2)
+            line["total_price_tax_excl"], line["total_price_tax_incl"] = money6(excl), money6(incl)
+            line["total_paid_amount"] = money6(incl)
+
+    def _refresh_totals(self, order: dict[str, Any], reset_advance: bool) -> None:
+        lines = [l for l in self.tables["room_bookings"].values() if l["id_order"] == order["id"]]
+        excl = round(sum(float(l["total_price_tax_excl"]) for l in lines), 2)
+        incl = round(sum(float(l["total_price_tax_incl"]) for l in lines), 2)
+        for key in ("total_paid", "total_paid_tax_incl", "total_products_wt"):
+            order[key] = money6(incl)
+        for key in ("total_paid_tax_excl", "total_products"):
+            order[key] = money6(excl)
+        if reset_advance:
+            order["advance_paid_amount"] = money6(incl)
+
+    # ------------------------------------------------------------------ representation
+    def represent(self, order_id: int) -> dict[str, Any]:
+        """The booking document of GET/POST/PUT (no status anywhere, B7)."""
+        order = self.tables["orders"][order_id]
+        customer = self.tables["customers"].get(order["id_customer"], {})
+        lines = [l for _, l in sorted(self.tables["room_bookings"].items()) if l["id_order"] == order_id]
+        groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        for line in lines:
+            groups.setdefault((line["id_product"], line["date_from"], line["date_to"]), []).append(line)
+        room_types = []
+        total_tax = 0.0
+        for (rt, d_from, d_to), group in groups.items():
+            rooms = []
+            for l in group:
+                excl, incl = float(l["total_price_tax_excl"]), float(l["total_price_tax_incl"])
+                rooms.append({"id_room": l["id_room"], "id_hotel_booking": l["id"], "adults": l["adults"],
+                              "child": l["children"], "unit_price_without_tax": number(excl),
+                              "total_tax": number(incl - excl)})
+            tax = round(sum(float(l["total_price_tax_incl"]) - float(l["total_price_tax_excl"]) for l in group), 2)
+            total_tax += tax
+            room_types.append({"id_room_type": rt, "checkin_date": d_from, "checkout_date": d_to,
+                               "total_tax": number(tax), "number_of_rooms": len(group),
+                               "name": self.tables["room_types"].get(rt, {}).get("name", ""), "rooms": rooms})
+        excl_total = sum(float(l["total_price_tax_excl"]) for l in lines)
+        return {"id": order_id, "id_property": lines[0]["id_hotel"] if lines else 1, "currency": "USD",
+                "source": order["source"], "booking_date": order["date_add"], "id_language": 1,
+                "associations": {
+                    "customer_detail": {"id_customer": order["id_customer"], "firstname": customer.get("firstname"),
+                                        "lastname": customer.get("lastname"), "email": customer.get("email"),
+                                        "phone": customer.get("phone")},
+                    "price_details": {"total_paid": number(float(order["total_paid_real"])),
+                                      "total_price_without_tax": number(excl_total),
+                                      "total_tax": number(total_tax)},
+                    "cart_rules": [], "remarks": list(order.get("_remarks", [])), "room_types": room_types}}
+
+    def list_ids(self) -> list[int]:
+        """GET /api/bookings: every order id, unsorted (grouped by customer, B6)."""
+        orders = self.tables["orders"]
+        return [oid for oid, _ in sorted(orders.items(), key=lambda kv: (kv[1]["id_customer"], kv[0]))]
+
+
+def _float(value: Any) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        return float(str(value).strip())
+    except ValueError:
+        return None
+
+
+def _initial_state(b: dict[str, Any], order: dict[str, Any], prices: Any) -> tuple[int, float]:
+    """Order state and amount paid on creation (B20)."""
+    total = float(order["total_paid_tax_incl"])
+    paid = _float((prices or {}).get("total_paid")) if isinstance(prices, dict) else None
+    booking_status = _int(b.get("booking_status")) or 1
+    payment_status = _int(b.get("payment_status")) or 3
+    if booking_status == 3:
+        return 4, paid or 0.0
+    if booking_status == 4:
+        return 5, paid or 0.0
+    if booking_status == 2 or payment_status == 1:
+        return 2, paid if paid else total
+    if payment_status == 2:
+        return (8 if paid and paid < total else 2), paid or 0.0
+    return 1, paid or 0.0
+
+
+def _customer_record(cust: dict[str, Any], email: str, now: str, gen: str) -> dict[str, Any]:
+    return {"id_default_group": 3, "id_lang": 1, "newsletter_date_add": "0000-00-00 00:00:00",
+            "ip_registration_newsletter": None, "last_passwd_gen": gen, "secure_key": "", "deleted": 0,
+            "passwd": _md5(email + now), "phone": str(cust.get("phone") or ""),
+            "lastname": str(cust["lastname"]).strip(), "firstname": str(cust["firstname"]).strip(),
+            "email": email, "id_gender": 0, "birthday": "0000-00-00", "newsletter": 0, "optin": 0,
+            "website": None, "company": None, "siret": None, "ape": None, "outstanding_allow_amount": "0.000000",
+            "show_public_prices": 0, "id_risk": 0, "max_payment_days": 0, "active": 1, "note": None,
+            "is_guest": 0, "id_shop": 1, "id_shop_group": 1, "date_add": now, "date_upd": now,
+            "associations": {"groups": [{"id": 3}]}}
+
+
+def _order_record(order_id: int, id_cart: int, id_customer: int, customer: dict[str, Any], date_add: str,
+                  now: str, b: dict[str, Any], payment: dict[str, Any]) -> dict[str, Any]:
+    remark = b.get("remark")
+    return {"id": order_id, "id_address_delivery": 0, "id_address_invoice": 0, "id_address_tax": 2,
+            "id_cart": id_cart, "id_currency": 1, "id_lang": 1, "id_customer": id_customer, "current_state": 1,
+            "module": "wsorder", "invoice_number": 0, "invoice_date": "0000-00-00 00:00:00", "valid": 0,
+            "date_add": date_add, "date_upd": now, "transaction_id": None, "secure_key": customer["secure_key"],
+            "payment": str(payment.get("payment_method") or "Order from API"), "payment_type": 1,
+            "total_discounts": money6(0), "total_discounts_tax_incl": money6(0),
+            "total_discounts_tax_excl": money6(0), "total_paid": money6(0), "total_paid_tax_incl": money6(0),
+            "total_paid_tax_excl": money6(0), "total_paid_real": money6(0), "total_products": money6(0),
+            "total_products_wt": money6(0), "conversion_rate": "1.000000", "source": str(b.get("source") or ""),
+            "reference": _reference(order_id), "is_advance_payment": 0, "advance_paid_amount": money6(0),
+            "with_occupancy": 0, "associations": {"bookings": []},
+            "_remarks": [str(remark)] if remark not in (None, "") else []}
+
+
+def _payment_record(order: dict[str, Any], paid: float, payment: dict[str, Any], now: str) -> dict[str, Any]:
+    return {"order_reference": order["reference"], "id_currency": 1, "amount": f"{paid:.2f}",
+            "payment_method": "Order from API", "payment_type": 3, "conversion_rate": "1.000000",
+            "transaction_id": "", "card_number": "", "card_brand": "", "card_expiration": "",
+            "card_holder": "", "date_add": now}
+
+
+def _reference(order_id: int) -> str:
+    digest = hashlib.sha1(f"order-{order_id}".encode()).digest()
+    return "".join(chr(65 + b % 26) for b in digest[:9])
+
+
+_ = date  # keep import for type readers

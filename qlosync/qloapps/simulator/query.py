@@ -1,0 +1,174 @@
+"""PrestaShop webservice list parameters: display, filter[...], sort, limit and date=1."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+from .clock import parse_datetime
+from .wire import ApiError, did_you_mean
+
+# Filtering/sorting on these needs date=1 (B28).
+DATE1_FIELDS = frozenset({"date_add", "date_upd"})
+# Fields compared as datetimes; an unparsable operand matches everything (B29).
+DATE_TYPED = frozenset({"date_add", "date_upd", "date_from", "date_to", "invoice_date", "check_in", "check_out",
+                        "delivery_date", "last_passwd_gen", "newsletter_date_add", "from", "to"})
+
+
+@dataclass
+class ListQuery:
+    """Parsed list parameters of one GET request."""
+
+    display: list[str] | None  # None = ids only; [] never
+    full: bool
+    filters: list[tuple[str, str]]
+    sort: list[tuple[str, bool]]  # (field, descending)
+    offset: int
+    count: int | None
+
+
+def parse_query(params: dict[str, str], display_fields: list[str], filter_fields: list[str],
+                i18n_fields: list[str], strict: bool = True) -> ListQuery:
+    """Validate the parameters against a resource's fields; raises the captured 400 errors.
+
+    strict=False (a resource whose fields are unknown because it has no rows) accepts any field.
+    """
+    date1 = params.get("date", "") == "1"
+    allowed = list(filter_fields) + (sorted(DATE1_FIELDS) if date1 else [])
+    if not strict:
+        display_fields = allowed = [_f for _f in _requested_fields(params)]
+    display_raw = params.get("display")
+    full, display = False, None
+    if display_raw:
+        if display_raw == "full":
+            full = True
+        else:
+            display = [f.strip() for f in display_raw.strip("[]").split(",") if f.strip()]
+            for field in display:
+                if field not in display_fields:
+                    raise ApiError(400, (35, f'Unable to display this field "{field}". However, these are '
+                                             f'available: {", ".join(display_fields)}'))
+    filters = []
+    for key, value in params.items():
+        m = re.fullmatch(r"filter\[(\w+)\]", key)
+        if not m:
+            continue
+        field = m.group(1)
+        if field not in allowed:
+            listed = '", "'.join(filter_fields)
+            raise ApiError(400, (32, f'This filter does not exist. Did you mean: '
+                                     f'"{did_you_mean(field, filter_fields)}"? The full list is: "{listed}"'))
+        filters.append((field, value))
+    sort = []
+    if params.get("sort"):
+        for part in params["sort"].strip("[]").split(","):
+            field, _, direction = part.strip().rpartition("_")
+            if field not in allowed or direction.upper() not in ("ASC", "DESC"):
+                i18n = (" " + ", ".join(i18n_fields)) if i18n_fields else ""
+                raise ApiError(400, (38, "Unable to filter by this field. However, these are available: "
+                                         f"{', '.join(filter_fields)}, for i18n fields:{i18n}"))
+            sort.append((field, direction.upper() == "DESC"))
+    offset, count = 0, None
+    if params.get("limit"):
+        parts = params["limit"].split(",")
+        try:
+            if len(parts) == 2:
+                offset, count = int(parts[0]), int(parts[1])
+            else:
+                count = int(parts[0])
+        except ValueError:
+            raise ApiError(400, (31, "The \"limit\" value has to be formed as this example: "
+                                     "\"5,25\" or \"10\"")) from None
+    return ListQuery(display, full, filters, sort, offset, count)
+
+
+def _requested_fields(params: dict[str, str]) -> list[str]:
+    names = [f.strip() for f in params.get("display", "").strip("[]").split(",")]
+    names += [m.group(1) for k in params if (m := re.fullmatch(r"filter\[(\w+)\]", k))]
+    names += [p.strip().rpartition("_")[0] for p in params.get("sort", "").strip("[]").split(",")]
+    return [n for n in names if n]
+
+
+def _as_date(value: Any) -> datetime | None:
+    try:
+        return parse_datetime(str(value))
+    except ValueError:
+        return None
+
+
+def _as_num(value: Any) -> float | None:
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
+
+
+def _cmp_key(field: str, value: Any) -> tuple[int, Any]:
+    if field in DATE_TYPED:
+        d = _as_date(value)
+        return (0, d) if d else (1, str(value))
+    n = _as_num(value) if value is not None else None
+    return (0, n) if n is not None else (1, str(value).lower())
+
+
+def build_predicate(field: str, raw: str) -> Callable[[Any], bool]:
+    """Compile one filter value: [a|b], [from,to], >[x], <[x], %[x]%, [x]%, %[x], plain."""
+    typed = field in DATE_TYPED
+
+    def conv(text: str) -> Any:
+        if typed:
+            return _as_date(text)
+        n = _as_num(text)
+        return n if n is not None else text.lower()
+
+    def val(row_value: Any) -> Any:
+        if typed:
+            return _as_date(row_value)
+        n = _as_num(row_value) if row_value is not None else None
+        return n if n is not None else str(row_value if row_value is not None else "").lower()
+
+    def comparable(a: Any, b: Any) -> bool:
+        return a is not None and b is not None and type(a) is type(b)
+
+    m = re.fullmatch(r"([<>])\[(.*)\]", raw)
+    if m:
+        op, bound = m.group(1), conv(m.group(2))
+        if typed and bound is None:
+            return lambda _v: True  # unparsable date: no error, everything matches (B29)
+        if op == ">":
+            return lambda v: comparable(val(v), bound) and val(v) > bound
+        return lambda v: comparable(val(v), bound) and val(v) < bound
+    m = re.fullmatch(r"(%?)\[(.*)\](%?)", raw)
+    if not m:
+        text = raw.lower()
+        return lambda v: str(v).lower() == text
+    pre, inner, post = m.groups()
+    if pre or post:
+        needle = inner.lower()
+        if pre and post:
+            return lambda v: needle in str(v).lower()
+        if post:
+            return lambda v: str(v).lower().startswith(needle)
+        return lambda v: str(v).lower().endswith(needle)
+    if "," in inner and "|" not in inner:
+        low, high = (conv(x) for x in inner.split(",", 1))
+        if typed and (low is None or high is None):
+            return lambda _v: True
+        return lambda v: comparable(val(v), low) and comparable(val(v), high) and low <= val(v) <= high
+    options = [conv(x) for x in inner.split("|")]
+    if typed and any(o is None for o in options):
+        return lambda _v: True
+    return lambda v: any(comparable(val(v), o) and val(v) == o for o in options)
+
+
+def apply_query(rows: list[dict[str, Any]], q: ListQuery) -> list[dict[str, Any]]:
+    """Filter, sort (multi-key) and page rows."""
+    for field, raw in q.filters:
+        pred = build_predicate(field, raw)
+        rows = [r for r in rows if pred(r.get(field))]
+    for field, desc in reversed(q.sort):
+        rows = sorted(rows, key=lambda r: _cmp_key(field, r.get(field)), reverse=desc)
+    end = None if q.count is None else q.offset + q.count
+    return rows[q.offset:end]
