@@ -370,6 +370,18 @@ class QloAppsClient:
     def get_order_states(self) -> list[OrderState]:
         return self._list("order_states", "order_states", payloads.parse_order_state)
 
+    def get_currency_codes(self) -> dict[int, str]:
+        """id_currency → ISO code (orders carry only the id)."""
+        query = [("display", "[id,iso_code]")]
+        return self._json("GET", "currencies", query, parse=lambda d: {
+            int(c["id"]): str(c["iso_code"]) for c in payloads.parse_many(d, "currencies", dict)})
+
+    def latest_order_cursor(self) -> tuple[datetime, int] | None:
+        """The newest (date_upd, id) of all orders, in one request: where a full pull leaves the cursor."""
+        query = [("date", "1"), ("sort", "[date_upd_DESC,id_DESC]")]
+        newest = self._orders_page(query, 0, 1)
+        return newest[0].cursor if newest else None
+
     # -- availability and rates ----------------------------------------------------------------------
 
     def get_availability(self, id_hotel: int, date_from: date, date_to: date,

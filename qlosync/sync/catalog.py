@@ -169,4 +169,4 @@ def list_room_type_mappings(session: Session, config_id: int) -> list[tuple[QloA
         .where(QloAppsRoomTypeMapping.config_id == config_id)
         .order_by(QloAppsRoomTypeMapping.qloapps_room_type_id)
     )
-    return [(m, t) for m, t in rows.tuples()]
+    return [(m, t) for m, t in rows]

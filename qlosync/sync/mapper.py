@@ -174,6 +174,6 @@ def content_hash(data: ReservationData) -> str:
     document = asdict(data)
     for line in document["lines"]:
         line.pop("qloapps_room_booking_id")
-    document["lines"].sort(key=lambda line: json.dumps(line, sort_keys=True, default=str))
+    document["lines"] = sorted(document["lines"], key=lambda line: json.dumps(line, sort_keys=True, default=str))
     encoded = json.dumps(document, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()

@@ -164,16 +164,15 @@ def _apply_pages(deps: PullDeps, report: RunReport, pages: Iterable[list[Order]]
 
 def _changed_orders(session: Session, config_id: int, orders: Sequence[Order]) -> list[Order]:
     """Orders whose date_upd differs from the one last applied (re-read overlap rows cost nothing)."""
-    known = dict(
-        session.execute(
-            select(QloAppsReservationMapping.qloapps_order_id, QloAppsReservationMapping.qloapps_date_upd).where(
+    rows = session.execute(
+        select(QloAppsReservationMapping.qloapps_order_id, QloAppsReservationMapping.qloapps_date_upd).where(
                 QloAppsReservationMapping.config_id == config_id,
                 QloAppsReservationMapping.qloapps_order_id.in_([o.id for o in orders]),
                 QloAppsReservationMapping.parked_reason.is_(None),
                 QloAppsReservationMapping.pms_reservation_id.is_not(None),
             )
-        ).tuples()
-    )
+        )
+    known = {order_id: date_upd for order_id, date_upd in rows}
     return [o for o in orders if known.get(o.id) != o.date_upd]
 
 

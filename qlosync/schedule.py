@@ -1,0 +1,10 @@
+"""The scheduler's entry point: ``periodiq qlosync.schedule`` (run it with TZ=UTC).
+
+periodiq enqueues ``schedule_tick`` every minute; the tick (run by an inbound worker) turns the minute
+into pull slots of ``QLOAPPS_SYNC_INTERVAL_MS``. periodiq has no lock, so two schedulers enqueue every
+tick twice: harmless, because each slot is claimed once in PostgreSQL by the pull that runs it.
+"""
+
+from qlosync.actors import broker, schedule_tick
+
+__all__ = ["broker", "schedule_tick"]

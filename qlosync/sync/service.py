@@ -1,0 +1,48 @@
+"""Glue between a process's resources and the sync functions: load the shop, open a client, build PullDeps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from qlosync.crypto import KeyCipher
+from qlosync.db.config_store import ShopConfig, load_shop
+from qlosync.db.session import transaction
+from qlosync.qloapps.client import QloAppsClient
+from qlosync.settings import Settings
+from qlosync.sync.pull import PullDeps, PullOptions, RunReport
+
+
+def load_shop_config(settings: Settings, session_factory: sessionmaker[Session], name: str,
+                     *, require_enabled: bool = False) -> ShopConfig:
+    with transaction(session_factory) as session:
+        return load_shop(session, KeyCipher(settings.require_secret_key()), name, require_enabled=require_enabled)
+
+
+def open_client(settings: Settings, shop: ShopConfig) -> QloAppsClient:
+    return QloAppsClient(shop.base_url, shop.api_key, connect_timeout=settings.http_connect_timeout_s,
+                         read_timeout=settings.http_read_timeout_s)
+
+
+def pull_options(settings: Settings) -> PullOptions:
+    interval = timedelta(milliseconds=settings.sync_interval_ms)
+    # A slot that runs two intervals late is covered by any pull that started after it: one catch-up, no storm.
+    return PullOptions(full_after=timedelta(hours=settings.full_sync_after_hours), stale_after=2 * interval)
+
+
+@contextmanager
+def pull_deps(
+    settings: Settings,
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    shop: ShopConfig,
+    retry_booking: Callable[[int], None],
+    progress: Callable[[RunReport], None] | None = None,
+) -> Iterator[PullDeps]:
+    with open_client(settings, shop) as client:
+        yield PullDeps(engine=engine, session_factory=session_factory, client=client, shop=shop,
+                       retry_booking=retry_booking, options=pull_options(settings), progress=progress)

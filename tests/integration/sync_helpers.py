@@ -1,0 +1,81 @@
+"""Helpers for sync tests: compare the PMS with the simulator's own tables, and fingerprint writes."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomMapping
+from qlosync.db.pms import PmsGuest, PmsReservation
+from qlosync.sync.mapper import ORDER_STATE_TO_STATUS
+
+WRITE_TABLES = (
+    "pms_guests", "pms_reservations", "pms_reservation_lines", "qloapps_reservation_mappings",
+    "qloapps_room_line_mappings", "qloapps_customer_mappings", "qloapps_sync_logs", "qloapps_sync_cursor",
+)
+
+
+def write_fingerprint(session: Session) -> dict[str, object]:
+    """Row count plus the newest xmin of every table sync writes: any insert, update or delete changes it."""
+    fingerprint: dict[str, object] = {}
+    for table in WRITE_TABLES:
+        fingerprint[table] = session.execute(
+            text(f"SELECT count(*), coalesce(max(xmin::text::bigint), 0) FROM {table}")
+        ).one()
+    return fingerprint
+
+
+def _day(value: str) -> date:
+    return date.fromisoformat(value[:10])
+
+
+def expected_booking(sim, order_id: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """What the PMS should hold for one simulator order, read from the simulator's own tables."""
+    order = sim.store.table("orders")[order_id]
+    customer = sim.store.table("customers")[order["id_customer"]]
+    lines = [r for r in sim.store.table("room_bookings").values() if r["id_order"] == order_id]
+    status = ORDER_STATE_TO_STATUS[order["current_state"]]
+    if status not in ("cancelled", "refunded"):
+        lines = [r for r in lines if not int(r["is_cancelled"])] or lines
+    return {
+        "status": status,
+        "email": customer["email"],
+        "name": (customer["firstname"], customer["lastname"]),
+        "lines": sorted(
+            (
+                _day(r["date_from"]), _day(r["date_to"]), r["room_num"], int(r["adults"]), int(r["children"]),
+                Decimal(str(r["total_price_tax_excl"])).quantize(Decimal("0.01")),
+                (Decimal(str(r["total_price_tax_incl"])) - Decimal(str(r["total_price_tax_excl"]))).quantize(Decimal("0.01")),
+            )
+            for r in lines
+        ),
+        "total_paid": Decimal(str(order["total_paid_real"])).quantize(Decimal("0.01")),
+    }
+
+
+def actual_booking(session: Session, config_id: int, order_id: int) -> dict[str, object]:
+    mapping = session.scalars(
+        select(QloAppsReservationMapping).where(
+            QloAppsReservationMapping.config_id == config_id, QloAppsReservationMapping.qloapps_order_id == order_id
+        )
+    ).one()
+    reservation = session.get_one(PmsReservation, mapping.pms_reservation_id)
+    guest = session.get_one(PmsGuest, reservation.guest_id)
+    room_numbers = {
+        room_id: number
+        for room_id, number in session.execute(select(QloAppsRoomMapping.pms_room_id, QloAppsRoomMapping.room_number))
+    }
+    return {
+        "status": reservation.status,
+        "email": guest.email,
+        "name": (guest.first_name, guest.last_name),
+        "lines": sorted(
+            (line.checkin, line.checkout, room_numbers.get(line.room_id), line.adults, line.children,
+             line.price_without_tax, line.tax)
+            for line in reservation.lines
+        ),
+        "total_paid": reservation.total_paid,
+    }

@@ -1,0 +1,170 @@
+"""Inbound pull against the simulator over HTTP and the real PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+from sqlalchemy import func, select, text
+
+from qlosync.db.models import QloAppsReservationMapping, QloAppsSyncCursor, QloAppsSyncState
+from qlosync.db.pms import PmsReservation, PmsReservationLine
+from qlosync.db.session import transaction
+from qlosync.qloapps import bodies
+from qlosync.qloapps.models import RoomRequest, RoomTypeRequest
+from qlosync.sync.locks import lock_key
+from qlosync.sync.pull import run_pull
+from tests.integration.sync_helpers import actual_booking, expected_booking, write_fingerprint
+
+
+def test_full_import_of_500_bookings_matches_the_simulator_and_a_second_run_writes_nothing(
+    simulator, deps, session_factory, mapped_catalog, shop
+):
+    # Given 500 generated bookings in QloApps
+    order_ids = simulator.store.generate_bookings(500, seed=7)
+
+    # When a first pull runs (no cursor yet, so it is a full one)
+    report = run_pull(deps, kind="incremental", trigger="manual")
+
+    # Then every booking is in the PMS exactly as QloApps has it
+    assert (report.status, report.kind, report.trigger) == ("succeeded", "full", "fallback")
+    assert report.counts["created"] == 500 and report.counts["failed"] == 0
+    with transaction(session_factory) as session:
+        assert session.scalar(select(func.count()).select_from(PmsReservation)) == 500
+        for order_id in order_ids:
+            assert actual_booking(session, shop.id, order_id) == expected_booking(simulator, order_id), order_id
+        before = write_fingerprint(session)
+        cursor = session.get_one(QloAppsSyncCursor, shop.id)
+        assert cursor.last_successful_sync is not None and cursor.cursor_date_upd is not None
+
+    # And a second full run writes nothing
+    again = run_pull(deps, kind="full", trigger="manual")
+    assert again.status == "succeeded"
+    assert again.counts["unchanged"] == 500 and again.counts["created"] == again.counts["updated"] == 0
+    with transaction(session_factory) as session:
+        after = write_fingerprint(session)
+    assert {k: v for k, v in after.items() if k != "qloapps_sync_cursor"} == {
+        k: v for k, v in before.items() if k != "qloapps_sync_cursor"
+    }
+
+
+def test_incremental_pull_brings_same_second_changes_cancellation_date_change_and_new_booking(
+    simulator, deps, client, session_factory, mapped_catalog, shop
+):
+    order_ids = simulator.store.generate_bookings(40, seed=3)
+    # The generator overbooks on purpose; the booking whose dates move gets free rooms of its own.
+    order_ids[1] = client.create_booking(_request(client, order_ids[1], (
+        RoomTypeRequest(2, date(2030, 5, 1), date(2030, 5, 4), rooms=(RoomRequest(adults=2), RoomRequest(adults=1))),
+    ))).id
+    assert run_pull(deps).status == "succeeded"
+    with transaction(session_factory) as session:
+        lines_before = {
+            line.id for line in session.get_one(PmsReservation, _reservation_id(session, order_ids[1])).lines
+        }
+
+    # Given several changes in QloApps within the same second
+    simulator.store.clock.freeze(simulator.store.clock.now() + timedelta(seconds=3))
+    simulator.store.cancel_booking(order_ids[0])
+    booking = client.get_booking(order_ids[1])
+    request = bodies.request_from_booking(booking, None)
+    # Moved like capture 100: rooms not pinned, so QloApps picks rooms and renumbers the lines (B24)
+    moved = tuple(
+        RoomTypeRequest(rt.id_room_type, rt.checkin_date + timedelta(days=1), rt.checkout_date + timedelta(days=1),
+                        rooms=tuple(RoomRequest(adults=r.adults) for r in rt.rooms))
+        for rt in request.room_types
+    )
+    client.update_booking(replace(request, room_types=moved))
+    simulator.store.rename_customer(
+        simulator.store.table("orders")[order_ids[2]]["id_customer"], "Renamed", "Guest"
+    )
+    simulator.store.refund_booking(order_ids[2])  # touches the order, so the rename arrives too
+    new_id = client.create_booking(_request(client, order_ids[3], (
+        RoomTypeRequest(1, date(2028, 3, 1), date(2028, 3, 4), rooms=(RoomRequest(adults=2, children=0),)),
+        RoomTypeRequest(3, date(2028, 3, 2), date(2028, 3, 5), rooms=(RoomRequest(adults=1), RoomRequest(adults=2))),
+    ))).id
+
+    # When the incremental pull runs
+    report = run_pull(deps, kind="incremental", trigger="schedule")
+
+    # Then each change arrived
+    assert (report.status, report.kind) == ("succeeded", "incremental")
+    assert report.counts["created"] == 1 and report.counts["updated"] == 3
+    with transaction(session_factory) as session:
+        for order_id in (order_ids[0], order_ids[1], order_ids[2], new_id):
+            assert actual_booking(session, shop.id, order_id) == expected_booking(simulator, order_id)
+        assert actual_booking(session, shop.id, order_ids[0])["status"] == "cancelled"
+        assert actual_booking(session, shop.id, order_ids[2])["name"] == ("Renamed", "Guest")
+        # The date change renumbered QloApps' room lines but updated the same PMS lines
+        lines_after = {line.id for line in session.get_one(PmsReservation, _reservation_id(session, order_ids[1])).lines}
+        assert lines_after == lines_before
+        assert len(actual_booking(session, shop.id, new_id)["lines"]) >= 2
+
+
+def test_idle_incremental_cycle_makes_one_request_and_no_writes(simulator, deps, client, session_factory, mapped_catalog):
+    simulator.store.generate_bookings(120, seed=5)
+    run_pull(deps)
+    with transaction(session_factory) as session:
+        before = write_fingerprint(session)
+    requests_before = client.request_count
+    report = run_pull(deps, kind="incremental", trigger="schedule")
+    assert report.status == "succeeded" and report.kind == "incremental"
+    assert client.request_count - requests_before <= 2
+    assert report.counts["created"] == report.counts["updated"] == 0
+    with transaction(session_factory) as session:
+        after = write_fingerprint(session)
+    assert {k: v for k, v in after.items() if k != "qloapps_sync_cursor"} == {
+        k: v for k, v in before.items() if k != "qloapps_sync_cursor"
+    }
+
+
+def test_a_locked_booking_is_isolated_and_the_run_goes_on(simulator, deps, engine, session_factory, mapped_catalog, retried, shop):
+    order_ids = simulator.store.generate_bookings(30, seed=11)
+    # Given another transaction holds the lock of one booking
+    with engine.connect() as blocker:
+        blocker.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_key("qloapps-order", shop.id, order_ids[5])})
+        # When a pull runs
+        report = run_pull(deps)
+        blocker.execute(text("SELECT pg_advisory_unlock_all()"))
+    # Then that booking failed alone and was handed to its own retry; the others and the cursor moved on
+    assert report.status == "succeeded"
+    assert report.counts["failed"] == 1 and report.counts["created"] == 29
+    assert retried == [order_ids[5]]
+    with transaction(session_factory) as session:
+        assert session.get_one(QloAppsSyncCursor, shop.id).cursor_date_upd is not None
+        run = session.get_one(QloAppsSyncState, report.run_id)
+        assert (run.failed, run.created, run.status) == (1, 29, "succeeded")
+
+
+def test_qloapps_outage_marks_the_run_failed_and_keeps_the_cursor(simulator, deps, session_factory, mapped_catalog, shop):
+    simulator.store.generate_bookings(10, seed=2)
+    run_pull(deps)
+    with transaction(session_factory) as session:
+        cursor_before = session.get_one(QloAppsSyncCursor, shop.id).cursor_date_upd
+    simulator.faults.add("http_500", count=None, path="/api/orders")
+    report = run_pull(deps, kind="incremental", trigger="schedule")
+    simulator.faults.clear()
+    assert report.status == "failed" and "QloAppsServerError" in (report.error or "")
+    with transaction(session_factory) as session:
+        assert session.get_one(QloAppsSyncCursor, shop.id).cursor_date_upd == cursor_before
+        assert session.get_one(QloAppsSyncState, report.run_id).status == "failed"
+
+
+def test_two_pulls_never_overlap(simulator, deps, engine, session_factory, mapped_catalog, shop):
+    with engine.connect() as other:
+        other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_key("qloapps-pull", shop.id)})
+        report = run_pull(deps)
+        other.execute(text("SELECT pg_advisory_unlock_all()"))
+    assert report.status == "skipped"
+    assert "another pull" in (report.error or "")
+
+
+def _reservation_id(session, order_id: int) -> int:  # type: ignore[no-untyped-def]
+    return session.scalars(
+        select(QloAppsReservationMapping.pms_reservation_id).where(QloAppsReservationMapping.qloapps_order_id == order_id)
+    ).one()
+
+
+def _request(client, template_order_id: int, room_types):  # type: ignore[no-untyped-def]
+    """A new booking for the customer of an existing one, with the given room types and stays."""
+    request = bodies.request_from_booking(client.get_booking(template_order_id), 1)
+    return replace(request, id=None, room_types=room_types)
