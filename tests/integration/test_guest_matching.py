@@ -1,0 +1,78 @@
+"""Guest matching: e-mail first, then phone plus name, else a new guest; weak matches never merge."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from qlosync.db.config_store import save_config
+from qlosync.db.models import QloAppsCustomerMapping
+from qlosync.db.pms import PmsGuest
+from qlosync.db.session import transaction
+from qlosync.sync.guests import match_guest
+from qlosync.sync.mapper import GuestData
+
+KEY_ROW = {"base_url": "http://qlo.test", "sync_enabled": True}
+
+
+def _shop_id(session) -> int:  # type: ignore[no-untyped-def]
+    from qlosync.crypto import KeyCipher, generate_secret_key
+    from qlosync.secrets import Secret
+
+    cipher = KeyCipher(Secret(generate_secret_key()))
+    return save_config(session, cipher, api_key=Secret("A" * 32), **KEY_ROW).id  # type: ignore[arg-type]
+
+
+def _guest(session, first, last, email=None, phone=None) -> PmsGuest:  # type: ignore[no-untyped-def]
+    from qlosync.sync.guests import update_guest_details
+
+    guest = PmsGuest(first_name=first, last_name=last)
+    update_guest_details(guest, GuestData(0, first, last, email, phone))
+    session.add(guest)
+    session.flush()
+    return guest
+
+
+def test_email_match_ignores_case_and_spaces(session_factory):
+    with transaction(session_factory) as session:
+        shop_id = _shop_id(session)
+        existing = _guest(session, "Ana", "Lima", email="Ana.Lima@Example.com")
+        match = match_guest(session, shop_id, GuestData(7, "Ana", "Lima", "  ana.lima@example.COM ", None))
+        assert (match.guest.id, match.method, match.new_mapping) == (existing.id, "email", True)
+        mapping = session.scalars(select(QloAppsCustomerMapping)).one()
+        assert (mapping.qloapps_customer_id, mapping.pms_guest_id, mapping.match_method) == (7, existing.id, "email")
+
+
+def test_phone_plus_name_matches_when_there_is_no_email_match(session_factory):
+    with transaction(session_factory) as session:
+        shop_id = _shop_id(session)
+        existing = _guest(session, "Bo", "Berg", email="bo@old.example", phone="+46 (70) 123-4567")
+        match = match_guest(session, shop_id, GuestData(8, "bo", "BERG", "bo@new.example", "+46 70 1234567"))
+        assert (match.guest.id, match.method) == (existing.id, "phone_name")
+
+
+def test_phone_alone_with_another_name_is_a_new_guest(session_factory):
+    with transaction(session_factory) as session:
+        shop_id = _shop_id(session)
+        existing = _guest(session, "Cleo", "Diaz", phone="0611223344")
+        match = match_guest(session, shop_id, GuestData(9, "Dan", "Diaz", "dan@example.com", "0611223344"))
+        assert match.method == "created" and match.guest.id != existing.id
+        assert session.scalar(select(PmsGuest.email).where(PmsGuest.id == match.guest.id)) == "dan@example.com"
+
+
+def test_two_guests_sharing_phone_and_name_are_not_merged(session_factory):
+    with transaction(session_factory) as session:
+        shop_id = _shop_id(session)
+        first = _guest(session, "Eve", "Fox", phone="0700000001")
+        second = _guest(session, "Eve", "Fox", phone="0700000001")
+        match = match_guest(session, shop_id, GuestData(10, "Eve", "Fox", None, "0700000001"))
+        assert match.method == "created" and match.guest.id not in (first.id, second.id)
+        assert match.note and "not merging" in match.note
+
+
+def test_a_mapped_customer_keeps_its_guest(session_factory):
+    with transaction(session_factory) as session:
+        shop_id = _shop_id(session)
+        first = match_guest(session, shop_id, GuestData(11, "Gil", "Ho", "gil@example.com", None))
+        # The QloApps customer changes e-mail later: still the same guest
+        again = match_guest(session, shop_id, GuestData(11, "Gil", "Ho", "gil.ho@work.example", None))
+        assert again.guest.id == first.guest.id and again.new_mapping is False
