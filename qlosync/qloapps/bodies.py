@@ -17,7 +17,6 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 
 from qlosync.qloapps.errors import QloAppsInvalidRequest
 from qlosync.qloapps.models import (
-    BOOKING_STATUS_CANCELLED,
     Booking,
     BookingRequest,
     CustomerDetail,

@@ -43,6 +43,7 @@ from qlosync.qloapps.models import (
 )
 from qlosync.qloapps.paging import iter_changed_pages, iter_id_pages
 from qlosync.secrets import Secret
+from qlosync.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +125,12 @@ class QloAppsClient:
         self._session = session or requests.Session()
         self._session.auth = _KeyAuth(api_key)
         self.request_count = 0
+
+    @classmethod
+    def from_settings(cls, base_url: str, api_key: Secret, settings: Settings, **kwargs: Any) -> QloAppsClient:
+        """A client with the HTTP timeouts of the deployment's settings."""
+        return cls(base_url, api_key, connect_timeout=settings.http_connect_timeout_s,
+                   read_timeout=settings.http_read_timeout_s, **kwargs)
 
     def __repr__(self) -> str:
         return f"QloAppsClient({self._api!r})"

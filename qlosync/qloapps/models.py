@@ -212,6 +212,15 @@ class BookingSnapshot:
     def id(self) -> int:
         return self.order.id
 
+    @property
+    def consistent(self) -> bool:
+        """False when the room lines changed between the orders and room_bookings requests.
+
+        A date or room-type change replaces room lines (B24) and bumps the order's date_upd, so the next
+        pass sees the order again; until then, do not act on a half-old, half-new snapshot.
+        """
+        return {rb.id for rb in self.room_bookings} == set(self.order.room_booking_ids)
+
 
 @dataclass(frozen=True)
 class RoomRequest:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from qlosync.errors import ConfigurationError
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.errors import QloAppsInvalidRequest
 from qlosync.qloapps.models import (
@@ -20,6 +21,7 @@ from qlosync.qloapps.models import (
     RoomTypeRequest,
 )
 from qlosync.secrets import Secret
+from qlosync.settings import Settings
 from tests.conftest import TEST_API_KEY
 
 GUEST = CustomerDetail("Dmitri", "Orlov", "dmitri.orlov@example.com", "0611223344")
@@ -155,3 +157,17 @@ def test_room_rates_and_a_feature_price_that_changes_them(client):
     assert rule.id > 0 and rule.group_ids == (1, 2, 3)
     after = client.get_room_rates(1, date(2027, 8, 1), date(2027, 8, 3), 4)
     assert [r.tax_exc for r in after] == [Decimal(3050), Decimal(3050)]  # 2500 + 300 + 250 services (B43)
+
+
+@pytest.mark.parametrize("suffix", ["", "/", "/api", "/api/"])
+def test_shop_url_variants_reach_the_same_api(simulator, suffix):
+    settings = Settings(http_connect_timeout_s=2.0, http_read_timeout_s=3.0)
+    with QloAppsClient.from_settings(simulator.base_url + suffix, Secret(TEST_API_KEY), settings) as c:
+        assert "orders" in c.ping()
+
+
+@pytest.mark.parametrize("url", [f"http://{TEST_API_KEY}@127.0.0.1:8088", "http://127.0.0.1:8088/?ws_key=x", "ftp://h"])
+def test_urls_with_credentials_or_queries_are_refused(url):
+    with pytest.raises(ConfigurationError) as info:
+        QloAppsClient(url, Secret(TEST_API_KEY))
+    assert TEST_API_KEY not in str(info.value)

@@ -100,7 +100,7 @@ def test_snapshots_join_room_lines_and_customers(client, simulator):
     assert set(created) <= set(by_id)
     for snap in by_id.values():
         assert snap.customer is not None and snap.customer.id == snap.order.id_customer
-        assert {rb.id for rb in snap.room_bookings} == set(snap.order.room_booking_ids)
+        assert {rb.id for rb in snap.room_bookings} == set(snap.order.room_booking_ids) and snap.consistent
         assert all(rb.id_order == snap.id for rb in snap.room_bookings)
 
 
