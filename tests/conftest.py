@@ -23,6 +23,8 @@ from qlosync.secrets import Secret
 from qlosync.settings import Settings
 from tests import rabbitmq_admin
 
+pytest_plugins = ["tests.sync_fixtures"]
+
 TEST_API_KEY = "QLOSYNCTESTKEY0123456789ABCDEFGH"  # 32 characters, like a real QloApps key
 RUN_ID = uuid.uuid4().hex[:8]
 ADMIN_URL = os.environ.get("QLOSYNC_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

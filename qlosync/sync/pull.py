@@ -90,6 +90,8 @@ def run_pull(deps: PullDeps, *, kind: str = "incremental", trigger: str = "manua
         if slot_at is not None:
             run = runs.claim_slot(session, shop.id, slot_at, kind)
             if run is None:
+                logger.info("Pull slot %s of %s already claimed by another scheduler message.", slot_at.isoformat(),
+                            shop.name, extra={"action": "pull_duplicate"})
                 return RunReport(None, kind, trigger, status="duplicate")
             if runs.now() - slot_at > deps.options.stale_after and runs.run_started_since(session, shop.id, slot_at, run.id):
                 _finish(run, "skipped", "a later pull already covered this slot")

@@ -1,0 +1,36 @@
+"""periodiq ticks once a minute; the slots of any interval >= 1 s are derived from the epoch."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from qlosync.sync.schedule_slots import slots_in_minute
+
+MINUTE = datetime(2026, 11, 27, 5, 0, tzinfo=UTC)
+
+
+def test_five_second_interval_gives_twelve_slots_per_minute():
+    slots = slots_in_minute(MINUTE, 5_000, now=MINUTE - timedelta(milliseconds=1))
+    assert [s for s, _ in slots] == [MINUTE + timedelta(seconds=5 * i) for i in range(12)]
+    assert [d for _, d in slots] == [1 + 5_000 * i for i in range(12)]
+
+
+def test_five_minute_interval_has_a_slot_only_in_every_fifth_minute():
+    assert [s for s, _ in slots_in_minute(MINUTE, 300_000, now=MINUTE)] == [MINUTE]
+    assert slots_in_minute(MINUTE + timedelta(minutes=1), 300_000, now=MINUTE + timedelta(minutes=1)) == []
+
+
+def test_intervals_that_do_not_divide_a_minute_follow_the_epoch():
+    # 7 s slots: every process computes the same instants
+    slots = [s for s, _ in slots_in_minute(MINUTE, 7_000, now=MINUTE - timedelta(seconds=1))]
+    assert all(int(s.timestamp()) % 7 == 0 for s in slots)
+    assert all(MINUTE <= s < MINUTE + timedelta(minutes=1) for s in slots)
+    assert len(slots) in (8, 9)
+
+
+def test_a_late_tick_sends_one_catch_up_slot_not_a_burst():
+    late = MINUTE + timedelta(seconds=22)
+    slots = slots_in_minute(MINUTE, 5_000, now=late)
+    assert slots[0] == (MINUTE + timedelta(seconds=20), 0)
+    assert [s for s, _ in slots[1:]] == [MINUTE + timedelta(seconds=s) for s in range(25, 60, 5)]
+    assert slots[1][1] == 3_000
