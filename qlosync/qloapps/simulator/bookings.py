@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .clock import parse_datetime
 from .pricing import room_type_tax_rate, stay_price
 from .seed import seed_data, us_state_ids
+from .records import md5_hex, to_int, customer_record, initial_state, order_record, payment_record, to_float
 from .wire import ApiError, RawAnswer, money6, number, php_fatal
 from .xmlio import as_list
 
@@ -28,23 +28,34 @@ def bad(message: str) -> ApiError:
     return ApiError(400, (404, message))
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-
-
-def _md5(text: str) -> str:
-    return hashlib.md5(text.encode()).hexdigest()
-
-
 class BookingEngine:
     """Creates, updates and renders bookings (= orders + room lines) in a Store."""
 
     def __init__(self, store: "Store") -> None:
         self.store = store
         self.tables = store.tables
+        self._by_order: dict[int, list[int]] = {}  # order id -> its room line ids (index)
+        self._emails: dict[str, int] = {}  # lower-case e-mail -> first customer id (index)
+        self._emails_seen = -1  # customers table size when the index was last complete
+
+    def line_ids(self, order_id: int) -> list[int]:
+        """Room line ids of an order, ascending."""
+        return sorted(lid for lid in self._by_order.get(order_id, []) if lid in self.tables["room_bookings"])
+
+    def _lines(self, order_id: int) -> list[dict[str, Any]]:
+        return [self.tables["room_bookings"][lid] for lid in self.line_ids(order_id)]
+
+    def customer_by_email(self, email: str) -> dict[str, Any] | None:
+        """First customer with this e-mail (case-insensitive)."""
+        customers = self.tables["customers"]
+        if self._emails_seen != len(customers):
+            self._emails = {}
+            for rid, row in sorted(customers.items(), reverse=True):
+                self._emails[str(row["email"]).lower()] = rid
+            self._emails_seen = len(customers)
+        rid = self._emails.get(email.lower())
+        row = customers.get(rid) if rid is not None else None
+        return row if row is not None and str(row["email"]).lower() == email.lower() else None
 
     # ------------------------------------------------------------------ shared validation
     def _check_common(self, b: dict[str, Any]) -> dict[str, Any]:
@@ -55,9 +66,9 @@ class BookingEngine:
         cust = assoc.get("customer_detail")
         if not isinstance(cust, dict) or not cust:
             raise bad("Customer details not found.")
-        if _int(b.get("id_property")) not in self.tables["hotels"]:
+        if to_int(b.get("id_property")) not in self.tables["hotels"]:
             raise bad("Please provide a valid id_property.")
-        if cust.get("id_customer") not in (None, "") and _int(cust.get("id_customer")) not in self.tables["customers"]:
+        if cust.get("id_customer") not in (None, "") and to_int(cust.get("id_customer")) not in self.tables["customers"]:
             raise bad("Please provide a valid id_customer.")
         if not str(cust.get("firstname") or "").strip():
             raise bad("Please provide a valid first name.")
@@ -69,7 +80,7 @@ class BookingEngine:
             raise bad("Please provide a valid phone number.")
         prices = assoc.get("price_details") if isinstance(assoc.get("price_details"), dict) else {}
         for key in ("total_paid", "total_price_with_tax"):
-            if prices.get(key) not in (None, "") and _float(prices.get(key)) is None:
+            if prices.get(key) not in (None, "") and to_float(prices.get(key)) is None:
                 raise bad("Invalid total price.")
         if any(cust.get(k) for k in ("address", "city", "zip", "state_code", "country_code")):
             for key, message in (("address", "Address is required."), ("city", "City is required."),
@@ -86,7 +97,7 @@ class BookingEngine:
         for e in entries:
             if not isinstance(e, dict):
                 raise bad(NOT_AVAILABLE)
-            rt = _int(e.get("id_room_type"))
+            rt = to_int(e.get("id_room_type"))
             if rt not in self.tables["room_types"]:
                 raise bad("Invalid room type in the request")
             try:
@@ -99,7 +110,7 @@ class BookingEngine:
                 raise bad("Invalid check out date in the request") from None
             if d_to < d_from:
                 raise bad("Invalid check in and check out dates in the request")
-            count = _int(e.get("number_of_rooms"))
+            count = to_int(e.get("number_of_rooms"))
             if d_to == d_from or not count or count < 1:
                 raise bad(NOT_AVAILABLE)
             rooms = [r if isinstance(r, dict) else {} for r in as_list(e.get("rooms"), "room")]
@@ -112,9 +123,9 @@ class BookingEngine:
         ptype = payment.get("payment_type") if isinstance(payment, dict) else None
         if ptype not in (None, "") and str(ptype).strip().lower() not in PAYMENT_TYPES:
             raise bad("Invalid payment type.")
-        if b.get("booking_status") not in (None, "") and _int(b.get("booking_status")) not in (1, 2, 3, 4):
+        if b.get("booking_status") not in (None, "") and to_int(b.get("booking_status")) not in (1, 2, 3, 4):
             raise bad("Invalid booking status.")
-        if b.get("payment_status") not in (None, "") and _int(b.get("payment_status")) not in (1, 2, 3):
+        if b.get("payment_status") not in (None, "") and to_int(b.get("payment_status")) not in (1, 2, 3):
             raise bad("Invalid payment status.")
 
     # ------------------------------------------------------------------ allocation
@@ -140,7 +151,7 @@ class BookingEngine:
             return not any(r == room_id and f < entry["to"] and entry["from"] < t for r, f, t in taken)
 
         rooms = [r["id"] for r in self.store.rooms_of_type(entry["type"])]
-        wanted = _int((spec or {}).get("id_room"))
+        wanted = to_int((spec or {}).get("id_room"))
         if wanted:
             if wanted in rooms and free(wanted):
                 return wanted
@@ -190,23 +201,21 @@ class BookingEngine:
         except ValueError:
             date_add = now
         customer = self.tables["customers"][id_customer]
-        order = self.store.table("orders")[order_id] = _order_record(order_id, id_cart, id_customer, customer,
+        order = self.store.table("orders")[order_id] = order_record(order_id, id_cart, id_customer, customer,
                                                                      date_add, now, b, payment)
         if cust.get("address"):
             self._add_address(id_customer, cust, now)
         line_ids = [self._add_line(order, entry, room, spec, now) for entry, room, spec in allocation]
-        rooms_by_idx = {id(e): [r for r in e["rooms"]] for e in plan}
-        del rooms_by_idx
         self._apply_price_override(order, line_ids, assoc.get("price_details"))
         self._refresh_totals(order, reset_advance=True)
-        state, paid = _initial_state(b, order, assoc.get("price_details"))
+        state, paid = initial_state(b, order, assoc.get("price_details"))
         order["total_paid_real"] = money6(paid)
         self._history(order_id, 1, now)
         if state != 1:
             self._set_state_raw(order, state, now, touch=False)
         if paid > 0:
-            self.store.insert("order_payments", _payment_record(order, paid, payment, now))
-        if b.get("booking_status") not in (None, "") and _int(b.get("booking_status")) == 3:
+            self.store.insert("order_payments", payment_record(order, paid, payment, now))
+        if b.get("booking_status") not in (None, "") and to_int(b.get("booking_status")) == 3:
             for lid in line_ids:
                 self._flag_line(lid, cancel=True)
         return order_id
@@ -216,21 +225,21 @@ class BookingEngine:
         """PUT /api/bookings: id from the BODY, full room list required, omitted lines deleted."""
         with self.store.lock:
             b = b if isinstance(b, dict) else {}
-            order_id = _int(b.get("id"))
+            order_id = to_int(b.get("id"))
             if b.get("id") in (None, ""):
                 raise bad("id is required with PUT requests.")
             if order_id not in self.tables["orders"]:
                 raise bad("Booking not found.")
             cust = self._check_common(b)
             email = str(cust["email"]).strip().lower()
-            match = [c for c in self.tables["customers"].values() if str(c["email"]).lower() == email]
-            if not match:
+            found = self.customer_by_email(email)
+            if found is None:
                 raise bad("Customer not found.")
+            match = [found]
             plan = self._check_room_types(b, "Rooms not found in the request.")
             order = self.tables["orders"][order_id]
             keep, drop = self._match_lines(order_id, plan)
-            for lid in drop:  # free old nights first? No: QloApps allocates before deleting (B24)
-                pass
+            # new lines are allocated while the old ones still hold their rooms (B24: GR-101 -> GR-102)
             allocation = self._allocate(plan, keep, overbook=False)
             self._check_tail(b)
             now = self.store.clock.now_str()
@@ -243,7 +252,7 @@ class BookingEngine:
                 self._add_line(order, entry, room, {"_default": True} if spec.get("_default") else spec, now)
             self._refresh_totals(order, reset_advance=False)
             order["date_upd"] = now
-            status = _int(b.get("booking_status"))
+            status = to_int(b.get("booking_status"))
             if status == 3:
                 self.set_state(order_id, 4)
             elif status == 4:
@@ -251,7 +260,7 @@ class BookingEngine:
             return order_id
 
     def _match_lines(self, order_id: int, plan: list[dict[str, Any]]) -> tuple[dict[int, list[int]], list[int]]:
-        lines = [lid for lid, l in sorted(self.tables["room_bookings"].items()) if l["id_order"] == order_id]
+        lines = self.line_ids(order_id)
         keep: dict[int, list[int]] = {}
         used: set[int] = set()
         for idx, entry in enumerate(plan):
@@ -271,8 +280,8 @@ class BookingEngine:
             order = self.tables["orders"][order_id]
             now = self.store.clock.now_str()
             self._set_state_raw(order, state, now, touch=True)
-            for lid, line in self.tables["room_bookings"].items():
-                if line["id_order"] == order_id and state in (4, 5):
+            for lid in self.line_ids(order_id):
+                if state in (4, 5):
                     self._flag_line(lid, cancel=(state == 4))
 
     def _set_state_raw(self, order: dict[str, Any], state: int, now: str, touch: bool) -> None:
@@ -296,15 +305,18 @@ class BookingEngine:
     # ------------------------------------------------------------------ rows
     def _customer_for(self, cust: dict[str, Any], now: str) -> int:
         email = str(cust["email"]).strip()
-        for row in self.tables["customers"].values():
-            if str(row["email"]).lower() == email.lower():
-                row["firstname"], row["lastname"] = str(cust["firstname"]).strip(), str(cust["lastname"]).strip()
-                row["phone"] = str(cust.get("phone") or row["phone"])
-                row["date_upd"] = now
-                return int(row["id"])
-        gen = (datetime.strptime(now, "%Y-%m-%d %H:%M:%S") - timedelta(hours=6)).strftime("%Y-%m-%d %H:%M:%S")
-        rid = self.store.insert("customers", _customer_record(cust, email, now, gen))
-        self.store.table("customers")[rid]["secure_key"] = _md5(f"key{rid}{email}")
+        row = self.customer_by_email(email)
+        if row is not None:
+            row["firstname"], row["lastname"] = str(cust["firstname"]).strip(), str(cust["lastname"]).strip()
+            row["phone"] = str(cust.get("phone") or row["phone"])
+            row["date_upd"] = now
+            return int(row["id"])
+        gen = (datetime.fromisoformat(now) - timedelta(hours=6)).strftime("%Y-%m-%d %H:%M:%S")
+        rid = self.store.insert("customers", customer_record(cust, email, now, gen))
+        if self._emails_seen == len(self.tables["customers"]) - 1:
+            self._emails.setdefault(email.lower(), rid)
+            self._emails_seen += 1
+        self.store.table("customers")[rid]["secure_key"] = md5_hex(f"key{rid}{email}")
         self.store.insert("guests", {"id_customer": rid, "id_operating_system": 7, "id_web_browser": 1,
                                      "javascript": 0, "screen_resolution_x": 0, "screen_resolution_y": 0,
                                      "screen_color": 0, "sun_java": 0, "adobe_flash": 0, "adobe_director": 0,
@@ -324,8 +336,9 @@ class BookingEngine:
 
     def _order_detail_for(self, order: dict[str, Any], entry: dict[str, Any]) -> int:
         key = (entry["type"], entry["from"], entry["to"])
-        for od in self.tables["order_details"].values():
-            if od["id_order"] == order["id"] and od.get("_key") == key:
+        for line in self._lines(order["id"]):
+            od = self.tables["order_details"].get(line["id_order_detail"])
+            if od is not None and od.get("_key") == key:
                 return int(od["id"])
         template = dict(seed_data()["order_details_template"])
         template.pop("id", None)
@@ -340,10 +353,10 @@ class BookingEngine:
         if spec.get("_default"):
             adults, children, ages = int(hrt["adults"]), int(hrt["children"]), []
         else:
-            adults = _int(spec.get("adult")) or int(hrt["adults"])
+            adults = to_int(spec.get("adult")) or int(hrt["adults"])
             ages = as_list(spec.get("child_ages"), "child_age")
-            children = (_int(spec.get("child")) or 0) if ages else 0
-        price = _float(spec.get("unit_price_without_tax"))
+            children = (to_int(spec.get("child")) or 0) if ages else 0
+        price = to_float(spec.get("unit_price_without_tax"))
         if price is None:
             price = stay_price(self.store, rt, entry["from"], entry["to"])
         rate = 0.0 if str(spec.get("id_tax_rules_group", "")).strip() == "0" else room_type_tax_rate(self.store, rt)
@@ -362,10 +375,11 @@ class BookingEngine:
             "country": "United States", "zipcode": hotel.get("zipcode", ""), "phone": hotel.get("phone", ""),
             "email": hotel.get("email", ""), "check_in_time": hotel.get("check_in", ""),
             "check_out_time": hotel.get("check_out", ""), "adults": adults, "children": children,
-            "child_ages": json.dumps(ages, separators=(",", ":")), "date_add": now, "date_upd": now,
+            "child_ages": json.dumps(ages, separators=(",", ":")) if ages else "[]", "date_add": now, "date_upd": now,
             "_tax_rate": rate,
         }
         lid = self.store.insert("room_bookings", line)
+        self._by_order.setdefault(order["id"], []).append(lid)
         self.store.occupy(room_id, entry["from"], entry["to"], +1)
         order["associations"]["bookings"].append({"id": lid})
         return lid
@@ -377,11 +391,11 @@ class BookingEngine:
         order = self.tables["orders"][line["id_order"]]
         order["associations"]["bookings"] = [x for x in order["associations"]["bookings"] if x["id"] != lid]
         od = line["id_order_detail"]
-        if not any(l["id_order_detail"] == od for l in self.tables["room_bookings"].values()):
+        if not any(l["id_order_detail"] == od for l in self._lines(line["id_order"])):
             self.tables["order_details"].pop(od, None)
 
     def _apply_price_override(self, order: dict[str, Any], line_ids: list[int], prices: Any) -> None:
-        target = _float((prices or {}).get("total_price_with_tax")) if isinstance(prices, dict) else None
+        target = to_float((prices or {}).get("total_price_with_tax")) if isinstance(prices, dict) else None
         lines = [self.tables["room_bookings"][lid] for lid in line_ids]
         total = sum(float(l["total_price_tax_incl"]) for l in lines)
         if target is None or not lines or target <= total:
@@ -394,7 +408,7 @@ class BookingEngine:
             line["total_paid_amount"] = money6(incl)
 
     def _refresh_totals(self, order: dict[str, Any], reset_advance: bool) -> None:
-        lines = [l for l in self.tables["room_bookings"].values() if l["id_order"] == order["id"]]
+        lines = self._lines(order["id"])
         excl = round(sum(float(l["total_price_tax_excl"]) for l in lines), 2)
         incl = round(sum(float(l["total_price_tax_incl"]) for l in lines), 2)
         for key in ("total_paid", "total_paid_tax_incl", "total_products_wt"):
@@ -409,7 +423,7 @@ class BookingEngine:
         """The booking document of GET/POST/PUT (no status anywhere, B7)."""
         order = self.tables["orders"][order_id]
         customer = self.tables["customers"].get(order["id_customer"], {})
-        lines = [l for _, l in sorted(self.tables["room_bookings"].items()) if l["id_order"] == order_id]
+        lines = self._lines(order_id)
         groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         for line in lines:
             groups.setdefault((line["id_product"], line["date_from"], line["date_to"]), []).append(line)
@@ -443,73 +457,3 @@ class BookingEngine:
         """GET /api/bookings: every order id, unsorted (grouped by customer, B6)."""
         orders = self.tables["orders"]
         return [oid for oid, _ in sorted(orders.items(), key=lambda kv: (kv[1]["id_customer"], kv[0]))]
-
-
-def _float(value: Any) -> float | None:
-    if value in (None, ""):
-        return None
-    try:
-        return float(str(value).strip())
-    except ValueError:
-        return None
-
-
-def _initial_state(b: dict[str, Any], order: dict[str, Any], prices: Any) -> tuple[int, float]:
-    """Order state and amount paid on creation (B20)."""
-    total = float(order["total_paid_tax_incl"])
-    paid = _float((prices or {}).get("total_paid")) if isinstance(prices, dict) else None
-    booking_status = _int(b.get("booking_status")) or 1
-    payment_status = _int(b.get("payment_status")) or 3
-    if booking_status == 3:
-        return 4, paid or 0.0
-    if booking_status == 4:
-        return 5, paid or 0.0
-    if booking_status == 2 or payment_status == 1:
-        return 2, paid if paid else total
-    if payment_status == 2:
-        return (8 if paid and paid < total else 2), paid or 0.0
-    return 1, paid or 0.0
-
-
-def _customer_record(cust: dict[str, Any], email: str, now: str, gen: str) -> dict[str, Any]:
-    return {"id_default_group": 3, "id_lang": 1, "newsletter_date_add": "0000-00-00 00:00:00",
-            "ip_registration_newsletter": None, "last_passwd_gen": gen, "secure_key": "", "deleted": 0,
-            "passwd": _md5(email + now), "phone": str(cust.get("phone") or ""),
-            "lastname": str(cust["lastname"]).strip(), "firstname": str(cust["firstname"]).strip(),
-            "email": email, "id_gender": 0, "birthday": "0000-00-00", "newsletter": 0, "optin": 0,
-            "website": None, "company": None, "siret": None, "ape": None, "outstanding_allow_amount": "0.000000",
-            "show_public_prices": 0, "id_risk": 0, "max_payment_days": 0, "active": 1, "note": None,
-            "is_guest": 0, "id_shop": 1, "id_shop_group": 1, "date_add": now, "date_upd": now,
-            "associations": {"groups": [{"id": 3}]}}
-
-
-def _order_record(order_id: int, id_cart: int, id_customer: int, customer: dict[str, Any], date_add: str,
-                  now: str, b: dict[str, Any], payment: dict[str, Any]) -> dict[str, Any]:
-    remark = b.get("remark")
-    return {"id": order_id, "id_address_delivery": 0, "id_address_invoice": 0, "id_address_tax": 2,
-            "id_cart": id_cart, "id_currency": 1, "id_lang": 1, "id_customer": id_customer, "current_state": 1,
-            "module": "wsorder", "invoice_number": 0, "invoice_date": "0000-00-00 00:00:00", "valid": 0,
-            "date_add": date_add, "date_upd": now, "transaction_id": None, "secure_key": customer["secure_key"],
-            "payment": str(payment.get("payment_method") or "Order from API"), "payment_type": 1,
-            "total_discounts": money6(0), "total_discounts_tax_incl": money6(0),
-            "total_discounts_tax_excl": money6(0), "total_paid": money6(0), "total_paid_tax_incl": money6(0),
-            "total_paid_tax_excl": money6(0), "total_paid_real": money6(0), "total_products": money6(0),
-            "total_products_wt": money6(0), "conversion_rate": "1.000000", "source": str(b.get("source") or ""),
-            "reference": _reference(order_id), "is_advance_payment": 0, "advance_paid_amount": money6(0),
-            "with_occupancy": 0, "associations": {"bookings": []},
-            "_remarks": [str(remark)] if remark not in (None, "") else []}
-
-
-def _payment_record(order: dict[str, Any], paid: float, payment: dict[str, Any], now: str) -> dict[str, Any]:
-    return {"order_reference": order["reference"], "id_currency": 1, "amount": f"{paid:.2f}",
-            "payment_method": "Order from API", "payment_type": 3, "conversion_rate": "1.000000",
-            "transaction_id": "", "card_number": "", "card_brand": "", "card_expiration": "",
-            "card_holder": "", "date_add": now}
-
-
-def _reference(order_id: int) -> str:
-    digest = hashlib.sha1(f"order-{order_id}".encode()).digest()
-    return "".join(chr(65 + b % 26) for b in digest[:9])
-
-
-_ = date  # keep import for type readers

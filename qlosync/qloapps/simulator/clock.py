@@ -11,6 +11,11 @@ FMT = "%Y-%m-%d %H:%M:%S"
 def parse_datetime(value: str) -> datetime:
     """Parse "YYYY-MM-DD HH:MM:SS" or "YYYY-MM-DD" (midnight) into a naive UTC datetime."""
     value = value.strip()
+    if len(value) in (10, 19) and value[4:5] == "-" and value[7:8] == "-":
+        try:  # fast path for the two usual shapes
+            return datetime.fromisoformat(value) if len(value) == 19 else datetime.fromisoformat(value + " 00:00:00")
+        except ValueError:
+            pass
     for fmt in (FMT, "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"):
         try:
             return datetime.strptime(value, fmt)

@@ -39,6 +39,8 @@ def _rule_applies(rule: dict[str, Any], id_room_type: int, day: date) -> bool:
 def night_price(store: "Store", id_room_type: int, day: date) -> float:
     """Price excl. tax of one night without services (catalog price adjusted by feature prices)."""
     price = float(store.table("room_types")[id_room_type]["price"])
+    if not store.table("feature_prices"):
+        return price
     rules = [r for _, r in sorted(store.table("feature_prices").items()) if _rule_applies(r, id_room_type, day)]
     if not rules:
         return price

@@ -47,8 +47,8 @@ class Store:
         """Add a row with a fresh id placed first; returns the id."""
         with self.lock:
             rid = self.new_id(name)
-            row = {"id": rid}
-            row.update({k: v for k, v in record.items() if k != "id"})
+            row = {"id": rid, **record}
+            row["id"] = rid
             self.table(name)[rid] = row
             return rid
 
