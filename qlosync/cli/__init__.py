@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import click
 
+from qlosync.cli.broker import broker_group
 from qlosync.cli.config import config_group
 from qlosync.cli.context import CliContext, CliError
 from qlosync.cli.db import db_group
+from qlosync.cli.dlq import dlq_group
 from qlosync.cli.simulator import simulator_command
 from qlosync.cli.status import status_command
+from qlosync.cli.sync import mappings_group, sync_command
 from qlosync.errors import ConfigurationError
 from qlosync.logs import configure_logging
 from qlosync.settings import Settings
@@ -32,6 +35,10 @@ cli.add_command(config_group)
 cli.add_command(db_group)
 cli.add_command(status_command)
 cli.add_command(simulator_command)
+cli.add_command(dlq_group)
+cli.add_command(broker_group)
+cli.add_command(sync_command)
+cli.add_command(mappings_group)
 
 
 def main() -> None:

@@ -1,0 +1,70 @@
+"""qlosync's dramatiq actors: ``dramatiq qlosync.actors`` runs a worker on every qlosync queue.
+
+The broker is set up first (dramatiq binds actors to the global broker when they are declared). Each
+actor stays thin: it calls one plain function with explicit arguments and returns, and dramatiq acks
+only after it returned, so the ack always follows the commit. A sync actor looks like::
+
+    @qlosync_actor(queue_name=INBOUND)
+    def import_booking(config_id: int, order_id: int) -> None:
+        runtime = current_runtime()
+        with runtime.transaction() as session:
+            inbound.import_booking(session, config_id=config_id, order_id=order_id)
+
+Run one queue per process group with ``dramatiq qlosync.actors --queues qloapps.inbound`` (the delay
+queue ``qloapps.inbound.DQ`` comes with it).
+"""
+
+from __future__ import annotations
+
+from periodiq import cron
+
+from qlosync.broker import qlosync_actor, setup_broker
+from qlosync.db.session import check_database
+from qlosync.queues import INBOUND, OUTBOUND
+from qlosync.runtime import current_runtime
+from qlosync.sync import jobs as inbound_jobs
+
+broker = setup_broker()
+
+
+def _health() -> None:
+    # A worker that can reach PostgreSQL can do its job; DatabaseUnavailableError is transient (retried).
+    check_database(current_runtime().engine)
+
+
+@qlosync_actor(queue_name=INBOUND, max_retries=0, time_limit_ms=30_000)
+def ping_inbound() -> None:
+    """Health check of the inbound workers (consumes from qloapps.inbound)."""
+    _health()
+
+
+@qlosync_actor(queue_name=OUTBOUND, max_retries=0, time_limit_ms=30_000)
+def ping_outbound() -> None:
+    """Health check of the outbound workers (consumes from qloapps.outbound)."""
+    _health()
+
+
+# -- inbound sync -----------------------------------------------------------------------------------------
+
+PULL_TIME_LIMIT_MS = 20 * 60 * 1000  # below RabbitMQ's 30-minute consumer timeout for the unacked message
+
+
+@qlosync_actor(queue_name=INBOUND, time_limit_ms=PULL_TIME_LIMIT_MS, max_retries=0)
+def pull_bookings(shop: str = "default", kind: str = "incremental", trigger: str = "manual",
+                  slot_at: str | None = None) -> None:
+    """Run one pull of QloApps bookings (the run records its own failure; the next slot retries)."""
+    inbound_jobs.pull(current_runtime(), shop, kind=kind, trigger=trigger, slot_at=slot_at,
+                      retry_booking=lambda order_id: import_booking.send(shop, order_id))
+
+
+@qlosync_actor(queue_name=INBOUND, time_limit_ms=120_000)
+def import_booking(shop: str, order_id: int) -> None:
+    """Fetch and apply one QloApps booking (a booking that failed inside a pull lands here)."""
+    inbound_jobs.import_one(current_runtime(), shop, order_id)
+
+
+@qlosync_actor(queue_name=INBOUND, max_retries=0, time_limit_ms=60_000, periodic=cron("* * * * *"))
+def schedule_tick() -> None:
+    """Every minute (periodiq): enqueue this minute's incremental pull slots for every enabled shop."""
+    inbound_jobs.tick(current_runtime(), lambda shop, slot, delay_ms: pull_bookings.send_with_options(
+        args=(shop, "incremental", "schedule", slot.isoformat()), delay=delay_ms))

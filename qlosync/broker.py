@@ -1,0 +1,211 @@
+"""The dramatiq broker qlosync runs on: RabbitMQ, one shared dead-letter queue, bounded retries.
+
+* Every queue ``Q`` and its delay queue ``Q.DQ`` dead-letter into ONE durable ``qloapps.dlq`` without a
+  TTL (dramatiq would give each queue a ``Q.XQ`` that silently drops dead letters after 7 days). The queue
+  of origin stays in the message body (``queue_name``) and in RabbitMQ's ``x-death`` header.
+* ``confirm_delivery=True``: a retry is re-enqueued (confirmed) before the failed delivery is acked, so a
+  lost publish raises instead of losing the message. Acks happen only after the actor returns.
+* Retries: exponential backoff with jitter, bounded; every qlosync actor has ``throws=(PermanentError,)``
+  so permanent failures go to the DLQ at once and everything else (timeouts, 5xx, connection errors,
+  lock contention) backs off.
+
+Why dramatiq is pinned below 3 (``dramatiq[rabbitmq]>=2.0,<3`` in pyproject.toml):
+:class:`QlosyncRabbitmqBroker` overrides protected helpers of dramatiq's ``RabbitmqBroker``
+(``_build_queue_arguments``, ``_declare_queue``, ``_declare_dq_queue``, ``_declare_xq_queue``, ``flush``).
+They are not public API and may change in a major release; ``tests/integration/test_broker_topology.py``
+checks against the real RabbitMQ that the declared arguments are what the broker actually has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import dramatiq
+import dramatiq.broker
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    CurrentMessage,
+    Middleware,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+
+from periodiq import PeriodiqMiddleware
+
+from qlosync.errors import ConfigurationError, PermanentError
+from qlosync.middleware.dead_letters import DeadLetterMiddleware
+from qlosync.middleware.runtime import RuntimeMiddleware
+from qlosync.middleware.topology import TopologyCheckMiddleware
+from qlosync.queues import DLQ, WORK_QUEUES, delay_queue
+from qlosync.settings import Settings, with_heartbeat
+from qlosync.topology import QueueConflictError, declare, queue_arguments
+
+#: RabbitMQ's default consumer timeout: a delivery left unacked longer than this closes the channel.
+RABBITMQ_CONSUMER_TIMEOUT_MS = 30 * 60 * 1000
+#: Default wall-clock limit of one actor run; a hung HTTP call is interrupted and retried.
+DEFAULT_TIME_LIMIT_MS = 5 * 60 * 1000
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff with jitter for every failure that is not a PermanentError.
+
+    The n-th retry (n = 0, 1, ...) waits ``min_backoff_ms * 2**n`` times a random factor in [1, 2),
+    capped at ``max_backoff_ms`` (then 50-100% of it). Defaults: 8 retries, waits of about
+    2-4 s, 4-8 s, 8-16 s, ... up to 2.5-5 min; a message is given up on after roughly 8.5-17 minutes.
+    """
+
+    max_retries: int = 8
+    min_backoff_ms: int = 2_000
+    max_backoff_ms: int = 5 * 60 * 1000
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0 or self.min_backoff_ms <= 0 or self.max_backoff_ms < self.min_backoff_ms:
+            raise ConfigurationError(f"invalid retry policy {self!r}")
+        # A worker holds a delayed message unacked until its eta: it must stay well inside the consumer timeout.
+        if self.max_backoff_ms > RABBITMQ_CONSUMER_TIMEOUT_MS // 3:
+            raise ConfigurationError(
+                f"max_backoff_ms={self.max_backoff_ms} is too close to RabbitMQ's consumer timeout "
+                f"({RABBITMQ_CONSUMER_TIMEOUT_MS} ms): delayed retries would be redelivered early"
+            )
+
+
+class QlosyncRabbitmqBroker(RabbitmqBroker):
+    """dramatiq's RabbitMQ broker with every queue dead-lettering into one durable, TTL-less queue."""
+
+    def __init__(self, *, dead_letter_queue: str = DLQ, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dead_letter_queue = dead_letter_queue
+
+    def queue_arguments(self, queue_name: str) -> dict[str, object]:
+        """The arguments this broker declares *queue_name* (or its delay queue) with."""
+        return queue_arguments(queue_name, dead_letter_queue=self.dead_letter_queue, max_priority=self.max_priority)
+
+    # -- dramatiq internals (see the module docstring on the version pin) --------------------------------
+
+    def _build_queue_arguments(self, queue_name: str) -> dict[str, object]:
+        return self.queue_arguments(queue_name)
+
+    def _declare_queue(self, queue_name: str) -> Any:
+        return self._declare(queue_name, self.queue_arguments(queue_name))
+
+    def _declare_dq_queue(self, queue_name: str) -> Any:
+        return self._declare(delay_queue(queue_name), self.queue_arguments(queue_name))
+
+    def _declare_xq_queue(self, queue_name: str) -> Any:
+        # Called once per work queue by dramatiq: all of them share the one DLQ.
+        return self._declare(self.dead_letter_queue, self.queue_arguments(self.dead_letter_queue))
+
+    def _declare(self, queue_name: str, arguments: dict[str, object]) -> Any:
+        try:
+            return declare(self.channel, queue_name, arguments)
+        except QueueConflictError:
+            # RabbitMQ closed the channel; drop it so the next call opens a fresh one. dramatiq's own
+            # retry loop only catches pika errors, so this clear error reaches the caller unchanged.
+            del self.channel
+            raise
+
+    def flush(self, queue_name: str) -> None:
+        """Drop the messages of a work queue and its delay queue (never the shared DLQ)."""
+        for name in (queue_name, delay_queue(queue_name)):
+            try:
+                self.channel.queue_purge(name)
+            except Exception:  # noqa: BLE001  (a missing queue closes the channel: reopen and go on)
+                del self.channel
+
+    def declare_topology(self, queue_names: Iterable[str] | None = None) -> None:
+        """Declare (on RabbitMQ, now) the given or all declared queues, their delay queues and the DLQ."""
+        for queue_name in queue_names if queue_names is not None else sorted(self.get_declared_queues()):
+            self.declare_queue(queue_name, ensure=True)
+
+
+def build_middleware(settings: Settings, *, retry_policy: RetryPolicy, time_limit_ms: int) -> list[Middleware]:
+    """The whole middleware stack, in order (hooks named ``after_*`` run in reverse order)."""
+    return [
+        # dramatiq's defaults, kept: AgeLimit only acts on actors given max_age; Callbacks/Pipelines are cheap.
+        AgeLimit(),
+        TimeLimit(time_limit=time_limit_ms),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(
+            max_retries=retry_policy.max_retries,
+            min_backoff=retry_policy.min_backoff_ms,
+            max_backoff=retry_policy.max_backoff_ms,
+        ),
+        # periodiq's: accepts the `periodic` actor option and drops ticks older than 30 s (no tick storms).
+        PeriodiqMiddleware(skip_delay=30),
+        # qlosync's own. CurrentMessage lets sync code log the message id.
+        CurrentMessage(),
+        TopologyCheckMiddleware(),
+        RuntimeMiddleware(settings),
+        DeadLetterMiddleware(),
+    ]
+
+
+def build_broker(
+    settings: Settings,
+    *,
+    retry_policy: RetryPolicy | None = None,
+    time_limit_ms: int = DEFAULT_TIME_LIMIT_MS,
+    work_queues: Iterable[str] = WORK_QUEUES,
+    dead_letter_queue: str = DLQ,
+) -> QlosyncRabbitmqBroker:
+    """A broker for ``settings.rabbitmq_url``; connects lazily (building it does no I/O)."""
+    broker = QlosyncRabbitmqBroker(
+        url=with_heartbeat(settings.rabbitmq_url),
+        confirm_delivery=True,
+        dead_letter_queue=dead_letter_queue,
+        middleware=build_middleware(settings, retry_policy=retry_policy or RetryPolicy(), time_limit_ms=time_limit_ms),
+    )
+    # Declared up front (no I/O yet) so `dramatiq qlosync.actors` consumes every work queue, even one
+    # whose actors are not written yet; `--queues` narrows it down.
+    for queue_name in work_queues:
+        broker.declare_queue(queue_name)
+    return broker
+
+
+def setup_broker(settings: Settings | None = None) -> QlosyncRabbitmqBroker:
+    """Build the broker from RABBITMQ_URL and make it dramatiq's global broker (the only place that does)."""
+    broker = build_broker(settings if settings is not None else Settings.from_env())
+    dramatiq.set_broker(broker)
+    return broker
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def qlosync_actor(
+    fn: Callable[..., Any] | None = None,
+    *,
+    queue_name: str,
+    actor_name: str | None = None,
+    time_limit_ms: int | None = None,
+    max_retries: int | None = None,
+    throws: tuple[type[BaseException], ...] = (),
+    broker: dramatiq.Broker | None = None,
+    **options: Any,
+) -> Any:
+    """Declare a dramatiq actor with qlosync's defaults: a PermanentError (or *throws*) is never retried.
+
+    ``broker`` defaults to the global one, which :func:`setup_broker` must have set first (dramatiq
+    would otherwise silently build a broker on localhost).
+    """
+    if broker is None and dramatiq.broker.global_broker is None:
+        raise ConfigurationError("call qlosync.broker.setup_broker() before declaring actors")
+    actor_options: dict[str, Any] = dict(options, throws=(PermanentError, *throws))
+    if time_limit_ms is not None:
+        actor_options["time_limit"] = time_limit_ms
+    if max_retries is not None:
+        actor_options["max_retries"] = max_retries
+
+    def decorate(func: Callable[..., Any]) -> dramatiq.Actor[Any, Any]:
+        return dramatiq.actor(func, actor_name=actor_name, queue_name=queue_name, broker=broker, **actor_options)
+
+    return decorate if fn is None else decorate(fn)

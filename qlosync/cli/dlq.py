@@ -1,0 +1,149 @@
+"""``qlosync dlq``: look at, requeue and purge the messages in ``qloapps.dlq``."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import click
+import pika.exceptions
+
+from qlosync import dlq
+from qlosync.cli.context import RET_UNAVAILABLE, CliContext, CliError, command_errors, pass_cli
+from qlosync.db.session import make_sessionmaker
+from qlosync.topology import BrokerUnavailableError, redact_url
+
+F = TypeVar("F", bound=Callable[..., Any])
+STATUSES = ("dead", "requeued", "succeeded", "purged")
+
+
+def broker_errors(func: F) -> F:
+    """RabbitMQ down (at connect or mid-command) is exit code 3, like PostgreSQL down."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except BrokerUnavailableError as exc:
+            raise CliError(str(exc), RET_UNAVAILABLE) from None
+        except pika.exceptions.AMQPConnectionError as exc:
+            raise CliError(f"lost the connection to RabbitMQ: {exc!r}", RET_UNAVAILABLE) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group("dlq")
+def dlq_group() -> None:
+    """Dead letters: messages qlosync gave up on, kept in qloapps.dlq."""
+
+
+@dlq_group.command("list")
+@click.option("--status", "statuses", type=click.Choice(STATUSES), multiple=True, default=("dead",),
+              show_default=True, help="Which records to show (repeat for several).")
+@pass_cli
+@command_errors
+@broker_errors
+def dlq_list(cli: CliContext, statuses: tuple[str, ...]) -> None:
+    """List dead letters: id, actor, queue of origin, reason, age."""
+    views = dlq.list_dead_letters(make_sessionmaker(cli.engine), cli.settings.rabbitmq_url, statuses=statuses)
+    if not views:
+        click.echo(f"no dead letters ({', '.join(statuses)})")
+        return
+    rows = [("ID", "ACTOR", "ORIGIN QUEUE", "REASON", "AGE")]
+    now = datetime.now(UTC)
+    for view in views:
+        record = view.record
+        reason = record.reason or "?"
+        if record.error_class:
+            reason += f": {record.error_class.rsplit('.', 1)[-1]}"
+        if record.status != "dead":
+            reason += f" [{record.status}]"
+        elif not view.in_queue:
+            reason += " [not in queue]"
+        rows.append((record.message_id, record.actor_name, record.queue_name, reason, _age(now, record.dead_at)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@dlq_group.command("show")
+@click.argument("message_id")
+@pass_cli
+@command_errors
+@broker_errors
+def dlq_show(cli: CliContext, message_id: str) -> None:
+    """Show everything recorded about one dead letter."""
+    view = dlq.show_dead_letter(make_sessionmaker(cli.engine), cli.settings.rabbitmq_url, message_id)
+    record = view.record
+    fields = [
+        ("message id", record.message_id),
+        ("status", record.status + ("" if view.in_queue or record.status != "dead" else " (not in qloapps.dlq)")),
+        ("actor", record.actor_name),
+        ("origin queue", record.queue_name),
+        ("reason", record.reason or "?"),
+        ("error", f"{record.error_class or '-'}: {record.error_message or ''}".rstrip(": ")),
+        ("retries", str(record.retries)),
+        ("args", json.dumps(record.args)),
+        ("kwargs", json.dumps(record.kwargs, sort_keys=True)),
+        ("dead at", _when(record.dead_at)),
+        ("requeued", f"{record.requeue_count} time(s), last {_when(record.requeued_at)}"),
+        ("resolved at", _when(record.resolved_at)),
+    ]
+    for death in view.x_death:
+        fields.append(("x-death", f"{death.get('reason')} from {death.get('queue')} x{death.get('count')} "
+                                  f"at {_when(death.get('time'))}"))
+    for name, value in fields:
+        click.echo(f"{name + ':':14} {value}")
+
+
+@dlq_group.command("requeue")
+@click.argument("message_id", required=False)
+@click.option("--all", "all_", is_flag=True, help="Requeue every message in the DLQ.")
+@pass_cli
+@command_errors
+@broker_errors
+def dlq_requeue(cli: CliContext, message_id: str | None, all_: bool) -> None:
+    """Send MESSAGE_ID (or --all) back to its queue of origin, with retries reset."""
+    if bool(message_id) == all_:
+        raise click.UsageError("give one MESSAGE_ID or --all")
+    result = dlq.requeue(make_sessionmaker(cli.engine), cli.settings.rabbitmq_url, message_id)
+    for requeued in result.requeued:
+        click.echo(f"requeued {requeued}")
+    for skipped, why in result.skipped:
+        click.echo(f"skipped {skipped}: {why}", err=True)
+    click.echo(f"{len(result.requeued)} message(s) requeued")
+
+
+@dlq_group.command("purge")
+@click.argument("message_id", required=False)
+@click.option("--all", "all_", is_flag=True, help="Purge every message in the DLQ.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_cli
+@command_errors
+@broker_errors
+def dlq_purge(cli: CliContext, message_id: str | None, all_: bool, yes: bool) -> None:
+    """Delete MESSAGE_ID (or --all) from the DLQ for good; the record stays, marked purged."""
+    if bool(message_id) == all_:
+        raise click.UsageError("give one MESSAGE_ID or --all")
+    if not yes:
+        what = "EVERY message" if all_ else f"message {message_id}"
+        click.confirm(f"Delete {what} from qloapps.dlq at {redact_url(cli.settings.rabbitmq_url)}?", abort=True)
+    purged = dlq.purge(make_sessionmaker(cli.engine), cli.settings.rabbitmq_url, message_id)
+    click.echo(f"{len(purged)} message(s) purged")
+
+
+def _age(now: datetime, then: datetime | None) -> str:
+    if then is None:
+        return "?"
+    seconds = max(0, int((now - then).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(UTC).isoformat(timespec="seconds") if isinstance(value, datetime) else "-"

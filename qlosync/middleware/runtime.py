@@ -1,0 +1,47 @@
+"""Builds the per-process :class:`~qlosync.runtime.Runtime` when a worker boots; disposes of it at shutdown."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from dramatiq.middleware import Middleware, MiddlewareError
+
+from qlosync.runtime import Runtime, install_runtime
+from qlosync.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class RuntimeBootError(MiddlewareError):
+    """The runtime could not be built: the worker must not start (a MiddlewareError stops the boot)."""
+
+
+class RuntimeMiddleware(Middleware):
+    """Owns the process's Runtime: built in ``before_worker_boot``, closed in ``after_worker_shutdown``."""
+
+    def __init__(self, settings: Settings, factory: Callable[[Settings], Runtime] = Runtime.build) -> None:
+        self.settings = settings
+        self.factory = factory
+        self.runtime: Runtime | None = None
+
+    def before_worker_boot(self, broker: Any, worker: Any) -> None:
+        try:
+            runtime = self.factory(self.settings)
+        except Exception as exc:  # noqa: BLE001  (whatever it is, booting without a runtime is pointless)
+            raise RuntimeBootError(f"cannot build the qlosync runtime: {type(exc).__name__}: {exc}") from exc
+        self.runtime = runtime
+        install_runtime(runtime)
+        logger.info("qlosync runtime ready.", extra={"action": "runtime_boot"})
+
+    def after_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        runtime, self.runtime = self.runtime, None
+        if runtime is None:
+            return
+        # Only uninstall our own runtime (a test may have installed another one meanwhile).
+        previous = install_runtime(None)
+        if previous is not runtime:
+            install_runtime(previous)
+        runtime.close()
+        logger.info("qlosync runtime closed.", extra={"action": "runtime_shutdown"})
