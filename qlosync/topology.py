@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import pika
 import pika.exceptions
@@ -72,16 +73,33 @@ def declare(channel: BlockingChannel, queue_name: str, arguments: dict[str, obje
 def redact_url(amqp_url: str) -> str:
     """``host:port/vhost`` of an AMQP URL, without credentials (for error messages)."""
     params = pika.URLParameters(amqp_url)
-    return f"{params.host}:{params.port}/{params.virtual_host}"
+    return f"{params.host}:{params.port}/{quote(params.virtual_host, safe='')}"
+
+
+def _root_cause(exc: BaseException) -> str:
+    # pika nests the socket error a few levels deep in args; the innermost one is what a person needs.
+    while True:
+        inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else getattr(exc, "exception", None)
+        if not isinstance(inner, BaseException):
+            break
+        exc = inner
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 @contextmanager
 def connection(amqp_url: str) -> Iterator[pika.BlockingConnection]:
     """A short-lived blocking connection for operator commands; unreachable RabbitMQ is one clear error."""
+    pika_logger = logging.getLogger("pika")
+    level = pika_logger.level
+    # pika logs every failed connect at ERROR with a traceback-like line; the error raised below says it
+    # once. Operator commands only (workers use dramatiq's own connections), so the brief change is harmless.
+    pika_logger.setLevel(logging.CRITICAL)
     try:
         conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
     except pika.exceptions.AMQPConnectionError as exc:
-        raise BrokerUnavailableError(f"cannot reach RabbitMQ at {redact_url(amqp_url)}: {exc!r}") from None
+        raise BrokerUnavailableError(f"cannot reach RabbitMQ at {redact_url(amqp_url)} ({_root_cause(exc)})") from None
+    finally:
+        pika_logger.setLevel(level)
     try:
         yield conn
     finally:
