@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from .clock import parse_datetime
 from .pricing import room_type_tax_rate, stay_price
+from .records import customer_record, initial_state, md5_hex, order_record, payment_record, to_float, to_int
+from .representation import booking_document
 from .seed import seed_data, us_state_ids
-from .records import md5_hex, to_int, customer_record, initial_state, order_record, payment_record, to_float
-from .wire import ApiError, RawAnswer, money6, number, php_fatal
+from .wire import ApiError, RawAnswer, money6, php_fatal
 from .xmlio import as_list
 
 if TYPE_CHECKING:
@@ -421,37 +422,7 @@ class BookingEngine:
     # ------------------------------------------------------------------ representation
     def represent(self, order_id: int) -> dict[str, Any]:
         """The booking document of GET/POST/PUT (no status anywhere, B7)."""
-        order = self.tables["orders"][order_id]
-        customer = self.tables["customers"].get(order["id_customer"], {})
-        lines = self._lines(order_id)
-        groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-        for line in lines:
-            groups.setdefault((line["id_product"], line["date_from"], line["date_to"]), []).append(line)
-        room_types = []
-        total_tax = 0.0
-        for (rt, d_from, d_to), group in groups.items():
-            rooms = []
-            for l in group:
-                excl, incl = float(l["total_price_tax_excl"]), float(l["total_price_tax_incl"])
-                rooms.append({"id_room": l["id_room"], "id_hotel_booking": l["id"], "adults": l["adults"],
-                              "child": l["children"], "unit_price_without_tax": number(excl),
-                              "total_tax": number(incl - excl)})
-            tax = round(sum(float(l["total_price_tax_incl"]) - float(l["total_price_tax_excl"]) for l in group), 2)
-            total_tax += tax
-            room_types.append({"id_room_type": rt, "checkin_date": d_from, "checkout_date": d_to,
-                               "total_tax": number(tax), "number_of_rooms": len(group),
-                               "name": self.tables["room_types"].get(rt, {}).get("name", ""), "rooms": rooms})
-        excl_total = sum(float(l["total_price_tax_excl"]) for l in lines)
-        return {"id": order_id, "id_property": lines[0]["id_hotel"] if lines else 1, "currency": "USD",
-                "source": order["source"], "booking_date": order["date_add"], "id_language": 1,
-                "associations": {
-                    "customer_detail": {"id_customer": order["id_customer"], "firstname": customer.get("firstname"),
-                                        "lastname": customer.get("lastname"), "email": customer.get("email"),
-                                        "phone": customer.get("phone")},
-                    "price_details": {"total_paid": number(float(order["total_paid_real"])),
-                                      "total_price_without_tax": number(excl_total),
-                                      "total_tax": number(total_tax)},
-                    "cart_rules": [], "remarks": list(order.get("_remarks", [])), "room_types": room_types}}
+        return booking_document(self.tables, self._lines(order_id), order_id)
 
     def list_ids(self) -> list[int]:
         """GET /api/bookings: every order id, unsorted (grouped by customer, B6)."""
