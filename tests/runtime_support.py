@@ -136,8 +136,9 @@ def in_process_worker(settings: Settings, rabbitmq_vhost: str) -> Iterator[Calla
     """Factory for InProcessWorker on the run's vhost and this test's database; stopped at teardown."""
     made: list[InProcessWorker] = []
 
-    def make(**kwargs: Any) -> InProcessWorker:
-        made.append(InProcessWorker.build(settings.with_(rabbitmq_url=rabbitmq_vhost), **kwargs))
+    def make(*, settings_override: dict[str, Any] | None = None, **kwargs: Any) -> InProcessWorker:
+        worker_settings = settings.with_(rabbitmq_url=rabbitmq_vhost, **(settings_override or {}))
+        made.append(InProcessWorker.build(worker_settings, **kwargs))
         return made[-1]
 
     yield make
