@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import dramatiq
 import dramatiq.broker
+import pika.exceptions
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.middleware import (
     AgeLimit,
@@ -116,8 +117,8 @@ class QlosyncRabbitmqBroker(RabbitmqBroker):
         for name in (queue_name, delay_queue(queue_name)):
             try:
                 self.channel.queue_purge(name)
-            except Exception:  # noqa: BLE001  (a missing queue closes the channel: reopen and go on)
-                del self.channel
+            except pika.exceptions.AMQPChannelError:
+                del self.channel  # a missing queue closes the channel: reopen and go on
 
     def declare_topology(self, queue_names: Iterable[str] | None = None) -> None:
         """Declare (on RabbitMQ, now) the given or all declared queues, their delay queues and the DLQ."""

@@ -23,6 +23,7 @@ class TopologyCheckMiddleware(Middleware):
         declare_topology = getattr(broker, "declare_topology", None)
         if declare_topology is None:  # not a QlosyncRabbitmqBroker (e.g. a StubBroker in a unit test)
             return
+        # `dramatiq --queues` lands in Worker.consumer_whitelist (dramatiq 2.x, pinned below 3).
         whitelist = getattr(worker, "consumer_whitelist", None)
         queues = sorted(q for q in broker.get_declared_queues() if not whitelist or q_name(q) in whitelist)
         declare_topology(queues)
