@@ -43,6 +43,11 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
             "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "default"}},
             "root": {"level": level, "handlers": ["stderr"]},
             # pika is chatty at INFO about every connection event.
-            "loggers": {"pika": {"level": "WARNING"}, "alembic.runtime.migration": {"level": "WARNING"}},
+            "loggers": {
+                "pika": {"level": "WARNING"},
+                "alembic.runtime.migration": {"level": "WARNING"},
+                # urllib3 logs whole URLs at DEBUG, and customer look-ups carry e-mails in the query.
+                "urllib3": {"level": "INFO"},
+            },
         }
     )

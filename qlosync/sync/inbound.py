@@ -111,20 +111,17 @@ def apply_snapshot(
         return ApplyResult("parked", order_id, mapping.pms_reservation_id, reason)
 
     match = match_guest(session, shop.id, data.guest)
-    if match.new_mapping:
-        sync_log(session, shop, "info", order_id, "guest_matched", match.note, sync_state_id,
-                 method=match.method, qloapps_customer_id=data.guest.qloapps_customer_id, pms_guest_id=match.guest.id)
     update_guest_details(match.guest, data.guest)
 
     reservation = session.get(PmsReservation, mapping.pms_reservation_id) if mapping.pms_reservation_id else None
     outcome: Outcome = "updated"
     if reservation is None:
-        reservation = PmsReservation(guest_id=match.guest.id)
+        reservation = PmsReservation(guest_id=match.guest.id, lines=[])
         session.add(reservation)
         outcome = "created"
     _write_reservation(reservation, data, match.guest.id)
     session.flush()
-    _reconcile_lines(session, shop.id, reservation, data, catalog)
+    _reconcile_lines(session, shop.id, reservation, data, catalog, new=outcome == "created")
 
     mapping.pms_reservation_id = reservation.id
     mapping.qloapps_hash = digest
@@ -133,8 +130,13 @@ def apply_snapshot(
     mapping.parked_reason = None
     mapping.last_synced_at = datetime.now(UTC)
     session.flush()
-    sync_log(session, shop, "info", order_id, outcome, None, sync_state_id, pms_reservation_id=reservation.id,
-             status=data.status)
+    guest_decision = (
+        {"guest_match": match.method, "qloapps_customer_id": data.guest.qloapps_customer_id, "pms_guest_id": match.guest.id}
+        if match.new_mapping
+        else {}
+    )
+    sync_log(session, shop, "info", order_id, outcome, match.note, sync_state_id, pms_reservation_id=reservation.id,
+             status=data.status, **guest_decision)
     logger.info("Booking %s %s as reservation %s.", order_id, outcome, reservation.id,
                 extra={"action": "import_booking", "qloapps_order_id": order_id, "pms_reservation_id": reservation.id})
     return ApplyResult(outcome, order_id, reservation.id)
@@ -153,14 +155,16 @@ def _write_reservation(reservation: PmsReservation, data: ReservationData, guest
 
 
 def _reconcile_lines(
-    session: Session, config_id: int, reservation: PmsReservation, data: ReservationData, catalog: Catalog
+    session: Session, config_id: int, reservation: PmsReservation, data: ReservationData, catalog: Catalog,
+    *, new: bool,
 ) -> None:
     """Match QloApps room lines to PMS lines so that renumbered QloApps lines update the same PMS rows.
 
     First by the recorded QloApps line id; then, for lines QloApps renumbered (date or room type change,
     B24), the remaining PMS line of the same room type (same dates first); the rest are added or removed.
     """
-    known = {
+    # A reservation created just now has no lines and no line mappings: skip the look-ups.
+    known = {} if new else {
         m.qloapps_room_booking_id: m.pms_reservation_line_id
         for m in session.scalars(
             select(QloAppsRoomLineMapping).where(
@@ -169,7 +173,7 @@ def _reconcile_lines(
             )
         )
     }
-    free = {line.id: line for line in reservation.lines}
+    free = {} if new else {line.id: line for line in reservation.lines}
     pairs: list[tuple[LineData, PmsReservationLine | None]] = []
     pending: list[LineData] = []
     for line in data.lines:
@@ -187,12 +191,13 @@ def _reconcile_lines(
     for leftover in free.values():
         reservation.lines.remove(leftover)
 
-    session.execute(
-        delete(QloAppsRoomLineMapping).where(
-            QloAppsRoomLineMapping.config_id == config_id,
-            QloAppsRoomLineMapping.qloapps_order_id == data.qloapps_order_id,
+    if known:
+        session.execute(
+            delete(QloAppsRoomLineMapping).where(
+                QloAppsRoomLineMapping.config_id == config_id,
+                QloAppsRoomLineMapping.qloapps_order_id == data.qloapps_order_id,
+            )
         )
-    )
     resolved: list[tuple[LineData, PmsReservationLine]] = []
     for line, existing in pairs:
         pms_line = existing if existing is not None else PmsReservationLine()
