@@ -137,7 +137,7 @@ def apply_snapshot(
     )
     sync_log(session, shop, "info", order_id, outcome, match.note, sync_state_id, pms_reservation_id=reservation.id,
              status=data.status, **guest_decision)
-    logger.info("Booking %s %s as reservation %s.", order_id, outcome, reservation.id,
+    logger.debug("Booking %s %s as reservation %s.", order_id, outcome, reservation.id,
                 extra={"action": "import_booking", "qloapps_order_id": order_id, "pms_reservation_id": reservation.id})
     return ApplyResult(outcome, order_id, reservation.id)
 
