@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import dramatiq
 import dramatiq.broker
@@ -59,7 +59,7 @@ class RetryPolicy:
 
     The n-th retry (n = 0, 1, ...) waits ``min_backoff_ms * 2**n`` times a random factor in [1, 2),
     capped at ``max_backoff_ms`` (then 50-100% of it). Defaults: 8 retries, waits of about
-    2-4 s, 4-8 s, 8-16 s, ... up to 2.5-5 min; a message is given up on after roughly 8.5-17 minutes.
+    2-4 s, 4-8 s, 8-16 s, ... 128-256 s, then 2.5-5 min: given up on after roughly 7-13.5 minutes.
     """
 
     max_retries: int = 8
@@ -177,9 +177,6 @@ def setup_broker(settings: Settings | None = None) -> QlosyncRabbitmqBroker:
     broker = build_broker(settings if settings is not None else Settings.from_env())
     dramatiq.set_broker(broker)
     return broker
-
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def qlosync_actor(
