@@ -23,6 +23,7 @@ from sqlalchemy import Engine, text
 
 from qlosync.broker import QlosyncRabbitmqBroker, RetryPolicy, build_broker
 from qlosync.settings import Settings
+from qlosync.topology import passive_counts
 from tests import rabbitmq_admin
 from tests.conftest import AMQP_URL, RUN_ID
 
@@ -61,14 +62,7 @@ def queue_counts(amqp_url: str, queue_name: str) -> tuple[int, int] | None:
     """(ready messages, consumers) of a queue, or None if it does not exist."""
     connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
     try:
-        channel = connection.channel()
-        try:
-            frame = channel.queue_declare(queue=queue_name, passive=True)
-        except pika.exceptions.ChannelClosedByBroker as exc:
-            if exc.reply_code == 404:
-                return None
-            raise
-        return frame.method.message_count, frame.method.consumer_count
+        return passive_counts(connection, queue_name)
     finally:
         if connection.is_open:
             connection.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from qlosync.cli.broker import broker_group
@@ -27,6 +29,8 @@ def cli(ctx: click.Context) -> None:
     except ConfigurationError as exc:
         raise CliError(str(exc)) from None
     configure_logging(settings.log_level, settings.log_format)
+    # pika logs a traceback for every failed connect; a command reports RabbitMQ trouble in one line.
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
     ctx.obj = CliContext(settings)
     ctx.call_on_close(ctx.obj.close)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from qlosync.cli.context import RET_ERROR, CliContext, CliError, command_errors, pass_cli
-from qlosync.cli.dlq import broker_errors
 from qlosync.topology import DOCS_HINT, redact_url, setup_topology
 
 
@@ -19,7 +18,6 @@ def broker_group() -> None:
               help="Delete and re-declare a conflicting queue, but only if it is empty and has no consumers.")
 @pass_cli
 @command_errors
-@broker_errors
 def broker_setup(cli: CliContext, recreate_empty: bool) -> None:
     """Declare every qlosync queue; report queues RabbitMQ refuses to redeclare."""
     states = setup_topology(cli.settings.rabbitmq_url, recreate_empty=recreate_empty)

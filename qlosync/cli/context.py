@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import click
+import dramatiq.errors
+import pika.exceptions
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -16,6 +18,7 @@ from qlosync.crypto import KeyCipher
 from qlosync.db.session import check_database, make_engine, make_sessionmaker, transaction
 from qlosync.errors import ConfigurationError, DatabaseUnavailableError, QlosyncError
 from qlosync.settings import Settings
+from qlosync.topology import BrokerUnavailableError
 
 # Exit codes (documented in the README): 0 ok, 1 a qlosync error, 2 bad usage, 3 a service is down.
 RET_OK = 0
@@ -66,14 +69,19 @@ F = TypeVar("F", bound=Callable[..., object])
 
 
 def command_errors(func: F) -> F:
-    """Turn qlosync errors into one-line CLI errors; everything else keeps its traceback (a bug)."""
+    """Turn qlosync errors into one-line CLI errors; everything else keeps its traceback (a bug).
+
+    PostgreSQL or RabbitMQ unreachable (at connect or mid-command) is exit code 3.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: object, **kwargs: object) -> object:
         try:
             return func(*args, **kwargs)
-        except DatabaseUnavailableError as exc:
+        except (DatabaseUnavailableError, BrokerUnavailableError) as exc:
             raise CliError(str(exc), RET_UNAVAILABLE) from None
+        except (pika.exceptions.AMQPConnectionError, dramatiq.errors.ConnectionError) as exc:
+            raise CliError(f"cannot reach RabbitMQ (or lost the connection): {type(exc).__name__}", RET_UNAVAILABLE) from None
         except ConfigurationError as exc:
             raise CliError(str(exc), RET_ERROR) from None
         except QlosyncError as exc:

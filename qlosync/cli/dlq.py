@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
 
 import click
-import pika.exceptions
 
 from qlosync import dlq
-from qlosync.cli.context import RET_UNAVAILABLE, CliContext, CliError, command_errors, pass_cli
+from qlosync.cli.context import CliContext, command_errors, pass_cli
 from qlosync.db.session import make_sessionmaker
-from qlosync.topology import BrokerUnavailableError, redact_url
+from qlosync.topology import redact_url
 
-F = TypeVar("F", bound=Callable[..., Any])
 STATUSES = ("dead", "requeued", "succeeded", "purged")
-
-
-def broker_errors(func: F) -> F:
-    """RabbitMQ down (at connect or mid-command) is exit code 3, like PostgreSQL down."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except BrokerUnavailableError as exc:
-            raise CliError(str(exc), RET_UNAVAILABLE) from None
-        except pika.exceptions.AMQPConnectionError as exc:
-            raise CliError(f"lost the connection to RabbitMQ: {exc!r}", RET_UNAVAILABLE) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group("dlq")
@@ -45,7 +25,6 @@ def dlq_group() -> None:
               show_default=True, help="Which records to show (repeat for several).")
 @pass_cli
 @command_errors
-@broker_errors
 def dlq_list(cli: CliContext, statuses: tuple[str, ...]) -> None:
     """List dead letters: id, actor, queue of origin, reason, age."""
     views = dlq.list_dead_letters(make_sessionmaker(cli.engine), cli.settings.rabbitmq_url, statuses=statuses)
@@ -73,7 +52,6 @@ def dlq_list(cli: CliContext, statuses: tuple[str, ...]) -> None:
 @click.argument("message_id")
 @pass_cli
 @command_errors
-@broker_errors
 def dlq_show(cli: CliContext, message_id: str) -> None:
     """Show everything recorded about one dead letter."""
     view = dlq.show_dead_letter(make_sessionmaker(cli.engine), cli.settings.rabbitmq_url, message_id)
@@ -104,7 +82,6 @@ def dlq_show(cli: CliContext, message_id: str) -> None:
 @click.option("--all", "all_", is_flag=True, help="Requeue every message in the DLQ.")
 @pass_cli
 @command_errors
-@broker_errors
 def dlq_requeue(cli: CliContext, message_id: str | None, all_: bool) -> None:
     """Send MESSAGE_ID (or --all) back to its queue of origin, with retries reset."""
     if bool(message_id) == all_:
@@ -123,7 +100,6 @@ def dlq_requeue(cli: CliContext, message_id: str | None, all_: bool) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_cli
 @command_errors
-@broker_errors
 def dlq_purge(cli: CliContext, message_id: str | None, all_: bool, yes: bool) -> None:
     """Delete MESSAGE_ID (or --all) from the DLQ for good; the record stays, marked purged."""
     if bool(message_id) == all_:

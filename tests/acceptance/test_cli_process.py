@@ -44,3 +44,19 @@ def test_db_upgrade_on_an_empty_database(db_factory):
     assert "database at revision" in result.stdout
     current = _run("db", "current", DATABASE_URL=url)
     assert "(run: qlosync db upgrade)" not in current.stdout
+
+
+def test_sync_with_rabbitmq_down_exits_3_with_one_line(database_url):
+    # Given a configured, enabled shop
+    env = {"DATABASE_URL": database_url, "QLOSYNC_SECRET_KEY": "", "K": "ABCDEFGHIJKLMNOPQRSTUVWXYZ123456"}
+    from qlosync.crypto import generate_secret_key
+
+    env["QLOSYNC_SECRET_KEY"] = generate_secret_key()
+    assert _run("config", "set", "--base-url", "http://127.0.0.1:9", "--api-key-env", "K", "--enable", **env).returncode == 0
+    # When a pull is enqueued while RabbitMQ is unreachable
+    result = _run("sync", RABBITMQ_URL="amqp://guest:guest@127.0.0.1:1/%2F", **env)
+    # Then one line, exit code 3, and no key anywhere
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.startswith("Error: cannot reach RabbitMQ")
+    assert result.stderr.strip().count("\n") == 0
+    assert env["K"] not in result.stderr + result.stdout

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select, text
 
 from qlosync.db.models import QloAppsReservationMapping, QloAppsSyncCursor, QloAppsSyncState
-from qlosync.db.pms import PmsReservation, PmsReservationLine
+from qlosync.db.pms import PmsReservation
 from qlosync.db.session import transaction
 from qlosync.qloapps import bodies
 from qlosync.qloapps.models import RoomRequest, RoomTypeRequest
