@@ -9,14 +9,20 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import timedelta
+from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import NoResultFound
 
 from qlosync.db.models import QloAppsSyncState
 from qlosync.db.session import transaction
+from qlosync.qloapps import bodies
+from qlosync.qloapps.models import RoomRequest, RoomTypeRequest
+from tests.integration.sync_helpers import actual_booking, expected_booking
+from tests.integration.test_inbound_pull import _request
 from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)
 
 BIN = Path(sys.executable).parent
@@ -38,9 +44,12 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def test_five_second_interval_runs_one_pull_per_slot_with_two_schedulers(
-    simulator, shop, mapped_catalog, session_factory, database_url, secret_key, fresh_vhost, tmp_path  # noqa: F811
+    simulator, client, shop, mapped_catalog, session_factory, database_url, secret_key, fresh_vhost, tmp_path  # noqa: F811
 ):
-    simulator.store.generate_bookings(20, seed=1)
+    order_ids = simulator.store.generate_bookings(20, seed=1)
+    movable = client.create_booking(_request(client, order_ids[1], (
+        RoomTypeRequest(2, date(2030, 5, 1), date(2030, 5, 4), rooms=(RoomRequest(adults=2),)),
+    ))).id
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_"))},
         "DATABASE_URL": database_url,
@@ -62,7 +71,17 @@ def test_five_second_interval_runs_one_pull_per_slot_with_two_schedulers(
                                                    QloAppsSyncState.slot_at.is_not(None))
                     .order_by(QloAppsSyncState.slot_at)))
 
-        runs = wait_until(lambda: [r for r in scheduled_runs() if r.status != "running"][5:] and scheduled_runs(),
+        def finished_runs() -> list[QloAppsSyncState]:
+            return [r for r in scheduled_runs() if r.status != "running"]
+
+        # The first scheduled pull is a full one (no cursor yet)
+        wait_until(finished_runs, timeout=150, interval=0.5, what="the first scheduled pull")
+        # Then QloApps changes within one second: a cancellation, a date change, a new multi-room-type booking
+        changed = make_same_second_changes(simulator, client, order_ids, movable)
+        arrived = wait_until(lambda: all(_arrived(session_factory, shop.id, simulator, o) for o in changed),
+                             timeout=60, interval=0.5, what="the changes to arrive through scheduled pulls")
+        assert arrived
+        runs = wait_until(lambda: finished_runs()[5:] and scheduled_runs(),
                           timeout=150, interval=0.5, what="six finished scheduled pulls")
     finally:
         for process in processes:
@@ -80,3 +99,32 @@ def test_five_second_interval_runs_one_pull_per_slot_with_two_schedulers(
     # Both schedulers were ticking: every slot was enqueued twice and the second message found it claimed
     assert "Registered periodic actors" in logs["scheduler-1.log"] + logs["scheduler-2.log"]
     assert logs["worker.log"].count("already claimed") >= len(finished) - 1, logs["worker.log"][-3000:]
+    # The changes came with incremental pulls, not a fallback
+    assert all(r.kind == "incremental" for r in finished[1:])
+
+
+def make_same_second_changes(simulator, client, order_ids: list[int], movable: int) -> list[int]:  # type: ignore[no-untyped-def]
+    simulator.store.clock.freeze()
+    simulator.store.cancel_booking(order_ids[0])
+    booking = client.get_booking(movable)
+    request = bodies.request_from_booking(booking, None)
+    moved = tuple(
+        RoomTypeRequest(rt.id_room_type, rt.checkin_date + timedelta(days=2), rt.checkout_date + timedelta(days=2),
+                        rooms=tuple(RoomRequest(adults=r.adults) for r in rt.rooms))
+        for rt in request.room_types
+    )
+    client.update_booking(replace(request, room_types=moved))
+    new_id = client.create_booking(_request(client, order_ids[3], (
+        RoomTypeRequest(1, date(2029, 3, 1), date(2029, 3, 4), rooms=(RoomRequest(adults=2),)),
+        RoomTypeRequest(3, date(2029, 3, 2), date(2029, 3, 5), rooms=(RoomRequest(adults=1), RoomRequest(adults=2))),
+    ))).id
+    simulator.store.clock.unfreeze()
+    return [order_ids[0], movable, new_id]
+
+
+def _arrived(session_factory, config_id: int, simulator, order_id: int) -> bool:  # type: ignore[no-untyped-def]
+    with transaction(session_factory) as session:
+        try:
+            return actual_booking(session, config_id, order_id) == expected_booking(simulator, order_id)
+        except NoResultFound:
+            return False
