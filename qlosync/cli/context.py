@@ -80,7 +80,7 @@ def command_errors(func: F) -> F:
             return func(*args, **kwargs)
         except (DatabaseUnavailableError, BrokerUnavailableError) as exc:
             raise CliError(str(exc), RET_UNAVAILABLE) from None
-        except (pika.exceptions.AMQPConnectionError, dramatiq.errors.ConnectionError) as exc:
+        except (pika.exceptions.AMQPConnectionError, dramatiq.errors.BrokerConnectionError) as exc:
             raise CliError(f"cannot reach RabbitMQ (or lost the connection): {type(exc).__name__}", RET_UNAVAILABLE) from None
         except ConfigurationError as exc:
             raise CliError(str(exc), RET_ERROR) from None

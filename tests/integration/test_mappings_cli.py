@@ -1,0 +1,50 @@
+"""`qlosync mappings import / list / set` against the simulator's catalog."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from qlosync.cli import cli
+from qlosync.db.models import QloAppsRoomMapping, QloAppsRoomTypeMapping
+from qlosync.db.pms import PmsRoom, PmsRoomType
+from qlosync.db.session import transaction
+
+
+def _env(database_url, secret_key):  # type: ignore[no-untyped-def]
+    return {"DATABASE_URL": database_url, "QLOSYNC_SECRET_KEY": secret_key.reveal()}
+
+
+def test_import_maps_by_name_and_number_creating_what_is_missing_and_is_idempotent(
+    shop, session_factory, database_url, secret_key
+):
+    # Given the PMS already has a "Delux Rooms" type and a room DR-101
+    with transaction(session_factory) as session:
+        delux = PmsRoomType(code="DLX", name="delux rooms", base_price=1400)
+        session.add(delux)
+        session.flush()
+        session.add(PmsRoom(room_type_id=delux.id, number="DR-101"))
+    runner = CliRunner()
+    # When the catalog is imported twice
+    first = runner.invoke(cli, ["mappings", "import"], env=_env(database_url, secret_key))
+    second = runner.invoke(cli, ["mappings", "import"], env=_env(database_url, secret_key))
+    # Then the existing type and room were reused, the rest created, and the second import changed nothing
+    assert first.exit_code == 0, first.output
+    assert "room types: 4 mapped (3 created in the PMS)" in first.output
+    assert "rooms: 20 mapped (19 created)" in first.output
+    assert "room types: 0 mapped (0 created in the PMS), 4 already mapped; rooms: 0 mapped" in second.output
+    with transaction(session_factory) as session:
+        assert session.scalar(select(QloAppsRoomTypeMapping.pms_room_type_id).where(
+            QloAppsRoomTypeMapping.qloapps_room_type_id == 2)) == delux.id
+        assert session.scalar(select(func.count()).select_from(QloAppsRoomMapping)) == 20
+        assert session.scalar(select(func.count()).select_from(PmsRoom)) == 20
+    listing = runner.invoke(cli, ["mappings", "list"], env=_env(database_url, secret_key))
+    assert "Delux Rooms" in listing.output and "DLX" in listing.output
+
+
+def test_set_refuses_unknown_or_already_used_pms_room_types(shop, mapped_catalog, database_url, secret_key):
+    runner = CliRunner()
+    unknown = runner.invoke(cli, ["mappings", "set", "1", "NOPE"], env=_env(database_url, secret_key))
+    assert unknown.exit_code == 1 and "no PMS room type with id or code 'NOPE'" in unknown.output
+    taken = runner.invoke(cli, ["mappings", "set", "1", "QLO-1-2"], env=_env(database_url, secret_key))
+    assert taken.exit_code == 1 and "already mapped to QloApps room type 2" in taken.output
