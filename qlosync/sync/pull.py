@@ -9,13 +9,14 @@ keeps failing), and the run goes on.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -103,7 +104,25 @@ def run_pull(deps: PullDeps, *, kind: str = "incremental", trigger: str = "manua
     with exclusive_run(deps.engine, "qloapps-pull", shop.id) as acquired:
         if not acquired:
             return _close(deps, report, "skipped", "another pull of this shop is running")
-        return _locked_pull(deps, report)
+        _fail_interrupted_runs(deps, report.run_id)
+        try:
+            return _locked_pull(deps, report)
+        except BaseException as exc:
+            # A time limit, a shutdown or a bug: the run row must not stay "running" (committed pages stand).
+            with contextlib.suppress(Exception):
+                _close(deps, report, "failed", f"interrupted: {type(exc).__name__}: {exc}")
+            raise
+
+
+def _fail_interrupted_runs(deps: PullDeps, current_run_id: int | None) -> None:
+    """Runs still marked running while we hold the shop's pull lock died with their worker: say so."""
+    with transaction(deps.session_factory) as session:
+        session.execute(
+            update(QloAppsSyncState)
+            .where(QloAppsSyncState.config_id == deps.shop.id, QloAppsSyncState.status == "running",
+                   QloAppsSyncState.id != current_run_id)
+            .values(status="failed", finished_at=runs.now(), error="interrupted: its worker stopped or died")
+        )
 
 
 def _locked_pull(deps: PullDeps, report: RunReport) -> RunReport:

@@ -8,7 +8,13 @@ from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
 from qlosync.cli import cli
-from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomTypeMapping, QloAppsSyncCursor, QloAppsSyncLog
+from qlosync.db.models import (
+    QloAppsReservationMapping,
+    QloAppsRoomTypeMapping,
+    QloAppsSyncCursor,
+    QloAppsSyncLog,
+    QloAppsSyncState,
+)
 from qlosync.db.pms import PmsReservation
 from qlosync.db.session import transaction
 from qlosync.qloapps.client import QloAppsClient
@@ -140,3 +146,32 @@ def test_a_stale_slot_is_skipped_when_a_later_pull_covered_it(simulator, deps, s
     assert report.status == "skipped" and "covered" in (report.error or "")
     # And the same slot can never run twice
     assert run_pull(deps, slot_at=old_slot, trigger="schedule").status == "duplicate"
+
+
+def test_a_run_left_running_by_a_dead_worker_is_marked_failed_by_the_next_pull(simulator, deps, session_factory, shop):
+    with transaction(session_factory) as session:
+        dead = runs.start_run(session, shop.id, "incremental", "schedule").id
+    report = run_pull(deps)
+    with transaction(session_factory) as session:
+        row = session.get_one(QloAppsSyncState, dead)
+        assert (row.status, row.error) == ("failed", "interrupted: its worker stopped or died")
+        assert session.get_one(QloAppsSyncState, report.run_id).status == "succeeded"
+
+
+def test_an_interrupted_pull_closes_its_run_row(simulator, deps, session_factory, mapped_catalog, shop):
+    simulator.store.generate_bookings(3, seed=1)
+
+    def interrupt(_report):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt  # stands in for dramatiq's TimeLimitExceeded (also a BaseException)
+
+    deps.progress = interrupt
+    try:
+        run_pull(deps)
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError("the interrupt was swallowed")
+    with transaction(session_factory) as session:
+        run = session.scalars(select(QloAppsSyncState)).one()
+        assert run.status == "failed" and run.error.startswith("interrupted: KeyboardInterrupt")
+        assert run.created == 3  # the committed page stands
