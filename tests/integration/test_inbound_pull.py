@@ -15,6 +15,7 @@ from qlosync.qloapps.models import RoomRequest, RoomTypeRequest
 from qlosync.sync.locks import lock_key
 from qlosync.sync.pull import run_pull
 from tests.integration.sync_helpers import actual_booking, expected_booking, write_fingerprint
+from tests.runtime_support import wait_until
 
 
 def test_full_import_of_500_bookings_matches_the_simulator_and_a_second_run_writes_nothing(
@@ -168,3 +169,34 @@ def _request(client, template_order_id: int, room_types):  # type: ignore[no-unt
     """A new booking for the customer of an existing one, with the given room types and stays."""
     request = bodies.request_from_booking(client.get_booking(template_order_id), 1)
     return replace(request, id=None, room_types=room_types)
+
+
+def test_a_booking_changed_between_the_two_listing_requests_is_deferred_not_half_applied(
+    simulator, deps, client, session_factory, mapped_catalog, shop
+):
+    import threading
+
+    order_ids = simulator.store.generate_bookings(5, seed=13)
+    movable = client.create_booking(_request(client, order_ids[0], (
+        RoomTypeRequest(4, date(2031, 1, 10), date(2031, 1, 12), rooms=(RoomRequest(adults=2),)),
+    ))).id
+    # Given QloApps holds the room_bookings request of the first pull...
+    simulator.faults.add("hold", count=1, method="GET", path="/api/room_bookings")
+    reports = []
+    puller = threading.Thread(target=lambda: reports.append(run_pull(deps)))
+    puller.start()
+    wait_until(lambda: simulator.faults.held == 1, what="the held room_bookings request")
+    # ...while the booking's dates change, which replaces its room line (B24)
+    booking = bodies.request_from_booking(client.get_booking(movable), None)
+    client.update_booking(replace(booking, room_types=(
+        RoomTypeRequest(4, date(2031, 1, 11), date(2031, 1, 13), rooms=(RoomRequest(adults=2),)),)))
+    simulator.faults.release()
+    puller.join(timeout=30)
+    # Then that booking was deferred, the others applied, and the next pull brings it whole
+    assert reports[0].counts["deferred"] == 1 and reports[0].counts["created"] == 5
+    with transaction(session_factory) as session:
+        assert session.scalar(select(func.count()).select_from(QloAppsReservationMapping).where(
+            QloAppsReservationMapping.qloapps_order_id == movable)) == 0
+    assert run_pull(deps, kind="incremental").counts["created"] == 1
+    with transaction(session_factory) as session:
+        assert actual_booking(session, shop.id, movable) == expected_booking(simulator, movable)
