@@ -2,14 +2,18 @@
 
 Order of evidence: an existing customer mapping; then the normalised e-mail; then phone plus full name;
 else a new guest. A weak match (phone alone, or a name shared by several guests) never merges two
-people: it creates a new guest and logs why.
+people: it creates a new guest and says why. :class:`GuestIndex` loads the candidates for a whole page
+of bookings in two queries and decides in memory, so bookings of one new customer within a page share
+the guest created for the first of them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from qlosync.db.models import QloAppsCustomerMapping
@@ -34,30 +38,6 @@ def _same_name(guest: PmsGuest, data: GuestData) -> bool:
     )
 
 
-def _find_by_email(session: Session, email: str, data: GuestData) -> PmsGuest | None:
-    guests = session.scalars(select(PmsGuest).where(PmsGuest.email_normalized == email).order_by(PmsGuest.id)).all()
-    if len(guests) <= 1:
-        return guests[0] if guests else None
-    # Several guests share the address (a family, an agency): prefer the one with the same name.
-    named = [g for g in guests if _same_name(g, data)]
-    return named[0] if named else guests[0]
-
-
-def _find_by_phone_and_name(session: Session, phone: str, data: GuestData) -> tuple[PmsGuest | None, str | None]:
-    candidates = session.scalars(
-        select(PmsGuest).where(
-            PmsGuest.phone_normalized == phone,
-            func.lower(PmsGuest.last_name) == data.last_name.lower(),
-        )
-    ).all()
-    matches = [g for g in candidates if _same_name(g, data)]
-    if len(matches) == 1:
-        return matches[0], None
-    if len(matches) > 1:
-        return None, f"{len(matches)} guests share this phone and name: not merging"
-    return None, None
-
-
 def update_guest_details(guest: PmsGuest, data: GuestData) -> bool:
     """Copy QloApps' current details onto the guest; returns whether anything changed."""
     wanted = {
@@ -76,37 +56,100 @@ def update_guest_details(guest: PmsGuest, data: GuestData) -> bool:
     return changed
 
 
-def match_guest(session: Session, config_id: int, data: GuestData) -> GuestMatch:
-    """Find or create the PMS guest for a QloApps customer and record the decision in the mapping."""
-    mapping = session.scalars(
-        select(QloAppsCustomerMapping).where(
-            QloAppsCustomerMapping.config_id == config_id,
-            QloAppsCustomerMapping.qloapps_customer_id == data.qloapps_customer_id,
-        )
-    ).one_or_none()
-    if mapping is not None:
-        return GuestMatch(session.get_one(PmsGuest, mapping.pms_guest_id), mapping.match_method, new_mapping=False)
+@dataclass
+class GuestIndex:
+    """The guests a page of customers can match, indexed by customer mapping, e-mail and phone."""
 
-    guest: PmsGuest | None = None
-    method = "created"
-    note = None
-    email = normalise_email(data.email)
-    phone = normalise_phone(data.phone)
-    if email:
-        guest = _find_by_email(session, email, data)
-        method = "email" if guest else method
-    if guest is None and phone:
-        guest, note = _find_by_phone_and_name(session, phone, data)
-        method = "phone_name" if guest else method
-    if guest is None:
-        guest = PmsGuest(first_name=data.first_name, last_name=data.last_name)
-        update_guest_details(guest, data)
-        session.add(guest)
-        session.flush()
-    session.add(
-        QloAppsCustomerMapping(
-            config_id=config_id, qloapps_customer_id=data.qloapps_customer_id, pms_guest_id=guest.id, match_method=method
+    session: Session
+    config_id: int
+    mapped: dict[int, tuple[PmsGuest, str]] = field(default_factory=dict)
+    by_email: dict[str, list[PmsGuest]] = field(default_factory=lambda: defaultdict(list))
+    by_phone: dict[str, list[PmsGuest]] = field(default_factory=lambda: defaultdict(list))
+    new_mappings: list[tuple[int, PmsGuest, str]] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, session: Session, config_id: int, customers: Sequence[GuestData]) -> GuestIndex:
+        index = cls(session, config_id)
+        customer_ids = {c.qloapps_customer_id for c in customers}
+        mapping_rows = session.execute(
+            select(QloAppsCustomerMapping.qloapps_customer_id, QloAppsCustomerMapping.pms_guest_id,
+                   QloAppsCustomerMapping.match_method).where(
+                QloAppsCustomerMapping.config_id == config_id,
+                QloAppsCustomerMapping.qloapps_customer_id.in_(customer_ids),
+            )
+        ).all()
+        emails = {e for e in (normalise_email(c.email) for c in customers) if e}
+        phones = {p for p in (normalise_phone(c.phone) for c in customers) if p}
+        conditions = [PmsGuest.id.in_({row.pms_guest_id for row in mapping_rows})]
+        if emails:
+            conditions.append(PmsGuest.email_normalized.in_(emails))
+        if phones:
+            conditions.append(PmsGuest.phone_normalized.in_(phones))
+        guests = {g.id: g for g in session.scalars(select(PmsGuest).where(or_(*conditions)).order_by(PmsGuest.id))}
+        for guest in guests.values():
+            index._remember(guest)
+        for row in mapping_rows:
+            index.mapped[row.qloapps_customer_id] = (guests[row.pms_guest_id], row.match_method)
+        return index
+
+    def _remember(self, guest: PmsGuest) -> None:
+        if guest.email_normalized:
+            self.by_email[guest.email_normalized].append(guest)
+        if guest.phone_normalized:
+            self.by_phone[guest.phone_normalized].append(guest)
+
+    def _by_email(self, email: str, data: GuestData) -> PmsGuest | None:
+        guests = self.by_email.get(email, [])
+        # Several guests share the address (a family, an agency): prefer the one with the same name.
+        named = [g for g in guests if _same_name(g, data)]
+        return (named or guests or [None])[0]
+
+    def _by_phone_and_name(self, phone: str, data: GuestData) -> tuple[PmsGuest | None, str | None]:
+        matches = [g for g in self.by_phone.get(phone, []) if _same_name(g, data)]
+        if len(matches) == 1:
+            return matches[0], None
+        if len(matches) > 1:
+            return None, f"{len(matches)} guests share this phone and name: not merging"
+        return None, None
+
+    def match(self, data: GuestData) -> GuestMatch:
+        """The guest for this customer; a new guest is added to the session (not flushed)."""
+        known = self.mapped.get(data.qloapps_customer_id)
+        if known is not None:
+            return GuestMatch(known[0], known[1], new_mapping=False)
+        guest: PmsGuest | None = None
+        method, note = "created", None
+        email, phone = normalise_email(data.email), normalise_phone(data.phone)
+        if email:
+            guest = self._by_email(email, data)
+            method = "email" if guest else method
+        if guest is None and phone:
+            guest, note = self._by_phone_and_name(phone, data)
+            method = "phone_name" if guest else method
+        if guest is None:
+            guest = PmsGuest(first_name=data.first_name, last_name=data.last_name)
+            update_guest_details(guest, data)
+            self.session.add(guest)
+            self._remember(guest)
+        self.mapped[data.qloapps_customer_id] = (guest, method)
+        self.new_mappings.append((data.qloapps_customer_id, guest, method))
+        return GuestMatch(guest, method, new_mapping=True, note=note)
+
+    def add_new_mappings(self) -> None:
+        """Record the decisions made since the last call; the new guests must have been flushed."""
+        self.session.add_all(
+            QloAppsCustomerMapping(config_id=self.config_id, qloapps_customer_id=customer_id, pms_guest_id=guest.id,
+                                   match_method=method)
+            for customer_id, guest, method in self.new_mappings
         )
-    )
+        self.new_mappings.clear()
+
+
+def match_guest(session: Session, config_id: int, data: GuestData) -> GuestMatch:
+    """Find or create the PMS guest for one QloApps customer and record the decision."""
+    index = GuestIndex.load(session, config_id, [data])
+    match = index.match(data)
     session.flush()
-    return GuestMatch(guest, method, new_mapping=True, note=note)
+    index.add_new_mappings()
+    session.flush()
+    return match

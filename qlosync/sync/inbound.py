@@ -8,21 +8,21 @@ nothing, and a booking that qlosync itself pushed (whose hash the outbound side 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomLineMapping, QloAppsSyncLog
 from qlosync.db.pms import PmsReservation, PmsReservationLine
 from qlosync.qloapps.models import BookingSnapshot
 from qlosync.sync.catalog import room_mappings, room_type_mappings
-from qlosync.sync.guests import match_guest, update_guest_details
-from qlosync.sync.locks import try_record_lock
+from qlosync.sync.guests import GuestIndex, update_guest_details
+from qlosync.sync.locks import try_record_locks
 from qlosync.sync.mapper import LineData, ReservationData, content_hash, map_snapshot
 
 logger = logging.getLogger(__name__)
@@ -64,82 +64,164 @@ def sync_log(session: Session, shop: ShopConfig, level: str, entity_id: object, 
     )
 
 
-def _mapping_for(session: Session, config_id: int, order_id: int) -> QloAppsReservationMapping | None:
-    return session.scalars(
-        select(QloAppsReservationMapping)
-        .where(QloAppsReservationMapping.config_id == config_id, QloAppsReservationMapping.qloapps_order_id == order_id)
-        .with_for_update()
-    ).one_or_none()
-
-
 def apply_snapshot(
+    session: Session, shop: ShopConfig, snapshot: BookingSnapshot, catalog: Catalog, *, sync_state_id: int | None = None
+) -> ApplyResult:
+    """Create, update, park or leave alone the PMS reservation for one QloApps order."""
+    return apply_snapshots(session, shop, [snapshot], catalog, sync_state_id=sync_state_id)[0]
+
+
+def apply_snapshots(
     session: Session,
     shop: ShopConfig,
-    snapshot: BookingSnapshot,
+    snapshots: Sequence[BookingSnapshot],
     catalog: Catalog,
     *,
     sync_state_id: int | None = None,
-) -> ApplyResult:
-    """Create, update, park or leave alone the PMS reservation for one QloApps order."""
-    order_id = snapshot.id
-    try_record_lock(session, "qloapps-order", shop.id, order_id)
-    data = map_snapshot(snapshot, catalog.currencies)
-    digest = content_hash(data)
-    mapping = _mapping_for(session, shop.id, order_id)
-    if (
-        mapping is not None
-        and mapping.qloapps_hash == digest
-        and mapping.parked_reason is None
-        and mapping.pms_reservation_id is not None
-    ):
-        if mapping.qloapps_date_upd != snapshot.order.date_upd:
-            mapping.qloapps_date_upd = snapshot.order.date_upd
-        return ApplyResult("unchanged", order_id, mapping.pms_reservation_id)
+) -> list[ApplyResult]:
+    """Apply a page of bookings with a handful of statements in all, not a dozen per booking.
 
-    if mapping is None:
-        mapping = QloAppsReservationMapping(config_id=shop.id, qloapps_order_id=order_id, origin="qloapps")
-        session.add(mapping)
+    Raises on the first booking that cannot be applied (bad data, a busy lock); the caller then applies
+    the page one booking per savepoint to isolate it.
+    """
+    by_id = {snapshot.id: snapshot for snapshot in snapshots}  # an order appears once per page
+    order_ids = sorted(by_id)
+    if not order_ids:
+        return []
+    try_record_locks(session, [("qloapps-order", shop.id, order_id) for order_id in order_ids])
+    data = {order_id: map_snapshot(snapshot, catalog.currencies) for order_id, snapshot in by_id.items()}
+    mappings = {
+        m.qloapps_order_id: m
+        for m in session.scalars(
+            select(QloAppsReservationMapping)
+            .where(QloAppsReservationMapping.config_id == shop.id, QloAppsReservationMapping.qloapps_order_id.in_(order_ids))
+            .with_for_update()
+        )
+    }
+    results: dict[int, ApplyResult] = {}
+    todo: list[_Pending] = []
+    for order_id in order_ids:
+        snapshot, booking = by_id[order_id], data[order_id]
+        digest = content_hash(booking)
+        mapping = mappings.get(order_id)
+        if mapping is not None and mapping.qloapps_hash == digest and mapping.parked_reason is None \
+                and mapping.pms_reservation_id is not None:
+            if mapping.qloapps_date_upd != snapshot.order.date_upd:
+                mapping.qloapps_date_upd = snapshot.order.date_upd
+            results[order_id] = ApplyResult("unchanged", order_id, mapping.pms_reservation_id)
+            continue
+        if mapping is None:
+            mapping = QloAppsReservationMapping(config_id=shop.id, qloapps_order_id=order_id, origin="qloapps")
+            session.add(mapping)
+        missing = sorted({line.qloapps_room_type_id for line in booking.lines} - catalog.room_types.keys())
+        if missing:
+            results[order_id] = _park(session, shop, mapping, snapshot, missing, sync_state_id)
+            continue
+        todo.append(_Pending(snapshot, booking, digest, mapping))
+    if todo:
+        for result in _write_bookings(session, shop, todo, catalog, sync_state_id):
+            results[result.qloapps_order_id] = result
+    session.flush()
+    return [results[snapshot.id] for snapshot in snapshots]
 
-    missing = sorted({line.qloapps_room_type_id for line in data.lines} - catalog.room_types.keys())
-    if missing:
-        reason = f"QloApps room type(s) {', '.join(map(str, missing))} not mapped to a PMS room type"
-        if mapping.parked_reason != reason:
-            sync_log(session, shop, "warning", order_id, "parked", reason, sync_state_id, room_types=missing)
-        mapping.parked_reason = reason
-        mapping.qloapps_date_upd = snapshot.order.date_upd
-        session.flush()
-        return ApplyResult("parked", order_id, mapping.pms_reservation_id, reason)
 
-    match = match_guest(session, shop.id, data.guest)
-    update_guest_details(match.guest, data.guest)
+@dataclass
+class _Pending:
+    """A booking on its way into the PMS."""
 
-    reservation = session.get(PmsReservation, mapping.pms_reservation_id) if mapping.pms_reservation_id else None
+    snapshot: BookingSnapshot
+    data: ReservationData
+    digest: str
+    mapping: QloAppsReservationMapping
+    reservation: PmsReservation | None = None
     outcome: Outcome = "updated"
-    if reservation is None:
-        reservation = PmsReservation(guest_id=match.guest.id, lines=[])
-        session.add(reservation)
-        outcome = "created"
-    _write_reservation(reservation, data, match.guest.id)
-    session.flush()
-    _reconcile_lines(session, shop.id, reservation, data, catalog, new=outcome == "created")
+    lines: list[tuple[LineData, PmsReservationLine]] = field(default_factory=list)
 
-    mapping.pms_reservation_id = reservation.id
-    mapping.qloapps_hash = digest
-    mapping.pms_hash = digest
+
+def _park(session: Session, shop: ShopConfig, mapping: QloAppsReservationMapping, snapshot: BookingSnapshot,
+          missing: list[int], sync_state_id: int | None) -> ApplyResult:
+    reason = f"QloApps room type(s) {', '.join(map(str, missing))} not mapped to a PMS room type"
+    if mapping.parked_reason != reason:
+        sync_log(session, shop, "warning", snapshot.id, "parked", reason, sync_state_id, room_types=missing)
+    mapping.parked_reason = reason
     mapping.qloapps_date_upd = snapshot.order.date_upd
-    mapping.parked_reason = None
-    mapping.last_synced_at = datetime.now(UTC)
-    session.flush()
-    guest_decision = (
-        {"guest_match": match.method, "qloapps_customer_id": data.guest.qloapps_customer_id, "pms_guest_id": match.guest.id}
-        if match.new_mapping
-        else {}
-    )
-    sync_log(session, shop, "info", order_id, outcome, match.note, sync_state_id, pms_reservation_id=reservation.id,
-             status=data.status, **guest_decision)
-    logger.debug("Booking %s %s as reservation %s.", order_id, outcome, reservation.id,
-                extra={"action": "import_booking", "qloapps_order_id": order_id, "pms_reservation_id": reservation.id})
-    return ApplyResult(outcome, order_id, reservation.id)
+    return ApplyResult("parked", snapshot.id, mapping.pms_reservation_id, reason)
+
+
+def _write_bookings(session: Session, shop: ShopConfig, todo: list[_Pending], catalog: Catalog,
+                    sync_state_id: int | None) -> list[ApplyResult]:
+    guests = GuestIndex.load(session, shop.id, [p.data.guest for p in todo])
+    existing = {
+        r.id: r
+        for r in session.scalars(
+            select(PmsReservation)
+            .options(selectinload(PmsReservation.lines))
+            .where(PmsReservation.id.in_([p.mapping.pms_reservation_id for p in todo if p.mapping.pms_reservation_id]))
+        )
+    }
+    known_lines = _line_mappings(session, shop.id, [p.snapshot.id for p in todo if p.mapping.pms_reservation_id in existing])
+    matches = {}
+    for pending in todo:
+        match = guests.match(pending.data.guest)
+        update_guest_details(match.guest, pending.data.guest)
+        matches[pending.snapshot.id] = match
+    session.flush()  # new guests get their ids
+    guests.add_new_mappings()
+    for pending in todo:
+        reservation = existing.get(pending.mapping.pms_reservation_id or -1)
+        if reservation is None:
+            reservation = PmsReservation(lines=[])
+            session.add(reservation)
+            pending.outcome = "created"
+        pending.reservation = reservation
+        _write_reservation(reservation, pending.data, matches[pending.snapshot.id].guest.id)
+        pending.lines = _reconcile_lines(reservation, pending.data, catalog, known_lines.get(pending.snapshot.id, {}))
+    if known_lines:
+        session.execute(
+            delete(QloAppsRoomLineMapping).where(
+                QloAppsRoomLineMapping.config_id == shop.id, QloAppsRoomLineMapping.qloapps_order_id.in_(known_lines)
+            )
+        )
+    session.flush()  # reservations and lines get their ids
+    now = datetime.now(UTC)
+    results = []
+    for pending in todo:
+        order_id, reservation, mapping = pending.snapshot.id, pending.reservation, pending.mapping
+        assert reservation is not None
+        session.add_all(
+            QloAppsRoomLineMapping(config_id=shop.id, qloapps_order_id=order_id,
+                                   qloapps_room_booking_id=line.qloapps_room_booking_id,
+                                   pms_reservation_line_id=pms_line.id)
+            for line, pms_line in pending.lines
+        )
+        mapping.pms_reservation_id = reservation.id
+        mapping.qloapps_hash = mapping.pms_hash = pending.digest
+        mapping.qloapps_date_upd = pending.snapshot.order.date_upd
+        mapping.parked_reason = None
+        mapping.last_synced_at = now
+        match = matches[order_id]
+        guest_decision = (
+            {"guest_match": match.method, "qloapps_customer_id": pending.data.guest.qloapps_customer_id,
+             "pms_guest_id": match.guest.id}
+            if match.new_mapping
+            else {}
+        )
+        sync_log(session, shop, "info", order_id, pending.outcome, match.note, sync_state_id,
+                 pms_reservation_id=reservation.id, status=pending.data.status, **guest_decision)
+        logger.debug("Booking %s %s as reservation %s.", order_id, pending.outcome, reservation.id,
+                     extra={"action": "import_booking", "qloapps_order_id": order_id, "pms_reservation_id": reservation.id})
+        results.append(ApplyResult(pending.outcome, order_id, reservation.id))
+    return results
+
+
+def _line_mappings(session: Session, config_id: int, order_ids: list[int]) -> dict[int, dict[int, int]]:
+    """order id → {QloApps room line id → PMS line id} for reservations that already exist."""
+    known: dict[int, dict[int, int]] = {}
+    if order_ids:
+        for m in session.scalars(select(QloAppsRoomLineMapping).where(
+                QloAppsRoomLineMapping.config_id == config_id, QloAppsRoomLineMapping.qloapps_order_id.in_(order_ids))):
+            known.setdefault(m.qloapps_order_id, {})[m.qloapps_room_booking_id] = m.pms_reservation_line_id
+    return known
 
 
 def _write_reservation(reservation: PmsReservation, data: ReservationData, guest_id: int) -> None:
@@ -155,25 +237,14 @@ def _write_reservation(reservation: PmsReservation, data: ReservationData, guest
 
 
 def _reconcile_lines(
-    session: Session, config_id: int, reservation: PmsReservation, data: ReservationData, catalog: Catalog,
-    *, new: bool,
-) -> None:
+    reservation: PmsReservation, data: ReservationData, catalog: Catalog, known: dict[int, int]
+) -> list[tuple[LineData, PmsReservationLine]]:
     """Match QloApps room lines to PMS lines so that renumbered QloApps lines update the same PMS rows.
 
     First by the recorded QloApps line id; then, for lines QloApps renumbered (date or room type change,
     B24), the remaining PMS line of the same room type (same dates first); the rest are added or removed.
     """
-    # A reservation created just now has no lines and no line mappings: skip the look-ups.
-    known = {} if new else {
-        m.qloapps_room_booking_id: m.pms_reservation_line_id
-        for m in session.scalars(
-            select(QloAppsRoomLineMapping).where(
-                QloAppsRoomLineMapping.config_id == config_id,
-                QloAppsRoomLineMapping.qloapps_order_id == data.qloapps_order_id,
-            )
-        )
-    }
-    free = {} if new else {line.id: line for line in reservation.lines}
+    free = {line.id: line for line in reservation.lines}
     pairs: list[tuple[LineData, PmsReservationLine | None]] = []
     pending: list[LineData] = []
     for line in data.lines:
@@ -186,18 +257,10 @@ def _reconcile_lines(
         room_type_id = catalog.room_types[line.qloapps_room_type_id]
         same_type = [p for p in free.values() if p.room_type_id == room_type_id]
         same_type.sort(key=lambda p: (p.checkin != line.checkin or p.checkout != line.checkout, p.id))
-        pms_line = free.pop(same_type[0].id) if same_type else None
-        pairs.append((line, pms_line))
+        pairs.append((line, free.pop(same_type[0].id) if same_type else None))
     for leftover in free.values():
         reservation.lines.remove(leftover)
 
-    if known:
-        session.execute(
-            delete(QloAppsRoomLineMapping).where(
-                QloAppsRoomLineMapping.config_id == config_id,
-                QloAppsRoomLineMapping.qloapps_order_id == data.qloapps_order_id,
-            )
-        )
     resolved: list[tuple[LineData, PmsReservationLine]] = []
     for line, existing in pairs:
         pms_line = existing if existing is not None else PmsReservationLine()
@@ -213,14 +276,4 @@ def _reconcile_lines(
         pms_line.price_without_tax = line.price_without_tax
         pms_line.tax = line.tax
         resolved.append((line, pms_line))
-    session.flush()
-    session.add_all(
-        QloAppsRoomLineMapping(
-            config_id=config_id,
-            qloapps_order_id=data.qloapps_order_id,
-            qloapps_room_booking_id=line.qloapps_room_booking_id,
-            pms_reservation_line_id=pms_line.id,
-        )
-        for line, pms_line in resolved
-    )
-    session.flush()
+    return resolved

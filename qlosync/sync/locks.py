@@ -8,7 +8,7 @@ Record locks are transaction-scoped and *tried*, never waited on: a busy record 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, text
@@ -27,6 +27,20 @@ def try_record_lock(session: Session, *parts: object) -> None:
     acquired = session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": lock_key(*parts)}).scalar_one()
     if not acquired:
         raise LockBusyError(f"{':'.join(str(p) for p in parts)} is being synced by another worker")
+
+
+def try_record_locks(session: Session, records: Sequence[tuple[object, ...]]) -> None:
+    """Lock many records in one statement; raise LockBusyError naming the ones another transaction has."""
+    keys = [lock_key(*parts) for parts in records]
+    busy = set(
+        session.execute(
+            text("SELECT k FROM unnest(CAST(:keys AS bigint[])) AS k WHERE NOT pg_try_advisory_xact_lock(k)"),
+            {"keys": keys},
+        ).scalars()
+    )
+    if busy:
+        names = [":".join(str(p) for p in parts) for parts, key in zip(records, keys, strict=True) if key in busy]
+        raise LockBusyError(f"{', '.join(names)} being synced by another worker")
 
 
 def record_lock(session: Session, *parts: object) -> None:

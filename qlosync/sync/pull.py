@@ -27,7 +27,7 @@ from qlosync.errors import PermanentError, QlosyncError, TransientError
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.models import BookingSnapshot, Order
 from qlosync.sync import runs
-from qlosync.sync.inbound import ApplyResult, Catalog, apply_snapshot, sync_log
+from qlosync.sync.inbound import ApplyResult, Catalog, apply_snapshot, apply_snapshots, sync_log
 from qlosync.sync.locks import exclusive_run
 
 logger = logging.getLogger(__name__)
@@ -199,27 +199,41 @@ def _changed_orders(session: Session, config_id: int, orders: Sequence[Order]) -
 
 def _apply_snapshots(deps: PullDeps, session: Session, report: RunReport, snapshots: Sequence[BookingSnapshot],
                      catalog: Catalog) -> None:
+    ready = []
     for snapshot in snapshots:
-        if not snapshot.consistent:
+        if snapshot.consistent:
+            ready.append(snapshot)
+        else:
             # Its room lines changed between our two requests; the change bumped date_upd, so the next
             # pass (or the cursor's overlap) reads it again whole.
             report.counts["deferred"] += 1
-            continue
-        try:
-            with session.begin_nested():
-                result: ApplyResult = apply_snapshot(session, deps.shop, snapshot, catalog, sync_state_id=report.run_id)
-        except OperationalError:
-            raise  # the database itself is gone: the run fails and nothing of this page commits
-        except Exception as exc:  # noqa: BLE001  (one booking's failure must not stop the run)
-            report.counts["failed"] += 1
-            report.retried.append(snapshot.id)
-            logger.warning("Booking %s failed in run %s and goes to its own retry: %s: %s", snapshot.id,
-                           report.run_id, type(exc).__name__, exc,
-                           extra={"action": "import_booking_failed", "qloapps_order_id": snapshot.id})
-            sync_log(session, deps.shop, "error", snapshot.id, "failed", f"{type(exc).__name__}: {exc}", report.run_id)
-            deps.retry_booking(snapshot.id)
-            continue
+    try:
+        with session.begin_nested():
+            results = apply_snapshots(session, deps.shop, ready, catalog, sync_state_id=report.run_id)
+    except OperationalError:
+        raise  # the database itself is gone: the run fails and nothing of this page commits
+    except Exception:  # noqa: BLE001  (some booking failed: find which, one savepoint each)
+        results = [r for r in (_apply_alone(deps, session, report, s, catalog) for s in ready) if r is not None]
+    for result in results:
         report.counts[result.outcome] += 1
+
+
+def _apply_alone(deps: PullDeps, session: Session, report: RunReport, snapshot: BookingSnapshot,
+                 catalog: Catalog) -> ApplyResult | None:
+    try:
+        with session.begin_nested():
+            return apply_snapshot(session, deps.shop, snapshot, catalog, sync_state_id=report.run_id)
+    except OperationalError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (one booking's failure must not stop the run)
+        report.counts["failed"] += 1
+        report.retried.append(snapshot.id)
+        logger.warning("Booking %s failed in run %s and goes to its own retry: %s: %s", snapshot.id,
+                       report.run_id, type(exc).__name__, exc,
+                       extra={"action": "import_booking_failed", "qloapps_order_id": snapshot.id})
+        sync_log(session, deps.shop, "error", snapshot.id, "failed", f"{type(exc).__name__}: {exc}", report.run_id)
+        deps.retry_booking(snapshot.id)
+        return None
 
 
 def _store_counts(run: QloAppsSyncState, report: RunReport) -> None:

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select, text
 
 from qlosync.db.models import QloAppsReservationMapping, QloAppsSyncCursor, QloAppsSyncState
-from qlosync.db.pms import PmsReservation
+from qlosync.db.pms import PmsGuest, PmsReservation
 from qlosync.db.session import transaction
 from qlosync.qloapps import bodies
 from qlosync.qloapps.models import RoomRequest, RoomTypeRequest
@@ -32,6 +32,10 @@ def test_full_import_of_500_bookings_matches_the_simulator_and_a_second_run_writ
     assert report.counts["created"] == 500 and report.counts["failed"] == 0
     with transaction(session_factory) as session:
         assert session.scalar(select(func.count()).select_from(PmsReservation)) == 500
+        # Bookings of one customer (often within one page) share one guest
+        customers = {simulator.store.table("orders")[o]["id_customer"] for o in order_ids}
+        assert len(customers) < 500
+        assert session.scalar(select(func.count()).select_from(PmsGuest)) == len(customers)
         for order_id in order_ids:
             assert actual_booking(session, shop.id, order_id) == expected_booking(simulator, order_id), order_id
         before = write_fingerprint(session)
