@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -19,10 +18,8 @@ from sqlalchemy.exc import NoResultFound
 
 from qlosync.db.models import QloAppsSyncState
 from qlosync.db.session import transaction
-from qlosync.qloapps import bodies
 from qlosync.qloapps.models import RoomRequest, RoomTypeRequest
-from tests.integration.sync_helpers import actual_booking, expected_booking
-from tests.integration.test_inbound_pull import _request
+from tests.integration.sync_helpers import actual_booking, expected_booking, move_booking, request_like
 from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)
 
 BIN = Path(sys.executable).parent
@@ -47,7 +44,7 @@ def test_five_second_interval_runs_one_pull_per_slot_with_two_schedulers(
     simulator, client, shop, mapped_catalog, session_factory, database_url, secret_key, fresh_vhost, tmp_path  # noqa: F811
 ):
     order_ids = simulator.store.generate_bookings(20, seed=1)
-    movable = client.create_booking(_request(client, order_ids[1], (
+    movable = client.create_booking(request_like(client, order_ids[1], (
         RoomTypeRequest(2, date(2030, 5, 1), date(2030, 5, 4), rooms=(RoomRequest(adults=2),)),
     ))).id
     env = {
@@ -106,15 +103,8 @@ def test_five_second_interval_runs_one_pull_per_slot_with_two_schedulers(
 def make_same_second_changes(simulator, client, order_ids: list[int], movable: int) -> list[int]:  # type: ignore[no-untyped-def]
     simulator.store.clock.freeze()
     simulator.store.cancel_booking(order_ids[0])
-    booking = client.get_booking(movable)
-    request = bodies.request_from_booking(booking, None)
-    moved = tuple(
-        RoomTypeRequest(rt.id_room_type, rt.checkin_date + timedelta(days=2), rt.checkout_date + timedelta(days=2),
-                        rooms=tuple(RoomRequest(adults=r.adults) for r in rt.rooms))
-        for rt in request.room_types
-    )
-    client.update_booking(replace(request, room_types=moved))
-    new_id = client.create_booking(_request(client, order_ids[3], (
+    move_booking(client, movable, days=2)
+    new_id = client.create_booking(request_like(client, order_ids[3], (
         RoomTypeRequest(1, date(2029, 3, 1), date(2029, 3, 4), rooms=(RoomRequest(adults=2),)),
         RoomTypeRequest(3, date(2029, 3, 2), date(2029, 3, 5), rooms=(RoomRequest(adults=1), RoomRequest(adults=2))),
     ))).id

@@ -79,3 +79,31 @@ def actual_booking(session: Session, config_id: int, order_id: int) -> dict[str,
         ),
         "total_paid": reservation.total_paid,
     }
+
+
+def request_like(client, template_order_id: int, room_types):  # type: ignore[no-untyped-def]
+    """A new booking request for the customer of an existing booking, with the given room types and stays."""
+    from dataclasses import replace
+
+    from qlosync.qloapps import bodies
+
+    request = bodies.request_from_booking(client.get_booking(template_order_id), 1)
+    return replace(request, id=None, room_types=room_types)
+
+
+def move_booking(client, order_id: int, days: int) -> None:  # type: ignore[no-untyped-def]
+    """Shift every stay of a booking by *days* through PUT, like capture 100: rooms are not pinned, so
+    QloApps picks rooms again and gives the lines new ids (B24)."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from qlosync.qloapps import bodies
+    from qlosync.qloapps.models import RoomRequest, RoomTypeRequest
+
+    request = bodies.request_from_booking(client.get_booking(order_id), None)
+    moved = tuple(
+        RoomTypeRequest(rt.id_room_type, rt.checkin_date + timedelta(days=days), rt.checkout_date + timedelta(days=days),
+                        rooms=tuple(RoomRequest(adults=r.adults) for r in rt.rooms))
+        for rt in request.room_types
+    )
+    client.update_booking(replace(request, room_types=moved))

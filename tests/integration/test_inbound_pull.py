@@ -14,7 +14,7 @@ from qlosync.qloapps import bodies
 from qlosync.qloapps.models import RoomRequest, RoomTypeRequest
 from qlosync.sync.locks import lock_key
 from qlosync.sync.pull import run_pull
-from tests.integration.sync_helpers import actual_booking, expected_booking, write_fingerprint
+from tests.integration.sync_helpers import actual_booking, expected_booking, move_booking, request_like, write_fingerprint
 from tests.runtime_support import wait_until
 
 
@@ -58,7 +58,7 @@ def test_incremental_pull_brings_same_second_changes_cancellation_date_change_an
 ):
     order_ids = simulator.store.generate_bookings(40, seed=3)
     # The generator overbooks on purpose; the booking whose dates move gets free rooms of its own.
-    order_ids[1] = client.create_booking(_request(client, order_ids[1], (
+    order_ids[1] = client.create_booking(request_like(client, order_ids[1], (
         RoomTypeRequest(2, date(2030, 5, 1), date(2030, 5, 4), rooms=(RoomRequest(adults=2), RoomRequest(adults=1))),
     ))).id
     assert run_pull(deps).status == "succeeded"
@@ -70,20 +70,12 @@ def test_incremental_pull_brings_same_second_changes_cancellation_date_change_an
     # Given several changes in QloApps within the same second
     simulator.store.clock.freeze(simulator.store.clock.now() + timedelta(seconds=3))
     simulator.store.cancel_booking(order_ids[0])
-    booking = client.get_booking(order_ids[1])
-    request = bodies.request_from_booking(booking, None)
-    # Moved like capture 100: rooms not pinned, so QloApps picks rooms and renumbers the lines (B24)
-    moved = tuple(
-        RoomTypeRequest(rt.id_room_type, rt.checkin_date + timedelta(days=1), rt.checkout_date + timedelta(days=1),
-                        rooms=tuple(RoomRequest(adults=r.adults) for r in rt.rooms))
-        for rt in request.room_types
-    )
-    client.update_booking(replace(request, room_types=moved))
+    move_booking(client, order_ids[1], days=1)
     simulator.store.rename_customer(
         simulator.store.table("orders")[order_ids[2]]["id_customer"], "Renamed", "Guest"
     )
     simulator.store.refund_booking(order_ids[2])  # touches the order, so the rename arrives too
-    new_id = client.create_booking(_request(client, order_ids[3], (
+    new_id = client.create_booking(request_like(client, order_ids[3], (
         RoomTypeRequest(1, date(2028, 3, 1), date(2028, 3, 4), rooms=(RoomRequest(adults=2, children=0),)),
         RoomTypeRequest(3, date(2028, 3, 2), date(2028, 3, 5), rooms=(RoomRequest(adults=1), RoomRequest(adults=2))),
     ))).id
@@ -169,19 +161,13 @@ def _reservation_id(session, order_id: int) -> int:  # type: ignore[no-untyped-d
     ).one()
 
 
-def _request(client, template_order_id: int, room_types):  # type: ignore[no-untyped-def]
-    """A new booking for the customer of an existing one, with the given room types and stays."""
-    request = bodies.request_from_booking(client.get_booking(template_order_id), 1)
-    return replace(request, id=None, room_types=room_types)
-
-
 def test_a_booking_changed_between_the_two_listing_requests_is_deferred_not_half_applied(
     simulator, deps, client, session_factory, mapped_catalog, shop
 ):
     import threading
 
     order_ids = simulator.store.generate_bookings(5, seed=13)
-    movable = client.create_booking(_request(client, order_ids[0], (
+    movable = client.create_booking(request_like(client, order_ids[0], (
         RoomTypeRequest(4, date(2031, 1, 10), date(2031, 1, 12), rooms=(RoomRequest(adults=2),)),
     ))).id
     # Given QloApps holds the room_bookings request of the first pull...
