@@ -1,8 +1,9 @@
-"""Apply one QloApps booking to the PMS: an idempotent upsert keyed by the QloApps order id.
+"""Apply QloApps bookings to the PMS: idempotent upserts keyed by the QloApps order id.
 
-``apply_snapshot`` is the only writer of inbound reservations. It compares the content hash of what it
-would write with the hash stored in the reservation mapping, so applying the same booking twice writes
-nothing, and a booking that qlosync itself pushed (whose hash the outbound side stored) is a no-op.
+``apply_snapshots`` (a page) and ``apply_snapshot`` (one booking, the same code) are the only writers of
+inbound reservations. They compare the content hash of what they would write with the hash stored in
+the reservation mapping, so applying the same booking twice writes nothing, and a booking that qlosync
+itself pushed (whose hash the outbound side stored) is a no-op.
 """
 
 from __future__ import annotations
