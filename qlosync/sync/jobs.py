@@ -7,9 +7,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from qlosync.db.models import QloAppsConfig
-from qlosync.errors import SyncDisabledError
+from qlosync.errors import SyncDisabledError, TransientError
 from qlosync.runtime import Runtime
 from qlosync.sync.inbound import ApplyResult
 from qlosync.sync.pull import RunReport, import_booking, run_pull
@@ -21,15 +22,25 @@ logger = logging.getLogger(__name__)
 
 def pull(runtime: Runtime, shop_name: str, *, kind: str, trigger: str, slot_at: str | None,
          retry_booking: Callable[[int], None]) -> RunReport | None:
-    """One pull; a shop whose sync was switched off meanwhile is skipped quietly (not dead-lettered)."""
+    """One pull; a shop whose sync was switched off meanwhile is skipped quietly (not dead-lettered).
+
+    A scheduled pull that cannot even start (PostgreSQL down) is dropped with a warning: the next slot
+    is the retry, and a dead letter per slot would bury the real ones. A manual pull raises instead.
+    """
     try:
         shop = load_shop_config(runtime.settings, runtime.session_factory, shop_name, require_enabled=True)
+        slot = datetime.fromisoformat(slot_at) if slot_at else None
+        with pull_deps(runtime.settings, runtime.engine, runtime.session_factory, shop, retry_booking) as deps:
+            return run_pull(deps, kind=kind, trigger=trigger, slot_at=slot)
     except SyncDisabledError:
         logger.info("Sync of %s is disabled: pull skipped.", shop_name, extra={"action": "pull_skipped"})
         return None
-    slot = datetime.fromisoformat(slot_at) if slot_at else None
-    with pull_deps(runtime.settings, runtime.engine, runtime.session_factory, shop, retry_booking) as deps:
-        return run_pull(deps, kind=kind, trigger=trigger, slot_at=slot)
+    except (TransientError, OperationalError) as exc:
+        if trigger != "schedule":
+            raise
+        logger.warning("Scheduled pull of %s (slot %s) could not run: %s: %s; the next slot retries.", shop_name,
+                       slot_at, type(exc).__name__, exc, extra={"action": "pull_dropped"})
+        return None
 
 
 def import_one(runtime: Runtime, shop_name: str, order_id: int) -> ApplyResult:
