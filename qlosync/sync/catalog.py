@@ -56,6 +56,10 @@ def room_mappings(session: Session, config_id: int) -> dict[int, int]:
 
 def import_catalog(session: Session, client: QloAppsClient, shop: ShopConfig) -> CatalogImport:
     result = CatalogImport()
+    hotels = {hotel.id: hotel.name for hotel in client.get_hotels()}
+    if shop.id_hotel not in hotels:
+        known = ", ".join(f"{hotel_id} ({name})" for hotel_id, name in sorted(hotels.items())) or "none"
+        raise MappingError(f"QloApps has no hotel {shop.id_hotel} (hotels: {known}); fix it with `qlosync config set --hotel-id`")
     types = [t for t in client.get_room_types() if t.id_hotel in (None, shop.id_hotel)]
     mapped_types = room_type_mappings(session, shop.id)
     for room_type in types:

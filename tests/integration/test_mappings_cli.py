@@ -48,3 +48,11 @@ def test_set_refuses_unknown_or_already_used_pms_room_types(shop, mapped_catalog
     assert unknown.exit_code == 1 and "no PMS room type with id or code 'NOPE'" in unknown.output
     taken = runner.invoke(cli, ["mappings", "set", "1", "QLO-1-2"], env=_env(database_url, secret_key))
     assert taken.exit_code == 1 and "already mapped to QloApps room type 2" in taken.output
+
+
+def test_import_refuses_a_hotel_that_qloapps_does_not_have(shop, database_url, secret_key):
+    runner = CliRunner()
+    assert runner.invoke(cli, ["config", "set", "--hotel-id", "7"], env=_env(database_url, secret_key)).exit_code == 0
+    result = runner.invoke(cli, ["mappings", "import"], env=_env(database_url, secret_key))
+    assert result.exit_code == 1
+    assert "QloApps has no hotel 7 (hotels: 1 (The Hotel Prime))" in result.output
