@@ -28,7 +28,8 @@ def slots_in_minute(minute: datetime, interval_ms: int, now: datetime) -> list[t
         if slot <= now:
             latest_past = slot
         else:
-            due.append((slot, int((slot - now) / timedelta(milliseconds=1))))
+            # Rounded up: a pull must never start before its slot.
+            due.append((slot, -((slot - now) // -timedelta(milliseconds=1))))
         slot += interval
     if latest_past is not None:
         due.insert(0, (latest_past, 0))

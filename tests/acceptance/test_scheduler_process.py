@@ -92,7 +92,8 @@ def test_five_second_interval_runs_one_pull_per_slot_with_two_schedulers(
     assert gaps <= {timedelta(seconds=5)}, gaps
     finished = [r for r in runs if r.status != "running"]
     assert all(r.status == "succeeded" for r in finished), [(r.status, r.error) for r in finished]
-    assert all(timedelta(0) <= r.started_at - r.slot_at < timedelta(seconds=4) for r in finished[1:])
+    # "About every 5 s": no slot starts before its time or more than one interval late
+    assert all(timedelta(0) <= r.started_at - r.slot_at < timedelta(seconds=5) for r in finished[1:])
     # Both schedulers were ticking: every slot was enqueued twice and the second message found it claimed
     assert "Registered periodic actors" in logs["scheduler-1.log"] + logs["scheduler-2.log"]
     assert logs["worker.log"].count("already claimed") >= len(finished) - 1, logs["worker.log"][-3000:]

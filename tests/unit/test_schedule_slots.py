@@ -34,3 +34,10 @@ def test_a_late_tick_sends_one_catch_up_slot_not_a_burst():
     assert slots[0] == (MINUTE + timedelta(seconds=20), 0)
     assert [s for s, _ in slots[1:]] == [MINUTE + timedelta(seconds=s) for s in range(25, 60, 5)]
     assert slots[1][1] == 3_000
+
+
+def test_delays_round_up_so_no_pull_starts_before_its_slot():
+    now = MINUTE + timedelta(seconds=4, microseconds=999_500)
+    slot, delay = slots_in_minute(MINUTE, 5_000, now=now)[1]
+    assert slot == MINUTE + timedelta(seconds=5)
+    assert delay == 1  # 0.5 ms rounded up, not down to 0
