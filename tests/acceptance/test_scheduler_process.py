@@ -31,10 +31,12 @@ def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Graceful stop: SIGTERM to the main process only (dramatiq forwards it to its workers once; a
+    second SIGTERM, as a signal to the whole group would deliver, makes a worker kill itself at once)."""
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
+        process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
