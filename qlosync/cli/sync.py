@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli
-from qlosync.db.config_store import DEFAULT_SHOP
+from qlosync.db.config_store import DEFAULT_SHOP, ShopConfig
 from qlosync.db.session import make_sessionmaker, transaction
 from qlosync.sync.catalog import import_catalog, list_room_type_mappings, set_room_type_mapping
 from qlosync.sync.pull import RunReport, retry_parked, run_pull
 from qlosync.sync.service import load_shop_config, open_client, pull_deps
 
 shop_option = click.option("--shop", default=DEFAULT_SHOP, show_default=True, help="Which QloApps shop.")
+
+
+def _open_shop(cli: CliContext, shop: str, *, require_enabled: bool = False) -> tuple[sessionmaker[Session], ShopConfig]:
+    """The session factory and the shop's decrypted configuration every command here starts from."""
+    sessions = make_sessionmaker(cli.engine)
+    return sessions, load_shop_config(cli.settings, sessions, shop, require_enabled=require_enabled)
 
 
 def _send_retry(shop: str):  # type: ignore[no-untyped-def]
@@ -41,8 +48,7 @@ def _progress(report: RunReport) -> None:
 def sync_command(cli: CliContext, shop: str, full: bool, wait: bool) -> None:
     """Pull bookings from QloApps (enqueued for the inbound workers unless --wait)."""
     kind = "full" if full else "incremental"
-    sessions = make_sessionmaker(cli.engine)
-    config = load_shop_config(cli.settings, sessions, shop, require_enabled=True)
+    sessions, config = _open_shop(cli, shop, require_enabled=True)
     if not wait:
         from qlosync.actors import pull_bookings
 
@@ -72,8 +78,7 @@ def mappings_group() -> None:
 @command_errors
 def mappings_import(cli: CliContext, shop: str) -> None:
     """Map QloApps room types and rooms to PMS ones by name/number, creating missing ones in the PMS."""
-    sessions = make_sessionmaker(cli.engine)
-    config = load_shop_config(cli.settings, sessions, shop)
+    sessions, config = _open_shop(cli, shop)
     with open_client(cli.settings, config) as client, transaction(sessions) as session:
         result = import_catalog(session, client, config)
     click.echo(
@@ -89,8 +94,7 @@ def mappings_import(cli: CliContext, shop: str) -> None:
 @command_errors
 def mappings_list(cli: CliContext, shop: str) -> None:
     """Show which QloApps room type maps to which PMS room type."""
-    sessions = make_sessionmaker(cli.engine)
-    config = load_shop_config(cli.settings, sessions, shop)
+    sessions, config = _open_shop(cli, shop)
     with transaction(sessions) as session:
         rows = list_room_type_mappings(session, config.id)
     if not rows:
@@ -108,8 +112,7 @@ def mappings_list(cli: CliContext, shop: str) -> None:
 @command_errors
 def mappings_set(cli: CliContext, shop: str, qloapps_room_type_id: int, pms_room_type: str) -> None:
     """Map QLOAPPS_ROOM_TYPE_ID to PMS_ROOM_TYPE (an id or a code); parked bookings are applied at once."""
-    sessions = make_sessionmaker(cli.engine)
-    config = load_shop_config(cli.settings, sessions, shop)
+    sessions, config = _open_shop(cli, shop)
     with transaction(sessions) as session:
         set_room_type_mapping(session, config, qloapps_room_type_id, pms_room_type)
     click.echo(f"QloApps room type {qloapps_room_type_id} -> PMS room type {pms_room_type}")
