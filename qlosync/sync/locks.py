@@ -22,13 +22,6 @@ def lock_key(*parts: object) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def try_record_lock(session: Session, *parts: object) -> None:
-    """Lock a record until the transaction ends; raise LockBusyError if another transaction has it."""
-    acquired = session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": lock_key(*parts)}).scalar_one()
-    if not acquired:
-        raise LockBusyError(f"{':'.join(str(p) for p in parts)} is being synced by another worker")
-
-
 def try_record_locks(session: Session, records: Sequence[tuple[object, ...]]) -> None:
     """Lock many records in one statement; raise LockBusyError naming the ones another transaction has."""
     keys = [lock_key(*parts) for parts in records]
@@ -41,11 +34,6 @@ def try_record_locks(session: Session, records: Sequence[tuple[object, ...]]) ->
     if busy:
         names = [":".join(str(p) for p in parts) for parts, key in zip(records, keys, strict=True) if key in busy]
         raise LockBusyError(f"{', '.join(names)} being synced by another worker")
-
-
-def record_lock(session: Session, *parts: object) -> None:
-    """Lock a record until the transaction ends, waiting for it (only for short critical sections)."""
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(*parts)})
 
 
 @contextmanager

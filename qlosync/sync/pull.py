@@ -58,7 +58,6 @@ class RunReport:
     counts: Counter[str] = field(default_factory=Counter)
     requests: int = 0
     error: str | None = None
-    retried: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -227,7 +226,6 @@ def _apply_alone(deps: PullDeps, session: Session, report: RunReport, snapshot: 
         raise
     except Exception as exc:  # noqa: BLE001  (one booking's failure must not stop the run)
         report.counts["failed"] += 1
-        report.retried.append(snapshot.id)
         logger.warning("Booking %s failed in run %s and goes to its own retry: %s: %s", snapshot.id,
                        report.run_id, type(exc).__name__, exc,
                        extra={"action": "import_booking_failed", "qloapps_order_id": snapshot.id})
