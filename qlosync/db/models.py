@@ -36,6 +36,8 @@ SYNC_TRIGGERS = ("schedule", "manual", "fallback")
 SYNC_STATUSES = ("running", "succeeded", "failed", "skipped")
 ORIGINS = ("qloapps", "pms")
 MATCH_METHODS = ("email", "phone_name", "created", "manual", "pushed")
+CONFLICT_SIDES = ("pms", "qloapps")
+CONFLICT_STATUSES = ("open", "resolved")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -150,8 +152,10 @@ class QloAppsRoomMapping(Base):
 class QloAppsReservationMapping(Base):
     """QloApps order <-> PMS reservation, with what each side looked like when last synced.
 
-    ``push_token`` is written before an outbound create is sent and travels inside the QloApps booking,
-    so a worker that died right after the POST can find the order instead of creating it twice.
+    ``push_token`` is written (committed) before an outbound create is sent and travels inside the QloApps
+    order (its ``source``), so a worker that died right after the POST finds the order instead of creating
+    it twice. ``qloapps_hash``/``pms_hash`` are each side's content hash at the last sync: a side whose
+    current hash differs has changed since; both changed is a conflict.
     """
 
     __tablename__ = "qloapps_reservation_mappings"
@@ -161,6 +165,7 @@ class QloAppsReservationMapping(Base):
         UniqueConstraint("push_token"),
         CheckConstraint(in_values("origin", ORIGINS), name="origin"),
         Index("ix_qloapps_reservation_mappings_parked", "config_id", postgresql_where="parked_reason IS NOT NULL"),
+        Index("ix_qloapps_reservation_mappings_push_error", "config_id", postgresql_where="push_error IS NOT NULL"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -172,6 +177,11 @@ class QloAppsReservationMapping(Base):
     pms_hash: Mapped[str | None] = mapped_column(String(64))
     qloapps_date_upd: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
     push_token: Mapped[str | None] = mapped_column(String(64))
+    # When the last create was sent: a retry within the settle window waits instead of sending again.
+    push_attempted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Why the last push was refused (bad input, unmapped room type...): shown until a push succeeds.
+    push_error: Mapped[str | None] = mapped_column(Text)
+    push_error_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     parked_reason: Mapped[str | None] = mapped_column(Text)
     last_synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()
@@ -266,4 +276,33 @@ class QloAppsDeadLetter(Base):
     dead_at: Mapped[datetime] = created_at_column()
     requeued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     requeue_count: Mapped[int] = mapped_column(Integer, default=0)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class QloAppsConflict(Base):
+    """A reservation changed on both sides since the last sync, left for a person (strategy ``manual``).
+
+    While one is open, neither push nor pull touches the reservation; ``qlosync conflicts resolve`` ends it.
+    """
+
+    __tablename__ = "qloapps_conflicts"
+    __table_args__ = (
+        CheckConstraint(in_values("status", CONFLICT_STATUSES), name="status"),
+        CheckConstraint(f"resolution IS NULL OR {in_values('resolution', CONFLICT_SIDES)}", name="resolution"),
+        # At most one open conflict per reservation mapping.
+        Index("uq_qloapps_conflicts_open", "mapping_id", unique=True, postgresql_where="status = 'open'"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    config_id: Mapped[int] = mapped_column(ForeignKey("qloapps_config.id", ondelete="CASCADE"))
+    mapping_id: Mapped[int] = mapped_column(ForeignKey("qloapps_reservation_mappings.id", ondelete="CASCADE"))
+    pms_reservation_id: Mapped[int | None] = mapped_column(Integer)
+    qloapps_order_id: Mapped[int | None] = mapped_column(Integer)
+    detected_by: Mapped[str] = mapped_column(String(16))
+    pms_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    qloapps_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
+    details: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = created_at_column()
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -40,9 +41,9 @@ class PmsRoomType(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(255))
-    base_price: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
-    max_adults: Mapped[int] = mapped_column(Integer, default=2)
-    max_children: Mapped[int] = mapped_column(Integer, default=0)
+    base_price: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
+    max_adults: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    max_children: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -55,7 +56,7 @@ class PmsRoom(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     room_type_id: Mapped[int] = mapped_column(ForeignKey("pms_room_types.id", ondelete="RESTRICT"), index=True)
     number: Mapped[str] = mapped_column(String(64), unique=True)
-    status: Mapped[str] = mapped_column(String(32), default="available")
+    status: Mapped[str] = mapped_column(String(32), default="available", server_default="available")
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -87,12 +88,12 @@ class PmsReservation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     guest_id: Mapped[int] = mapped_column(ForeignKey("pms_guests.id", ondelete="RESTRICT"), index=True)
-    status: Mapped[str] = mapped_column(String(32), default="pending")
+    status: Mapped[str] = mapped_column(String(32), default="pending", server_default="pending")
     source: Mapped[str | None] = mapped_column(String(128))
-    currency: Mapped[str] = mapped_column(String(3), default="USD")
-    total_without_tax: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
-    total_tax: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
-    total_paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
+    total_without_tax: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
+    total_tax: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
+    total_paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
     booked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     remarks: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()
@@ -119,11 +120,11 @@ class PmsReservationLine(Base):
     room_id: Mapped[int | None] = mapped_column(ForeignKey("pms_rooms.id", ondelete="SET NULL"))
     checkin: Mapped[date] = mapped_column(Date)
     checkout: Mapped[date] = mapped_column(Date)
-    adults: Mapped[int] = mapped_column(Integer, default=1)
-    children: Mapped[int] = mapped_column(Integer, default=0)
-    child_ages: Mapped[list[int]] = mapped_column(JSONB, default=list)
-    price_without_tax: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
-    tax: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    adults: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    children: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    child_ages: Mapped[list[int]] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))
+    price_without_tax: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
+    tax: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -147,8 +148,8 @@ class PmsOutbox(Base):
     aggregate: Mapped[str] = mapped_column(String(32))
     aggregate_id: Mapped[int] = mapped_column(Integer)
     operation: Mapped[str] = mapped_column(String(16))
-    payload: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
+    payload: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = created_at_column()
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
