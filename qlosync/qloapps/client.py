@@ -292,6 +292,22 @@ class QloAppsClient:
         query = [("display", "full"), ("filter[email]", f"[{email}]"), ("sort", "[id_ASC]")]
         return self._json("GET", "customers", query, parse=lambda d: payloads.parse_many(d, "customers", payloads.parse_customer))
 
+    def find_customers_by_name(self, firstname: str, lastname: str) -> list[Customer]:
+        """Customers with exactly this first and last name (for guests without an e-mail), oldest first."""
+        if any(c in name for name in (firstname, lastname) for c in "[]|"):
+            return []  # not expressible as a webservice filter value
+        query = [("display", "full"), ("filter[firstname]", f"[{firstname}]"), ("filter[lastname]", f"[{lastname}]"),
+                 ("sort", "[id_ASC]")]
+        return self._json("GET", "customers", query, parse=lambda d: payloads.parse_many(d, "customers", payloads.parse_customer))
+
+    def get_orders_of_customers(self, customer_ids: Iterable[int]) -> list[Order]:
+        """Every order of these customers (``filter[id_customer]=[1|2]``), one request per page_size customers."""
+        return self._by_ids("orders", "orders", "id_customer", customer_ids, payloads.parse_order)
+
+    def get_newest_orders(self, count: int) -> list[Order]:
+        """The *count* most recently created orders, newest first (one request; sorting by id needs no date=1)."""
+        return self._orders_page([("sort", "[id_DESC]")], 0, count)
+
     def create_customer(self, *, firstname: str, lastname: str, email: str, phone: str,
                         passwd: str, id_default_group: int = 3) -> Customer:
         """POST /api/customers (XML, B35). Not idempotent: a duplicate e-mail is accepted (B17)."""

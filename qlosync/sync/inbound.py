@@ -14,21 +14,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomLineMapping, QloAppsSyncLog
-from qlosync.db.pms import PmsReservation, PmsReservationLine
+from qlosync.db.pms import PmsGuest, PmsReservation, PmsReservationLine
 from qlosync.qloapps.models import BookingSnapshot
 from qlosync.sync.catalog import room_mappings, room_type_mappings
 from qlosync.sync.guests import GuestIndex, update_guest_details
 from qlosync.sync.locks import try_record_locks
+from qlosync.sync.conflicts import open_conflict_mappings, record_conflict, winner
 from qlosync.sync.mapper import LineData, ReservationData, content_hash, map_snapshot
+from qlosync.sync.outbound_mapper import pms_state_hash, state_of
+from qlosync.sync.outbox import request_push
+from qlosync.sync.push_token import token_in
 
 logger = logging.getLogger(__name__)
 
-Outcome = Literal["created", "updated", "unchanged", "parked"]
+Outcome = Literal["created", "updated", "unchanged", "parked", "conflict", "kept_pms", "adopted"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ def apply_snapshots(
     order_ids = sorted(by_id)
     if not order_ids:
         return []
+    mark_inbound_writes(session)
     try_record_locks(session, [("qloapps-order", shop.id, order_id) for order_id in order_ids])
     data = {order_id: map_snapshot(snapshot, catalog.currencies) for order_id, snapshot in by_id.items()}
     mappings = {
@@ -100,16 +105,35 @@ def apply_snapshots(
         )
     }
     results: dict[int, ApplyResult] = {}
+    mappings.update(_adopt_pushed_orders(session, shop, [by_id[i] for i in order_ids if i not in mappings], results))
+    # A push of the same reservation holds this lock for its whole HTTP exchange: retry the booking later.
+    try_record_locks(session, [("pms-reservation", m.pms_reservation_id) for m in mappings.values()
+                               if m.pms_reservation_id is not None])
+    in_conflict = open_conflict_mappings(session, [m.id for m in mappings.values()])
     todo: list[_Pending] = []
+    changed: list[_Pending] = []
     for order_id in order_ids:
+        if order_id in results:
+            continue
         snapshot, booking = by_id[order_id], data[order_id]
         digest = content_hash(booking)
         mapping = mappings.get(order_id)
+        if mapping is not None and mapping.id in in_conflict:
+            results[order_id] = ApplyResult("conflict", order_id, mapping.pms_reservation_id, "open conflict")
+            continue
+        if mapping is not None and mapping.qloapps_date_upd is not None \
+                and snapshot.order.date_upd < mapping.qloapps_date_upd:
+            # Read before a push that has since committed a newer version: applying it would undo the push.
+            results[order_id] = ApplyResult("unchanged", order_id, mapping.pms_reservation_id, "stale snapshot")
+            continue
         if mapping is not None and mapping.qloapps_hash == digest and mapping.parked_reason is None \
                 and mapping.pms_reservation_id is not None:
             if mapping.qloapps_date_upd != snapshot.order.date_upd:
                 mapping.qloapps_date_upd = snapshot.order.date_upd
             results[order_id] = ApplyResult("unchanged", order_id, mapping.pms_reservation_id)
+            continue
+        if mapping is not None and mapping.pms_reservation_id is not None and mapping.parked_reason is None:
+            changed.append(_Pending(snapshot, booking, digest, mapping))
             continue
         if mapping is None:
             mapping = QloAppsReservationMapping(config_id=shop.id, qloapps_order_id=order_id, origin="qloapps")
@@ -119,6 +143,11 @@ def apply_snapshots(
             results[order_id] = _park(session, shop, mapping, snapshot, missing, sync_state_id)
             continue
         todo.append(_Pending(snapshot, booking, digest, mapping))
+    for pending, result in _settle_conflicts(session, shop, changed, sync_state_id):
+        if result is None:
+            todo.append(pending)
+        else:
+            results[result.qloapps_order_id] = result
     if todo:
         for result in _write_bookings(session, shop, todo, catalog, sync_state_id):
             results[result.qloapps_order_id] = result
@@ -196,7 +225,8 @@ def _write_bookings(session: Session, shop: ShopConfig, todo: list[_Pending], ca
             for line, pms_line in pending.lines
         )
         mapping.pms_reservation_id = reservation.id
-        mapping.qloapps_hash = mapping.pms_hash = pending.digest
+        mapping.qloapps_hash = pending.digest
+        mapping.pms_hash = pms_state_hash(state_of(reservation, matches[order_id].guest, with_changed_at=False))
         mapping.qloapps_date_upd = pending.snapshot.order.date_upd
         mapping.parked_reason = None
         mapping.last_synced_at = now
@@ -213,6 +243,79 @@ def _write_bookings(session: Session, shop: ShopConfig, todo: list[_Pending], ca
                      extra={"action": "import_booking", "qloapps_order_id": order_id, "pms_reservation_id": reservation.id})
         results.append(ApplyResult(pending.outcome, order_id, reservation.id))
     return results
+
+
+def mark_inbound_writes(session: Session) -> None:
+    """Tell the change-capture triggers that this transaction's PMS writes come from QloApps: no echo."""
+    session.execute(text("SELECT set_config('qlosync.origin', 'qloapps', true)"))
+
+
+def _adopt_pushed_orders(session: Session, shop: ShopConfig, snapshots: Sequence[BookingSnapshot],
+                         results: dict[int, ApplyResult]) -> dict[int, QloAppsReservationMapping]:
+    """Orders a push created but did not record (its worker died after the POST): link, never import twice."""
+    tokens = {token: snapshot for snapshot in snapshots if (token := token_in(snapshot.order.source))}
+    if not tokens:
+        return {}
+    adopted = {}
+    for mapping in session.scalars(select(QloAppsReservationMapping).where(
+            QloAppsReservationMapping.config_id == shop.id, QloAppsReservationMapping.push_token.in_(list(tokens)),
+            QloAppsReservationMapping.qloapps_order_id.is_(None)).with_for_update()):
+        snapshot = tokens[mapping.push_token or ""]
+        mapping.qloapps_order_id = snapshot.id
+        mapping.qloapps_date_upd = snapshot.order.date_upd
+        if mapping.pms_reservation_id is not None:
+            request_push(session, mapping.pms_reservation_id, f"adopted QloApps order {snapshot.id}")
+        sync_log(session, shop, "info", snapshot.id, "adopted", "order created by a push that did not record it",
+                 pms_reservation_id=mapping.pms_reservation_id)
+        results[snapshot.id] = ApplyResult("adopted", snapshot.id, mapping.pms_reservation_id)
+        adopted[snapshot.id] = mapping
+    return adopted
+
+
+def _settle_conflicts(session: Session, shop: ShopConfig, changed: list[_Pending],
+                      sync_state_id: int | None) -> list[tuple[_Pending, ApplyResult | None]]:
+    """For bookings QloApps changed: None to apply them, or the result when the PMS changed too and wins or waits.
+
+    A mapping whose pms_hash equals its qloapps_hash predates PMS-side hashing: its PMS side counts as unchanged.
+    """
+    if not changed:
+        return []
+    reservation_ids = [p.mapping.pms_reservation_id for p in changed]
+    reservations = {r.id: r for r in session.scalars(select(PmsReservation).options(selectinload(PmsReservation.lines))
+                                                     .where(PmsReservation.id.in_(reservation_ids)))}
+    guests = {g.id: g for g in session.scalars(select(PmsGuest).where(
+        PmsGuest.id.in_({r.guest_id for r in reservations.values()})))}
+    out: list[tuple[_Pending, ApplyResult | None]] = []
+    for pending in changed:
+        mapping, order_id = pending.mapping, pending.snapshot.id
+        reservation = reservations.get(mapping.pms_reservation_id or -1)
+        if reservation is None or mapping.pms_hash in (None, mapping.qloapps_hash):
+            out.append((pending, None))
+            continue
+        state = state_of(reservation, guests[reservation.guest_id])
+        if pms_state_hash(state) == mapping.pms_hash:
+            out.append((pending, None))
+            continue
+        assert state.changed_at is not None
+        side = winner(shop.conflict_strategy, state.changed_at, pending.snapshot.order.date_upd)
+        if side == "qloapps":
+            sync_log(session, shop, "warning", order_id, "conflict_qloapps_wins", "changed on both sides",
+                     sync_state_id, pms_reservation_id=reservation.id, strategy=shop.conflict_strategy)
+            out.append((pending, None))
+        elif side == "pms":
+            mapping.qloapps_hash, mapping.qloapps_date_upd = pending.digest, pending.snapshot.order.date_upd
+            request_push(session, reservation.id, "conflict: the PMS version wins")
+            sync_log(session, shop, "warning", order_id, "conflict_pms_wins", "changed on both sides",
+                     sync_state_id, pms_reservation_id=reservation.id, strategy=shop.conflict_strategy)
+            out.append((pending, ApplyResult("kept_pms", order_id, reservation.id)))
+        else:
+            conflict = record_conflict(session, mapping, detected_by="pull", pms_changed_at=state.changed_at,
+                                       qloapps_changed_at=pending.snapshot.order.date_upd,
+                                       details={"qloapps_status": pending.data.status, "pms_status": state.status})
+            sync_log(session, shop, "warning", order_id, "conflict", f"changed on both sides: conflict {conflict.id}",
+                     sync_state_id, pms_reservation_id=reservation.id)
+            out.append((pending, ApplyResult("conflict", order_id, reservation.id, f"conflict {conflict.id}")))
+    return out
 
 
 def _line_mappings(session: Session, config_id: int, order_ids: list[int]) -> dict[int, dict[int, int]]:

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from qlosync.errors import PermanentError
 from qlosync.qloapps.models import BookingSnapshot, RoomBooking
+from qlosync.sync.push_token import without_token
 
 # orders.current_state → PMS reservation status (demo data states, 175).
 ORDER_STATE_TO_STATUS: Mapping[int, str] = {
@@ -147,7 +148,7 @@ def map_snapshot(snapshot: BookingSnapshot, currency_by_id: Mapping[int, str]) -
     return ReservationData(
         qloapps_order_id=order.id,
         status=status,
-        source=order.source or None,
+        source=without_token(order.source) or None,  # a push token is not PMS data
         currency=currency_by_id.get(order.id_currency, "USD"),
         total_without_tax=money(total_without_tax),
         total_tax=money(total_tax),
