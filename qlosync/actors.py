@@ -23,6 +23,7 @@ from qlosync.db.session import check_database
 from qlosync.queues import INBOUND, OUTBOUND
 from qlosync.runtime import current_runtime
 from qlosync.sync import jobs as inbound_jobs
+from qlosync.sync import outbound_jobs
 
 broker = setup_broker()
 
@@ -68,3 +69,13 @@ def schedule_tick() -> None:
     """Every minute (periodiq): enqueue this minute's incremental pull slots for every enabled shop."""
     inbound_jobs.tick(current_runtime(), lambda shop, slot, delay_ms: pull_bookings.send_with_options(
         args=(shop, "incremental", "schedule", slot.isoformat()), delay=delay_ms))
+
+
+# -- outbound sync ----------------------------------------------------------------------------------------
+
+
+@qlosync_actor(queue_name=OUTBOUND)
+def push_reservation(reservation_id: int, mapping_ids: list[int] | None = None) -> None:
+    """Bring QloApps in line with one PMS reservation (sent by the outbox relay; safe to deliver twice)."""
+    runtime = current_runtime()
+    outbound_jobs.push(runtime.settings, runtime.engine, runtime.session_factory, reservation_id, mapping_ids or ())

@@ -23,7 +23,7 @@ from qlosync.secrets import Secret
 from qlosync.settings import Settings
 from tests import rabbitmq_admin
 
-pytest_plugins = ["tests.sync_fixtures"]
+pytest_plugins = ["tests.sync_fixtures", "tests.outbound_fixtures"]
 
 TEST_API_KEY = "QLOSYNCTESTKEY0123456789ABCDEFGH"  # 32 characters, like a real QloApps key
 RUN_ID = uuid.uuid4().hex[:8]

@@ -11,6 +11,7 @@ from qlosync.cli.config import config_group
 from qlosync.cli.context import CliContext, CliError
 from qlosync.cli.db import db_group
 from qlosync.cli.dlq import dlq_group
+from qlosync.cli.outbound import conflicts_group, push_command, relay_command
 from qlosync.cli.simulator import simulator_command
 from qlosync.cli.status import status_command
 from qlosync.cli.sync import mappings_group, sync_command
@@ -43,6 +44,9 @@ cli.add_command(dlq_group)
 cli.add_command(broker_group)
 cli.add_command(sync_command)
 cli.add_command(mappings_group)
+cli.add_command(relay_command)
+cli.add_command(push_command)
+cli.add_command(conflicts_group)
 
 
 def main() -> None:

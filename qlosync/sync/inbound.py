@@ -118,6 +118,9 @@ def apply_snapshots(
         snapshot, booking = by_id[order_id], data[order_id]
         digest = content_hash(booking)
         mapping = mappings.get(order_id)
+        if mapping is not None and mapping.origin == "pms" and mapping.pms_reservation_id is None:
+            results[order_id] = ApplyResult("unchanged", order_id, None, "deleted in the PMS")
+            continue
         if mapping is not None and mapping.id in in_conflict:
             results[order_id] = ApplyResult("conflict", order_id, mapping.pms_reservation_id, "open conflict")
             continue

@@ -1,4 +1,4 @@
-"""PostgreSQL advisory locks: one pull at a time per shop, one writer at a time per booking.
+"""PostgreSQL advisory locks: one pull at a time per shop, one writer at a time per booking or reservation.
 
 Keys are 64-bit hashes of a readable name, so locks taken by different processes agree without a table.
 Record locks are transaction-scoped and *tried*, never waited on: a busy record is retried later
@@ -11,7 +11,9 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, text
+from psycopg.errors import LockNotAvailable
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from qlosync.errors import LockBusyError
@@ -53,3 +55,33 @@ def exclusive_run(engine: Engine, *parts: object) -> Iterator[bool]:
             if acquired:
                 connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
                 connection.commit()
+
+
+@contextmanager
+def held_lock(engine: Engine, *parts: object, timeout_s: float) -> Iterator[Connection]:
+    """Wait (at most *timeout_s*) for a session-level lock and yield its connection; work done on that
+    connection may take the same key again (advisory locks are re-entrant within a session).
+
+    Used where the lock must span HTTP calls and several transactions (a push). Raises LockBusyError
+    when the wait times out; a dead process's lock goes with its connection.
+    """
+    key = lock_key(*parts)
+    with engine.connect() as connection:
+        try:
+            with connection.begin():
+                connection.execute(text("SELECT set_config('lock_timeout', :ms, true)"), {"ms": f"{int(timeout_s * 1000)}ms"})
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+        except OperationalError as exc:
+            if isinstance(exc.orig, LockNotAvailable):
+                raise LockBusyError(f"{':'.join(map(str, parts))} is held by another worker for over {timeout_s:g} s") from None
+            raise
+        try:
+            yield connection
+        finally:
+            try:
+                if connection.in_transaction():
+                    connection.rollback()
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                connection.commit()
+            except Exception:  # noqa: BLE001  (never hand a pooled connection back still holding the lock)
+                connection.invalidate()

@@ -1,0 +1,111 @@
+"""``qlosync relay``, ``qlosync push`` and ``qlosync conflicts``: the outbound side from the command line."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+import click
+
+from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli
+from qlosync.db.session import make_sessionmaker, transaction
+from qlosync.sync.conflicts import list_conflicts
+from qlosync.sync.outbound_jobs import flagged_reservations, push, resolve_conflict
+from qlosync.sync.outbox import PushRequest
+from qlosync.sync.relay import RelayCounters, relay_once, run_relay
+
+
+def _publisher():  # type: ignore[no-untyped-def]
+    from qlosync.actors import push_reservation  # sets up the broker from RABBITMQ_URL
+
+    def publish(request: PushRequest) -> None:
+        kwargs: dict[str, Any] = {"mapping_ids": request.mapping_ids} if request.mapping_ids else {}
+        push_reservation.send_with_options(args=(request.reservation_id,), kwargs=kwargs)
+
+    return publish
+
+
+@click.command("relay")
+@click.option("--once", is_flag=True, help="Publish what is unsent now, then exit (for cron or a check).")
+@click.option("--poll-interval", default=2.0, show_default=True, type=click.FloatRange(0.1, 60),
+              help="Seconds between checks when no notification arrives.")
+@pass_cli
+@command_errors
+def relay_command(cli: CliContext, once: bool, poll_interval: float) -> None:
+    """Publish PMS changes from pms_outbox to qloapps.outbound until stopped (SIGTERM/SIGINT)."""
+    sessions = make_sessionmaker(cli.engine)
+    publish = _publisher()
+    if once:
+        click.echo(f"published {relay_once(sessions, publish)} messages")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"outbox relay running (poll every {poll_interval:g} s)", err=True)
+    counters = run_relay(cli.engine, sessions, publish, stop, poll_interval_s=poll_interval, counters=RelayCounters())
+    click.echo(f"outbox relay stopped: {counters.messages} messages for {counters.rows} rows, {counters.errors} errors",
+               err=True)
+
+
+@click.command("push")
+@click.argument("reservation_ids", nargs=-1, type=int)
+@click.option("--failed", is_flag=True, help="Every reservation whose last push was refused.")
+@pass_cli
+@command_errors
+def push_command(cli: CliContext, reservation_ids: tuple[int, ...], failed: bool) -> None:
+    """Push PMS reservations to QloApps now, here (e.g. after fixing what a refused push complained of)."""
+    sessions = make_sessionmaker(cli.engine)
+    ids = list(reservation_ids)
+    if failed:
+        with transaction(sessions) as session:
+            ids += [i for i in flagged_reservations(session) if i not in ids]
+    if not ids:
+        raise CliError("nothing to push: name reservation ids or use --failed", 2)
+    problems = 0
+    for reservation_id in ids:
+        try:
+            for result in push(cli.settings, cli.engine, sessions, reservation_id):
+                click.echo(f"reservation {reservation_id}: {result.action}"
+                           f"{f' (QloApps order {result.qloapps_order_id})' if result.qloapps_order_id else ''}"
+                           f"{f': {result.note}' if result.note else ''}; {result.requests} requests")
+        except Exception as exc:  # noqa: BLE001  (report each reservation, go on with the others)
+            problems += 1
+            click.echo(f"reservation {reservation_id}: failed: {type(exc).__name__}: {exc}", err=True)
+    if problems:
+        raise CliError(f"{problems} of {len(ids)} pushes failed")
+
+
+@click.group("conflicts")
+def conflicts_group() -> None:
+    """Reservations changed on both sides (conflict strategy `manual`)."""
+
+
+@conflicts_group.command("list")
+@click.option("--all", "include_resolved", is_flag=True, help="Include resolved conflicts.")
+@pass_cli
+@command_errors
+def conflicts_list(cli: CliContext, include_resolved: bool) -> None:
+    """Show open conflicts (and resolved ones with --all)."""
+    with cli.session() as session:
+        rows = list_conflicts(session, include_resolved=include_resolved)
+    if not rows:
+        click.echo("no open conflicts" if not include_resolved else "no conflicts")
+    for c in rows:
+        click.echo(f"#{c.id:<5} {c.status:<9} PMS reservation {c.pms_reservation_id}  QloApps order "
+                   f"{c.qloapps_order_id}  PMS changed {c.pms_changed_at:%Y-%m-%d %H:%M:%S}  QloApps changed "
+                   f"{c.qloapps_changed_at:%Y-%m-%d %H:%M:%S}  found by {c.detected_by}"
+                   f"{f'  kept {c.resolution}' if c.resolution else ''}")
+
+
+@conflicts_group.command("resolve")
+@click.argument("conflict_id", type=int)
+@click.option("--keep", type=click.Choice(["pms", "qloapps"]), required=True, help="Whose version both sides keep.")
+@pass_cli
+@command_errors
+def conflicts_resolve(cli: CliContext, conflict_id: int, keep: str) -> None:
+    """End a conflict: write the kept side's version to the other side now."""
+    result = resolve_conflict(cli.settings, cli.engine, make_sessionmaker(cli.engine), conflict_id,
+                              "pms" if keep == "pms" else "qloapps")
+    outcome = f"{result.action} (QloApps order {result.qloapps_order_id})" if result else "nothing left to sync"
+    click.echo(f"conflict {conflict_id} resolved, {keep} kept: {outcome}")

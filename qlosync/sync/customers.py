@@ -1,0 +1,108 @@
+"""Which QloApps customer a pushed booking belongs to, and which name it may carry.
+
+QloApps attaches a posted booking to the first customer with its e-mail and overwrites that customer's
+name with the booking's (B17), which renames every older booking of the customer (B9). So:
+
+* Match: the guest's customer mapping; then the e-mail; phone plus name only when the guest has no
+  e-mail. A guest with neither a match nor an e-mail gets a placeholder address
+  ``pms-guest-<id>@<PLACEHOLDER_DOMAIN>`` (a booking must have one, and the room must be blocked).
+* Names: qlosync sends the PMS guest's name only for a customer it created itself for this same guest
+  (match method ``pushed``). For any other customer (a web account, a customer shared with other
+  guests) it sends the name QloApps already has, so nothing is renamed, and logs when the PMS differs.
+* Nothing else of a customer (password, groups, addresses) is ever written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from qlosync.db.models import QloAppsCustomerMapping
+from qlosync.qloapps.client import QloAppsClient
+from qlosync.qloapps.models import Customer, CustomerDetail
+from qlosync.sync.mapper import normalise_email, normalise_phone
+from qlosync.sync.outbound_mapper import GuestState, PushRejected
+
+PLACEHOLDER_DOMAIN = "guests.qlosync.invalid"
+
+
+@dataclass(frozen=True)
+class CustomerChoice:
+    """What a push sends as customer_detail, and what it learned."""
+
+    detail: CustomerDetail
+    qloapps_customer_id: int | None  # None: QloApps creates the customer on POST
+    method: str  # how the customer was matched: mapping's method, "email", "phone_name" or "pushed" (new)
+    note: str | None = None  # set when the PMS name differs from a customer qlosync does not own
+
+
+def placeholder_email(guest_id: int) -> str:
+    return f"pms-guest-{guest_id}@{PLACEHOLDER_DOMAIN}"
+
+
+def _mapped(session: Session, config_id: int, guest_id: int) -> list[tuple[int, str]]:
+    return list(  # type: ignore[arg-type]session.execute(
+        select(QloAppsCustomerMapping.qloapps_customer_id, QloAppsCustomerMapping.match_method)
+        .where(QloAppsCustomerMapping.config_id == config_id, QloAppsCustomerMapping.pms_guest_id == guest_id)
+        .order_by(QloAppsCustomerMapping.id)
+    ).all())
+
+
+def owner_guests(session: Session, config_id: int, customer_id: int) -> list[tuple[int, str]]:
+    """(guest id, method) of every PMS guest mapped to this QloApps customer."""
+    return list(session.execute(
+        select(QloAppsCustomerMapping.pms_guest_id, QloAppsCustomerMapping.match_method)
+        .where(QloAppsCustomerMapping.config_id == config_id, QloAppsCustomerMapping.qloapps_customer_id == customer_id)
+    ).all())
+
+
+def _as_existing(customer: Customer, guest: GuestState, method: str, owned: bool) -> CustomerChoice:
+    first, last = (guest.first_name, guest.last_name) if owned else (customer.firstname, customer.lastname)
+    note = None
+    if not owned and (customer.firstname, customer.lastname) != (guest.first_name, guest.last_name):
+        note = (f"QloApps customer {customer.id} keeps its name {customer.firstname} {customer.lastname!s}; the PMS "
+                f"says {guest.first_name} {guest.last_name} (qlosync renames only customers it created)")
+    phone = guest.phone or customer.phone
+    return CustomerChoice(CustomerDetail(first, last, customer.email, phone), customer.id, method, note)
+
+
+def choose_customer(session: Session, client: QloAppsClient, config_id: int, guest: GuestState,
+                    order_customer_id: int | None = None) -> CustomerChoice:
+    """The customer for a POST (order_customer_id None) or for the PUT of an order that already has one."""
+    if order_customer_id is not None:
+        return _for_customer_id(session, client, config_id, guest, order_customer_id)
+    for customer_id, _method in _mapped(session, config_id, guest.id):
+        choice = _for_customer_id(session, client, config_id, guest, customer_id, required=False)
+        if choice is not None:
+            return choice
+    email = normalise_email(guest.email)
+    if email:
+        found = client.find_customers_by_email(guest.email or "")
+        if found:  # several share the address (B17): QloApps attaches the booking to the first
+            return _as_existing(found[0], guest, "email", owned=False)
+        return CustomerChoice(CustomerDetail(guest.first_name, guest.last_name, guest.email or "", guest.phone or ""),
+                              None, "pushed")
+    phone = normalise_phone(guest.phone)
+    if phone:
+        same = [c for c in client.find_customers_by_name(guest.first_name, guest.last_name)
+                if normalise_phone(c.phone) == phone]
+        if len(same) == 1:
+            return _as_existing(same[0], guest, "phone_name", owned=False)
+    return CustomerChoice(CustomerDetail(guest.first_name, guest.last_name, placeholder_email(guest.id),
+                                         guest.phone or ""), None, "pushed")
+
+
+def _for_customer_id(session: Session, client: QloAppsClient, config_id: int, guest: GuestState, customer_id: int,
+                     *, required: bool = True) -> CustomerChoice | None:
+    found = client.get_customers([customer_id])
+    if not found:
+        if required:
+            # The order's customer is gone; a PUT needs an existing customer's e-mail (B23).
+            raise PushRejected(f"QloApps customer {customer_id} of this booking no longer exists")
+        return None
+    owners = owner_guests(session, config_id, customer_id)
+    owned = bool(owners) and all(g == guest.id and m == "pushed" for g, m in owners)
+    method = next((m for g, m in owners if g == guest.id), "email")
+    return _as_existing(found[0], guest, method, owned=owned)

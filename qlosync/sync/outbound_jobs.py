@@ -1,0 +1,103 @@
+"""What the outbound actors and commands do, as plain functions of explicit resources (tests call these).
+
+A reservation belongs to the shop that already has its mapping, else to the one shop whose room-type
+mappings cover its lines (with a single configured shop, that shop: validation then names what is
+unmapped).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from qlosync.db.config_store import ShopConfig
+from qlosync.db.models import QloAppsConfig, QloAppsReservationMapping, QloAppsRoomTypeMapping
+from qlosync.db.pms import PmsReservationLine
+from qlosync.db.session import transaction
+from qlosync.errors import PermanentError
+from qlosync.settings import Settings
+from qlosync.sync.conflicts import Side, close_conflict
+from qlosync.sync.outbound_mapper import PushRejected
+from qlosync.sync.push import PushDeps, PushOptions, PushResult, cancel_deleted, push_reservation
+from qlosync.sync.service import load_shop_config, open_client
+
+logger = logging.getLogger(__name__)
+
+
+class NoShopForReservation(PermanentError):
+    """No configured QloApps shop sells this reservation's room types."""
+
+
+def shop_name_for(session: Session, reservation_id: int) -> str:
+    mapped = session.scalar(select(QloAppsConfig.name).join(
+        QloAppsReservationMapping, QloAppsReservationMapping.config_id == QloAppsConfig.id).where(
+        QloAppsReservationMapping.pms_reservation_id == reservation_id))
+    if mapped is not None:
+        return mapped
+    names = set(session.scalars(
+        select(QloAppsConfig.name).join(QloAppsRoomTypeMapping, QloAppsRoomTypeMapping.config_id == QloAppsConfig.id)
+        .join(PmsReservationLine, PmsReservationLine.room_type_id == QloAppsRoomTypeMapping.pms_room_type_id)
+        .where(PmsReservationLine.reservation_id == reservation_id)))
+    if len(names) == 1:
+        return names.pop()
+    if len(names) > 1:
+        raise NoShopForReservation(f"reservation {reservation_id} has room types of several shops: {sorted(names)}")
+    every = list(session.scalars(select(QloAppsConfig.name)))
+    if len(every) == 1:
+        return every[0]
+    raise NoShopForReservation(f"no QloApps shop maps the room types of reservation {reservation_id}")
+
+
+@contextmanager
+def push_deps(settings: Settings, engine: Engine, shop: ShopConfig) -> Iterator[PushDeps]:
+    with open_client(settings, shop) as client:
+        yield PushDeps(engine=engine, client=client, shop=shop, options=PushOptions.from_settings(settings))
+
+
+def push(settings: Settings, engine: Engine, session_factory: sessionmaker[Session], reservation_id: int,
+         mapping_ids: Sequence[int] = (), *, prefer: Side | None = None) -> list[PushResult]:
+    """Push one reservation (or cancel what a deleted one left in QloApps) to its shop."""
+    with transaction(session_factory) as session:
+        if mapping_ids:
+            name = session.scalar(select(QloAppsConfig.name).join(
+                QloAppsReservationMapping, QloAppsReservationMapping.config_id == QloAppsConfig.id).where(
+                QloAppsReservationMapping.id.in_(list(mapping_ids))))
+            if name is None:
+                return []
+        else:
+            name = shop_name_for(session, reservation_id)
+    shop = load_shop_config(settings, session_factory, name)
+    if not shop.sync_enabled:
+        # Not lost: flagged, and `qlosync push --failed` sends it once sync is on again.
+        raise PushRejected(f"sync is disabled for QloApps shop {name!r} (`qlosync config set --enable`, then "
+                           f"`qlosync push --failed`)")
+    with push_deps(settings, engine, shop) as deps:
+        if mapping_ids:
+            return cancel_deleted(deps, mapping_ids)
+        return [push_reservation(deps, reservation_id, prefer=prefer)]
+
+
+def flagged_reservations(session: Session) -> list[int]:
+    """Reservations whose last push was refused (shown by status; `qlosync push --failed` retries them)."""
+    return list(session.scalars(select(QloAppsReservationMapping.pms_reservation_id).where(
+        QloAppsReservationMapping.push_error.is_not(None), QloAppsReservationMapping.pms_reservation_id.is_not(None))
+        .order_by(QloAppsReservationMapping.pms_reservation_id)))
+
+
+def resolve_conflict(settings: Settings, engine: Engine, session_factory: sessionmaker[Session], conflict_id: int,
+                     keep: Side) -> PushResult | None:
+    """End a manual conflict: *keep*'s version is written to the other side now.
+
+    The conflict is closed first (an open one stops every sync of the reservation); should the push then
+    fail, the next change of either side is compared afresh and may open a new conflict.
+    """
+    with transaction(session_factory) as session:
+        conflict = close_conflict(session, conflict_id, keep)
+        reservation_id = conflict.pms_reservation_id
+    if reservation_id is None:
+        return None
+    return push(settings, engine, session_factory, reservation_id, prefer=keep)[0]

@@ -1,0 +1,408 @@
+"""Push one PMS reservation to QloApps: create, update, cancel, or nothing, exactly once.
+
+``push_reservation`` holds a per-reservation lock for the whole exchange (the inbound apply of the same
+reservation backs off meanwhile), reads the reservation as it is now, and then:
+
+* not in QloApps yet: reconcile an earlier attempt (its token in the order's ``source``); if none, commit
+  the intent (token, time) and POST every line;
+* in QloApps and changed since the last push (PMS-side hash): one GET of the order tells whether QloApps
+  changed too; if both did, the shop's conflict strategy decides; then PUT the whole booking (B23), or
+  cancel/refund with QloApps' own room list (B26);
+* unchanged: no request.
+
+After a write it reads the order back (order, room lines, customer: three GETs) and records both sides'
+hashes, the room-line and customer mappings, so the next pull and the next push find nothing to do.
+Anything QloApps could not take (an occupancy change, B25; a customer name it must not rename, B17) is
+written to the sync log, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from qlosync.db.config_store import ShopConfig
+from qlosync.db.models import (
+    QloAppsCustomerMapping,
+    QloAppsReservationMapping,
+    QloAppsRoomLineMapping,
+    QloAppsRoomMapping,
+    QloAppsRoomTypeMapping,
+)
+from qlosync.db.pms import PmsRoomType
+from qlosync.db.session import transaction
+from qlosync.errors import PermanentError, TransientError
+from qlosync.qloapps.client import QloAppsClient
+from qlosync.qloapps.errors import QloAppsInvalidRequest, QloAppsValidationError
+from qlosync.qloapps.models import STATE_CANCELLED, STATE_REFUNDED, BookingSnapshot, Order, RoomBooking
+from qlosync.settings import Settings
+from qlosync.sync.conflicts import Side, open_conflict_mappings, record_conflict, winner
+from qlosync.sync.customers import CustomerChoice, choose_customer, placeholder_email
+from qlosync.sync.inbound import Catalog, apply_snapshot, sync_log
+from qlosync.sync.locks import held_lock
+from qlosync.sync.mapper import content_hash, map_snapshot
+from qlosync.sync.outbound_mapper import (
+    LineState,
+    PmsState,
+    PushRejected,
+    booking_request,
+    load_state,
+    pms_state_hash,
+    validate,
+)
+from qlosync.sync.push_token import new_token
+from qlosync.sync.reconcile import find_created_order
+
+logger = logging.getLogger(__name__)
+
+
+class PushOutcomePending(TransientError):
+    """An earlier create may still be running on QloApps: wait before deciding it never happened."""
+
+
+@dataclass(frozen=True)
+class PushOptions:
+    # A create whose outcome is unknown is sent again only after this long without finding its order:
+    # QloApps may still be processing a request the client gave up on.
+    settle_after: timedelta = timedelta(seconds=60)
+    lock_timeout_s: float = 15.0
+    today: Callable[[], date] = field(default=lambda: datetime.now(UTC).date())
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PushOptions:
+        return cls(settle_after=timedelta(seconds=2 * settings.http_read_timeout_s + 5))
+
+
+@dataclass
+class PushDeps:
+    """What a push needs, passed explicitly so tests can call it without a broker."""
+
+    engine: Engine
+    client: QloAppsClient
+    shop: ShopConfig
+    options: PushOptions = field(default_factory=PushOptions)
+    _currencies: dict[int, str] | None = None
+
+    def currencies(self) -> dict[int, str]:
+        if self._currencies is None:
+            self._currencies = self.client.get_currency_codes()
+        return self._currencies
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What a push did: created, adopted, updated, cancelled, unchanged, skipped, conflict or pulled."""
+
+    action: str
+    reservation_id: int
+    qloapps_order_id: int | None = None
+    requests: int = 0
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class _Known:
+    """The reservation mapping as it was when the push started."""
+
+    id: int | None = None
+    qloapps_order_id: int | None = None
+    push_token: str | None = None
+    push_attempted_at: datetime | None = None
+    qloapps_hash: str | None = None
+    pms_hash: str | None = None
+    qloapps_date_upd: datetime | None = None
+    push_error: str | None = None
+    in_conflict: bool = False
+
+
+@dataclass(frozen=True)
+class _Context:
+    state: PmsState
+    known: _Known
+    digest: str
+    room_types: dict[int, int]  # PMS room type -> QloApps room type
+    rooms: dict[int, int]  # PMS room -> QloApps room
+    limits: dict[int, PmsRoomType]
+    pushed_line_ids: frozenset[int]
+
+
+def push_reservation(deps: PushDeps, reservation_id: int, *, prefer: Side | None = None) -> PushResult:
+    """Bring QloApps in line with one PMS reservation; ``prefer`` forces a side (resolving a conflict)."""
+    before = deps.client.request_count
+    with held_lock(deps.engine, "pms-reservation", reservation_id, timeout_s=deps.options.lock_timeout_s) as connection:
+        factory = sessionmaker(bind=connection, expire_on_commit=False)
+        try:
+            result = _push(deps, factory, reservation_id, prefer)
+        except PermanentError as exc:
+            _flag(factory, deps.shop, reservation_id, exc)
+            raise
+    return replace(result, requests=deps.client.request_count - before)
+
+
+def _push(deps: PushDeps, factory: sessionmaker[Session], reservation_id: int, prefer: Side | None) -> PushResult:
+    with transaction(factory) as session:
+        ctx = _context(session, deps.shop, reservation_id)
+    if ctx is None:
+        return PushResult("skipped", reservation_id, note="the reservation no longer exists")
+    known = ctx.known
+    if known.in_conflict and prefer is None:
+        return PushResult("skipped", reservation_id, known.qloapps_order_id, note="open conflict: `qlosync conflicts`")
+    if known.qloapps_order_id is not None and known.pms_hash == ctx.digest and prefer is None:
+        if known.push_error is not None:
+            _clear_error(factory, known)
+        return PushResult("unchanged", reservation_id, known.qloapps_order_id)
+    order_id, action = known.qloapps_order_id, "updated"
+    if order_id is None:
+        order_id = _earlier_attempt(deps, ctx)
+        action = "adopted"
+    if order_id is None:
+        return _create(deps, factory, ctx)
+    return _update(deps, factory, ctx, order_id, action, prefer)
+
+
+def _context(session: Session, shop: ShopConfig, reservation_id: int) -> _Context | None:
+    state = load_state(session, reservation_id)
+    if state is None:
+        return None
+    mapping = session.scalars(select(QloAppsReservationMapping).where(
+        QloAppsReservationMapping.pms_reservation_id == reservation_id)).one_or_none()
+    known = _Known()
+    if mapping is not None:
+        known = _Known(mapping.id, mapping.qloapps_order_id, mapping.push_token, mapping.push_attempted_at,
+                       mapping.qloapps_hash, mapping.pms_hash, mapping.qloapps_date_upd, mapping.push_error,
+                       bool(open_conflict_mappings(session, [mapping.id])))
+    room_types = {pms: qlo for qlo, pms in session.execute(
+        select(QloAppsRoomTypeMapping.qloapps_room_type_id, QloAppsRoomTypeMapping.pms_room_type_id)
+        .where(QloAppsRoomTypeMapping.config_id == shop.id))}
+    rooms = {pms: qlo for qlo, pms in session.execute(
+        select(QloAppsRoomMapping.qloapps_room_id, QloAppsRoomMapping.pms_room_id)
+        .where(QloAppsRoomMapping.config_id == shop.id))}
+    limits = {t.id: t for t in session.scalars(select(PmsRoomType).where(
+        PmsRoomType.id.in_({line.room_type_id for line in state.lines})))}
+    pushed = frozenset(session.scalars(select(QloAppsRoomLineMapping.pms_reservation_line_id).where(
+        QloAppsRoomLineMapping.pms_reservation_line_id.in_([line.id for line in state.lines]))))
+    return _Context(state, known, pms_state_hash(state), room_types, rooms, limits, pushed)
+
+
+def _earlier_attempt(deps: PushDeps, ctx: _Context) -> int | None:
+    """The order a previous create made, if it did; raises PushOutcomePending while that is not yet knowable."""
+    known = ctx.known
+    if known.push_token is None or known.push_attempted_at is None:
+        return None
+    emails = [e for e in (ctx.state.guest.email, placeholder_email(ctx.state.guest.id)) if e]
+    order_id = find_created_order(deps.client, known.push_token, emails)
+    if order_id is not None:
+        logger.info("Reservation %s: found QloApps order %s from an earlier create; adopting it.",
+                    ctx.state.reservation_id, order_id, extra={"action": "push_adopt", "qloapps_order_id": order_id})
+        return order_id
+    waited = datetime.now(UTC) - known.push_attempted_at
+    if waited < deps.options.settle_after:
+        raise PushOutcomePending(
+            f"reservation {ctx.state.reservation_id}: the create sent {waited.total_seconds():.0f} s ago left no order "
+            f"yet; waiting up to {deps.options.settle_after.total_seconds():.0f} s before sending it again")
+    return None
+
+
+def _create(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context) -> PushResult:
+    state, shop = ctx.state, deps.shop
+    if state.closed:
+        return PushResult("skipped", state.reservation_id, note=f"{state.status} before it reached QloApps")
+    validate(state, ctx.room_types, ctx.limits, today=deps.options.today())
+    with transaction(factory) as session:
+        choice = choose_customer(session, deps.client, shop.id, state.guest)
+    token = ctx.known.push_token or new_token()
+    request = booking_request(state, id_hotel=shop.id_hotel, customer=choice.detail, room_types=ctx.room_types,
+                              rooms=ctx.rooms, token=token)
+    with transaction(factory) as session:  # the intent commits before the POST leaves
+        mapping = _mapping_for_update(session, shop, state.reservation_id)
+        mapping.push_token, mapping.push_attempted_at = token, datetime.now(UTC)
+    try:
+        booking = deps.client.create_booking(request)
+    except (QloAppsValidationError, QloAppsInvalidRequest) as exc:
+        _forget_attempt(factory, state.reservation_id)  # refused: nothing was created, no need to settle
+        raise PushRejected(f"QloApps refused the booking: {exc}") from None
+    return _record(deps, factory, ctx, booking.id, "created", choice)
+
+
+def _update(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order_id: int, action: str,
+            prefer: Side | None) -> PushResult:
+    state, known, client = ctx.state, ctx.known, deps.client
+    orders = client.get_orders([order_id])
+    if not orders:
+        raise PushRejected(f"QloApps order {order_id} of reservation {state.reservation_id} no longer exists")
+    order = orders[0]
+    snapshot: BookingSnapshot | None = None
+    qloapps_changed = False
+    if known.qloapps_hash is not None and order.date_upd != known.qloapps_date_upd:
+        snapshot = client.snapshots_for([order])[0]
+        qloapps_changed = content_hash(map_snapshot(snapshot, deps.currencies())) != known.qloapps_hash
+    side = prefer
+    if side is None and qloapps_changed:
+        assert state.changed_at is not None
+        side = winner(deps.shop.conflict_strategy, state.changed_at, order.date_upd)
+        if side is None:
+            return _open_conflict(factory, deps.shop, ctx, order)
+    if side == "qloapps":
+        return _pull_into_pms(deps, factory, ctx, snapshot or client.snapshots_for([order])[0])
+    qloapps_closed = order.current_state in (STATE_CANCELLED, STATE_REFUNDED)
+    if state.closed:
+        if not qloapps_closed or (state.status == "refunded" and order.current_state != STATE_REFUNDED):
+            (client.refund_booking if state.status == "refunded" else client.cancel_booking)(order_id)
+            action = "cancelled"
+        return _record(deps, factory, ctx, order_id, action, None)
+    if qloapps_closed:
+        raise PushRejected(f"QloApps booking {order_id} is cancelled and cannot be reopened; the PMS reservation "
+                           f"{state.reservation_id} is {state.status}: make a new reservation for this stay")
+    validate(state, ctx.room_types, ctx.limits, today=deps.options.today(), pushed_line_ids=ctx.pushed_line_ids)
+    with transaction(factory) as session:
+        choice = choose_customer(session, client, deps.shop.id, state.guest, order_customer_id=order.id_customer)
+    client.update_booking(booking_request(state, id_hotel=deps.shop.id_hotel, customer=choice.detail,
+                                          room_types=ctx.room_types, rooms=ctx.rooms, order_id=order_id))
+    return _record(deps, factory, ctx, order_id, action, choice)
+
+
+def _record(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order_id: int, action: str,
+            choice: CustomerChoice | None) -> PushResult:
+    """Read the order back and store what both sides now look like."""
+    snapshot = deps.client.snapshots_for(deps.client.get_orders([order_id]))[0]
+    qloapps_digest = content_hash(map_snapshot(snapshot, deps.currencies()))
+    state, shop = ctx.state, deps.shop
+    pairs = match_lines(state.lines, snapshot.room_bookings, ctx.room_types, ctx.rooms)
+    with transaction(factory) as session:
+        mapping = _mapping_for_update(session, shop, state.reservation_id)
+        mapping.qloapps_order_id = order_id
+        mapping.qloapps_hash, mapping.qloapps_date_upd = qloapps_digest, snapshot.order.date_upd
+        mapping.pms_hash, mapping.last_synced_at = ctx.digest, datetime.now(UTC)
+        mapping.push_error = mapping.push_error_at = None
+        session.execute(delete(QloAppsRoomLineMapping).where(
+            QloAppsRoomLineMapping.config_id == shop.id,
+            (QloAppsRoomLineMapping.qloapps_order_id == order_id)
+            | QloAppsRoomLineMapping.pms_reservation_line_id.in_([line.id for line in state.lines])))
+        session.add_all(QloAppsRoomLineMapping(config_id=shop.id, qloapps_order_id=order_id,
+                                               qloapps_room_booking_id=rb.id, pms_reservation_line_id=line.id)
+                        for line, rb in pairs)
+        if snapshot.customer is not None and choice is not None:
+            _remember_customer(session, shop.id, snapshot.customer.id, state.guest.id, choice.method)
+        details: dict[str, object] = {"pms_reservation_id": state.reservation_id}
+        if choice is not None and choice.note:
+            sync_log(session, shop, "warning", order_id, "customer_name_kept", choice.note, **details)
+        for line, rb in pairs:
+            if (line.adults, line.children) != (rb.adults, rb.children):
+                sync_log(session, shop, "warning", order_id, "occupancy_not_applied",
+                         f"QloApps keeps {rb.adults} adults, {rb.children} children on room line {rb.id}; the PMS line "
+                         f"{line.id} has {line.adults} and {line.children} (QloApps ignores occupancy changes, B25)",
+                         **details, pms_line_id=line.id, qloapps_room_booking_id=rb.id)
+        sync_log(session, shop, "info", order_id, f"pushed_{action}", None, **details)
+    logger.info("Reservation %s %s as QloApps order %s.", state.reservation_id, action, order_id,
+                extra={"action": "push", "pms_reservation_id": state.reservation_id, "qloapps_order_id": order_id})
+    return PushResult(action, state.reservation_id, order_id)
+
+
+def match_lines(lines: Sequence[LineState], room_bookings: Sequence[RoomBooking], room_types: Mapping[int, int],
+                rooms: Mapping[int, int]) -> list[tuple[LineState, RoomBooking]]:
+    """Pair PMS lines with QloApps room lines of the same room type and stay, the same room first."""
+    free = sorted(room_bookings, key=lambda rb: rb.id)
+    pairs = []
+    for line in sorted(lines, key=lambda line: (line.room_id is None, line.id)):
+        stay = (room_types.get(line.room_type_id), line.checkin, line.checkout)
+        candidates = [rb for rb in free if (rb.id_product, rb.date_from, rb.date_to) == stay]
+        pinned = rooms.get(line.room_id) if line.room_id is not None else None
+        candidates.sort(key=lambda rb: rb.id_room != pinned)
+        if candidates:
+            free.remove(candidates[0])
+            pairs.append((line, candidates[0]))
+    return pairs
+
+
+def _pull_into_pms(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, snapshot: BookingSnapshot) -> PushResult:
+    """QloApps' version wins: apply it to the PMS like a pull would (this connection holds the locks)."""
+    with transaction(factory) as session:
+        catalog = Catalog.load(session, deps.shop.id, deps.currencies())
+        apply_snapshot(session, deps.shop, snapshot, catalog)
+    return PushResult("pulled", ctx.state.reservation_id, snapshot.id, note="QloApps' version kept")
+
+
+def _open_conflict(factory: sessionmaker[Session], shop: ShopConfig, ctx: _Context, order: Order) -> PushResult:
+    with transaction(factory) as session:
+        mapping = _mapping_for_update(session, shop, ctx.state.reservation_id)
+        assert ctx.state.changed_at is not None
+        conflict = record_conflict(session, mapping, detected_by="push", pms_changed_at=ctx.state.changed_at,
+                                   qloapps_changed_at=order.date_upd,
+                                   details={"pms_status": ctx.state.status, "qloapps_state": order.current_state})
+        sync_log(session, shop, "warning", order.id, "conflict", f"changed on both sides: conflict {conflict.id}",
+                 pms_reservation_id=ctx.state.reservation_id)
+    return PushResult("conflict", ctx.state.reservation_id, order.id, note=f"conflict {conflict.id}")
+
+
+def _mapping_for_update(session: Session, shop: ShopConfig, reservation_id: int) -> QloAppsReservationMapping:
+    mapping = session.scalars(select(QloAppsReservationMapping).where(
+        QloAppsReservationMapping.pms_reservation_id == reservation_id).with_for_update()).one_or_none()
+    if mapping is None:
+        mapping = QloAppsReservationMapping(config_id=shop.id, pms_reservation_id=reservation_id, origin="pms")
+        session.add(mapping)
+        session.flush()
+    return mapping
+
+
+def _remember_customer(session: Session, config_id: int, customer_id: int, guest_id: int, method: str) -> None:
+    exists = session.scalar(select(QloAppsCustomerMapping.id).where(
+        QloAppsCustomerMapping.config_id == config_id, QloAppsCustomerMapping.qloapps_customer_id == customer_id))
+    if exists is None:
+        session.add(QloAppsCustomerMapping(config_id=config_id, qloapps_customer_id=customer_id, pms_guest_id=guest_id,
+                                           match_method=method))
+
+
+def _flag(factory: sessionmaker[Session], shop: ShopConfig, reservation_id: int, exc: Exception) -> None:
+    """Keep the reason a push was refused on the reservation's mapping, for status, until a push succeeds."""
+    reason = f"{type(exc).__name__}: {exc}"[:2000]
+    with transaction(factory) as session:
+        if load_state(session, reservation_id) is None:
+            return
+        mapping = _mapping_for_update(session, shop, reservation_id)
+        mapping.push_error, mapping.push_error_at = reason, datetime.now(UTC)
+        sync_log(session, shop, "error", mapping.qloapps_order_id or f"pms:{reservation_id}", "push_refused", reason,
+                 pms_reservation_id=reservation_id)
+
+
+def _clear_error(factory: sessionmaker[Session], known: _Known) -> None:
+    with transaction(factory) as session:
+        session.execute(update(QloAppsReservationMapping).where(QloAppsReservationMapping.id == known.id)
+                        .values(push_error=None, push_error_at=None))
+
+
+def _forget_attempt(factory: sessionmaker[Session], reservation_id: int) -> None:
+    with transaction(factory) as session:
+        session.execute(update(QloAppsReservationMapping)
+                        .where(QloAppsReservationMapping.pms_reservation_id == reservation_id)
+                        .values(push_attempted_at=None))
+
+
+def cancel_deleted(deps: PushDeps, mapping_ids: Sequence[int]) -> list[PushResult]:
+    """A PMS reservation row was deleted: cancel the QloApps bookings its mappings point at."""
+    results = []
+    for mapping_id in mapping_ids:
+        with held_lock(deps.engine, "reservation-mapping", mapping_id, timeout_s=deps.options.lock_timeout_s) as conn:
+            factory = sessionmaker(bind=conn, expire_on_commit=False)
+            with transaction(factory) as session:
+                mapping = session.get(QloAppsReservationMapping, mapping_id)
+                order_id = mapping.qloapps_order_id if mapping is not None else None
+            if order_id is None:
+                continue
+            orders = deps.client.get_orders([order_id])
+            if orders and orders[0].current_state not in (STATE_CANCELLED, STATE_REFUNDED):
+                deps.client.cancel_booking(order_id)
+            snapshot = deps.client.snapshots_for(deps.client.get_orders([order_id]))
+            with transaction(factory) as session:
+                mapping = session.get_one(QloAppsReservationMapping, mapping_id, with_for_update=True)
+                if snapshot:
+                    mapping.qloapps_hash = content_hash(map_snapshot(snapshot[0], deps.currencies()))
+                    mapping.qloapps_date_upd = snapshot[0].order.date_upd
+                mapping.last_synced_at = datetime.now(UTC)
+                sync_log(session, deps.shop, "info", order_id, "pushed_cancelled", "the PMS reservation was deleted")
+            results.append(PushResult("cancelled", 0, order_id))
+    return results

@@ -1,0 +1,95 @@
+"""The outbox relay: PMS changes reach ``qloapps.outbound`` about as soon as they commit.
+
+A relay LISTENs on ``qlosync_outbox`` (the capture triggers NOTIFY at commit), and on every wake-up,
+and at least every ``poll_interval_s`` in case a notification was missed (a dropped connection, a row
+written by hand), it claims unsent rows, publishes one message per reservation (rows coalesced) and
+marks the rows sent in the same transaction, after RabbitMQ confirmed every publish. A relay that dies
+between the confirm and the commit leaves the rows unsent: they are published again, and the push is
+idempotent. Several relays may run at once: claims use ``FOR UPDATE SKIP LOCKED``.
+
+It runs as its own process, ``qlosync relay`` (one or more per deployment), so a stuck broker
+connection or a slow database never holds up the workers, and it is supervised like them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psycopg
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from qlosync.db.session import transaction
+from qlosync.sync.outbox import CHANNEL, PushRequest, claim, mark_published
+
+logger = logging.getLogger(__name__)
+
+Publish = Callable[[PushRequest], None]
+
+
+@dataclass
+class RelayCounters:
+    messages: int = 0
+    rows: int = 0
+    errors: int = 0
+
+
+def relay_once(session_factory: sessionmaker[Session], publish: Publish, *, batch: int = 500,
+               counters: RelayCounters | None = None) -> int:
+    """Publish every unsent row there is now, a batch per transaction; returns how many messages were sent."""
+    counters = counters or RelayCounters()
+    sent = 0
+    while True:
+        with transaction(session_factory) as session:
+            groups = claim(session, batch)
+            if not groups:
+                return sent
+            for group in groups:
+                publish(group)  # raises on a nack or a lost connection: the rows stay unsent
+            row_ids = [row_id for group in groups for row_id in group.row_ids]
+            mark_published(session, row_ids)
+        sent += len(groups)
+        counters.messages += len(groups)
+        counters.rows += len(row_ids)
+
+
+def _listen(engine: Engine) -> psycopg.Connection:
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = psycopg.connect(dsn, autocommit=True, connect_timeout=5)
+    connection.execute(f"LISTEN {CHANNEL}")
+    return connection
+
+
+def run_relay(engine: Engine, session_factory: sessionmaker[Session], publish: Publish, stop: threading.Event, *,
+              poll_interval_s: float = 2.0, batch: int = 500, counters: RelayCounters | None = None) -> RelayCounters:
+    """Relay until *stop* is set; outages of PostgreSQL or RabbitMQ are waited out with a capped backoff."""
+    counters = counters or RelayCounters()
+    listener: psycopg.Connection | None = None
+    failures = 0
+    while not stop.is_set():
+        try:
+            if listener is None:
+                listener = _listen(engine)
+            relay_once(session_factory, publish, batch=batch, counters=counters)
+            failures = 0
+            # Sleep until a commit notifies (or the poll interval passes), then take every queued notification.
+            for _ in listener.notifies(timeout=poll_interval_s, stop_after=1):
+                pass
+        except Exception as exc:  # noqa: BLE001  (a relay keeps relaying: outages are waited out)
+            failures += 1
+            counters.errors += 1
+            logger.warning("Outbox relay: %s: %s; retrying.", type(exc).__name__, str(exc).splitlines()[0] if str(exc)
+                           else "", extra={"action": "relay_error"})
+            if listener is not None:
+                try:
+                    listener.close()
+                except Exception:  # noqa: BLE001
+                    pass
+                listener = None
+            stop.wait(min(0.2 * 2 ** min(failures, 6), 10.0))
+    if listener is not None:
+        listener.close()
+    return counters

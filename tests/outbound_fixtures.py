@@ -1,0 +1,50 @@
+"""Fixtures for outbound tests: push dependencies on the simulator, PMS rows made by plain SQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
+
+from qlosync.db.models import QloAppsRoomMapping, QloAppsRoomTypeMapping
+from qlosync.sync.push import PushDeps, PushOptions
+
+TODAY = datetime.now(UTC).date()
+
+
+def stay(days_ahead: int, nights: int = 2) -> tuple[date, date]:
+    start = TODAY + timedelta(days=days_ahead)
+    return start, start + timedelta(days=nights)
+
+
+def pms_room_type(session: Session, config_id: int, qloapps_room_type_id: int) -> int:
+    return session.scalar(select(QloAppsRoomTypeMapping.pms_room_type_id).where(
+        QloAppsRoomTypeMapping.config_id == config_id, QloAppsRoomTypeMapping.qloapps_room_type_id == qloapps_room_type_id))
+
+
+def pms_room(session: Session, config_id: int, qloapps_room_id: int) -> int:
+    return session.scalar(select(QloAppsRoomMapping.pms_room_id).where(
+        QloAppsRoomMapping.config_id == config_id, QloAppsRoomMapping.qloapps_room_id == qloapps_room_id))
+
+
+def sql_reservation(engine: Engine, *, room_type_id: int, checkin: date, checkout: date, first: str = "Walk",
+                    last: str = "In", email: str | None = "walk.in@example.com", phone: str | None = "+1 555 0100",
+                    adults: int = 2, status: str = "confirmed", price: str = "0") -> int:
+    """A reservation with one line, written by plain SQL as a host PMS would (defaults fill the rest)."""
+    with engine.begin() as c:
+        guest = c.execute(text("INSERT INTO pms_guests (first_name, last_name, email, email_normalized, phone) "
+                               "VALUES (:f, :l, :e, :en, :p) RETURNING id"),
+                          {"f": first, "l": last, "e": email, "en": email.lower() if email else None, "p": phone}).scalar_one()
+        reservation = c.execute(text("INSERT INTO pms_reservations (guest_id, status, source) "
+                                     "VALUES (:g, :s, 'Front desk') RETURNING id"), {"g": guest, "s": status}).scalar_one()
+        c.execute(text("INSERT INTO pms_reservation_lines (reservation_id, room_type_id, checkin, checkout, adults, "
+                       "price_without_tax) VALUES (:r, :t, :i, :o, :a, :p)"),
+                  {"r": reservation, "t": room_type_id, "i": checkin, "o": checkout, "a": adults, "p": price})
+    return reservation
+
+
+@pytest.fixture
+def push_deps(engine, client, shop, mapped_catalog) -> PushDeps:  # type: ignore[no-untyped-def]
+    return PushDeps(engine=engine, client=client, shop=shop, options=PushOptions(lock_timeout_s=5))
