@@ -43,19 +43,19 @@ def placeholder_email(guest_id: int) -> str:
 
 
 def _mapped(session: Session, config_id: int, guest_id: int) -> list[tuple[int, str]]:
-    return list(  # type: ignore[arg-type]session.execute(
+    return [(int(a), str(b)) for a, b in session.execute(
         select(QloAppsCustomerMapping.qloapps_customer_id, QloAppsCustomerMapping.match_method)
         .where(QloAppsCustomerMapping.config_id == config_id, QloAppsCustomerMapping.pms_guest_id == guest_id)
         .order_by(QloAppsCustomerMapping.id)
-    ).all())
+    )]
 
 
 def owner_guests(session: Session, config_id: int, customer_id: int) -> list[tuple[int, str]]:
     """(guest id, method) of every PMS guest mapped to this QloApps customer."""
-    return list(session.execute(
+    return [(int(a), str(b)) for a, b in session.execute(
         select(QloAppsCustomerMapping.pms_guest_id, QloAppsCustomerMapping.match_method)
         .where(QloAppsCustomerMapping.config_id == config_id, QloAppsCustomerMapping.qloapps_customer_id == customer_id)
-    ).all())
+    )]
 
 
 def _as_existing(customer: Customer, guest: GuestState, method: str, owned: bool) -> CustomerChoice:
