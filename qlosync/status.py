@@ -7,8 +7,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from qlosync.sync.outbox import backlog
+
 from qlosync.db.models import (
     QloAppsConfig,
+    QloAppsConflict,
     QloAppsDeadLetter,
     QloAppsReservationMapping,
     QloAppsSyncCursor,
@@ -37,6 +40,19 @@ def shop_status(session: Session, shop: QloAppsConfig) -> dict[str, Any]:
         select(func.count())
         .select_from(QloAppsReservationMapping)
         .where(QloAppsReservationMapping.config_id == shop.id, QloAppsReservationMapping.qloapps_order_id.is_not(None))
+    )
+    refused = session.execute(
+        select(QloAppsReservationMapping.pms_reservation_id, QloAppsReservationMapping.push_error)
+        .where(QloAppsReservationMapping.config_id == shop.id, QloAppsReservationMapping.push_error.is_not(None))
+        .order_by(QloAppsReservationMapping.push_error_at.desc()).limit(20)
+    ).all()
+    refused_count = session.scalar(
+        select(func.count()).select_from(QloAppsReservationMapping)
+        .where(QloAppsReservationMapping.config_id == shop.id, QloAppsReservationMapping.push_error.is_not(None))
+    )
+    conflicts = session.scalar(
+        select(func.count()).select_from(QloAppsConflict)
+        .where(QloAppsConflict.config_id == shop.id, QloAppsConflict.status == "open")
     )
     return {
         "name": shop.name,
@@ -68,6 +84,9 @@ def shop_status(session: Session, shop: QloAppsConfig) -> dict[str, Any]:
         ),
         "reservations_mapped": mapped,
         "bookings_parked": parked,
+        "pushes_refused": refused_count,
+        "refused": [{"pms_reservation_id": rid, "reason": reason} for rid, reason in refused],
+        "open_conflicts": conflicts,
     }
 
 
@@ -76,4 +95,10 @@ def collect_status(session: Session) -> dict[str, Any]:
     dead = session.scalar(
         select(func.count()).select_from(QloAppsDeadLetter).where(QloAppsDeadLetter.status == "dead")
     )
-    return {"shops": [shop_status(session, shop) for shop in shops], "dead_letters": dead}
+    outbox = backlog(session)
+    return {
+        "shops": [shop_status(session, shop) for shop in shops],
+        "dead_letters": dead,
+        "outbox": {"unsent": outbox.unsent, "oldest_unsent_at": _iso(outbox.oldest_unsent_at),
+                   "lag_seconds": round(outbox.lag_seconds, 1)},
+    }

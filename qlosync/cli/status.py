@@ -16,7 +16,7 @@ from qlosync.status import collect_status
 @pass_cli
 @command_errors
 def status_command(cli: CliContext, as_json: bool) -> None:
-    """Show schema revision, shops, the last sync run, parked bookings and dead letters."""
+    """Show schema revision, shops, the last sync run, parked bookings, refused pushes, conflicts, outbox lag, dead letters."""
     current = migrate.current_revision(cli.engine)
     head = migrate.head_revision(cli.settings.database_url)
     report: dict[str, object] = {"schema": {"current": current, "head": head}}
@@ -47,4 +47,14 @@ def status_command(cli: CliContext, as_json: bool) -> None:
             if run["error"]:
                 click.echo(f"  last error            {run['error']}")
         click.echo(f"  reservations mapped   {shop['reservations_mapped']}   parked {shop['bookings_parked']}")
+        click.echo(f"  pushes refused        {shop['pushes_refused']}   open conflicts {shop['open_conflicts']}"
+                   f"{'  (qlosync conflicts list)' if shop['open_conflicts'] else ''}")
+        for item in shop["refused"]:
+            click.echo(f"    reservation {item['pms_reservation_id']}: {item['reason']}")
+        if shop["pushes_refused"] > len(shop["refused"]):
+            click.echo(f"    ... and {shop['pushes_refused'] - len(shop['refused'])} more")
+    outbox = report["outbox"]
+    assert isinstance(outbox, dict)
+    lag = f", oldest {outbox['lag_seconds']:g} s old (is `qlosync relay` running?)" if outbox["unsent"] else ""
+    click.echo(f"outbox       {outbox['unsent']} unsent{lag}")
     click.echo(f"dead letters {report['dead_letters']}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -63,6 +64,17 @@ def _listen(engine: Engine) -> psycopg.Connection:
     return connection
 
 
+def _wait_for_commit(listener: psycopg.Connection, poll_interval_s: float, stop: threading.Event) -> None:
+    """Return when a commit notifies, the poll interval passes, or *stop* is set (checked twice a second)."""
+    deadline = time.monotonic() + poll_interval_s
+    while not stop.is_set():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        for _ in listener.notifies(timeout=min(remaining, 0.5), stop_after=1):
+            return
+
+
 def run_relay(engine: Engine, session_factory: sessionmaker[Session], publish: Publish, stop: threading.Event, *,
               poll_interval_s: float = 2.0, batch: int = 500, counters: RelayCounters | None = None) -> RelayCounters:
     """Relay until *stop* is set; outages of PostgreSQL or RabbitMQ are waited out with a capped backoff."""
@@ -75,9 +87,7 @@ def run_relay(engine: Engine, session_factory: sessionmaker[Session], publish: P
                 listener = _listen(engine)
             relay_once(session_factory, publish, batch=batch, counters=counters)
             failures = 0
-            # Sleep until a commit notifies (or the poll interval passes), then take every queued notification.
-            for _ in listener.notifies(timeout=poll_interval_s, stop_after=1):
-                pass
+            _wait_for_commit(listener, poll_interval_s, stop)
         except Exception as exc:  # noqa: BLE001  (a relay keeps relaying: outages are waited out)
             failures += 1
             counters.errors += 1
