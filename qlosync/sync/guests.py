@@ -1,10 +1,12 @@
 """Guest matching: a QloApps customer → one PMS guest, decided once and remembered.
 
-Order of evidence: an existing customer mapping; then the normalised e-mail; then phone plus full name;
-else a new guest. A weak match (phone alone, or a name shared by several guests) never merges two
-people: it creates a new guest and says why. :class:`GuestIndex` loads the candidates for a whole page
-of bookings in two queries and decides in memory, so bookings of one new customer within a page share
-the guest created for the first of them.
+Order of evidence: an existing customer mapping; then the normalised e-mail; then phone plus full name,
+but only where one side has no e-mail (the customer has no usable address, or the PMS guest has none);
+else a new guest. Two people with different e-mails are two guests even when name and phone agree: they
+are never merged and one's e-mail never overwrites the other's. A weak match (phone alone, or a phone
+and name shared by several guests) never merges either: it creates a new guest and says why.
+:class:`GuestIndex` loads the candidates for a whole page of bookings in two queries and decides in
+memory, so bookings of one new customer within a page share the guest created for the first of them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from qlosync.db.models import QloAppsCustomerMapping
 from qlosync.db.pms import PmsGuest
+from qlosync.sync.customers import PLACEHOLDER_DOMAIN
 from qlosync.sync.mapper import GuestData, normalise_email, normalise_phone
 
 
@@ -38,16 +41,36 @@ def _same_name(guest: PmsGuest, data: GuestData) -> bool:
     )
 
 
-def update_guest_details(guest: PmsGuest, data: GuestData) -> bool:
-    """Copy QloApps' current details onto the guest; returns whether anything changed."""
-    wanted = {
+def usable_email(email: str | None) -> str | None:
+    """The normalised address, or None when there is none worth matching or keeping."""
+    normalised = normalise_email(email)
+    # The placeholder a push gives an e-mail-less guest says nothing about the person.
+    if normalised is None or normalised.endswith("@" + PLACEHOLDER_DOMAIN):
+        return None
+    return normalised
+
+
+def _guest_email(guest: PmsGuest) -> str | None:
+    # email_normalized can lag behind email when the PMS wrote the row itself.
+    return guest.email_normalized or normalise_email(guest.email)
+
+
+def update_guest_details(guest: PmsGuest, data: GuestData, method: str | None = None) -> bool:
+    """Copy QloApps' current details onto the guest; returns whether anything changed.
+
+    The e-mail is what tells two people apart, so it is written only when it adds something: a customer
+    without a usable address never erases the guest's, and a phone-and-name match (*method*
+    ``"phone_name"``) never swaps the guest's address for another one.
+    """
+    wanted: dict[str, str | None] = {
         "first_name": data.first_name,
         "last_name": data.last_name,
-        "email": data.email,
-        "email_normalized": normalise_email(data.email),
         "phone": data.phone,
         "phone_normalized": normalise_phone(data.phone),
     }
+    email, current = usable_email(data.email), _guest_email(guest)
+    if email is not None and not (method == "phone_name" and current not in (None, email)):
+        wanted |= {"email": data.email, "email_normalized": email}
     changed = False
     for attr, value in wanted.items():
         if getattr(guest, attr) != value:
@@ -78,7 +101,7 @@ class GuestIndex:
                 QloAppsCustomerMapping.qloapps_customer_id.in_(customer_ids),
             )
         ).all()
-        emails = {e for e in (normalise_email(c.email) for c in customers) if e}
+        emails = {e for e in (usable_email(c.email) for c in customers) if e}
         phones = {p for p in (normalise_phone(c.phone) for c in customers) if p}
         conditions = [PmsGuest.id.in_({row.pms_guest_id for row in mapping_rows})]
         if emails:
@@ -104,12 +127,16 @@ class GuestIndex:
         named = [g for g in guests if _same_name(g, data)]
         return (named or guests or [None])[0]
 
-    def _by_phone_and_name(self, phone: str, data: GuestData) -> tuple[PmsGuest | None, str | None]:
-        matches = [g for g in self.by_phone.get(phone, []) if _same_name(g, data)]
+    def _by_phone_and_name(self, phone: str, email: str | None, data: GuestData) -> tuple[PmsGuest | None, str | None]:
+        same = [g for g in self.by_phone.get(phone, []) if _same_name(g, data)]
+        # Phone and name only bridge a missing e-mail: two different addresses are two people.
+        matches = [g for g in same if email is None or _guest_email(g) is None]
         if len(matches) == 1:
             return matches[0], None
         if len(matches) > 1:
             return None, f"{len(matches)} guests share this phone and name: not merging"
+        if same:
+            return None, "a guest with this phone and name has another e-mail: a different person, not merging"
         return None, None
 
     def match(self, data: GuestData) -> GuestMatch:
@@ -119,13 +146,16 @@ class GuestIndex:
             return GuestMatch(known[0], known[1], new_mapping=False)
         guest: PmsGuest | None = None
         method, note = "created", None
-        email, phone = normalise_email(data.email), normalise_phone(data.phone)
+        email, phone = usable_email(data.email), normalise_phone(data.phone)
         if email:
             guest = self._by_email(email, data)
             method = "email" if guest else method
         if guest is None and phone:
-            guest, note = self._by_phone_and_name(phone, data)
+            guest, note = self._by_phone_and_name(phone, email, data)
             method = "phone_name" if guest else method
+            if guest is not None and email and _guest_email(guest) is None:
+                # The guest is about to get this address: later customers of the page sharing it find it.
+                self.by_email[email].append(guest)
         if guest is None:
             guest = PmsGuest(first_name=data.first_name, last_name=data.last_name)
             update_guest_details(guest, data)

@@ -196,7 +196,7 @@ def _write_bookings(session: Session, shop: ShopConfig, todo: list[_Pending], ca
     matches = {}
     for pending in todo:
         match = guests.match(pending.data.guest)
-        update_guest_details(match.guest, pending.data.guest)
+        update_guest_details(match.guest, pending.data.guest, match.method)
         matches[pending.snapshot.id] = match
     session.flush()  # new guests get their ids
     guests.add_new_mappings()

@@ -1,4 +1,4 @@
-"""Guest matching: e-mail first, then phone plus name, else a new guest; weak matches never merge."""
+"""Guest matching: e-mail, then phone plus name where a side has no e-mail, else a new guest; never a weak merge."""
 
 from __future__ import annotations
 
@@ -42,12 +42,21 @@ def test_email_match_ignores_case_and_spaces(session_factory):
         assert (mapping.qloapps_customer_id, mapping.pms_guest_id, mapping.match_method) == (7, existing.id, "email")
 
 
-def test_phone_plus_name_matches_when_there_is_no_email_match(session_factory):
+def test_phone_plus_name_matches_a_guest_without_email(session_factory):
+    with transaction(session_factory) as session:
+        shop_id = _shop_id(session)
+        existing = _guest(session, "Bo", "Berg", phone="+46 (70) 123-4567")
+        match = match_guest(session, shop_id, GuestData(8, "bo", "BERG", "bo@new.example", "+46 70 1234567"))
+        assert (match.guest.id, match.method) == (existing.id, "phone_name")
+
+
+def test_phone_plus_name_with_another_email_is_a_new_guest(session_factory):
     with transaction(session_factory) as session:
         shop_id = _shop_id(session)
         existing = _guest(session, "Bo", "Berg", email="bo@old.example", phone="+46 (70) 123-4567")
         match = match_guest(session, shop_id, GuestData(8, "bo", "BERG", "bo@new.example", "+46 70 1234567"))
-        assert (match.guest.id, match.method) == (existing.id, "phone_name")
+        assert match.method == "created" and match.guest.id != existing.id
+        assert match.note and "different person" in match.note
 
 
 def test_phone_alone_with_another_name_is_a_new_guest(session_factory):
