@@ -1,0 +1,195 @@
+"""Helpers for the outbound process tests: a `dramatiq qlosync.actors` worker and a `qlosync relay` as
+subprocesses, and the comparisons between the PMS (plain SQL) and the simulator's store.
+
+The comparison helpers only read (the simulator's store under its lock); the tests make PMS changes with
+plain SQL, as a host PMS would.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from tests.acceptance.test_scheduler_process import _start, _stop
+from tests.runtime_support import queue_counts, wait_until
+
+BIN = Path(sys.executable).parent
+WORKER_CMD = [str(BIN / "dramatiq"), "qlosync.actors", "--processes", "1", "--threads", "2"]
+OUTBOUND_QUEUE = "qloapps.outbound"
+
+
+def process_env(database_url: str, amqp_url: str, secret_key: str, *, read_timeout_s: float = 2.0,
+                **extra: str) -> dict[str, str]:
+    """The environment of every subprocess: this machine's, minus any QLOSYNC_/QLOAPPS_ setting, plus ours."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_"))},
+        "DATABASE_URL": database_url, "RABBITMQ_URL": amqp_url, "QLOSYNC_SECRET_KEY": secret_key,
+        # The push's settle window is 2 * read timeout + 5 s: 9 s with 2 s.
+        "QLOAPPS_HTTP_READ_TIMEOUT_S": f"{read_timeout_s:g}",
+        **extra,
+    }
+
+
+@dataclass
+class OutboundProcesses:
+    """One worker (replaceable) and one relay, logging into *logs*; `stop()` ends whatever is still running."""
+
+    env: dict[str, str]
+    logs: Path
+    engine: Engine
+    relay_args: tuple[str, ...] = ()
+    worker: subprocess.Popen[bytes] | None = None
+    relay: subprocess.Popen[bytes] | None = None
+    _all: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        log = self.logs / f"worker-{sum(1 for p in self.logs.glob('worker-*.log')) + 1}.log"
+        self.worker = _start(WORKER_CMD, self.env, log)
+        self._all.append(self.worker)
+        wait_until(self._worker_consuming, timeout=30, interval=0.1, what=f"a worker consuming {OUTBOUND_QUEUE}")
+        return self.worker
+
+    def start_relay(self) -> subprocess.Popen[bytes]:
+        self.relay = _start([str(BIN / "qlosync"), "relay", *self.relay_args], self.env, self.logs / "relay.log")
+        self._all.append(self.relay)
+        wait_until(self._relay_listening, timeout=30, interval=0.05, what="the relay to LISTEN on qlosync_outbox")
+        return self.relay
+
+    def kill_worker(self) -> None:
+        """SIGKILL the worker's whole process group (master and worker process), like a crash."""
+        assert self.worker is not None and self.worker.poll() is None, self.log("worker-1.log")
+        os.killpg(self.worker.pid, signal.SIGKILL)
+        self.worker.wait(timeout=10)
+        # RabbitMQ drops the consumer (and requeues what it held unacked) once it sees the connection close.
+        wait_until(lambda: queue_counts(self.env["RABBITMQ_URL"], OUTBOUND_QUEUE)[1] == 0, timeout=10, interval=0.05,
+                   what="the killed worker's consumer to go away")
+
+    def stop(self) -> None:
+        for process in reversed(self._all):
+            _stop(process)
+
+    def log(self, name: str) -> str:
+        path = self.logs / name
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def all_logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}"
+                         for p in sorted(self.logs.glob("*.log")))
+
+    def _worker_consuming(self) -> bool:
+        assert self.worker is not None
+        if self.worker.poll() is not None:
+            raise AssertionError(f"the worker exited with {self.worker.returncode}:\n{self.all_logs()}")
+        counts = queue_counts(self.env["RABBITMQ_URL"], OUTBOUND_QUEUE)
+        return counts is not None and counts[1] > 0
+
+    def _relay_listening(self) -> bool:
+        assert self.relay is not None
+        if self.relay.poll() is not None:
+            raise AssertionError(f"the relay exited with {self.relay.returncode}:\n{self.all_logs()}")
+        database = make_url(self.env["DATABASE_URL"]).database
+        with self.engine.connect() as connection:
+            return bool(connection.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND query = 'LISTEN qlosync_outbox'"),
+                {"db": database}))
+
+
+# -- the PMS side -----------------------------------------------------------------------------------------------
+
+
+def mapping_of(engine: Engine, reservation_id: int) -> Any:
+    """(id, qloapps_order_id, push_token, push_error, pms_hash) of a reservation's mapping, or None."""
+    with engine.connect() as connection:
+        return connection.execute(text(
+            "SELECT id, qloapps_order_id, push_token, push_error, pms_hash FROM qloapps_reservation_mappings "
+            "WHERE pms_reservation_id = :r"), {"r": reservation_id}).one_or_none()
+
+
+def pms_lines(engine: Engine, config_id: int, reservation_id: int) -> list[tuple[int, str, str, int]]:
+    """The reservation's lines as QloApps should show them: (QloApps room type, from, to, adults), sorted."""
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT m.qloapps_room_type_id, l.checkin, l.checkout, l.adults FROM pms_reservation_lines l "
+            "JOIN qloapps_room_type_mappings m ON m.pms_room_type_id = l.room_type_id AND m.config_id = :c "
+            "WHERE l.reservation_id = :r"), {"c": config_id, "r": reservation_id}).all()
+    return sorted((int(rt), checkin.isoformat(), checkout.isoformat(), int(adults))
+                  for rt, checkin, checkout, adults in rows)
+
+
+def pms_status(engine: Engine, reservation_id: int) -> str:
+    with engine.connect() as connection:
+        return connection.scalar(text("SELECT status FROM pms_reservations WHERE id = :r"), {"r": reservation_id})
+
+
+def outbox_rows(engine: Engine) -> list[Any]:
+    with engine.connect() as connection:
+        return list(connection.execute(text(
+            "SELECT id, aggregate_id, operation, created_at, published_at, attempts, last_error FROM pms_outbox "
+            "ORDER BY id")))
+
+
+def dead_letters(engine: Engine) -> list[Any]:
+    with engine.connect() as connection:
+        return list(connection.execute(text(
+            "SELECT actor_name, queue_name, args, reason, error_class, error_message, retries, status "
+            "FROM qloapps_dead_letters ORDER BY id")))
+
+
+def sync_actions(engine: Engine, reservation_id: int) -> list[str]:
+    """The push actions the sync log recorded for a reservation, oldest first (pushed_created, ...)."""
+    with engine.connect() as connection:
+        return list(connection.scalars(text(
+            "SELECT action FROM qloapps_sync_logs WHERE details ->> 'pms_reservation_id' = :r ORDER BY id"),
+            {"r": str(reservation_id)}))
+
+
+# -- the simulator side -----------------------------------------------------------------------------------------
+
+
+def orders_with_token(simulator: Any, token: str) -> list[int]:
+    """Ids of the simulator's orders whose source carries *token*."""
+    with simulator.store.lock:
+        return sorted(i for i, o in simulator.store.table("orders").items() if token in str(o.get("source") or ""))
+
+
+def order_state(simulator: Any, order_id: int) -> int:
+    with simulator.store.lock:
+        return int(simulator.store.table("orders")[order_id]["current_state"])
+
+
+def order_customer(simulator: Any, order_id: int) -> tuple[str, str, str]:
+    """(first name, last name, e-mail) of the order's customer."""
+    with simulator.store.lock:
+        customer = simulator.store.table("customers")[simulator.store.table("orders")[order_id]["id_customer"]]
+        return str(customer["firstname"]), str(customer["lastname"]), str(customer["email"])
+
+
+def qlo_lines(simulator: Any, order_id: int) -> list[tuple[int, str, str, int]]:
+    """The order's room lines in the simulator: (room type, from, to, adults), sorted."""
+    return sorted((rt, f, t, a) for rt, f, t, a, _ in _qlo_rows(simulator, order_id))
+
+
+def qlo_cancelled_flags(simulator: Any, order_id: int) -> list[int]:
+    return [c for *_, c in _qlo_rows(simulator, order_id)]
+
+
+def _qlo_rows(simulator: Any, order_id: int) -> Iterator[tuple[int, str, str, int, int]]:
+    with simulator.store.lock:
+        rows = [dict(r) for r in simulator.store.table("room_bookings").values() if r["id_order"] == order_id]
+    for r in rows:
+        yield int(r["id_product"]), str(r["date_from"])[:10], str(r["date_to"])[:10], int(r["adults"]), \
+            int(r["is_cancelled"])
+
+
+def posts(simulator: Any) -> int:
+    """How many booking creates the simulator received."""
+    return simulator.request_counts["POST /api/bookings"]
