@@ -322,6 +322,16 @@ def match_lines(lines: Sequence[LineState], room_bookings: Sequence[RoomBooking]
 def _pull_into_pms(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, snapshot: BookingSnapshot) -> PushResult:
     """QloApps' version wins: apply it to the PMS like a pull would (this connection holds the locks)."""
     with transaction(factory) as session:
+        # The winner is decided (by the strategy or a person): the apply must write QloApps' version, not
+        # weigh both sides again by the shop's strategy (with `manual` it would open a new conflict, with
+        # `pms_wins` keep the PMS) nor skip it as already synced.
+        mapping = _mapping_for_update(session, deps.shop, ctx.state.reservation_id)
+        current = load_state(session, ctx.state.reservation_id)
+        if current is not None:
+            mapping.pms_hash = pms_state_hash(current)
+        mapping.qloapps_hash = None
+        sync_log(session, deps.shop, "warning", snapshot.id, "conflict_qloapps_wins", "changed on both sides",
+                 pms_reservation_id=ctx.state.reservation_id, strategy=deps.shop.conflict_strategy)
         catalog = Catalog.load(session, deps.shop.id, deps.currencies())
         apply_snapshot(session, deps.shop, snapshot, catalog)
     return PushResult("pulled", ctx.state.reservation_id, snapshot.id, note="QloApps' version kept")

@@ -1,0 +1,207 @@
+"""Reservations QloApps cannot take (or would store wrongly) are refused with a reason, flagged on the
+mapping, create nothing in QloApps, do not block other reservations, and go through once fixed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from qlosync.db.pms import PmsRoomType
+from qlosync.errors import PermanentError
+from qlosync.sync.outbound_mapper import PushRejected, load_state, validate
+from qlosync.sync.push import PushDeps, push_reservation
+from tests.outbound_fixtures import TODAY, pms_room_type, sql_reservation, stay
+
+
+def _pms_type(engine: Engine, shop, qloapps_room_type: int) -> int:  # type: ignore[no-untyped-def]
+    with Session(engine) as session:
+        return pms_room_type(session, shop.id, qloapps_room_type)
+
+
+def _mapping(engine: Engine, reservation_id: int):  # type: ignore[no-untyped-def]
+    with engine.connect() as c:
+        return c.execute(text("SELECT qloapps_order_id, push_error, push_error_at, push_attempted_at "
+                              "FROM qloapps_reservation_mappings WHERE pms_reservation_id = :r"),
+                         {"r": reservation_id}).one()
+
+
+def _refusals(engine: Engine, reservation_id: int) -> list[str]:
+    with engine.connect() as c:
+        return list(c.execute(text("SELECT reason FROM qloapps_sync_logs WHERE action = 'push_refused' "
+                                   "AND level = 'error' AND details->>'pms_reservation_id' = :r ORDER BY id"),
+                              {"r": str(reservation_id)}).scalars())
+
+
+@dataclass(frozen=True)
+class BadCase:
+    """A bad reservation: how to make it, what the refusal names, and the plain-SQL fix."""
+
+    make: Callable[[Engine, PushDeps], int]
+    says: str
+    fix: str
+
+
+def _unmapped(engine: Engine, deps: PushDeps) -> int:
+    with engine.begin() as c:
+        room_type = c.execute(text("INSERT INTO pms_room_types (code, name) VALUES ('SUITE', 'Garden Suite') "
+                                   "RETURNING id")).scalar_one()
+    return sql_reservation(engine, room_type_id=room_type, checkin=stay(30)[0], checkout=stay(30)[1])
+
+
+def _past(engine: Engine, deps: PushDeps) -> int:
+    return sql_reservation(engine, room_type_id=_pms_type(engine, deps.shop, 1), checkin=stay(-3)[0],
+                           checkout=stay(-3)[1])
+
+
+def _crowded(engine: Engine, deps: PushDeps) -> int:
+    room_type = _pms_type(engine, deps.shop, 1)
+    with engine.connect() as c:
+        limit = c.execute(text("SELECT max_adults FROM pms_room_types WHERE id = :t"), {"t": room_type}).scalar_one()
+    return sql_reservation(engine, room_type_id=room_type, checkin=stay(30)[0], checkout=stay(30)[1],
+                           adults=limit + 1)
+
+
+def _no_adult(engine: Engine, deps: PushDeps) -> int:
+    return sql_reservation(engine, room_type_id=_pms_type(engine, deps.shop, 1), checkin=stay(30)[0],
+                           checkout=stay(30)[1], adults=0)
+
+
+def _digits(engine: Engine, deps: PushDeps) -> int:
+    return sql_reservation(engine, room_type_id=_pms_type(engine, deps.shop, 1), checkin=stay(30)[0],
+                           checkout=stay(30)[1], first="J0hn", email="john@example.com")
+
+
+def _bad_email(engine: Engine, deps: PushDeps) -> int:
+    return sql_reservation(engine, room_type_id=_pms_type(engine, deps.shop, 1), checkin=stay(30)[0],
+                           checkout=stay(30)[1], first="Jo", last="Smith", email="jo.smith@example")
+
+
+def _sold_out(engine: Engine, deps: PushDeps) -> int:
+    """Five reservations take all five General Rooms for the stay; the sixth finds none free."""
+    room_type = _pms_type(engine, deps.shop, 1)
+    checkin, checkout = stay(30)
+    for n in range(5):
+        earlier = sql_reservation(engine, room_type_id=room_type, checkin=checkin, checkout=checkout,
+                                  first="Early", last="Bird", email=f"early{n}@example.com")
+        assert push_reservation(deps, earlier).action == "created"
+    return sql_reservation(engine, room_type_id=room_type, checkin=checkin, checkout=checkout, first="Late",
+                           last="Comer", email="late@example.com")
+
+
+CASES = {
+    "unmapped room type": BadCase(_unmapped, "not mapped to a QloApps room type",
+                                  "UPDATE pms_reservation_lines SET room_type_id = :general WHERE reservation_id = :r"),
+    "stay in the past": BadCase(_past, "the stay starts in the past",
+                                "UPDATE pms_reservation_lines SET checkin = :later_in, checkout = :later_out "
+                                "WHERE reservation_id = :r"),
+    "too many adults": BadCase(_crowded, "exceed room type",
+                               "UPDATE pms_reservation_lines SET adults = 2 WHERE reservation_id = :r"),
+    "no adult": BadCase(_no_adult, "at least one adult",
+                        "UPDATE pms_reservation_lines SET adults = 1 WHERE reservation_id = :r"),
+    "digits in the first name": BadCase(_digits, "firstname contains digits",
+                                        "UPDATE pms_guests SET first_name = 'John' "
+                                        "WHERE id = (SELECT guest_id FROM pms_reservations WHERE id = :r)"),
+    "invalid e-mail": BadCase(_bad_email, "e-mail is not a valid address",
+                              "UPDATE pms_guests SET email = 'jo.smith@example.com', "
+                              "email_normalized = 'jo.smith@example.com' "
+                              "WHERE id = (SELECT guest_id FROM pms_reservations WHERE id = :r)"),
+    "no room free in QloApps": BadCase(_sold_out, "Requested room(s) not available.",
+                                       "UPDATE pms_reservation_lines SET checkin = :later_in, checkout = :later_out "
+                                       "WHERE reservation_id = :r"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
+def test_a_bad_reservation_is_refused_flagged_and_goes_through_once_fixed(
+    case: BadCase, simulator, push_deps, engine, shop
+):
+    # Given a reservation QloApps cannot take as it is
+    reservation = case.make(engine, push_deps)
+    orders_before = set(simulator.store.table("orders"))
+
+    # When it is pushed
+    with pytest.raises(PermanentError) as refused:
+        push_reservation(push_deps, reservation)
+
+    # Then the refusal names the problem, the mapping keeps it, the sync log has it, QloApps has no order for it
+    assert isinstance(refused.value, PushRejected)
+    assert case.says in str(refused.value)
+    flagged = _mapping(engine, reservation)
+    assert flagged.qloapps_order_id is None
+    assert flagged.push_error is not None and case.says in flagged.push_error and flagged.push_error_at is not None
+    assert len(_refusals(engine, reservation)) == 1
+    assert set(simulator.store.table("orders")) == orders_before
+    assert not any(f"reservation {reservation}" in " ".join(o["_remarks"])
+                   for o in simulator.store.table("orders").values())
+
+    # And a good reservation pushed afterwards goes through
+    good = sql_reservation(engine, room_type_id=_pms_type(engine, shop, 2), checkin=stay(60)[0],
+                           checkout=stay(60)[1], first="Good", last="Guest", email="good@example.com")
+    assert push_reservation(push_deps, good).action == "created"
+    assert len(simulator.store.table("orders")) == len(orders_before) + 1
+
+    # When the bad reservation is fixed by plain SQL and pushed again
+    later_in, later_out = stay(90)
+    with engine.begin() as c:
+        c.execute(text(case.fix), {"r": reservation, "general": _pms_type(engine, shop, 1), "later_in": later_in,
+                                   "later_out": later_out})
+    result = push_reservation(push_deps, reservation)
+
+    # Then it is created, once, and the flag is cleared
+    assert result.action == "created"
+    assert len(simulator.store.table("orders")) == len(orders_before) + 2
+    fixed = _mapping(engine, reservation)
+    assert fixed.qloapps_order_id == result.qloapps_order_id
+    assert fixed.push_error is None and fixed.push_error_at is None
+    assert len(_refusals(engine, reservation)) == 1
+
+
+def test_a_stay_whose_checkout_is_not_after_checkin_cannot_be_stored_and_is_refused_by_the_checks(
+    push_deps, engine, session_factory, shop
+):
+    room_type = _pms_type(engine, shop, 1)
+    reservation = sql_reservation(engine, room_type_id=room_type, checkin=stay(30)[0], checkout=stay(30)[1])
+    # Given the PMS table refuses such a line outright (CHECK constraint)
+    with pytest.raises(IntegrityError, match="ck_pms_reservation_lines_stay_dates"), engine.begin() as c:
+        c.execute(text("UPDATE pms_reservation_lines SET checkout = checkin WHERE reservation_id = :r"),
+                  {"r": reservation})
+    # When the checks see a state with such a line (a host PMS without the constraint)
+    with Session(engine) as session:
+        state = load_state(session, reservation)
+        limits = {room_type: session.get_one(PmsRoomType, room_type)}
+    assert state is not None
+    room_types = {room_type: 1}
+    validate(state, room_types, limits, today=TODAY)  # the stored one is fine
+    for days in (0, -1):
+        line = state.lines[0]
+        bad = replace(state, lines=(replace(line, checkout=line.checkin + timedelta(days=days)),))
+        # Then they refuse it with a reason
+        with pytest.raises(PushRejected, match="check-out is not after check-in"):
+            validate(bad, room_types, limits, today=TODAY)
+
+
+def test_a_refused_push_is_flagged_again_after_a_new_failure_and_the_reason_is_updated(
+    simulator, push_deps, engine, shop
+):
+    # Given a reservation refused for its e-mail
+    reservation = _bad_email(engine, push_deps)
+    with pytest.raises(PushRejected, match="e-mail"):
+        push_reservation(push_deps, reservation)
+    # When the e-mail is fixed but the stay is moved into the past
+    with engine.begin() as c:
+        c.execute(text(CASES["invalid e-mail"].fix), {"r": reservation})
+        c.execute(text("UPDATE pms_reservation_lines SET checkin = :i, checkout = :o WHERE reservation_id = :r"),
+                  {"r": reservation, "i": stay(-5)[0], "o": stay(-5)[1]})
+    with pytest.raises(PushRejected, match="in the past"):
+        push_reservation(push_deps, reservation)
+    # Then the flag carries the newest reason only, and nothing reached QloApps
+    flagged = _mapping(engine, reservation)
+    assert "in the past" in flagged.push_error and "e-mail" not in flagged.push_error
+    assert len(_refusals(engine, reservation)) == 2
+    assert not simulator.store.table("orders")

@@ -1,0 +1,157 @@
+"""Which QloApps customer a pushed booking belongs to, and that qlosync never renames a customer it did
+not create (QloApps would: a posted booking overwrites the name of the customer with its e-mail, B17,
+and every older booking of that customer shows the new name, B9)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from qlosync.sync.customers import placeholder_email
+from qlosync.sync.push import push_reservation
+from tests.outbound_fixtures import pms_room_type, sql_reservation, stay
+
+
+def _general(engine: Engine, shop) -> int:  # type: ignore[no-untyped-def]
+    with Session(engine) as session:
+        return pms_room_type(session, shop.id, 1)
+
+
+def _customer_of(simulator, order_id: int) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    return simulator.store.table("customers")[simulator.store.table("orders")[order_id]["id_customer"]]
+
+
+def _guest_of(engine: Engine, reservation_id: int) -> int:
+    with engine.connect() as c:
+        return c.execute(text("SELECT guest_id FROM pms_reservations WHERE id = :r"),
+                         {"r": reservation_id}).scalar_one()
+
+
+def _customer_mappings(engine: Engine) -> list[tuple[int, int, str]]:
+    with engine.connect() as c:
+        return [tuple(row) for row in c.execute(text(  # type: ignore[misc]
+            "SELECT qloapps_customer_id, pms_guest_id, match_method FROM qloapps_customer_mappings ORDER BY id"))]
+
+
+def _logs(engine: Engine, action: str) -> list[tuple[str, str, str]]:
+    with engine.connect() as c:
+        return [tuple(row) for row in c.execute(text(  # type: ignore[misc]
+            "SELECT level, entity_id, reason FROM qloapps_sync_logs WHERE action = :a ORDER BY id"), {"a": action})]
+
+
+def _another_reservation(engine: Engine, guest_id: int, room_type: int, days_ahead: int) -> int:
+    checkin, checkout = stay(days_ahead)
+    with engine.begin() as c:
+        reservation = c.execute(text("INSERT INTO pms_reservations (guest_id, status) VALUES (:g, 'confirmed') "
+                                     "RETURNING id"), {"g": guest_id}).scalar_one()
+        c.execute(text("INSERT INTO pms_reservation_lines (reservation_id, room_type_id, checkin, checkout, adults) "
+                       "VALUES (:r, :t, :i, :o, 2)"), {"r": reservation, "t": room_type, "i": checkin, "o": checkout})
+    return reservation
+
+
+def test_a_guest_with_the_email_of_an_existing_customer_books_for_it_without_renaming_it(
+    simulator, push_deps, client, engine, shop
+):
+    # Given a website account, and a PMS guest with its e-mail under another name
+    account = client.create_customer(firstname="Maria", lastname="Garcia", email="maria.garcia@example.com",
+                                     phone="+1 555 0142", passwd="website-password-1")
+    customers = len(simulator.store.table("customers"))
+    reservation = sql_reservation(engine, room_type_id=_general(engine, shop), checkin=stay(30)[0],
+                                  checkout=stay(30)[1], first="Mary", last="Smith", email="Maria.Garcia@example.com")
+
+    # When the reservation is pushed
+    result = push_reservation(push_deps, reservation)
+
+    # Then the booking belongs to the account, which keeps its name; no customer was added
+    assert result.action == "created"
+    customer = _customer_of(simulator, result.qloapps_order_id)
+    assert customer["id"] == account.id
+    assert (customer["firstname"], customer["lastname"], customer["email"]) == (
+        "Maria", "Garcia", "maria.garcia@example.com")
+    assert len(simulator.store.table("customers")) == customers
+    # And the difference is logged, not dropped
+    kept = _logs(engine, "customer_name_kept")
+    assert len(kept) == 1 and kept[0][0] == "warning" and kept[0][1] == str(result.qloapps_order_id)
+    assert "Maria Garcia" in kept[0][2] and "Mary Smith" in kept[0][2]
+    assert _customer_mappings(engine) == [(account.id, _guest_of(engine, reservation), "email")]
+
+    # When the PMS guest is renamed later and the change is pushed
+    with engine.begin() as c:
+        c.execute(text("UPDATE pms_guests SET first_name = 'Marie' WHERE id = :g"),
+                  {"g": _guest_of(engine, reservation)})
+    assert push_reservation(push_deps, reservation).action == "updated"
+
+    # Then the account is still not renamed, and that is logged again
+    customer = _customer_of(simulator, result.qloapps_order_id)
+    assert (customer["id"], customer["firstname"], customer["lastname"]) == (account.id, "Maria", "Garcia")
+    assert len(_logs(engine, "customer_name_kept")) == 2
+
+
+def test_a_guest_without_email_gets_a_placeholder_address_and_keeps_its_customer(
+    simulator, push_deps, engine, shop
+):
+    # Given a walk-in guest without an e-mail
+    general = _general(engine, shop)
+    reservation = sql_reservation(engine, room_type_id=general, checkin=stay(30)[0], checkout=stay(30)[1],
+                                  first="Noah", last="Mailless", email=None, phone="+1 555 0177")
+    guest = _guest_of(engine, reservation)
+
+    # When the reservation is pushed
+    result = push_reservation(push_deps, reservation)
+
+    # Then QloApps' customer carries the guest's name and the placeholder address of that guest
+    assert result.action == "created"
+    customer = _customer_of(simulator, result.qloapps_order_id)
+    assert customer["email"] == placeholder_email(guest) == f"pms-guest-{guest}@guests.qlosync.invalid"
+    assert (customer["firstname"], customer["lastname"]) == ("Noah", "Mailless")
+    assert _customer_mappings(engine) == [(customer["id"], guest, "pushed")]
+
+    # When the same guest books again
+    customers = len(simulator.store.table("customers"))
+    second = push_reservation(push_deps, _another_reservation(engine, guest, general, 45))
+
+    # Then the second booking belongs to the same customer
+    assert second.action == "created"
+    assert _customer_of(simulator, second.qloapps_order_id)["id"] == customer["id"]
+    assert len(simulator.store.table("customers")) == customers
+
+
+def test_a_guest_without_email_whose_name_and_phone_match_one_customer_books_for_it(
+    simulator, push_deps, client, engine, shop
+):
+    # Given a website account, and a PMS guest without e-mail with its name and phone (written differently)
+    account = client.create_customer(firstname="Lena", lastname="Park", email="lena.park@example.org",
+                                     phone="+1 555 0199", passwd="website-password-2")
+    client.create_customer(firstname="Lena", lastname="Park", email="another.lena@example.org",
+                           phone="+1 555 0300", passwd="website-password-3")  # same name, other phone
+    customers = len(simulator.store.table("customers"))
+    reservation = sql_reservation(engine, room_type_id=_general(engine, shop), checkin=stay(30)[0],
+                                  checkout=stay(30)[1], first="Lena", last="Park", email=None, phone="+1 (555) 0199")
+
+    # When the reservation is pushed
+    result = push_reservation(push_deps, reservation)
+
+    # Then the booking belongs to that account, whose e-mail stays; no placeholder customer appears
+    assert result.action == "created"
+    customer = _customer_of(simulator, result.qloapps_order_id)
+    assert customer["id"] == account.id and customer["email"] == "lena.park@example.org"
+    assert len(simulator.store.table("customers")) == customers
+    assert _customer_mappings(engine) == [(account.id, _guest_of(engine, reservation), "phone_name")]
+
+
+def test_a_guest_without_email_whose_name_and_phone_match_several_customers_gets_its_own(
+    simulator, push_deps, client, engine, shop
+):
+    # Given two website accounts with the same name and phone
+    twins = [client.create_customer(firstname="Sam", lastname="Twin", email=f"sam{n}@example.org",
+                                    phone="+1 555 0222", passwd="website-password-4").id for n in (1, 2)]
+    reservation = sql_reservation(engine, room_type_id=_general(engine, shop), checkin=stay(30)[0],
+                                  checkout=stay(30)[1], first="Sam", last="Twin", email=None, phone="+1 555 0222")
+
+    # When a guest without e-mail with that name and phone is pushed
+    result = push_reservation(push_deps, reservation)
+
+    # Then the booking does not guess between them: it gets a placeholder customer of its own
+    customer = _customer_of(simulator, result.qloapps_order_id)
+    assert customer["id"] not in twins
+    assert customer["email"] == placeholder_email(_guest_of(engine, reservation))

@@ -1,0 +1,317 @@
+"""A PMS reservation's life pushed to QloApps: create, modify (dates, room type, guest, an added room),
+cancel; every change made by plain SQL so that the database triggers capture it. Real PostgreSQL, the
+simulator over HTTP, ``push_reservation`` and ``run_pull`` called directly (no broker)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from qlosync.db.session import transaction
+from qlosync.sync.pull import run_pull
+from qlosync.sync.push import cancel_deleted, push_reservation
+from tests.integration.sync_helpers import write_fingerprint
+from tests.outbound_fixtures import pms_room, pms_room_type, sql_reservation, stay
+
+PMS_TABLES = ("pms_reservations", "pms_reservation_lines", "pms_guests")
+
+
+def _pms_type(engine: Engine, shop, qloapps_room_type: int) -> int:  # type: ignore[no-untyped-def]
+    with Session(engine) as session:
+        return pms_room_type(session, shop.id, qloapps_room_type)
+
+
+def _day(value: str) -> date:
+    return date.fromisoformat(str(value)[:10])
+
+
+def _qlosync_orders(simulator) -> list[dict]:  # type: ignore[no-untyped-def]
+    return [o for o in simulator.store.table("orders").values() if "[qlosync:" in str(o["source"])]
+
+
+def _sim_lines(simulator, order_id: int) -> list[tuple[int, date, date, int, int]]:  # type: ignore[no-untyped-def]
+    """The simulator's own room lines of an order: (room type, from, to, adults, children)."""
+    return sorted((int(r["id_product"]), _day(r["date_from"]), _day(r["date_to"]), int(r["adults"]), int(r["children"]))
+                  for r in simulator.store.table("room_bookings").values() if r["id_order"] == order_id)
+
+
+def _sim_line_ids(simulator, order_id: int) -> set[int]:  # type: ignore[no-untyped-def]
+    return {rid for rid, r in simulator.store.table("room_bookings").items() if r["id_order"] == order_id}
+
+
+def _pms_lines(engine: Engine, shop, reservation_id: int) -> list[tuple[int, date, date, int, int]]:  # type: ignore[no-untyped-def]
+    """The PMS lines with their room type translated through the room-type mappings."""
+    with engine.connect() as c:
+        rows = c.execute(text(
+            "SELECT m.qloapps_room_type_id, l.checkin, l.checkout, l.adults, l.children FROM pms_reservation_lines l "
+            "JOIN qloapps_room_type_mappings m ON m.pms_room_type_id = l.room_type_id AND m.config_id = :c "
+            "WHERE l.reservation_id = :r"), {"c": shop.id, "r": reservation_id}).all()
+        total = c.execute(text("SELECT count(*) FROM pms_reservation_lines WHERE reservation_id = :r"),
+                          {"r": reservation_id}).scalar_one()
+    assert len(rows) == total, "every PMS line has a mapped room type"
+    return sorted(tuple(row) for row in rows)  # type: ignore[misc]
+
+
+def _outbox(engine: Engine, reservation_id: int) -> list[str]:
+    with engine.connect() as c:
+        return list(c.execute(text("SELECT operation FROM pms_outbox WHERE aggregate_id = :r ORDER BY id"),
+                              {"r": reservation_id}).scalars())
+
+
+def _mapping(engine: Engine, reservation_id: int):  # type: ignore[no-untyped-def]
+    with engine.connect() as c:
+        return c.execute(text("SELECT id, qloapps_order_id, push_error, pms_hash, qloapps_hash "
+                              "FROM qloapps_reservation_mappings WHERE pms_reservation_id = :r"),
+                         {"r": reservation_id}).one()
+
+
+def _line_mappings(engine: Engine, reservation_id: int) -> set[int]:
+    with engine.connect() as c:
+        return set(c.execute(text(
+            "SELECT lm.qloapps_room_booking_id FROM qloapps_room_line_mappings lm "
+            "JOIN pms_reservation_lines l ON l.id = lm.pms_reservation_line_id WHERE l.reservation_id = :r"),
+            {"r": reservation_id}).scalars())
+
+
+def _pms_fingerprint(session_factory) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    with transaction(session_factory) as session:
+        fingerprint = write_fingerprint(session)
+    return {table: fingerprint[table] for table in PMS_TABLES}
+
+
+def test_a_reservation_lives_through_create_modify_and_cancel_and_qloapps_follows_each_step(
+    simulator, push_deps, deps, engine, session_factory, shop
+):
+    general, delux, executive = (_pms_type(engine, shop, qlo) for qlo in (1, 2, 3))
+    checkin, checkout = stay(40, nights=3)
+
+    # Given a reservation the front desk wrote by plain SQL: one adult (QloApps would default to 2, B13), a price
+    reservation = sql_reservation(engine, room_type_id=general, checkin=checkin, checkout=checkout, first="Walk",
+                                  last="In", email="walk.in@example.com", adults=1, price="1800")
+    assert _outbox(engine, reservation) == ["create", "update"]  # the reservation row, then its line
+
+    # When it is pushed
+    result = push_reservation(push_deps, reservation)
+
+    # Then QloApps has exactly one order for it, as the PMS says
+    assert result.action == "created" and result.qloapps_order_id is not None
+    order_id = result.qloapps_order_id
+    orders = _qlosync_orders(simulator)
+    assert [o["id"] for o in orders] == [order_id]
+    order = orders[0]
+    assert order["source"].startswith("Front desk [qlosync:")
+    assert order["current_state"] == 2  # confirmed: payment received (B20)
+    line = next(r for r in simulator.store.table("room_bookings").values() if r["id_order"] == order_id)
+    assert (int(line["id_product"]), _day(line["date_from"]), _day(line["date_to"])) == (1, checkin, checkout)
+    assert int(line["adults"]) == 1  # sent as "adult" (B13)
+    assert Decimal(str(line["total_price_tax_excl"])) == Decimal("1800")
+    customer = simulator.store.table("customers")[order["id_customer"]]
+    assert (customer["firstname"], customer["lastname"], customer["email"]) == ("Walk", "In", "walk.in@example.com")
+    mapping = _mapping(engine, reservation)
+    assert mapping.qloapps_order_id == order_id and mapping.push_error is None
+    assert _line_mappings(engine, reservation) == _sim_line_ids(simulator, order_id)
+    # And the push itself wrote nothing the triggers would capture
+    assert _outbox(engine, reservation) == ["create", "update"]
+
+    # When the stay moves by plain SQL and is pushed
+    moved_in, moved_out = checkin + timedelta(days=7), checkout + timedelta(days=8)
+    old_line_ids = _sim_line_ids(simulator, order_id)
+    with engine.begin() as c:
+        c.execute(text("UPDATE pms_reservation_lines SET checkin = :i, checkout = :o WHERE reservation_id = :r"),
+                  {"i": moved_in, "o": moved_out, "r": reservation})
+    assert _outbox(engine, reservation)[-1] == "update"
+    assert push_reservation(push_deps, reservation).action == "updated"
+
+    # Then QloApps has the new dates on a new room line (B24), and the line mapping follows it
+    assert _sim_lines(simulator, order_id) == _pms_lines(engine, shop, reservation) == [(1, moved_in, moved_out, 1, 0)]
+    new_line_ids = _sim_line_ids(simulator, order_id)
+    assert new_line_ids.isdisjoint(old_line_ids)
+    assert _line_mappings(engine, reservation) == new_line_ids
+
+    # When the room type changes
+    with engine.begin() as c:
+        c.execute(text("UPDATE pms_reservation_lines SET room_type_id = :t WHERE reservation_id = :r"),
+                  {"t": delux, "r": reservation})
+    assert push_reservation(push_deps, reservation).action == "updated"
+    # Then the line is a Delux Room now
+    assert _sim_lines(simulator, order_id) == _pms_lines(engine, shop, reservation) == [(2, moved_in, moved_out, 1, 0)]
+    assert _line_mappings(engine, reservation) == _sim_line_ids(simulator, order_id)
+
+    # When the guest's last name is corrected (the guest row, not the reservation)
+    with engine.begin() as c:
+        c.execute(text("UPDATE pms_guests SET last_name = 'Inman' WHERE id = "
+                       "(SELECT guest_id FROM pms_reservations WHERE id = :r)"), {"r": reservation})
+    assert _outbox(engine, reservation)[-1] == "update"  # a guest change pushes the guest's reservations
+    assert push_reservation(push_deps, reservation).action == "updated"
+    # Then the customer qlosync created is renamed, and the order still belongs to it
+    order = simulator.store.table("orders")[order_id]
+    customer = simulator.store.table("customers")[order["id_customer"]]
+    assert (customer["firstname"], customer["lastname"], customer["email"]) == ("Walk", "Inman", "walk.in@example.com")
+    assert sum(1 for c in simulator.store.table("customers").values() if c["email"] == "walk.in@example.com") == 1
+
+    # When a second room is added
+    second_in, second_out = stay(50, nights=2)
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO pms_reservation_lines (reservation_id, room_type_id, checkin, checkout, adults) "
+                       "VALUES (:r, :t, :i, :o, 2)"),
+                  {"r": reservation, "t": executive, "i": second_in, "o": second_out})
+    kept_line_ids = _sim_line_ids(simulator, order_id)
+    assert push_reservation(push_deps, reservation).action == "updated"
+    # Then the order has two room lines matching the PMS line by line, the first one kept (B24: adding keeps lines)
+    assert _sim_lines(simulator, order_id) == _pms_lines(engine, shop, reservation) == [
+        (2, moved_in, moved_out, 1, 0), (3, second_in, second_out, 2, 0)]
+    assert kept_line_ids < _sim_line_ids(simulator, order_id)
+    assert _line_mappings(engine, reservation) == _sim_line_ids(simulator, order_id)
+
+    # When the reservation is cancelled by plain SQL
+    with engine.begin() as c:
+        c.execute(text("UPDATE pms_reservations SET status = 'cancelled' WHERE id = :r"), {"r": reservation})
+    assert _outbox(engine, reservation)[-1] == "cancel"
+    assert push_reservation(push_deps, reservation).action == "cancelled"
+    # Then the order is cancelled (state 4), still one order for the reservation
+    assert simulator.store.table("orders")[order_id]["current_state"] == 4
+    assert [o["id"] for o in _qlosync_orders(simulator)] == [order_id]
+
+    # And a full pull afterwards changes nothing in the PMS: both sides agree
+    before = _pms_fingerprint(session_factory)
+    outbox_before = _outbox(engine, reservation)
+    report = run_pull(deps, kind="full", trigger="manual")
+    assert report.status == "succeeded"
+    assert report.counts["created"] == report.counts["updated"] == 0
+    assert _pms_fingerprint(session_factory) == before
+    assert _outbox(engine, reservation) == outbox_before
+    with engine.connect() as c:
+        assert c.execute(text("SELECT status FROM pms_reservations WHERE id = :r"), {"r": reservation}).scalar_one() \
+            == "cancelled"
+
+    # And a second push finds nothing to do and sends nothing
+    again = push_reservation(push_deps, reservation)
+    assert (again.action, again.requests) == ("unchanged", 0)
+
+
+def test_unchanged_push_sends_nothing_and_an_update_that_changes_nothing_makes_no_outbox_row(
+    simulator, push_deps, engine, shop
+):
+    reservation = sql_reservation(engine, room_type_id=_pms_type(engine, shop, 2), checkin=stay(20)[0],
+                                  checkout=stay(20)[1])
+    assert push_reservation(push_deps, reservation).action == "created"
+    outbox = _outbox(engine, reservation)
+    requests = sum(simulator.request_counts.values())
+    # When a host rewrites a row with its own values (only updated_at would change)
+    with engine.begin() as c:
+        c.execute(text("UPDATE pms_reservations SET status = status WHERE id = :r"), {"r": reservation})
+        c.execute(text("UPDATE pms_reservation_lines SET adults = adults WHERE reservation_id = :r"),
+                  {"r": reservation})
+    # Then the triggers capture nothing, and a push makes no request
+    assert _outbox(engine, reservation) == outbox
+    result = push_reservation(push_deps, reservation)
+    assert (result.action, result.requests) == ("unchanged", 0)
+    assert sum(simulator.request_counts.values()) == requests
+
+
+def test_inbound_writes_create_no_outbox_rows_but_a_plain_sql_update_does(
+    simulator, push_deps, deps, engine, session_factory, shop, client
+):
+    # Given bookings made on the website
+    order_ids = simulator.store.generate_bookings(6, seed=21)
+    live = next(o for o in order_ids if simulator.store.table("orders")[o]["current_state"] not in (4, 5))
+    with engine.connect() as c:
+        outbox_before = c.execute(text("SELECT count(*) FROM pms_outbox")).scalar_one()
+
+    # When a pull imports them into the PMS
+    report = run_pull(deps, kind="full", trigger="manual")
+    assert report.status == "succeeded" and report.counts["created"] == len(order_ids)
+
+    # Then the inbound writes left nothing in the outbox (no echo)
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM pms_outbox")).scalar_one() == outbox_before
+        reservation = c.execute(text("SELECT pms_reservation_id FROM qloapps_reservation_mappings "
+                                     "WHERE qloapps_order_id = :o"), {"o": live}).scalar_one()
+    # And pushing an imported reservation sends nothing: the pull stored the PMS-side hash
+    result = push_reservation(push_deps, reservation)
+    assert (result.action, result.requests) == ("unchanged", 0)
+
+    # When the front desk changes that reservation by plain SQL
+    with engine.begin() as c:
+        c.execute(text("UPDATE pms_reservations SET status = 'cancelled' WHERE id = :r"), {"r": reservation})
+    # Then exactly that change is captured
+    assert _outbox(engine, reservation) == ["cancel"]
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM pms_outbox")).scalar_one() == outbox_before + 1
+    # And the push carries it to QloApps
+    assert push_reservation(push_deps, reservation).action == "cancelled"
+    assert simulator.store.table("orders")[live]["current_state"] == 4
+
+
+def test_a_pinned_room_a_removed_room_an_occupancy_change_and_a_refund(simulator, push_deps, engine, shop):
+    general, executive = _pms_type(engine, shop, 1), _pms_type(engine, shop, 3)
+    with Session(engine) as session:
+        room_gr103 = pms_room(session, shop.id, 3)
+    checkin, checkout = stay(70)
+    # Given a reservation of two rooms, the General Room pinned to GR-103 by the front desk
+    reservation = sql_reservation(engine, room_type_id=general, checkin=checkin, checkout=checkout)
+    with engine.begin() as c:
+        c.execute(text("UPDATE pms_reservation_lines SET room_id = :room WHERE reservation_id = :r"),
+                  {"room": room_gr103, "r": reservation})
+        c.execute(text("INSERT INTO pms_reservation_lines (reservation_id, room_type_id, checkin, checkout, adults) "
+                       "VALUES (:r, :t, :i, :o, 1)"), {"r": reservation, "t": executive, "i": checkin, "o": checkout})
+    order_id = push_reservation(push_deps, reservation).qloapps_order_id
+    assert order_id is not None
+    # Then QloApps gave the pinned room
+    rooms = {int(r["id_product"]): int(r["id_room"]) for r in simulator.store.table("room_bookings").values()
+             if r["id_order"] == order_id}
+    assert rooms[1] == 3
+    assert _sim_lines(simulator, order_id) == _pms_lines(engine, shop, reservation)
+
+    # When the Executive Room is removed by plain SQL
+    with engine.begin() as c:
+        c.execute(text("DELETE FROM pms_reservation_lines WHERE reservation_id = :r AND room_type_id = :t"),
+                  {"r": reservation, "t": executive})
+    assert push_reservation(push_deps, reservation).action == "updated"
+    # Then QloApps dropped that line (a PUT lists every room, B23) and kept the pinned one
+    assert _sim_lines(simulator, order_id) == _pms_lines(engine, shop, reservation) == [(1, checkin, checkout, 2, 0)]
+    assert [int(r["id_room"]) for r in simulator.store.table("room_bookings").values()
+            if r["id_order"] == order_id] == [3]
+
+    # When only the occupancy changes, which QloApps ignores on an existing room (B25)
+    with engine.begin() as c:
+        c.execute(text("UPDATE pms_reservation_lines SET adults = 1 WHERE reservation_id = :r"), {"r": reservation})
+    assert push_reservation(push_deps, reservation).action == "updated"
+    # Then the difference is logged rather than dropped silently
+    assert _sim_lines(simulator, order_id) == [(1, checkin, checkout, 2, 0)]
+    with engine.connect() as c:
+        warnings = c.execute(text("SELECT level, entity_id FROM qloapps_sync_logs "
+                                  "WHERE action = 'occupancy_not_applied'")).all()
+    assert [tuple(w) for w in warnings] == [("warning", str(order_id))]
+    assert push_reservation(push_deps, reservation).action == "unchanged"
+
+    # When the reservation is refunded by plain SQL
+    with engine.begin() as c:
+        c.execute(text("UPDATE pms_reservations SET status = 'refunded' WHERE id = :r"), {"r": reservation})
+    assert _outbox(engine, reservation)[-1] == "cancel"
+    assert push_reservation(push_deps, reservation).action == "cancelled"
+    # Then the order is refunded (state 5)
+    assert simulator.store.table("orders")[order_id]["current_state"] == 5
+
+
+def test_a_reservation_deleted_by_sql_cancels_its_qloapps_booking(simulator, push_deps, engine, shop):
+    reservation = sql_reservation(engine, room_type_id=_pms_type(engine, shop, 4), checkin=stay(80)[0],
+                                  checkout=stay(80)[1])
+    order_id = push_reservation(push_deps, reservation).qloapps_order_id
+    mapping_id = _mapping(engine, reservation).id
+    # When the host deletes the reservation row
+    with engine.begin() as c:
+        c.execute(text("DELETE FROM pms_reservations WHERE id = :r"), {"r": reservation})
+    # Then the outbox keeps the mapping ids the cancel needs
+    with engine.connect() as c:
+        operation, payload = c.execute(text("SELECT operation, payload FROM pms_outbox WHERE aggregate_id = :r "
+                                            "ORDER BY id DESC LIMIT 1"), {"r": reservation}).one()
+    assert (operation, payload) == ("cancel", {"deleted": True, "mapping_ids": [mapping_id]})
+    # And cancelling by those ids cancels the QloApps booking, once
+    assert [r.qloapps_order_id for r in cancel_deleted(push_deps, payload["mapping_ids"])] == [order_id]
+    assert simulator.store.table("orders")[order_id]["current_state"] == 4
+    cancel_deleted(push_deps, payload["mapping_ids"])
+    assert simulator.request_counts["PUT /api/bookings"] == 1  # the second call saw it cancelled already
