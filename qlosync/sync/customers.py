@@ -71,6 +71,14 @@ def _as_existing(customer: Customer, guest: GuestState, method: str, owned: bool
 def choose_customer(session: Session, client: QloAppsClient, config_id: int, guest: GuestState,
                     order_customer_id: int | None = None) -> CustomerChoice:
     """The customer for a POST (order_customer_id None) or for the PUT of an order that already has one."""
+    choice = _choose(session, client, config_id, guest, order_customer_id)
+    if not choice.detail.phone:
+        raise PushRejected(f"guest {guest.id} has no phone number, and QloApps requires one for a new customer")
+    return choice
+
+
+def _choose(session: Session, client: QloAppsClient, config_id: int, guest: GuestState,
+            order_customer_id: int | None) -> CustomerChoice:
     if order_customer_id is not None:
         return _for_customer_id(session, client, config_id, guest, order_customer_id)
     for customer_id, _method in _mapped(session, config_id, guest.id):

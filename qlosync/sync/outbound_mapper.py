@@ -37,7 +37,9 @@ from qlosync.qloapps.models import (
 )
 
 CLOSED_STATUSES = ("cancelled", "refunded")
-PLACEHOLDER_CHECK = "guest@example.com"  # stands in for a missing e-mail while the rest is checked
+# Stand in for a missing e-mail or phone while the rest is checked (sync/customers.py decides what is sent).
+PLACEHOLDER_CHECK = "guest@example.com"
+PLACEHOLDER_PHONE = "0000000"
 
 
 class PushRejected(PermanentError):
@@ -132,7 +134,8 @@ def validate(state: PmsState, room_types: Mapping[int, int], limits: Mapping[int
     """Refuse what QloApps would store wrongly or answer with an empty 500 / a 200 "Fatal error" (B15-B18).
 
     Lines already in QloApps (``pushed_line_ids``) may have begun in the past (a guest in house); a new
-    line must not start before today. A guest without an e-mail is allowed (see sync/customers.py).
+    line must not start before today. A guest without an e-mail or phone is allowed here (see
+    sync/customers.py: an existing customer lends its phone; a new customer without one is refused).
     """
     if not state.lines:
         raise PushRejected(f"reservation {state.reservation_id} has no lines")
@@ -157,7 +160,7 @@ def validate(state: PmsState, room_types: Mapping[int, int], limits: Mapping[int
                                f"{room_type.max_children} children)")
     try:
         bodies.check_person(state.guest.first_name, state.guest.last_name, state.guest.email or PLACEHOLDER_CHECK,
-                            state.guest.phone or "")
+                            state.guest.phone or PLACEHOLDER_PHONE)
     except QloAppsInvalidRequest as exc:
         raise PushRejected(f"guest {state.guest.id}: {exc}") from None
 

@@ -45,7 +45,7 @@ from qlosync.sync.conflicts import Side, open_conflict_mappings, record_conflict
 from qlosync.sync.customers import CustomerChoice, choose_customer, placeholder_email
 from qlosync.sync.inbound import Catalog, apply_snapshot, sync_log
 from qlosync.sync.locks import held_lock
-from qlosync.sync.mapper import content_hash, map_snapshot
+from qlosync.sync.mapper import ORDER_STATE_TO_STATUS, content_hash, map_snapshot
 from qlosync.sync.outbound_mapper import (
     LineState,
     PmsState,
@@ -240,7 +240,8 @@ def _update(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order
     qloapps_changed = False
     if known.qloapps_hash is not None and order.date_upd != known.qloapps_date_upd:
         snapshot = client.snapshots_for([order])[0]
-        qloapps_changed = content_hash(map_snapshot(snapshot, deps.currencies())) != known.qloapps_hash
+        qloapps_changed = content_hash(map_snapshot(snapshot, deps.currencies())) != known.qloapps_hash \
+            and not already_like_pms(snapshot, state, ctx.room_types)
     side = prefer
     if side is None and qloapps_changed:
         assert state.changed_at is not None
@@ -317,6 +318,22 @@ def match_lines(lines: Sequence[LineState], room_bookings: Sequence[RoomBooking]
             free.remove(candidates[0])
             pairs.append((line, candidates[0]))
     return pairs
+
+
+def already_like_pms(snapshot: BookingSnapshot, state: PmsState, room_types: Mapping[int, int]) -> bool:
+    """QloApps already holds the PMS version (status, and every room line's type, stay, occupancy and price).
+
+    Its change is then our own earlier write whose answer was lost, not a change made on the website.
+    """
+    status = ORDER_STATE_TO_STATUS.get(snapshot.order.current_state, "pending")
+    if status != state.status:
+        return False
+    live = [rb for rb in snapshot.room_bookings if state.closed or not rb.is_cancelled]
+    pairs = match_lines(state.lines, live, room_types, {})
+    return len(pairs) == len(state.lines) == len(live) and all(
+        (line.adults, line.children) == (rb.adults, rb.children)
+        and (line.price_without_tax <= 0 or line.price_without_tax == rb.total_price_tax_excl)
+        for line, rb in pairs)
 
 
 def _pull_into_pms(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, snapshot: BookingSnapshot) -> PushResult:
@@ -404,8 +421,10 @@ def cancel_deleted(deps: PushDeps, mapping_ids: Sequence[int]) -> list[PushResul
             if order_id is None:
                 continue
             orders = deps.client.get_orders([order_id])
+            action = "unchanged"
             if orders and orders[0].current_state not in (STATE_CANCELLED, STATE_REFUNDED):
                 deps.client.cancel_booking(order_id)
+                action = "cancelled"
             snapshot = deps.client.snapshots_for(deps.client.get_orders([order_id]))
             with transaction(factory) as session:
                 mapping = session.get_one(QloAppsReservationMapping, mapping_id, with_for_update=True)
@@ -413,6 +432,6 @@ def cancel_deleted(deps: PushDeps, mapping_ids: Sequence[int]) -> list[PushResul
                     mapping.qloapps_hash = content_hash(map_snapshot(snapshot[0], deps.currencies()))
                     mapping.qloapps_date_upd = snapshot[0].order.date_upd
                 mapping.last_synced_at = datetime.now(UTC)
-                sync_log(session, deps.shop, "info", order_id, "pushed_cancelled", "the PMS reservation was deleted")
-            results.append(PushResult("cancelled", 0, order_id))
+                sync_log(session, deps.shop, "info", order_id, f"pushed_{action}", "the PMS reservation was deleted")
+            results.append(PushResult(action, 0, order_id))
     return results

@@ -4,10 +4,13 @@ and every older booking of that customer shows the new name, B9)."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from qlosync.db.session import transaction
 from qlosync.sync.customers import placeholder_email
+from qlosync.sync.outbound_mapper import PushRejected
 from qlosync.sync.push import push_reservation
 from tests.outbound_fixtures import pms_room_type, sql_reservation, stay
 
@@ -155,3 +158,25 @@ def test_a_guest_without_email_whose_name_and_phone_match_several_customers_gets
     customer = _customer_of(simulator, result.qloapps_order_id)
     assert customer["id"] not in twins
     assert customer["email"] == placeholder_email(_guest_of(engine, reservation))
+
+
+def test_a_guest_without_phone_borrows_the_customers_or_is_refused_clearly(
+        push_deps, engine, session_factory, simulator, shop):
+    with transaction(session_factory) as session:
+        room_type = pms_room_type(session, shop.id, 1)
+    # Given a known QloApps customer, and two PMS guests without a phone: one with that customer's e-mail
+    first = sql_reservation(engine, room_type_id=room_type, checkin=stay(30)[0], checkout=stay(30)[1],
+                            email="known@example.com", phone="+1 555 0199")
+    push_reservation(push_deps, first)
+    known = sql_reservation(engine, room_type_id=room_type, checkin=stay(40)[0], checkout=stay(40)[1],
+                            email="known@example.com", phone=None, first="Kay", last="Known")
+    unknown = sql_reservation(engine, room_type_id=room_type, checkin=stay(50)[0], checkout=stay(50)[1],
+                              email="nobody@example.com", phone=None, first="Noah", last="Body")
+    # When both are pushed
+    result = push_reservation(push_deps, known)
+    # Then the one attached to the existing customer uses its phone
+    order = simulator.store.table("orders")[result.qloapps_order_id]
+    assert simulator.store.table("customers")[order["id_customer"]]["phone"] == "+1 555 0199"
+    # And the one that would create a customer without a phone is refused with the reason
+    with pytest.raises(PushRejected, match="no phone number"):
+        push_reservation(push_deps, unknown)

@@ -4,6 +4,7 @@ is simply sent again. The simulator's faults reproduce each failure over real HT
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -197,10 +198,13 @@ def test_a_create_qloapps_refused_is_sent_again_at_once(simulator, push_deps, en
     assert len(simulator.store.table("orders")) == 6
 
 
+@pytest.mark.parametrize("strategy", ["qloapps_wins", "manual", "pms_wins"])
 def test_an_update_whose_answer_was_lost_is_not_applied_twice_and_both_sides_agree(
-    simulator, push_deps, deps, engine, shop, reservation
+    simulator, push_deps, deps, engine, shop, reservation, strategy
 ):
-    # Given a pushed reservation whose stay then moves in the PMS
+    # Given a shop with this conflict strategy (a lost answer must not look like a website change to any)
+    push_deps = dataclasses.replace(push_deps, shop=dataclasses.replace(shop, conflict_strategy=strategy))
+    # And a pushed reservation whose stay then moves in the PMS
     order_id = push_reservation(push_deps, reservation).qloapps_order_id
     simulator.store.clock.advance(1)  # the update lands in a later second than the create (date_upd resolution)
     with engine.begin() as c:
@@ -216,9 +220,8 @@ def test_an_update_whose_answer_was_lost_is_not_applied_twice_and_both_sides_agr
              if r["id_order"] == order_id]
     assert stays == [(checkin.isoformat(), checkout.isoformat())]
 
-    # When the push is retried (the shop's default strategy, qloapps_wins)
-    assert shop.conflict_strategy == "qloapps_wins"
-    push_reservation(push_deps, reservation)
+    # When the push is retried
+    retried = push_reservation(push_deps, reservation)
 
     # Then QloApps still has one order with one room line, the PMS keeps the new stay, and all is settled
     assert list(simulator.store.table("orders")) == [order_id]
@@ -228,6 +231,7 @@ def test_an_update_whose_answer_was_lost_is_not_applied_twice_and_both_sides_agr
         assert tuple(c.execute(text("SELECT checkin, checkout FROM pms_reservation_lines WHERE reservation_id = :r"),
                                {"r": reservation}).one()) == (checkin, checkout)
         assert c.execute(text("SELECT count(*) FROM qloapps_conflicts")).scalar_one() == 0
+    assert retried.action == "updated"  # recognised as its own earlier write: neither a conflict nor a pull
     again = push_reservation(push_deps, reservation)
     assert (again.action, again.requests) == ("unchanged", 0)
     assert run_pull(deps, kind="full", trigger="manual").counts["unchanged"] == 1
