@@ -19,6 +19,7 @@ written to the sync log, never dropped silently.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -90,8 +91,21 @@ class PushDeps:
 
     def currencies(self) -> dict[int, str]:
         if self._currencies is None:
-            self._currencies = self.client.get_currency_codes()
+            self._currencies = _currency_codes(self.client, self.shop)
         return self._currencies
+
+
+# A shop's currency ids hardly ever change; one lookup per worker process and ten minutes, not per push.
+_CURRENCIES: dict[tuple[int, str], tuple[float, dict[int, str]]] = {}
+CURRENCY_TTL_S = 600.0
+
+
+def _currency_codes(client: QloAppsClient, shop: ShopConfig) -> dict[int, str]:
+    key, now = (shop.id, shop.base_url), time.monotonic()
+    cached = _CURRENCIES.get(key)
+    if cached is None or now - cached[0] > CURRENCY_TTL_S:
+        cached = _CURRENCIES[key] = (now, client.get_currency_codes())
+    return cached[1]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,172 @@
+"""Outbound at scale: 500 reservations written by plain SQL while two workers and two relays run.
+
+Two `dramatiq qlosync.actors` workers (one process, two threads each) and two `qlosync relay` processes
+share one vhost and one database; the simulator runs in this process. The reservations arrive in
+transactions of very different sizes, and the biggest batch is touched again right after its commit,
+so a reservation can have two messages (from either relay) handled by two workers at once: every
+reservation must still become exactly one QloApps order.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from qlosync.db.session import transaction
+from qlosync.sync.push_token import token_in
+from tests.acceptance.test_scheduler_process import _start, _stop
+from tests.outbound_fixtures import pms_room_type, stay
+from tests.runtime_support import fresh_vhost, queue_counts, wait_until  # noqa: F401  (fixture)
+
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.slow
+
+RESERVATIONS = 500
+BATCHES = (1, 9, 40, 200, 3, 120, 27, 100)  # reservations per transaction, in this order
+assert sum(BATCHES) == RESERVATIONS
+
+
+def _letters(n: int) -> str:
+    """A name QloApps accepts (no digits): 0 -> "Aa", 1 -> "Ab", ..."""
+    out = ""
+    while True:
+        n, rest = divmod(n, 26)
+        out = "abcdefghijklmnopqrstuvwxyz"[rest] + out
+        if not n:
+            return "A" + out.rjust(2, "a")
+
+
+def _insert_batch(engine: Engine, room_types: list[int], first: int, count: int) -> list[int]:
+    """Reservations first..first+count-1 in ONE transaction: reservation i books room type i % 4 for one
+    night, 10 + i // 20 days ahead (20 a night, 5 per room type: each QloApps room type has 5 rooms)."""
+    ids = []
+    with engine.begin() as c:
+        for i in range(first, first + count):
+            guest = c.execute(text(
+                "INSERT INTO pms_guests (first_name, last_name, email, email_normalized, phone) "
+                "VALUES (:f, :l, :e, :e, '+1 555 0100') RETURNING id"),
+                {"f": "Guest", "l": _letters(i), "e": f"guest{i}@example.com"}).scalar_one()
+            reservation = c.execute(text(
+                "INSERT INTO pms_reservations (guest_id, status, source) VALUES (:g, 'confirmed', 'Front desk') "
+                "RETURNING id"), {"g": guest}).scalar_one()
+            checkin, checkout = stay(10 + i // 20, nights=1)
+            c.execute(text(
+                "INSERT INTO pms_reservation_lines (reservation_id, room_type_id, checkin, checkout, adults) "
+                "VALUES (:r, :t, :i, :o, 2)"),
+                {"r": reservation, "t": room_types[i % 4], "i": checkin, "o": checkout})
+            ids.append(reservation)
+    return ids
+
+
+def _scalar(engine: Engine, sql: str) -> int:
+    with engine.connect() as c:
+        return int(c.scalar(text(sql)) or 0)
+
+
+def test_500_sql_reservations_with_two_workers_and_two_relays_become_500_orders(
+    simulator, shop, mapped_catalog, session_factory, engine: Engine, database_url, secret_key,
+    fresh_vhost, tmp_path  # noqa: F811
+):
+    with transaction(session_factory) as session:
+        room_types = [pms_room_type(session, shop.id, qlo) for qlo in (1, 2, 3, 4)]
+    assert all(room_types)
+    assert len(simulator.store.table("orders")) == 0
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_"))},
+        "DATABASE_URL": database_url, "RABBITMQ_URL": fresh_vhost, "QLOSYNC_SECRET_KEY": secret_key.reveal(),
+    }
+    worker_cmd = [str(BIN / "dramatiq"), "qlosync.actors", "--processes", "1", "--threads", "2"]
+    processes = [_start(worker_cmd, env, tmp_path / f"worker-{n}.log") for n in (1, 2)]
+
+    def logs() -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(tmp_path.glob("*.log")))
+
+    def alive() -> None:
+        for process in processes:
+            if process.poll() is not None:
+                raise AssertionError(f"{process.args} exited with {process.returncode}\n{logs()}")
+
+    def consumers() -> int:
+        alive()
+        counts = queue_counts(fresh_vhost, "qloapps.outbound")
+        return counts[1] if counts else 0
+
+    def listening_relays() -> int:
+        alive()
+        return _scalar(engine, "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN qlosync_outbox' "
+                               f"AND datname = '{make_url(database_url).database}'")
+
+    try:
+        wait_until(lambda: consumers() >= 2, timeout=30, interval=0.1, what="two workers consuming qloapps.outbound")
+        processes += [_start([str(BIN / "qlosync"), "relay"], env, tmp_path / f"relay-{n}.log") for n in (1, 2)]
+        wait_until(lambda: listening_relays() == 2, timeout=30, interval=0.05, what="two relays LISTENing")
+
+        # When 500 reservations are inserted by plain SQL, in transactions of 1 to 200 reservations
+        started = time.monotonic()
+        reservation_ids: list[int] = []
+        for count in BATCHES:
+            batch = _insert_batch(engine, room_types, len(reservation_ids), count)
+            reservation_ids += batch
+            if count == max(BATCHES):
+                # And the biggest batch is touched again at once (a column the push does not send): a second
+                # message for each of its reservations, often while the first one's create is in flight
+                with engine.begin() as c:
+                    c.execute(text("UPDATE pms_reservations SET source = 'Front desk, checked' WHERE id = ANY(:ids)"),
+                              {"ids": batch})
+            time.sleep(0.2)  # the processes are already busy with the previous batches
+        assert len(set(reservation_ids)) == RESERVATIONS
+
+        # Then every one of them gets its QloApps order
+        def pushed() -> bool:
+            alive()
+            return _scalar(engine, "SELECT count(*) FROM qloapps_reservation_mappings "
+                                   "WHERE qloapps_order_id IS NOT NULL") == RESERVATIONS
+
+        wait_until(pushed, timeout=90, interval=0.25, what="500 reservations with a QloApps order")
+        elapsed = time.monotonic() - started
+        wait_until(lambda: _scalar(engine, "SELECT count(*) FROM pms_outbox WHERE published_at IS NULL") == 0,
+                   timeout=20, interval=0.1, what="every outbox row marked published")
+        # and nothing is left on the queue (duplicate messages included) before the processes stop
+        wait_until(lambda: queue_counts(fresh_vhost, "qloapps.outbound")[0] == 0, timeout=20, interval=0.1,
+                   what="the outbound queue drained")
+    finally:
+        for process in processes:
+            _stop(process)
+
+    with engine.connect() as c:
+        mappings = c.execute(text(
+            "SELECT pms_reservation_id, qloapps_order_id, push_token, push_error FROM qloapps_reservation_mappings"
+        )).all()
+        outbox = c.execute(text("SELECT count(*), count(published_at), count(DISTINCT aggregate_id) FROM pms_outbox")).one()
+        dead = c.execute(text("SELECT actor_name, args, reason, error_message FROM qloapps_dead_letters")).all()
+    with simulator.store.lock:
+        orders = {i: dict(o) for i, o in simulator.store.table("orders").items()}
+        lines = Counter(int(r["id_order"]) for r in simulator.store.table("room_bookings").values())
+
+    # Exactly 500 orders, one per reservation, each with its one room line
+    assert len(orders) == RESERVATIONS, f"{len(orders)} orders in QloApps\n{logs()}"
+    assert simulator.request_counts["POST /api/bookings"] == RESERVATIONS
+    assert sorted(m.pms_reservation_id for m in mappings) == sorted(reservation_ids)
+    assert {m.qloapps_order_id for m in mappings} == set(orders)
+    assert all(lines[order_id] == 1 for order_id in orders)
+    # No two orders carry the same push token, and each order carries its reservation's token
+    tokens = Counter(token_in(o.get("source")) for o in orders.values())
+    assert None not in tokens
+    assert [t for t, n in tokens.items() if n > 1] == []
+    assert {m.push_token for m in mappings} == set(tokens)
+    assert all(token_in(orders[m.qloapps_order_id]["source"]) == m.push_token for m in mappings)
+    # Every outbox row (the reservation, its line, and the touch of the biggest batch) was published
+    rows = 2 * RESERVATIONS + max(BATCHES)
+    assert tuple(outbox) == (rows, rows, RESERVATIONS)
+    # Nothing failed for good
+    assert dead == []
+    assert (queue_counts(fresh_vhost, "qloapps.dlq") or (0, 0))[0] == 0
+    assert [m for m in mappings if m.push_error is not None] == []
+    assert elapsed < 90, f"500 reservations took {elapsed:.1f} s to reach QloApps"
