@@ -4,6 +4,11 @@
 inbound reservations. They compare the content hash of what they would write with the hash stored in
 the reservation mapping, so applying the same booking twice writes nothing, and a booking that qlosync
 itself pushed (whose hash the outbound side stored) is a no-op.
+
+Writes are made under ``qlosync.origin = 'qloapps'`` (transaction-local), so the PMS change-capture
+triggers do not echo them back to QloApps. A booking whose PMS reservation also changed since the last
+sync is settled by the shop's conflict strategy (``_settle_conflicts``); an order that a push created
+but did not record (its token is in the order's source) is linked, never imported twice.
 """
 
 from __future__ import annotations

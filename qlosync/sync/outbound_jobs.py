@@ -22,7 +22,7 @@ from qlosync.errors import PermanentError
 from qlosync.settings import Settings
 from qlosync.sync.conflicts import Side, close_conflict
 from qlosync.sync.outbound_mapper import PushRejected
-from qlosync.sync.push import PushDeps, PushOptions, PushResult, cancel_deleted, push_reservation
+from qlosync.sync.push import PushDeps, PushOptions, PushResult, cancel_deleted, flag_refused, push_reservation
 from qlosync.sync.service import load_shop_config, open_client
 
 logger = logging.getLogger(__name__)
@@ -73,8 +73,10 @@ def push(settings: Settings, engine: Engine, session_factory: sessionmaker[Sessi
     shop = load_shop_config(settings, session_factory, name)
     if not shop.sync_enabled:
         # Not lost: flagged, and `qlosync push --failed` sends it once sync is on again.
-        raise PushRejected(f"sync is disabled for QloApps shop {name!r} (`qlosync config set --enable`, then "
-                           f"`qlosync push --failed`)")
+        refused = PushRejected(f"sync is disabled for QloApps shop {name!r} (`qlosync config set --enable`, then "
+                               f"`qlosync push --failed`)")
+        flag_refused(session_factory, shop, reservation_id, refused)
+        raise refused
     with push_deps(settings, engine, shop) as deps:
         if mapping_ids:
             return cancel_deleted(deps, mapping_ids)

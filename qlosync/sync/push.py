@@ -153,7 +153,7 @@ def push_reservation(deps: PushDeps, reservation_id: int, *, prefer: Side | None
         try:
             result = _push(deps, factory, reservation_id, prefer)
         except PermanentError as exc:
-            _flag(factory, deps.shop, reservation_id, exc)
+            flag_refused(factory, deps.shop, reservation_id, exc)
             raise
     return replace(result, requests=deps.client.request_count - before)
 
@@ -398,7 +398,7 @@ def _remember_customer(session: Session, config_id: int, customer_id: int, guest
                                            match_method=method))
 
 
-def _flag(factory: sessionmaker[Session], shop: ShopConfig, reservation_id: int, exc: Exception) -> None:
+def flag_refused(factory: sessionmaker[Session], shop: ShopConfig, reservation_id: int, exc: Exception) -> None:
     """Keep the reason a push was refused on the reservation's mapping, for status, until a push succeeds."""
     reason = f"{type(exc).__name__}: {exc}"[:2000]
     with transaction(factory) as session:

@@ -81,3 +81,26 @@ def test_conflicts_list_and_resolve_through_the_cli(
     assert "no open conflicts" in runner.invoke(cli, ["conflicts", "list"], env=env).output
     again = runner.invoke(cli, ["conflicts", "resolve", str(conflict_id), "--keep", "qloapps"], env=env)
     assert again.exit_code == 1 and f"no open conflict {conflict_id}" in again.output
+
+
+def test_a_change_made_while_sync_is_off_is_flagged_not_lost_and_sent_after_enabling(
+    shop, mapped_catalog, session_factory, engine, database_url, secret_key, simulator
+):
+    with transaction(session_factory) as session:
+        room_type = pms_room_type(session, shop.id, 3)
+    runner = CliRunner()
+    env = _env(database_url, secret_key)
+    # Given sync is switched off, and the front desk books meanwhile
+    assert runner.invoke(cli, ["config", "set", "--disable"], env=env).exit_code == 0
+    checkin, checkout = stay(35)
+    reservation = sql_reservation(engine, room_type_id=room_type, checkin=checkin, checkout=checkout)
+    refused = runner.invoke(cli, ["push", str(reservation)], env=env)
+    assert refused.exit_code == 1 and "sync is disabled" in refused.output
+    assert f"reservation {reservation}: PushRejected: sync is disabled" in runner.invoke(cli, ["status"], env=env).output
+    assert simulator.store.table("orders") == {}
+    # When sync is switched on and the refused pushes are retried
+    assert runner.invoke(cli, ["config", "set", "--enable"], env=env).exit_code == 0
+    sent = runner.invoke(cli, ["push", "--failed"], env=env)
+    # Then the booking reached QloApps
+    assert sent.exit_code == 0, sent.output
+    assert f"reservation {reservation}: created" in sent.output and len(simulator.store.table("orders")) == 1
