@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -28,6 +31,7 @@ from qlosync.db.pms import (  # noqa: F401  (registers the PMS tables on the sha
     PmsReservationLine,
     PmsRoom,
     PmsRoomType,
+    PmsRoomTypeRate,
 )
 
 CONFLICT_STRATEGIES = ("qloapps_wins", "pms_wins", "newest_wins", "manual")
@@ -306,3 +310,26 @@ class QloAppsConflict(Base):
     resolution: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = created_at_column()
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class QloAppsRateRule(Base):
+    """A QloApps feature price rule qlosync created and owns: a fixed price for nights date_from..date_to.
+
+    Rules not in this table (made by hand or by another tool) are never changed or deleted by qlosync.
+    """
+
+    __tablename__ = "qloapps_rate_rules"
+    __table_args__ = (
+        UniqueConstraint("config_id", "feature_price_id"),
+        Index("ix_qloapps_rate_rules_room_type", "config_id", "qloapps_room_type_id", "date_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    config_id: Mapped[int] = mapped_column(ForeignKey("qloapps_config.id", ondelete="CASCADE"))
+    qloapps_room_type_id: Mapped[int] = mapped_column(Integer)
+    feature_price_id: Mapped[int] = mapped_column(Integer)
+    date_from: Mapped[date] = mapped_column(Date)
+    date_to: Mapped[date] = mapped_column(Date)  # the last night, inclusive
+    price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -129,6 +130,23 @@ class PmsReservationLine(Base):
     updated_at: Mapped[datetime] = updated_at_column()
 
     reservation: Mapped[PmsReservation] = relationship(back_populates="lines")
+
+
+class PmsRoomTypeRate(Base):
+    """The price of one night of a room type, tax excluded; nights without a row sell at QloApps' own price."""
+
+    __tablename__ = "pms_room_type_rates"
+    __table_args__ = (
+        UniqueConstraint("room_type_id", "night"),
+        CheckConstraint("price >= 0", name="price"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_type_id: Mapped[int] = mapped_column(ForeignKey("pms_room_types.id", ondelete="CASCADE"))
+    night: Mapped[date] = mapped_column(Date)
+    price: Mapped[Decimal] = mapped_column(Money)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
 
 
 class PmsOutbox(Base):

@@ -204,13 +204,15 @@ def customer_xml(
     return _xml_bytes(root)
 
 
-def feature_price_xml(req: FeaturePriceRequest) -> bytes:
-    """POST /api/feature_prices body (B43): customer groups are required for the rule to apply."""
+def feature_price_xml(req: FeaturePriceRequest, rule_id: int | None = None) -> bytes:
+    """POST (or, with *rule_id*, PUT) /api/feature_prices body (B43): customer groups are required."""
     if req.date_to < req.date_from:
         raise _invalid("feature price date_to is before date_from")
     if not req.group_ids:
         raise _invalid("a feature price without customer groups is never applied (B42)")
     root, fp = _xml_doc("feature_price")
+    if rule_id is not None:
+        _add(fp, "id", rule_id)
     for tag, value in (
         ("id_product", req.id_product),
         ("date_from", req.date_from),

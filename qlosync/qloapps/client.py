@@ -22,7 +22,7 @@ from requests.auth import AuthBase, _basic_auth_str
 
 from qlosync.errors import ConfigurationError
 from qlosync.qloapps import bodies, payloads
-from qlosync.qloapps.errors import QloAppsAuthError, QloAppsError, QloAppsInvalidRequest, error_for
+from qlosync.qloapps.errors import QloAppsAuthError, QloAppsError, QloAppsInvalidRequest, QloAppsNotFound, error_for
 from qlosync.qloapps.models import (
     BOOKING_STATUS_CANCELLED,
     BOOKING_STATUS_REFUNDED,
@@ -427,3 +427,21 @@ class QloAppsClient:
         """POST /api/feature_prices (XML, B43). Never use qlo/updRoomRateAvail instead (B42)."""
         return self._xml("POST", "feature_prices", body=bodies.feature_price_xml(req),
                          parse=payloads.parse_feature_price_xml)
+
+    def update_feature_price(self, rule_id: int, req: FeaturePriceRequest) -> FeaturePrice:
+        """PUT /api/feature_prices/{id} with the whole rule (XML; QloApps also resets its date_add, B37)."""
+        return self._xml("PUT", f"feature_prices/{int(rule_id)}", body=bodies.feature_price_xml(req, rule_id),
+                         parse=payloads.parse_feature_price_xml)
+
+    def delete_feature_price(self, rule_id: int) -> None:
+        """DELETE /api/feature_prices/{id}; a rule already gone (404) counts as deleted."""
+        try:
+            self._request("DELETE", f"feature_prices/{int(rule_id)}", idempotent=True)
+        except QloAppsNotFound:
+            return
+
+    def get_feature_prices(self, id_product: int) -> list[FeaturePrice]:
+        """Every feature price rule of one room type (one request)."""
+        query = [("display", "full"), ("filter[id_product]", f"[{int(id_product)}]"), ("sort", "[id_ASC]")]
+        return self._json("GET", "feature_prices", query,
+                          parse=lambda d: payloads.parse_many(d, "feature_prices", payloads.parse_feature_price))

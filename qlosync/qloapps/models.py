@@ -342,3 +342,5 @@ class FeaturePrice:
     impact_value: Decimal
     active: bool
     group_ids: tuple[int, ...] = field(default_factory=tuple)
+    name: str = ""
+    date_selection_type: int = 1

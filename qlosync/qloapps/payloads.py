@@ -418,6 +418,24 @@ def parse_customer_xml(text: str | bytes) -> Customer:
     )
 
 
+def parse_feature_price(d: Mapping[str, Any]) -> FeaturePrice:
+    """One row of a JSON ``feature_prices`` listing (the listing carries no group associations)."""
+    groups = as_list((d.get("associations") or {}).get("groups"), "group")
+    return FeaturePrice(
+        id=to_int(_get(d, "id")),
+        id_product=to_int(_get(d, "id_product")),
+        date_from=to_date(_get(d, "date_from")),
+        date_to=to_date(_get(d, "date_to")),
+        impact_way=to_int(d.get("impact_way", 0)),
+        impact_type=to_int(d.get("impact_type", 0)),
+        impact_value=to_decimal(d.get("impact_value")),
+        active=bool(to_int(d.get("active", 1))),
+        group_ids=tuple(to_int(g.get("id") if isinstance(g, Mapping) else g) for g in groups),
+        name=_name(d.get("feature_price_name")),
+        date_selection_type=to_int(d.get("date_selection_type", 1)),
+    )
+
+
 def parse_feature_price_xml(text: str | bytes) -> FeaturePrice:
     fp = _xml_child(xml_root(text), "feature_price")
     return FeaturePrice(
@@ -430,4 +448,6 @@ def parse_feature_price_xml(text: str | bytes) -> FeaturePrice:
         impact_value=to_decimal(_xml_text(fp, "impact_value")),
         active=bool(to_int(_xml_text(fp, "active", "1") or "1")),
         group_ids=tuple(to_int(g.findtext("id", "")) for g in fp.findall("associations/groups/group")),
+        name=_xml_text(fp, "feature_price_name", ""),
+        date_selection_type=to_int(_xml_text(fp, "date_selection_type", "1") or "1"),
     )

@@ -64,11 +64,11 @@ class Catalog:
 
 
 def sync_log(session: Session, shop: ShopConfig, level: str, entity_id: object, action: str, reason: str | None = None,
-             sync_state_id: int | None = None, **details: object) -> None:
-    """Record a per-booking event for operators (qloapps_sync_logs)."""
+             sync_state_id: int | None = None, *, entity_type: str = "booking", **details: object) -> None:
+    """Record a per-booking (or per-room-type) event for operators (qloapps_sync_logs)."""
     session.add(
         QloAppsSyncLog(
-            config_id=shop.id, sync_state_id=sync_state_id, level=level, entity_type="booking",
+            config_id=shop.id, sync_state_id=sync_state_id, level=level, entity_type=entity_type,
             entity_id=str(entity_id), action=action, reason=reason, details=details,
         )
     )

@@ -1,15 +1,16 @@
 """The ``pms_outbox`` table: what the relay claims and marks, what status reports, and a manual enqueue.
 
-Rows are written by the database triggers of migration 0002 (and by :func:`request_push`); the relay
-claims unsent rows with ``FOR UPDATE SKIP LOCKED`` so several relays never publish the same row at
-once, and coalesces the rows of one reservation into one message.
+Rows are written by the database triggers of migrations 0002 (reservations) and 0003 (rates), and by
+:func:`request_push`; the relay claims unsent rows with ``FOR UPDATE SKIP LOCKED`` so several relays
+never publish the same row at once, and coalesces the rows of one reservation (or of one room type's
+rates) into one message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
@@ -40,23 +41,45 @@ def request_push(session: Session, reservation_id: int, reason: str) -> None:
     notify(session)
 
 
-def claim(session: Session, limit: int) -> list[PushRequest]:
-    """Lock up to *limit* unsent rows (oldest first, skipping rows another relay holds), grouped per reservation."""
+@dataclass
+class RatesRequest:
+    """The coalesced rate changes of one PMS room type: one message for the union of their nights."""
+
+    room_type_id: int
+    date_from: date
+    date_to: date  # the last night, inclusive
+    row_ids: list[int] = field(default_factory=list)
+
+
+OutboxMessage = PushRequest | RatesRequest
+
+
+def claim(session: Session, limit: int) -> list[OutboxMessage]:
+    """Lock up to *limit* unsent rows (oldest first, skipping rows another relay holds), one message per
+    reservation or per room type's rates."""
     rows = session.execute(
-        select(PmsOutbox.id, PmsOutbox.aggregate_id, PmsOutbox.payload, PmsOutbox.created_at)
-        .where(PmsOutbox.published_at.is_(None), PmsOutbox.aggregate == "reservation")
+        select(PmsOutbox.id, PmsOutbox.aggregate, PmsOutbox.aggregate_id, PmsOutbox.payload, PmsOutbox.created_at)
+        .where(PmsOutbox.published_at.is_(None))
         .order_by(PmsOutbox.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
-    groups: dict[int, PushRequest] = {}
-    for row_id, reservation_id, payload, created_at in rows:
-        group = groups.setdefault(reservation_id, PushRequest(reservation_id, first_created_at=created_at))
+    pushes: dict[int, PushRequest] = {}
+    rates: dict[int, RatesRequest] = {}
+    for row_id, aggregate, aggregate_id, payload, created_at in rows:
+        payload = payload or {}
+        if aggregate == "room_type":
+            start, end = date.fromisoformat(payload["from"]), date.fromisoformat(payload["to"])
+            found = rates.setdefault(aggregate_id, RatesRequest(aggregate_id, start, end))
+            found.date_from, found.date_to = min(found.date_from, start), max(found.date_to, end)
+            found.row_ids.append(row_id)
+            continue
+        group = pushes.setdefault(aggregate_id, PushRequest(aggregate_id, first_created_at=created_at))
         group.row_ids.append(row_id)
-        for mapping_id in (payload or {}).get("mapping_ids", []) or []:
+        for mapping_id in payload.get("mapping_ids", []) or []:
             if mapping_id not in group.mapping_ids:
                 group.mapping_ids.append(int(mapping_id))
-    return list(groups.values())
+    return [*pushes.values(), *rates.values()]
 
 
 def mark_published(session: Session, row_ids: Sequence[int]) -> None:

@@ -24,11 +24,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db.session import transaction
-from qlosync.sync.outbox import CHANNEL, PushRequest, claim, mark_published
+from qlosync.sync.outbox import CHANNEL, OutboxMessage, claim, mark_published
 
 logger = logging.getLogger(__name__)
 
-Publish = Callable[[PushRequest], None]
+Publish = Callable[[OutboxMessage], None]
 
 
 @dataclass
