@@ -16,6 +16,8 @@ queue ``qloapps.inbound.DQ`` comes with it).
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 from periodiq import cron
 
 from qlosync.broker import qlosync_actor, setup_broker
@@ -79,3 +81,22 @@ def push_reservation(reservation_id: int, mapping_ids: list[int] | None = None) 
     """Bring QloApps in line with one PMS reservation (sent by the outbox relay; safe to deliver twice)."""
     runtime = current_runtime()
     outbound_jobs.push(runtime.settings, runtime.engine, runtime.session_factory, reservation_id, mapping_ids or ())
+
+
+@qlosync_actor(queue_name=OUTBOUND)
+def push_rates(room_type_id: int, date_from: str, date_to: str) -> None:
+    """Make QloApps charge one PMS room type's rates for nights date_from..date_to (sent by the outbox relay)."""
+    runtime = current_runtime()
+    outbound_jobs.push_rates_job(runtime.settings, runtime.engine, runtime.session_factory, room_type_id,
+                                 date.fromisoformat(date_from), date.fromisoformat(date_to))
+
+
+@qlosync_actor(queue_name=OUTBOUND, max_retries=0, time_limit_ms=60_000, periodic=cron("15 3 * * *"))
+def reconcile_rates() -> None:
+    """Daily (03:15, periodiq): push the next QLOSYNC_ARI_DAYS nights of every sold room type; only differences
+    are written, so a rule changed by hand in QloApps is put back."""
+    runtime = current_runtime()
+    with runtime.transaction() as session:
+        todo = outbound_jobs.rate_reconciliations(session, datetime.now(UTC).date(), runtime.settings.ari_days)
+    for room_type_id, first, last in todo:
+        push_rates.send(room_type_id, first.isoformat(), last.isoformat())

@@ -3,8 +3,10 @@
 periodiq enqueues ``schedule_tick`` every minute; the tick (run by an inbound worker) turns the minute
 into pull slots of ``QLOAPPS_SYNC_INTERVAL_MS``. periodiq has no lock, so two schedulers enqueue every
 tick twice: harmless, because each slot is claimed once in PostgreSQL by the pull that runs it.
+It also enqueues ``reconcile_rates`` daily at 03:15 UTC (twice with two schedulers: the second finds
+nothing to change).
 """
 
-from qlosync.actors import broker, schedule_tick
+from qlosync.actors import broker, reconcile_rates, schedule_tick
 
-__all__ = ["broker", "schedule_tick"]
+__all__ = ["broker", "reconcile_rates", "schedule_tick"]

@@ -36,6 +36,7 @@ class Settings:
     http_connect_timeout_s: float = 5.0
     http_read_timeout_s: float = 30.0
     full_sync_after_hours: float = 24.0
+    ari_days: int = 365
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -51,6 +52,7 @@ class Settings:
             http_connect_timeout_s=_float(env, "QLOAPPS_HTTP_CONNECT_TIMEOUT_S", 5.0),
             http_read_timeout_s=_float(env, "QLOAPPS_HTTP_READ_TIMEOUT_S", 30.0),
             full_sync_after_hours=_float(env, "QLOAPPS_FULL_SYNC_AFTER_HOURS", 24.0),
+            ari_days=_int(env, "QLOSYNC_ARI_DAYS", 365, 1),
         )
 
     def require_secret_key(self) -> Secret:

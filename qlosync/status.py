@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from qlosync.sync.outbox import backlog
@@ -15,6 +16,7 @@ from qlosync.db.models import (
     QloAppsDeadLetter,
     QloAppsReservationMapping,
     QloAppsSyncCursor,
+    QloAppsSyncLog,
     QloAppsSyncState,
 )
 
@@ -54,6 +56,15 @@ def shop_status(session: Session, shop: QloAppsConfig) -> dict[str, Any]:
         select(func.count()).select_from(QloAppsConflict)
         .where(QloAppsConflict.config_id == shop.id, QloAppsConflict.status == "open")
     )
+    latest_rates = (
+        select(QloAppsSyncLog.entity_id, QloAppsSyncLog.action, QloAppsSyncLog.reason)
+        .where(QloAppsSyncLog.config_id == shop.id, QloAppsSyncLog.entity_type == "room_type",
+               QloAppsSyncLog.action.in_(("rates_pushed", "rate_mismatch")))
+        .order_by(QloAppsSyncLog.entity_id, QloAppsSyncLog.created_at.desc(), QloAppsSyncLog.id.desc())
+        .ext(distinct_on(QloAppsSyncLog.entity_id))
+    )
+    rate_mismatches = [{"qloapps_room_type_id": entity, "reason": reason}
+                       for entity, action, reason in session.execute(latest_rates) if action == "rate_mismatch"]
     return {
         "name": shop.name,
         "base_url": shop.base_url,
@@ -87,6 +98,7 @@ def shop_status(session: Session, shop: QloAppsConfig) -> dict[str, Any]:
         "pushes_refused": refused_count,
         "refused": [{"pms_reservation_id": rid, "reason": reason} for rid, reason in refused],
         "open_conflicts": conflicts,
+        "rate_mismatches": rate_mismatches,
     }
 
 

@@ -6,6 +6,7 @@ import logging
 
 import click
 
+from qlosync.cli.ari import ari_group
 from qlosync.cli.broker import broker_group
 from qlosync.cli.config import config_group
 from qlosync.cli.context import CliContext, CliError
@@ -47,6 +48,7 @@ cli.add_command(mappings_group)
 cli.add_command(relay_command)
 cli.add_command(push_command)
 cli.add_command(conflicts_group)
+cli.add_command(ari_group)
 
 
 def main() -> None:

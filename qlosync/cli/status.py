@@ -53,6 +53,10 @@ def status_command(cli: CliContext, as_json: bool) -> None:
             click.echo(f"    reservation {item['pms_reservation_id']}: {item['reason']}")
         if shop["pushes_refused"] > len(shop["refused"]):
             click.echo(f"    ... and {shop['pushes_refused'] - len(shop['refused'])} more")
+        click.echo(f"  rate mismatches       {len(shop['rate_mismatches'])}"
+                   f"{'  (qlosync ari diff)' if shop['rate_mismatches'] else ''}")
+        for item in shop["rate_mismatches"]:
+            click.echo(f"    QloApps room type {item['qloapps_room_type_id']}: {item['reason']}")
     outbox = report["outbox"]
     assert isinstance(outbox, dict)
     lag = f", oldest {outbox['lag_seconds']:g} s old (is `qlosync relay` running?)" if outbox["unsent"] else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date, timedelta
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +24,7 @@ from qlosync.settings import Settings
 from qlosync.sync.conflicts import Side, close_conflict
 from qlosync.sync.outbound_mapper import PushRejected
 from qlosync.sync.push import PushDeps, PushOptions, PushResult, cancel_deleted, flag_refused, push_reservation
+from qlosync.sync.rates import RatesResult, push_rates
 from qlosync.sync.service import load_shop_config, open_client
 
 logger = logging.getLogger(__name__)
@@ -103,3 +105,36 @@ def resolve_conflict(settings: Settings, engine: Engine, session_factory: sessio
     if reservation_id is None:
         return None
     return push(settings, engine, session_factory, reservation_id, prefer=keep)[0]
+
+
+def rate_shops(session: Session, pms_room_type_id: int) -> list[str]:
+    """The enabled shops that sell this PMS room type (its rates go to each)."""
+    return list(session.scalars(
+        select(QloAppsConfig.name).join(QloAppsRoomTypeMapping, QloAppsRoomTypeMapping.config_id == QloAppsConfig.id)
+        .where(QloAppsRoomTypeMapping.pms_room_type_id == pms_room_type_id, QloAppsConfig.sync_enabled.is_(True))
+        .order_by(QloAppsConfig.name)))
+
+
+def push_rates_job(settings: Settings, engine: Engine, session_factory: sessionmaker[Session], pms_room_type_id: int,
+                   start: date, end: date) -> list[RatesResult]:
+    """Push one PMS room type's rates for nights start..end to every enabled shop that sells it."""
+    with transaction(session_factory) as session:
+        names = rate_shops(session, pms_room_type_id)
+    if not names:
+        logger.info("Rates of PMS room type %s: no enabled shop sells it; nothing pushed.", pms_room_type_id,
+                    extra={"action": "push_rates_skipped"})
+    results = []
+    for name in names:
+        shop = load_shop_config(settings, session_factory, name)
+        with open_client(settings, shop) as client:
+            results.append(push_rates(engine, client, shop, pms_room_type_id, start, end))
+    return results
+
+
+def rate_reconciliations(session: Session, today: date, days: int) -> list[tuple[int, date, date]]:
+    """(PMS room type, first night, last night) for every room type an enabled shop sells: the daily check."""
+    room_types = sorted(set(session.scalars(
+        select(QloAppsRoomTypeMapping.pms_room_type_id).join(
+            QloAppsConfig, QloAppsConfig.id == QloAppsRoomTypeMapping.config_id)
+        .where(QloAppsConfig.sync_enabled.is_(True)))))
+    return [(room_type, today, today + timedelta(days=days - 1)) for room_type in room_types]

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from qlosync.broker import QlosyncRabbitmqBroker, build_broker
-from qlosync.sync.outbox import PushRequest, backlog
+from qlosync.sync.outbox import PushRequest, RatesRequest, backlog, claim
 from qlosync.sync.relay import relay_once, run_relay
 from qlosync.db.session import transaction
 from tests.runtime_support import queue_counts, unique, wait_until
@@ -218,3 +218,22 @@ def test_the_relay_wakes_on_commit_and_polls_for_rows_without_a_notification(eng
     finally:
         stop2.set()
         thread.join(10)
+
+
+def test_rate_rows_coalesce_into_one_message_per_room_type_covering_all_their_nights(engine, session_factory):
+    room_type = _room_type(engine)
+    with engine.begin() as c:
+        other = c.execute(text("INSERT INTO pms_room_types (code, name) VALUES ('DLX', 'Deluxe') RETURNING id")).scalar_one()
+        c.execute(text("INSERT INTO pms_room_type_rates (room_type_id, night, price) VALUES "
+                       "(:t, '2031-06-10', 900), (:t, '2031-06-11', 900), (:o, '2031-06-01', 1500)"),
+                  {"t": room_type, "o": other})
+    with engine.begin() as c:
+        c.execute(text("UPDATE pms_room_type_rates SET price = 950 WHERE night = '2031-06-11'"))
+        c.execute(text("INSERT INTO pms_room_type_rates (room_type_id, night, price) VALUES (:t, '2031-06-02', 990)"),
+                  {"t": room_type})
+    with transaction(session_factory) as session:
+        messages = claim(session, 100)
+    rates = sorted((m for m in messages if isinstance(m, RatesRequest)), key=lambda m: m.room_type_id)
+    assert [(m.room_type_id, m.date_from, m.date_to, len(m.row_ids)) for m in rates] == [
+        (room_type, date(2031, 6, 2), date(2031, 6, 11), 3), (other, date(2031, 6, 1), date(2031, 6, 1), 1)]
+    assert len(messages) == 2  # rows of both room types, nothing else

@@ -132,7 +132,8 @@ def test_rate_changes_land_in_the_outbox_as_one_row_per_room_type_and_statement(
     assert rows[-1].payload == {"from": START.isoformat(), "to": (START + timedelta(days=2)).isoformat()}
 
 
-def test_a_mismatch_after_the_push_is_raised_with_both_values(engine, client, shop, simulator, room_type, monkeypatch):
+def test_a_mismatch_after_the_push_is_raised_with_both_values(engine, client, shop, simulator, room_type, monkeypatch,
+                                                              session_factory):
     _set_rates(engine, room_type, START, ["900"] * 2)
     # Given QloApps stores the rule with another price than it was sent (a misbehaving server)
     original = client.create_feature_price
@@ -148,3 +149,34 @@ def test_a_mismatch_after_the_push_is_raised_with_both_values(engine, client, sh
     with engine.connect() as c:
         reason = c.execute(text("SELECT reason FROM qloapps_sync_logs WHERE action = 'rate_mismatch'")).scalar_one()
     assert "PMS 900.00, QloApps ['901.00']" in reason
+    # And status shows the room type until a push succeeds
+    from qlosync.status import collect_status
+
+    with transaction(session_factory) as session:
+        mismatches = collect_status(session)["shops"][0]["rate_mismatches"]
+    assert [m["qloapps_room_type_id"] for m in mismatches] == ["1"]
+    monkeypatch.undo()
+    simulator.store.table("feature_prices").clear()
+    push_rates(engine, client, shop, room_type, START, START + timedelta(days=1))
+    with transaction(session_factory) as session:
+        assert collect_status(session)["shops"][0]["rate_mismatches"] == []
+
+
+def test_ari_diff_and_push_through_the_cli(engine, shop, simulator, room_type, database_url, secret_key):
+    from click.testing import CliRunner
+
+    from qlosync.cli import cli
+
+    env = {"DATABASE_URL": database_url, "QLOSYNC_SECRET_KEY": secret_key.reveal()}
+    window = ["--from", START.isoformat(), "--to", (START + timedelta(days=3)).isoformat()]
+    _set_rates(engine, room_type, START, ["900", "900", "950", "950"])
+    runner = CliRunner()
+    # Before a push, diff lists every night with a PMS rate and exits 1
+    before = runner.invoke(cli, ["ari", "diff", *window, "--room-type", str(room_type)], env=env)
+    assert before.exit_code == 1 and before.output.count("PMS 9") == 4 and "no qlosync rule" in before.output
+    pushed = runner.invoke(cli, ["ari", "push", *window], env=env)
+    assert pushed.exit_code == 0, pushed.output
+    assert "2 created, 0 updated, 0 deleted, 0 kept" in pushed.output
+    after = runner.invoke(cli, ["ari", "diff", *window], env=env)
+    assert after.exit_code == 0 and "no differences" in after.output
+    assert runner.invoke(cli, ["ari", "diff", "--room-type", "NOPE"], env=env).exit_code == 2

@@ -1,0 +1,105 @@
+"""``qlosync ari push / diff``: PMS rates against the price rules qlosync keeps in QloApps."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import click
+from sqlalchemy import select
+
+from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli
+from qlosync.db.config_store import DEFAULT_SHOP
+from qlosync.db.models import QloAppsRoomTypeMapping
+from qlosync.db.pms import PmsRoomType
+from qlosync.db.session import make_sessionmaker, transaction
+from qlosync.sync.rates import RatesMismatch, diff_rates, push_rates
+from qlosync.sync.service import load_shop_config, open_client
+
+
+def _range(first: date | None, last: date | None, days: int) -> tuple[date, date]:
+    start = first or datetime.now(UTC).date()
+    end = last or start + timedelta(days=days - 1)
+    if end < start:
+        raise CliError(f"--to {end} is before --from {start}", 2)
+    return start, end
+
+
+def _room_types(session, config_id: int, wanted: str | None) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+    """(PMS room type id, code) of the mapped room types, or of the one named by id or code."""
+    rows = session.execute(select(PmsRoomType.id, PmsRoomType.code).join(
+        QloAppsRoomTypeMapping, QloAppsRoomTypeMapping.pms_room_type_id == PmsRoomType.id)
+        .where(QloAppsRoomTypeMapping.config_id == config_id).order_by(PmsRoomType.id)).all()
+    if wanted is None:
+        return [(row_id, code) for row_id, code in rows]
+    chosen = [(row_id, code) for row_id, code in rows if wanted in (str(row_id), code)]
+    if not chosen:
+        raise CliError(f"no mapped PMS room type with id or code {wanted!r} (`qlosync mappings list`)", 2)
+    return chosen
+
+
+range_options = [
+    click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), help="First night (default: today)."),
+    click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="Last night (default: QLOSYNC_ARI_DAYS on)."),
+    click.option("--room-type", help="One PMS room type (id or code); default: every mapped one."),
+    click.option("--shop", default=DEFAULT_SHOP, show_default=True, help="Which QloApps shop."),
+]
+
+
+def _with_range(func):  # type: ignore[no-untyped-def]
+    for option in reversed(range_options):
+        func = option(func)
+    return func
+
+
+@click.group("ari")
+def ari_group() -> None:
+    """Rates in QloApps: push the PMS's, or show where they differ."""
+
+
+@ari_group.command("push")
+@_with_range
+@pass_cli
+@command_errors
+def ari_push(cli: CliContext, first: datetime | None, last: datetime | None, room_type: str | None, shop: str) -> None:
+    """Write the PMS rates of the nights to QloApps now (only what differs is sent)."""
+    start, end = _range(first and first.date(), last and last.date(), cli.settings.ari_days)
+    sessions = make_sessionmaker(cli.engine)
+    config = load_shop_config(cli.settings, sessions, shop)
+    with transaction(sessions) as session:
+        targets = _room_types(session, config.id, room_type)
+    failed = 0
+    with open_client(cli.settings, config) as client:
+        for room_type_id, code in targets:
+            try:
+                r = push_rates(cli.engine, client, config, room_type_id, start, end)
+            except RatesMismatch as exc:
+                failed += 1
+                click.echo(f"{code}: {exc}", err=True)
+                continue
+            click.echo(f"{code}: nights {r.date_from}..{r.date_to}: {r.created} created, {r.updated} updated, "
+                       f"{r.deleted} deleted, {r.kept} kept; {r.requests} requests")
+    if failed:
+        raise CliError(f"{failed} room types still differ after the push (see the sync log)")
+
+
+@ari_group.command("diff")
+@_with_range
+@pass_cli
+@command_errors
+def ari_diff(cli: CliContext, first: datetime | None, last: datetime | None, room_type: str | None, shop: str) -> None:
+    """Show the nights whose QloApps rate is not the PMS rate (one request per room type, no writes).
+    Exits 1 when anything differs."""
+    start, end = _range(first and first.date(), last and last.date(), cli.settings.ari_days)
+    sessions = make_sessionmaker(cli.engine)
+    config = load_shop_config(cli.settings, sessions, shop)
+    differing = 0
+    with open_client(cli.settings, config) as client, transaction(sessions) as session:
+        for room_type_id, code in _room_types(session, config.id, room_type):
+            for d in diff_rates(session, client, config, room_type_id, start, end):
+                differing += 1
+                qloapps = ", ".join(map(str, d.qloapps)) or "no qlosync rule (QloApps' own price)"
+                others = f"; other rules {', '.join(map(str, d.other_rules))} also cover it" if d.other_rules else ""
+                click.echo(f"{code} {d.night}: PMS {d.pms if d.pms is not None else 'no rate'}, QloApps {qloapps}{others}")
+    if differing:
+        raise CliError(f"{differing} nights differ (`qlosync ari push` writes the PMS rates)")
+    click.echo(f"no differences for nights {start}..{end}")
