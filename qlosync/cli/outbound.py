@@ -12,16 +12,17 @@ from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli
 from qlosync.db.session import make_sessionmaker, transaction
 from qlosync.sync.conflicts import list_conflicts
 from qlosync.sync.outbound_jobs import flagged_reservations, push, resolve_conflict
-from qlosync.sync.outbox import OutboxMessage, RatesRequest
+from qlosync.sync.outbox import OutboxMessage, RoomTypeRequest
 from qlosync.sync.relay import RelayCounters, relay_once, run_relay
 
 
 def _publisher():  # type: ignore[no-untyped-def]
-    from qlosync.actors import push_rates, push_reservation  # sets up the broker from RABBITMQ_URL
+    from qlosync.actors import push_availability, push_rates, push_reservation  # sets up the broker
 
     def publish(message: OutboxMessage) -> None:
-        if isinstance(message, RatesRequest):
-            push_rates.send(message.room_type_id, message.date_from.isoformat(), message.date_to.isoformat())
+        if isinstance(message, RoomTypeRequest):
+            actor = push_rates if message.operation == "rates" else push_availability
+            actor.send(message.room_type_id, message.date_from.isoformat(), message.date_to.isoformat())
             return
         kwargs: dict[str, Any] = {"mapping_ids": message.mapping_ids} if message.mapping_ids else {}
         push_reservation.send_with_options(args=(message.reservation_id,), kwargs=kwargs)

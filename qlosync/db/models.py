@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -31,6 +32,8 @@ from qlosync.db.pms import (  # noqa: F401  (registers the PMS tables on the sha
     PmsReservationLine,
     PmsRoom,
     PmsRoomType,
+    PmsClosedNight,
+    PmsRoomOutage,
     PmsRoomTypeRate,
 )
 
@@ -331,5 +334,27 @@ class QloAppsRateRule(Base):
     date_from: Mapped[date] = mapped_column(Date)
     date_to: Mapped[date] = mapped_column(Date)  # the last night, inclusive
     price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+
+class QloAppsStopSellBlock(Base):
+    """The QloApps booking qlosync holds to take one room type's rooms off sale (closed nights, outages).
+
+    ``blocked`` lists the [QloApps room id, night] pairs it holds; ``conflicts`` the ones it could not take
+    because a guest booked them first. The booking is created with a push token, like a reservation.
+    """
+
+    __tablename__ = "qloapps_stop_sell_blocks"
+    __table_args__ = (UniqueConstraint("config_id", "qloapps_room_type_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    config_id: Mapped[int] = mapped_column(ForeignKey("qloapps_config.id", ondelete="CASCADE"))
+    qloapps_room_type_id: Mapped[int] = mapped_column(Integer)
+    qloapps_order_id: Mapped[int | None] = mapped_column(Integer)
+    push_token: Mapped[str | None] = mapped_column(String(64))
+    push_attempted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    blocked: Mapped[list[list[object]]] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))
+    conflicts: Mapped[list[list[object]]] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()

@@ -149,6 +149,36 @@ class PmsRoomTypeRate(Base):
     updated_at: Mapped[datetime] = updated_at_column()
 
 
+class PmsClosedNight(Base):
+    """A night a room type is not sold on the website (stop-sell), whatever rooms are free."""
+
+    __tablename__ = "pms_closed_nights"
+    __table_args__ = (UniqueConstraint("room_type_id", "night"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_type_id: Mapped[int] = mapped_column(ForeignKey("pms_room_types.id", ondelete="CASCADE"))
+    night: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class PmsRoomOutage(Base):
+    """A room out of order from date_from to date_to (exclusive, like a check-out)."""
+
+    __tablename__ = "pms_room_outages"
+    __table_args__ = (
+        CheckConstraint("date_to > date_from", name="dates"),
+        Index("ix_pms_room_outages_room", "room_id", "date_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("pms_rooms.id", ondelete="CASCADE"))
+    date_from: Mapped[date] = mapped_column(Date)
+    date_to: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at_column()
+
+
 class PmsOutbox(Base):
     """A PMS change waiting to be pushed to QloApps (transactional outbox).
 

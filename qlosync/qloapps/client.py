@@ -283,6 +283,21 @@ class QloAppsClient:
         """All room lines of these orders, one request per page_size orders (root key "bookings", B32)."""
         return self._by_ids("room_bookings", "bookings", "id_order", order_ids, payloads.parse_room_booking)
 
+    def get_room_bookings_between(self, id_room_type: int, first_night: date, checkout: date,
+                                  page_size: int = 500) -> list[RoomBooking]:
+        """Every room line of a room type that overlaps the nights first_night..checkout-1 (cancelled ones too):
+        ``date_from < checkout`` and ``date_to > first_night``, with ``date=1`` (B28, B29)."""
+        query = [("display", "full"), ("date", "1"), ("filter[id_product]", f"[{int(id_room_type)}]"),
+                 ("filter[date_from]", f"<[{checkout.isoformat()} 00:00:00]"),
+                 ("filter[date_to]", f">[{first_night.isoformat()} 00:00:00]"), ("sort", "[id_ASC]")]
+        out: list[RoomBooking] = []
+        while True:
+            page = self._json("GET", "room_bookings", [*query, ("limit", f"{len(out)},{page_size}")],
+                              parse=lambda d: payloads.parse_many(d, "bookings", payloads.parse_room_booking))
+            out.extend(page)
+            if len(page) < page_size:
+                return out
+
     def get_customers(self, ids: Iterable[int]) -> list[Customer]:
         return self._by_ids("customers", "customers", "id", ids, payloads.parse_customer)
 

@@ -33,7 +33,7 @@ from qlosync.sync.conflicts import open_conflict_mappings, record_conflict, winn
 from qlosync.sync.mapper import LineData, ReservationData, content_hash, map_snapshot
 from qlosync.sync.outbound_mapper import pms_state_hash, state_of
 from qlosync.sync.outbox import request_push
-from qlosync.sync.push_token import token_in
+from qlosync.sync.push_token import is_stop_sell, token_in
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +123,9 @@ def apply_snapshots(
         snapshot, booking = by_id[order_id], data[order_id]
         digest = content_hash(booking)
         mapping = mappings.get(order_id)
+        if is_stop_sell(snapshot.order.source):
+            results[order_id] = ApplyResult("unchanged", order_id, None, "qlosync's stop-sell booking")
+            continue
         if mapping is not None and mapping.origin == "pms" and mapping.pms_reservation_id is None:
             results[order_id] = ApplyResult("unchanged", order_id, None, "deleted in the PMS")
             continue

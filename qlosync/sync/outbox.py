@@ -1,6 +1,7 @@
 """The ``pms_outbox`` table: what the relay claims and marks, what status reports, and a manual enqueue.
 
-Rows are written by the database triggers of migrations 0002 (reservations) and 0003 (rates), and by
+Rows are written by the database triggers of migrations 0002 (reservations), 0003 (rates) and 0004
+(availability), and by
 :func:`request_push`; the relay claims unsent rows with ``FOR UPDATE SKIP LOCKED`` so several relays
 never publish the same row at once, and coalesces the rows of one reservation (or of one room type's
 rates) into one message.
@@ -42,35 +43,38 @@ def request_push(session: Session, reservation_id: int, reason: str) -> None:
 
 
 @dataclass
-class RatesRequest:
-    """The coalesced rate changes of one PMS room type: one message for the union of their nights."""
+class RoomTypeRequest:
+    """The coalesced rate (or availability) changes of one PMS room type: one message for all their nights."""
 
     room_type_id: int
+    operation: str  # "rates" or "availability"
     date_from: date
     date_to: date  # the last night, inclusive
     row_ids: list[int] = field(default_factory=list)
 
 
-OutboxMessage = PushRequest | RatesRequest
+OutboxMessage = PushRequest | RoomTypeRequest
 
 
 def claim(session: Session, limit: int) -> list[OutboxMessage]:
     """Lock up to *limit* unsent rows (oldest first, skipping rows another relay holds), one message per
-    reservation or per room type's rates."""
+    reservation or per room type and operation (rates, availability)."""
     rows = session.execute(
-        select(PmsOutbox.id, PmsOutbox.aggregate, PmsOutbox.aggregate_id, PmsOutbox.payload, PmsOutbox.created_at)
+        select(PmsOutbox.id, PmsOutbox.aggregate, PmsOutbox.aggregate_id, PmsOutbox.operation, PmsOutbox.payload,
+               PmsOutbox.created_at)
         .where(PmsOutbox.published_at.is_(None))
         .order_by(PmsOutbox.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
     pushes: dict[int, PushRequest] = {}
-    rates: dict[int, RatesRequest] = {}
-    for row_id, aggregate, aggregate_id, payload, created_at in rows:
+    room_types: dict[tuple[int, str], RoomTypeRequest] = {}
+    for row_id, aggregate, aggregate_id, operation, payload, created_at in rows:
         payload = payload or {}
         if aggregate == "room_type":
             start, end = date.fromisoformat(payload["from"]), date.fromisoformat(payload["to"])
-            found = rates.setdefault(aggregate_id, RatesRequest(aggregate_id, start, end))
+            found = room_types.setdefault((aggregate_id, operation),
+                                          RoomTypeRequest(aggregate_id, operation, start, end))
             found.date_from, found.date_to = min(found.date_from, start), max(found.date_to, end)
             found.row_ids.append(row_id)
             continue
@@ -79,7 +83,7 @@ def claim(session: Session, limit: int) -> list[OutboxMessage]:
         for mapping_id in payload.get("mapping_ids", []) or []:
             if mapping_id not in group.mapping_ids:
                 group.mapping_ids.append(int(mapping_id))
-    return [*pushes.values(), *rates.values()]
+    return [*pushes.values(), *room_types.values()]
 
 
 def mark_published(session: Session, row_ids: Sequence[int]) -> None:

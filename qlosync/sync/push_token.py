@@ -28,3 +28,11 @@ def token_in(source: str | None) -> str | None:
 
 def without_token(source: str) -> str:
     return _SUFFIX.sub("", source)
+
+
+STOP_SELL_SOURCE = "qlosync stop-sell"
+
+
+def is_stop_sell(source: str | None) -> bool:
+    """The order is qlosync's own stop-sell booking (sync/availability.py): never a guest's."""
+    return (source or "").startswith(STOP_SELL_SOURCE)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from qlosync.broker import QlosyncRabbitmqBroker, build_broker
-from qlosync.sync.outbox import PushRequest, RatesRequest, backlog, claim
+from qlosync.sync.outbox import PushRequest, RoomTypeRequest, backlog, claim
 from qlosync.sync.relay import relay_once, run_relay
 from qlosync.db.session import transaction
 from tests.runtime_support import queue_counts, unique, wait_until
@@ -233,7 +233,7 @@ def test_rate_rows_coalesce_into_one_message_per_room_type_covering_all_their_ni
                   {"t": room_type})
     with transaction(session_factory) as session:
         messages = claim(session, 100)
-    rates = sorted((m for m in messages if isinstance(m, RatesRequest)), key=lambda m: m.room_type_id)
+    rates = sorted((m for m in messages if isinstance(m, RoomTypeRequest)), key=lambda m: m.room_type_id)
     assert [(m.room_type_id, m.date_from, m.date_to, len(m.row_ids)) for m in rates] == [
         (room_type, date(2031, 6, 2), date(2031, 6, 11), 3), (other, date(2031, 6, 1), date(2031, 6, 1), 1)]
     assert len(messages) == 2  # rows of both room types, nothing else

@@ -1,0 +1,131 @@
+"""Availability: closed nights and out-of-order rooms are not sellable in QloApps (simulator over HTTP)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, text
+
+from qlosync.db.session import transaction
+from qlosync.sync.availability import push_availability
+from qlosync.sync.pull import run_pull
+from qlosync.sync.push import push_reservation
+from tests.outbound_fixtures import TODAY, pms_room_type, sql_reservation
+
+NIGHT = TODAY + timedelta(days=60)
+ROOMS = 5  # per room type in the demo hotel
+
+
+def sellable(client, qloapps_room_type: int, first, nights: int = 1) -> int:  # type: ignore[no-untyped-def]
+    """Rooms of the type QloApps offers for the whole stay (hotel_ari, B38)."""
+    ari = client.get_availability(1, first, first + timedelta(days=nights), qloapps_room_type)
+    return sum(len(rt.available_room_ids) for rt in ari.room_types if rt.id_room_type == qloapps_room_type)
+
+
+def _close(engine: Engine, room_type: int, *nights) -> None:  # type: ignore[no-untyped-def]
+    with engine.begin() as c:
+        for night in nights:
+            c.execute(text("INSERT INTO pms_closed_nights (room_type_id, night) VALUES (:t, :n)"), {"t": room_type, "n": night})
+
+
+def _pms_room(engine: Engine, room_type: int) -> int:
+    with engine.connect() as c:
+        return c.execute(text("SELECT id FROM pms_rooms WHERE room_type_id = :t ORDER BY id LIMIT 1"),
+                         {"t": room_type}).scalar_one()
+
+
+@pytest.fixture
+def room_type(shop, mapped_catalog, session_factory) -> int:  # type: ignore[no-untyped-def]
+    with transaction(session_factory) as session:
+        return pms_room_type(session, shop.id, 2)
+
+
+def test_a_closed_night_is_not_sold_and_reopening_it_sells_it_again(engine, client, shop, simulator, room_type):
+    assert sellable(client, 2, NIGHT) == ROOMS
+    # Given the PMS closes one night of the room type
+    _close(engine, room_type, NIGHT)
+    result = push_availability(engine, client, shop, room_type, NIGHT - timedelta(days=2), NIGHT + timedelta(days=2))
+    # Then QloApps sells none of its rooms that night, and the nights around it as before
+    assert (result.action, result.held, result.short) == ("created", {NIGHT: ROOMS}, {})
+    assert sellable(client, 2, NIGHT) == 0
+    assert sellable(client, 2, NIGHT + timedelta(days=1)) == ROOMS
+    assert sellable(client, 2, NIGHT - timedelta(days=1)) == ROOMS
+    # And pushing again changes nothing
+    again = push_availability(engine, client, shop, room_type, NIGHT - timedelta(days=2), NIGHT + timedelta(days=2))
+    assert again.action == "unchanged"
+    # When the night is reopened
+    with engine.begin() as c:
+        c.execute(text("DELETE FROM pms_closed_nights"))
+    released = push_availability(engine, client, shop, room_type, NIGHT, NIGHT)
+    assert released.action == "released" and sellable(client, 2, NIGHT) == ROOMS
+
+
+def test_a_room_out_of_order_lowers_the_count_and_guests_keep_their_rooms(engine, client, shop, simulator, room_type):
+    # Given two guests booked the night, and one room is out of order for three nights
+    for _ in range(2):
+        push_reservation_for(engine, client, shop, room_type)
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO pms_room_outages (room_id, date_from, date_to) VALUES (:r, :f, :t)"),
+                  {"r": _pms_room(engine, room_type), "f": NIGHT, "t": NIGHT + timedelta(days=3)})
+    result = push_availability(engine, client, shop, room_type, NIGHT, NIGHT + timedelta(days=3))
+    # Then one room less is sold on those nights, the guests' rooms stay theirs, the fourth night is whole
+    assert result.held == {NIGHT: 1, NIGHT + timedelta(days=1): 1, NIGHT + timedelta(days=2): 1}
+    assert sellable(client, 2, NIGHT) == ROOMS - 2 - 1
+    assert sellable(client, 2, NIGHT + timedelta(days=1)) == ROOMS - 1
+    assert sellable(client, 2, NIGHT + timedelta(days=3)) == ROOMS
+
+
+def push_reservation_for(engine: Engine, client, shop, room_type: int) -> int:  # type: ignore[no-untyped-def]
+    from qlosync.sync.push import PushDeps
+
+    reservation = sql_reservation(engine, room_type_id=room_type, checkin=NIGHT, checkout=NIGHT + timedelta(days=1))
+    return push_reservation(PushDeps(engine=engine, client=client, shop=shop), reservation).qloapps_order_id or 0
+
+
+def test_a_walk_in_lowers_the_sellable_count_and_its_cancellation_restores_it(
+        engine, client, shop, simulator, room_type, push_deps):
+    reservation = sql_reservation(engine, room_type_id=room_type, checkin=NIGHT, checkout=NIGHT + timedelta(days=2))
+    push_reservation(push_deps, reservation)
+    assert sellable(client, 2, NIGHT, 2) == ROOMS - 1
+    with engine.begin() as c:
+        c.execute(text("UPDATE pms_reservations SET status = 'cancelled' WHERE id = :r"), {"r": reservation})
+    push_reservation(push_deps, reservation)
+    assert sellable(client, 2, NIGHT, 2) == ROOMS
+
+
+def test_a_full_night_cannot_be_closed_further_and_says_so_and_the_pull_ignores_the_block(
+        engine, client, shop, simulator, room_type, deps):
+    # Given four guests on the night, and the PMS closes it and has two rooms out of order
+    for _ in range(4):
+        push_reservation_for(engine, client, shop, room_type)
+    _close(engine, room_type, NIGHT)
+    result = push_availability(engine, client, shop, room_type, NIGHT, NIGHT)
+    assert result.held == {NIGHT: 1} and sellable(client, 2, NIGHT) == 0
+    with engine.begin() as c:
+        c.execute(text("DELETE FROM pms_closed_nights"))
+        c.execute(text("INSERT INTO pms_room_outages (room_id, date_from, date_to) "
+                       "SELECT id, :f, :t FROM pms_rooms WHERE room_type_id = :rt ORDER BY id LIMIT 2"),
+                  {"f": NIGHT, "t": NIGHT + timedelta(days=1), "rt": room_type})
+    short = push_availability(engine, client, shop, room_type, NIGHT, NIGHT)
+    # Then it holds the one free room and reports the room it could not take
+    assert (short.held, short.short) == ({NIGHT: 1}, {NIGHT: 1})
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM qloapps_sync_logs WHERE action = 'stop_sell_short'")).scalar_one() == 1
+        reservations_before = c.execute(text("SELECT count(*) FROM pms_reservations")).scalar_one()
+    # And a full pull does not import the stop-sell booking as a reservation
+    report = run_pull(deps, kind="full", trigger="manual")
+    assert report.status == "succeeded"
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM pms_reservations")).scalar_one() == reservations_before
+
+
+def test_a_stop_sell_create_whose_answer_was_lost_is_adopted_not_doubled(engine, client, shop, simulator, room_type):
+    _close(engine, room_type, NIGHT)
+    simulator.faults.add("error_after_commit", count=1, method="POST", path="/api/bookings")
+    with pytest.raises(Exception, match="outcome unknown"):
+        push_availability(engine, client, shop, room_type, NIGHT, NIGHT)
+    result = push_availability(engine, client, shop, room_type, NIGHT, NIGHT)
+    assert result.action == "unchanged" and result.held == {NIGHT: ROOMS}
+    stop_sells = [o for o in simulator.store.table("orders").values() if o["source"].startswith("qlosync stop-sell")]
+    assert len(stop_sells) == 1
