@@ -51,6 +51,45 @@ END $$
 """
 
 
+# A stay that starts, moves or ends on a room type with closed nights or rooms out of order changes how
+# many rooms the stop-sell booking must hold: queue an availability push. Inbound writes count too (a
+# guest's cancellation on the website frees a room that a closed night must take), so no origin check.
+STAY_CHANGE = """
+CREATE FUNCTION qlosync_queue_availability(room_type integer, checkin date, checkout date) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pms_closed_nights c WHERE c.room_type_id = room_type
+               AND c.night >= checkin AND c.night < checkout)
+       OR EXISTS (SELECT 1 FROM pms_room_outages o JOIN pms_rooms r ON r.id = o.room_id
+                  WHERE r.room_type_id = room_type AND o.date_from < checkout AND o.date_to > checkin) THEN
+        INSERT INTO pms_outbox (aggregate, aggregate_id, operation, payload)
+        VALUES ('room_type', room_type, 'availability', jsonb_build_object('from', checkin, 'to', checkout - 1));
+        PERFORM pg_notify('qlosync_outbox', '');
+    END IF;
+END $$;
+
+CREATE FUNCTION qlosync_capture_stay_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    stay record;
+BEGIN
+    IF TG_TABLE_NAME = 'pms_reservations' THEN
+        FOR stay IN SELECT l.room_type_id, l.checkin, l.checkout FROM pms_reservation_lines l
+                    WHERE l.reservation_id = NEW.id LOOP
+            PERFORM qlosync_queue_availability(stay.room_type_id, stay.checkin, stay.checkout);
+        END LOOP;
+    ELSE
+        IF TG_OP <> 'INSERT' THEN
+            PERFORM qlosync_queue_availability(OLD.room_type_id, OLD.checkin, OLD.checkout);
+        END IF;
+        IF TG_OP <> 'DELETE' THEN
+            PERFORM qlosync_queue_availability(NEW.room_type_id, NEW.checkin, NEW.checkout);
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$
+"""
+
+
 def upgrade() -> None:
     op.create_table(
         "pms_closed_nights",
@@ -106,9 +145,18 @@ def upgrade() -> None:
                    f"NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION qlosync_capture_{table}()")
         op.execute(f"CREATE TRIGGER qlosync_capture_delete AFTER DELETE ON {table} REFERENCING OLD TABLE AS old_rows "
                    f"FOR EACH STATEMENT EXECUTE FUNCTION qlosync_capture_{table}()")
+    op.execute(STAY_CHANGE)
+    op.execute("CREATE TRIGGER qlosync_stay_change AFTER INSERT OR UPDATE OR DELETE ON pms_reservation_lines "
+               "FOR EACH ROW EXECUTE FUNCTION qlosync_capture_stay_change()")
+    op.execute("CREATE TRIGGER qlosync_stay_change AFTER UPDATE OF status ON pms_reservations "
+               "FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION qlosync_capture_stay_change()")
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER qlosync_stay_change ON pms_reservations")
+    op.execute("DROP TRIGGER qlosync_stay_change ON pms_reservation_lines")
+    op.execute("DROP FUNCTION qlosync_capture_stay_change()")
+    op.execute("DROP FUNCTION qlosync_queue_availability(integer, date, date)")
     for table in SOURCES:
         for name in ("qlosync_capture_insert", "qlosync_capture_update", "qlosync_capture_delete"):
             op.execute(f"DROP TRIGGER {name} ON {table}")

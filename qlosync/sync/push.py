@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +35,7 @@ from qlosync.db.models import (
     QloAppsRoomLineMapping,
     QloAppsRoomMapping,
     QloAppsRoomTypeMapping,
+    QloAppsStopSellBlock,
 )
 from qlosync.db.pms import PmsRoomType
 from qlosync.db.session import transaction
@@ -42,6 +44,7 @@ from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.errors import QloAppsInvalidRequest, QloAppsValidationError
 from qlosync.qloapps.models import STATE_CANCELLED, STATE_REFUNDED, BookingSnapshot, Order, RoomBooking
 from qlosync.settings import Settings
+from qlosync.sync.availability import push_availability
 from qlosync.sync.conflicts import Side, open_conflict_mappings, record_conflict, winner
 from qlosync.sync.customers import CustomerChoice, choose_customer, placeholder_email
 from qlosync.sync.inbound import Catalog, apply_snapshot, sync_log
@@ -60,6 +63,7 @@ from qlosync.sync.push_token import new_token
 from qlosync.sync.reconcile import find_created_order
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class PushOutcomePending(TransientError):
@@ -236,7 +240,7 @@ def _create(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context) -> Pu
         mapping = _mapping_for_update(session, shop, state.reservation_id)
         mapping.push_token, mapping.push_attempted_at = token, datetime.now(UTC)
     try:
-        booking = deps.client.create_booking(request)
+        booking = _making_room(deps, factory, ctx, lambda: deps.client.create_booking(request))
     except (QloAppsValidationError, QloAppsInvalidRequest) as exc:
         _forget_attempt(factory, state.reservation_id)  # refused: nothing was created, no need to settle
         raise PushRejected(f"QloApps refused the booking: {exc}") from None
@@ -276,9 +280,35 @@ def _update(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order
     validate(state, ctx.room_types, ctx.limits, today=deps.options.today(), pushed_line_ids=ctx.pushed_line_ids)
     with transaction(factory) as session:
         choice = choose_customer(session, client, deps.shop.id, state.guest, order_customer_id=order.id_customer)
-    client.update_booking(booking_request(state, id_hotel=deps.shop.id_hotel, customer=choice.detail,
-                                          room_types=ctx.room_types, rooms=ctx.rooms, order_id=order_id))
+    request = booking_request(state, id_hotel=deps.shop.id_hotel, customer=choice.detail, room_types=ctx.room_types,
+                              rooms=ctx.rooms, order_id=order_id)
+    _making_room(deps, factory, ctx, lambda: client.update_booking(request))
     return _record(deps, factory, ctx, order_id, action, choice)
+
+
+def _making_room(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, write: Callable[[], T]) -> T:
+    """Send the write; if QloApps has no room because qlosync's own stop-sell booking holds it (the PMS sold a
+    closed night at the front desk), recount the holds, which now include this reservation, and send it again."""
+    try:
+        return write()
+    except QloAppsValidationError as exc:
+        if "not available" not in str(exc) or not _release_stop_sell(deps, factory, ctx):
+            raise
+    return write()
+
+
+def _release_stop_sell(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context) -> bool:
+    with transaction(factory) as session:
+        held = set(session.scalars(select(QloAppsStopSellBlock.qloapps_room_type_id).where(
+            QloAppsStopSellBlock.config_id == deps.shop.id, QloAppsStopSellBlock.qloapps_order_id.is_not(None))))
+    stays: dict[int, list[LineState]] = {}
+    for line in ctx.state.lines:
+        if ctx.room_types.get(line.room_type_id) in held:
+            stays.setdefault(line.room_type_id, []).append(line)
+    for pms_room_type, lines in stays.items():
+        push_availability(deps.engine, deps.client, deps.shop, pms_room_type, min(line.checkin for line in lines),
+                          max(line.checkout for line in lines) - timedelta(days=1))
+    return bool(stays)
 
 
 def _record(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order_id: int, action: str,

@@ -129,3 +129,41 @@ def test_a_stop_sell_create_whose_answer_was_lost_is_adopted_not_doubled(engine,
     assert result.action == "unchanged" and result.held == {NIGHT: ROOMS}
     stop_sells = [o for o in simulator.store.table("orders").values() if o["source"].startswith("qlosync stop-sell")]
     assert len(stop_sells) == 1
+
+
+def test_a_stay_on_a_closed_night_queues_an_availability_push_even_from_the_pull(engine, room_type):
+    _close(engine, room_type, NIGHT)
+    # A reservation on another night queues nothing; one on the closed night does, also when the pull wrote it
+    sql_reservation(engine, room_type_id=room_type, checkin=NIGHT + timedelta(days=5), checkout=NIGHT + timedelta(days=6))
+    with engine.begin() as c:
+        c.execute(text("SELECT set_config('qlosync.origin', 'qloapps', true)"))
+        guest = c.execute(text("INSERT INTO pms_guests (first_name, last_name) VALUES ('Web', 'Guest') RETURNING id")).scalar_one()
+        reservation = c.execute(text("INSERT INTO pms_reservations (guest_id) VALUES (:g) RETURNING id"), {"g": guest}).scalar_one()
+        c.execute(text("INSERT INTO pms_reservation_lines (reservation_id, room_type_id, checkin, checkout) "
+                       "VALUES (:r, :t, :i, :o)"), {"r": reservation, "t": room_type, "i": NIGHT - timedelta(days=1),
+                                                    "o": NIGHT + timedelta(days=1)})
+    with engine.begin() as c:
+        c.execute(text("SELECT set_config('qlosync.origin', 'qloapps', true)"))
+        c.execute(text("UPDATE pms_reservations SET status = 'cancelled' WHERE id = :r"), {"r": reservation})
+    with engine.connect() as c:
+        rows = c.execute(text("SELECT payload FROM pms_outbox WHERE operation = 'availability' ORDER BY id")).scalars().all()
+    stay = {"from": (NIGHT - timedelta(days=1)).isoformat(), "to": NIGHT.isoformat()}
+    closed = {"from": NIGHT.isoformat(), "to": NIGHT.isoformat()}
+    assert rows == [closed, stay, stay]  # the closing itself, the new stay, its cancellation
+
+
+def test_the_front_desk_can_sell_a_closed_night_the_block_gives_the_room_back(
+        engine, client, shop, simulator, room_type, push_deps):
+    # Given a night closed on the website: the stop-sell booking holds all five rooms
+    _close(engine, room_type, NIGHT)
+    push_availability(engine, client, shop, room_type, NIGHT, NIGHT)
+    assert sellable(client, 2, NIGHT) == 0
+    # When the front desk sells a room that night anyway
+    reservation = sql_reservation(engine, room_type_id=room_type, checkin=NIGHT, checkout=NIGHT + timedelta(days=1))
+    result = push_reservation(push_deps, reservation)
+    # Then it reached QloApps (the block let one room go) and the night is still not sold on the website
+    assert result.action == "created"
+    assert sellable(client, 2, NIGHT) == 0
+    lines = [r for r in simulator.store.table("room_bookings").values()
+             if r["date_from"][:10] == NIGHT.isoformat() and not int(r["is_cancelled"])]
+    assert len(lines) == ROOMS
