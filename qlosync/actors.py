@@ -91,12 +91,22 @@ def push_rates(room_type_id: int, date_from: str, date_to: str) -> None:
                                  date.fromisoformat(date_from), date.fromisoformat(date_to))
 
 
+@qlosync_actor(queue_name=OUTBOUND)
+def push_availability(room_type_id: int, date_from: str, date_to: str) -> None:
+    """Keep one PMS room type's closed nights and out-of-order rooms off sale in QloApps (sent by the relay)."""
+    runtime = current_runtime()
+    outbound_jobs.push_availability_job(runtime.settings, runtime.engine, runtime.session_factory, room_type_id,
+                                        date.fromisoformat(date_from), date.fromisoformat(date_to))
+
+
 @qlosync_actor(queue_name=OUTBOUND, max_retries=0, time_limit_ms=60_000, periodic=cron("15 3 * * *"))
 def reconcile_rates() -> None:
-    """Daily (03:15, periodiq): push the next QLOSYNC_ARI_DAYS nights of every sold room type; only differences
-    are written, so a rule changed by hand in QloApps is put back."""
+    """Daily (03:15, periodiq): push rates and availability of the next QLOSYNC_ARI_DAYS nights of every sold
+    room type; only differences are written, so a rule changed by hand in QloApps is put back and a room a
+    cancellation freed on a closed night is taken again."""
     runtime = current_runtime()
     with runtime.transaction() as session:
         todo = outbound_jobs.rate_reconciliations(session, datetime.now(UTC).date(), runtime.settings.ari_days)
     for room_type_id, first, last in todo:
         push_rates.send(room_type_id, first.isoformat(), last.isoformat())
+        push_availability.send(room_type_id, first.isoformat(), last.isoformat())

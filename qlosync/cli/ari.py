@@ -1,4 +1,4 @@
-"""``qlosync ari push / diff``: PMS rates against the price rules qlosync keeps in QloApps."""
+"""``qlosync ari push / diff``: PMS rates and availability against what qlosync keeps in QloApps."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from qlosync.db.config_store import DEFAULT_SHOP
 from qlosync.db.models import QloAppsRoomTypeMapping
 from qlosync.db.pms import PmsRoomType
 from qlosync.db.session import make_sessionmaker, transaction
+from qlosync.sync.availability import AvailabilityPending, availability_diff, push_availability
 from qlosync.sync.rates import RatesMismatch, diff_rates, push_rates
 from qlosync.sync.service import load_shop_config, open_client
 
@@ -53,7 +54,7 @@ def _with_range(func):  # type: ignore[no-untyped-def]
 
 @click.group("ari")
 def ari_group() -> None:
-    """Rates in QloApps: push the PMS's, or show where they differ."""
+    """Rates and availability in QloApps: push the PMS's, or show where they differ."""
 
 
 @ari_group.command("push")
@@ -61,7 +62,8 @@ def ari_group() -> None:
 @pass_cli
 @command_errors
 def ari_push(cli: CliContext, first: datetime | None, last: datetime | None, room_type: str | None, shop: str) -> None:
-    """Write the PMS rates of the nights to QloApps now (only what differs is sent)."""
+    """Write the PMS rates and closed nights / out-of-order rooms of the nights to QloApps now (only
+    what differs is sent)."""
     start, end = _range(first and first.date(), last and last.date(), cli.settings.ari_days)
     sessions = make_sessionmaker(cli.engine)
     config = load_shop_config(cli.settings, sessions, shop)
@@ -72,12 +74,15 @@ def ari_push(cli: CliContext, first: datetime | None, last: datetime | None, roo
         for room_type_id, code in targets:
             try:
                 r = push_rates(cli.engine, client, config, room_type_id, start, end)
-            except RatesMismatch as exc:
+                click.echo(f"{code}: rates {r.date_from}..{r.date_to}: {r.created} created, {r.updated} updated, "
+                           f"{r.deleted} deleted, {r.kept} kept; {r.requests} requests")
+                a = push_availability(cli.engine, client, config, room_type_id, start, end)
+                short = f", {sum(a.short.values())} room-nights guests keep" if a.short else ""
+                click.echo(f"{code}: availability {a.action}: {sum(a.held.values())} room-nights off sale{short}; "
+                           f"{a.requests} requests")
+            except (RatesMismatch, AvailabilityPending) as exc:
                 failed += 1
                 click.echo(f"{code}: {exc}", err=True)
-                continue
-            click.echo(f"{code}: nights {r.date_from}..{r.date_to}: {r.created} created, {r.updated} updated, "
-                       f"{r.deleted} deleted, {r.kept} kept; {r.requests} requests")
     if failed:
         raise CliError(f"{failed} room types still differ after the push (see the sync log)")
 
@@ -87,7 +92,7 @@ def ari_push(cli: CliContext, first: datetime | None, last: datetime | None, roo
 @pass_cli
 @command_errors
 def ari_diff(cli: CliContext, first: datetime | None, last: datetime | None, room_type: str | None, shop: str) -> None:
-    """Show the nights whose QloApps rate is not the PMS rate (one request per room type, no writes).
+    """Show the nights whose QloApps rate or rooms off sale differ from the PMS (no writes).
     Exits 1 when anything differs."""
     start, end = _range(first and first.date(), last and last.date(), cli.settings.ari_days)
     sessions = make_sessionmaker(cli.engine)
@@ -99,7 +104,12 @@ def ari_diff(cli: CliContext, first: datetime | None, last: datetime | None, roo
                 differing += 1
                 qloapps = ", ".join(map(str, d.qloapps)) or "no qlosync rule (QloApps' own price)"
                 others = f"; other rules {', '.join(map(str, d.other_rules))} also cover it" if d.other_rules else ""
-                click.echo(f"{code} {d.night}: PMS {d.pms if d.pms is not None else 'no rate'}, QloApps {qloapps}{others}")
+                click.echo(f"{code} {d.night}: rate: PMS {d.pms if d.pms is not None else 'no rate'}, QloApps "
+                           f"{qloapps}{others}")
+            for night, held, wanted, short in availability_diff(sessions, client, config, room_type_id, start, end):
+                differing += 1
+                kept = f", {short} more held by guests" if short else ""
+                click.echo(f"{code} {night}: off sale: {held} rooms in QloApps, the PMS wants {wanted}{kept}")
     if differing:
-        raise CliError(f"{differing} nights differ (`qlosync ari push` writes the PMS rates)")
+        raise CliError(f"{differing} differences (`qlosync ari push` writes the PMS rates and availability)")
     click.echo(f"no differences for nights {start}..{end}")

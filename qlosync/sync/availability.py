@@ -143,8 +143,7 @@ def push_availability(engine: Engine, client: QloAppsClient, shop: ShopConfig, p
         factory = sessionmaker(bind=connection, expire_on_commit=False)
         with transaction(factory) as session:
             qlo = qloapps_room_type(session, shop, pms_room_type_id)
-            total = session.scalar(select(func.count()).select_from(QloAppsRoomMapping).where(
-                QloAppsRoomMapping.config_id == shop.id, QloAppsRoomMapping.qloapps_room_type_id == qlo)) or 0
+            total = _total_rooms(session, shop, qlo)
             block = _block(session, shop, qlo)
             order_id, token, attempted = block.qloapps_order_id, block.push_token, block.push_attempted_at
         if order_id is None and token and attempted is not None:
@@ -152,19 +151,8 @@ def push_availability(engine: Engine, client: QloAppsClient, shop: ShopConfig, p
             if order_id is None and datetime.now(UTC) - attempted < settle_after:
                 raise AvailabilityPending(f"the stop-sell booking of QloApps room type {qlo} sent "
                                           f"{(datetime.now(UTC) - attempted).total_seconds():.0f} s ago left no order yet")
-        order_id, held_now = _held(client, order_id)
-        overlapping = client.get_room_bookings_between(qlo, first, last + timedelta(days=1))
-        qlo_guests: Counter[date] = Counter()
-        for rb in overlapping:
-            if rb.id_order != order_id and not rb.is_cancelled:
-                qlo_guests.update(n for n in _line_nights(rb) if first <= n <= last)
-        with transaction(factory) as session:
-            closed, out_of_order = pms_wanted(session, pms_room_type_id, first, last)
-            guests = pms_guests(session, pms_room_type_id, first, last)
-        nights = _nights(first, last)
-        guests = Counter({n: max(qlo_guests[n], guests[n]) for n in nights})
-        hold_in_window, short = plan_holds(nights, total, closed, out_of_order, guests)
-        target = {n: c for n, c in held_now.items() if not first <= n <= last} | hold_in_window
+        order_id, held_now, target, short = _plan(factory, client, qlo, total, order_id, pms_room_type_id, first,
+                                                  last)
         action = "unchanged"
         if target != held_now:
             if not target:
@@ -207,6 +195,44 @@ def push_availability(engine: Engine, client: QloAppsClient, shop: ShopConfig, p
     logger.info("Availability of QloApps room type %s, %s..%s: %s, %s room-nights held, %s short.", qlo, first, last,
                 action, sum(result.held.values()), sum(short.values()), extra={"action": "push_availability"})
     return result
+
+
+def _plan(factory: sessionmaker[Session], client: QloAppsClient, qlo: int, total: int, order_id: int | None,
+          pms_room_type_id: int, first: date, last: date
+          ) -> tuple[int | None, dict[date, int], dict[date, int], dict[date, int]]:
+    """(usable stop-sell order, what it holds now, what it should hold, what it cannot take) for first..last."""
+    order_id, held_now = _held(client, order_id)
+    overlapping = client.get_room_bookings_between(qlo, first, last + timedelta(days=1))
+    qlo_guests: Counter[date] = Counter()
+    for rb in overlapping:
+        if rb.id_order != order_id and not rb.is_cancelled:
+            qlo_guests.update(n for n in _line_nights(rb) if first <= n <= last)
+    with transaction(factory) as session:
+        closed, out_of_order = pms_wanted(session, pms_room_type_id, first, last)
+        guests = pms_guests(session, pms_room_type_id, first, last)
+    nights = _nights(first, last)
+    guests = Counter({n: max(qlo_guests[n], guests[n]) for n in nights})
+    hold_in_window, short = plan_holds(nights, total, closed, out_of_order, guests)
+    target = {n: c for n, c in held_now.items() if not first <= n <= last} | hold_in_window
+    return order_id, held_now, target, short
+
+
+def availability_diff(session_factory: sessionmaker[Session], client: QloAppsClient, shop: ShopConfig,
+                      pms_room_type_id: int, first: date, last: date) -> list[tuple[date, int, int, int]]:
+    """(night, rooms held off sale now, rooms to hold, rooms guests keep from being held) where they differ; no writes."""
+    with transaction(session_factory) as session:
+        qlo = qloapps_room_type(session, shop, pms_room_type_id)
+        total = _total_rooms(session, shop, qlo)
+        order_id = session.scalar(select(QloAppsStopSellBlock.qloapps_order_id).where(
+            QloAppsStopSellBlock.config_id == shop.id, QloAppsStopSellBlock.qloapps_room_type_id == qlo))
+    _order, held, target, short = _plan(session_factory, client, qlo, total, order_id, pms_room_type_id, first, last)
+    return [(n, held.get(n, 0), target.get(n, 0), short.get(n, 0)) for n in _nights(first, last)
+            if held.get(n, 0) != target.get(n, 0) or short.get(n, 0)]
+
+
+def _total_rooms(session: Session, shop: ShopConfig, qlo: int) -> int:
+    return session.scalar(select(func.count()).select_from(QloAppsRoomMapping).where(
+        QloAppsRoomMapping.config_id == shop.id, QloAppsRoomMapping.qloapps_room_type_id == qlo)) or 0
 
 
 def _block(session: Session, shop: ShopConfig, qlo: int) -> QloAppsStopSellBlock:

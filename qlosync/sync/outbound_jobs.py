@@ -24,6 +24,7 @@ from qlosync.settings import Settings
 from qlosync.sync.conflicts import Side, close_conflict
 from qlosync.sync.outbound_mapper import PushRejected
 from qlosync.sync.push import PushDeps, PushOptions, PushResult, cancel_deleted, flag_refused, push_reservation
+from qlosync.sync.availability import AvailabilityResult, push_availability
 from qlosync.sync.rates import RatesResult, push_rates
 from qlosync.sync.service import load_shop_config, open_client
 
@@ -131,8 +132,23 @@ def push_rates_job(settings: Settings, engine: Engine, session_factory: sessionm
     return results
 
 
+def push_availability_job(settings: Settings, engine: Engine, session_factory: sessionmaker[Session],
+                          pms_room_type_id: int, start: date, end: date) -> list[AvailabilityResult]:
+    """Hold off sale, in every enabled shop that sells the room type, what the PMS closed or has out of order."""
+    with transaction(session_factory) as session:
+        names = rate_shops(session, pms_room_type_id)
+    results = []
+    for name in names:
+        shop = load_shop_config(settings, session_factory, name)
+        with open_client(settings, shop) as client:
+            results.append(push_availability(engine, client, shop, pms_room_type_id, start, end,
+                                             settle_after=PushOptions.from_settings(settings).settle_after))
+    return results
+
+
 def rate_reconciliations(session: Session, today: date, days: int) -> list[tuple[int, date, date]]:
-    """(PMS room type, first night, last night) for every room type an enabled shop sells: the daily check."""
+    """(PMS room type, first night, last night) for every room type an enabled shop sells: the daily check of
+    rates and availability."""
     room_types = sorted(set(session.scalars(
         select(QloAppsRoomTypeMapping.pms_room_type_id).join(
             QloAppsConfig, QloAppsConfig.id == QloAppsRoomTypeMapping.config_id)

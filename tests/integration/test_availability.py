@@ -167,3 +167,23 @@ def test_the_front_desk_can_sell_a_closed_night_the_block_gives_the_room_back(
     lines = [r for r in simulator.store.table("room_bookings").values()
              if r["date_from"][:10] == NIGHT.isoformat() and not int(r["is_cancelled"])]
     assert len(lines) == ROOMS
+
+
+def test_ari_diff_and_push_cover_availability(engine, shop, simulator, room_type, database_url, secret_key, client):
+    from click.testing import CliRunner
+
+    from qlosync.cli import cli
+
+    env = {"DATABASE_URL": database_url, "QLOSYNC_SECRET_KEY": secret_key.reveal()}
+    window = ["--from", NIGHT.isoformat(), "--to", (NIGHT + timedelta(days=1)).isoformat(), "--room-type",
+              str(room_type)]
+    _close(engine, room_type, NIGHT)
+    runner = CliRunner()
+    before = runner.invoke(cli, ["ari", "diff", *window], env=env)
+    assert before.exit_code == 1 and f"{NIGHT}: off sale: 0 rooms in QloApps, the PMS wants {ROOMS}" in before.output
+    pushed = runner.invoke(cli, ["ari", "push", *window], env=env)
+    assert pushed.exit_code == 0, pushed.output
+    assert f"availability created: {ROOMS} room-nights off sale" in pushed.output
+    assert sellable(client, 2, NIGHT) == 0
+    after = runner.invoke(cli, ["ari", "diff", *window], env=env)
+    assert after.exit_code == 0 and "no differences" in after.output
