@@ -13,6 +13,7 @@ from qlosync.sync.outbox import backlog
 from qlosync.db.models import (
     QloAppsConfig,
     QloAppsConflict,
+    QloAppsStopSellBlock,
     QloAppsDeadLetter,
     QloAppsReservationMapping,
     QloAppsSyncCursor,
@@ -65,6 +66,10 @@ def shop_status(session: Session, shop: QloAppsConfig) -> dict[str, Any]:
     )
     rate_mismatches = [{"qloapps_room_type_id": entity, "reason": reason}
                        for entity, action, reason in session.execute(latest_rates) if action == "rate_mismatch"]
+    stop_sell = session.execute(select(QloAppsStopSellBlock.qloapps_room_type_id, QloAppsStopSellBlock.blocked,
+                                       QloAppsStopSellBlock.conflicts)
+                                .where(QloAppsStopSellBlock.config_id == shop.id)
+                                .order_by(QloAppsStopSellBlock.qloapps_room_type_id)).all()
     return {
         "name": shop.name,
         "base_url": shop.base_url,
@@ -99,6 +104,10 @@ def shop_status(session: Session, shop: QloAppsConfig) -> dict[str, Any]:
         "refused": [{"pms_reservation_id": rid, "reason": reason} for rid, reason in refused],
         "open_conflicts": conflicts,
         "rate_mismatches": rate_mismatches,
+        "stop_sell": [{"qloapps_room_type_id": rt, "room_nights_off_sale": sum(int(c) for _, c in blocked),
+                       "room_nights_guests_keep": sum(int(c) for _, c in conflicts),
+                       "first_short_night": conflicts[0][0] if conflicts else None}
+                      for rt, blocked, conflicts in stop_sell],
     }
 
 

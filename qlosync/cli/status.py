@@ -57,6 +57,11 @@ def status_command(cli: CliContext, as_json: bool) -> None:
                    f"{'  (qlosync ari diff)' if shop['rate_mismatches'] else ''}")
         for item in shop["rate_mismatches"]:
             click.echo(f"    QloApps room type {item['qloapps_room_type_id']}: {item['reason']}")
+        for item in shop["stop_sell"]:
+            short = (f", {item['room_nights_guests_keep']} guests keep (first {item['first_short_night']})"
+                     if item["room_nights_guests_keep"] else "")
+            click.echo(f"  off sale              QloApps room type {item['qloapps_room_type_id']}: "
+                       f"{item['room_nights_off_sale']} room-nights{short}")
     outbox = report["outbox"]
     assert isinstance(outbox, dict)
     lag = f", oldest {outbox['lag_seconds']:g} s old (is `qlosync relay` running?)" if outbox["unsent"] else ""

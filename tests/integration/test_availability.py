@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, text
 
-from qlosync.db.session import transaction
+from qlosync.db.session import make_sessionmaker, transaction
+from qlosync.status import collect_status
 from qlosync.sync.availability import push_availability
 from qlosync.sync.pull import run_pull
 from qlosync.sync.push import push_reservation
@@ -112,7 +113,11 @@ def test_a_full_night_cannot_be_closed_further_and_says_so_and_the_pull_ignores_
     assert (short.held, short.short) == ({NIGHT: 1}, {NIGHT: 1})
     with engine.connect() as c:
         assert c.execute(text("SELECT count(*) FROM qloapps_sync_logs WHERE action = 'stop_sell_short'")).scalar_one() == 1
-        reservations_before = c.execute(text("SELECT count(*) FROM pms_reservations")).scalar_one()
+    with transaction(make_sessionmaker(engine)) as session:
+        assert collect_status(session)["shops"][0]["stop_sell"] == [
+            {"qloapps_room_type_id": 2, "room_nights_off_sale": 1, "room_nights_guests_keep": 1,
+             "first_short_night": NIGHT.isoformat()}]
+        reservations_before = session.execute(text("SELECT count(*) FROM pms_reservations")).scalar_one()
     # And a full pull does not import the stop-sell booking as a reservation
     report = run_pull(deps, kind="full", trigger="manual")
     assert report.status == "succeeded"
