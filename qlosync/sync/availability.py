@@ -168,7 +168,7 @@ def push_availability(engine: Engine, client: QloAppsClient, shop: ShopConfig, p
             else:
                 client.update_booking(_request(qlo, shop.id_hotel, target, order_id, None))
                 action = "updated"
-        order_id, after = _held(client, order_id)
+        order_id, after = _held(client, order_id) if action != "unchanged" else (order_id, held_now)
         with transaction(factory) as session:
             row = _block(session, shop, qlo)
             row.qloapps_order_id = order_id
