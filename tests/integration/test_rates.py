@@ -180,3 +180,17 @@ def test_ari_diff_and_push_through_the_cli(engine, shop, simulator, room_type, d
     after = runner.invoke(cli, ["ari", "diff", *window], env=env)
     assert after.exit_code == 0 and "no differences" in after.output
     assert runner.invoke(cli, ["ari", "diff", "--room-type", "NOPE"], env=env).exit_code == 2
+
+
+def test_the_daily_reconciliation_covers_every_room_type_an_enabled_shop_sells(engine, shop, mapped_catalog,
+                                                                                 session_factory):
+    from qlosync.sync.outbound_jobs import rate_reconciliations
+
+    with transaction(session_factory) as session:
+        todo = rate_reconciliations(session, TODAY, 365)
+        expected = sorted(pms_room_type(session, shop.id, qlo) for qlo in (1, 2, 3, 4))
+    assert todo == [(rt, TODAY, TODAY + timedelta(days=364)) for rt in expected]
+    with engine.begin() as c:
+        c.execute(text("UPDATE qloapps_config SET sync_enabled = false"))
+    with transaction(session_factory) as session:
+        assert rate_reconciliations(session, TODAY, 365) == []
