@@ -163,7 +163,9 @@ def push_rates(engine: Engine, client: QloAppsClient, shop: ShopConfig, pms_room
         with transaction(factory) as session:
             qlo = qloapps_room_type(session, shop, pms_room_type_id)
             owned, _others, adopted = _owned_now(session, shop, qlo, client.get_feature_prices(qlo))
-        relevant = [o for o in owned if o.run.date_from <= end and o.run.date_to >= start]
+        # Rules touching the range or right beside it: a night set back to its neighbours' price merges again.
+        relevant = [o for o in owned
+                    if o.run.date_from <= end + timedelta(days=1) and o.run.date_to >= start - timedelta(days=1)]
         # Whole rules only: a rule reaching past the range is re-planned with the nights it covers.
         window_from = min([start, *(o.run.date_from for o in relevant)])
         window_to = max([end, *(o.run.date_to for o in relevant)])

@@ -194,3 +194,19 @@ def test_the_daily_reconciliation_covers_every_room_type_an_enabled_shop_sells(e
         c.execute(text("UPDATE qloapps_config SET sync_enabled = false"))
     with transaction(session_factory) as session:
         assert rate_reconciliations(session, TODAY, 365) == []
+
+
+def test_a_night_set_back_to_its_neighbours_price_merges_the_rules_again(engine, client, shop, simulator, room_type):
+    _set_rates(engine, room_type, START, ["900"] * 9)
+    push_rates(engine, client, shop, room_type, START, START + timedelta(days=8))
+    middle = START + timedelta(days=4)
+    _set_rates(engine, room_type, middle, ["700"])
+    push_rates(engine, client, shop, room_type, middle, middle)
+    assert len(_rules(simulator, 1)) == 3
+    # When the night gets its neighbours' price back and only that night is pushed
+    _set_rates(engine, room_type, middle, ["900"])
+    result = push_rates(engine, client, shop, room_type, middle, middle)
+    # Then one rule covers the nine nights again
+    assert result.mismatches == [] and len(_rules(simulator, 1)) == 1
+    assert [(r["date_from"][:10], r["date_to"][:10]) for r in _rules(simulator, 1)] == [
+        (START.isoformat(), (START + timedelta(days=8)).isoformat())]
