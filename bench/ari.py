@@ -44,8 +44,6 @@ import argparse
 import json
 import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -58,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from processes import free_port, start, stop  # bench/processes.py (bench/ is the script's folder)
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -131,20 +130,8 @@ def write_calendar(engine: Engine, room_type: int, prices: dict[date, Decimal]) 
 # -- the simulator process ---------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def sim_requests(sim_url: str) -> int:
@@ -467,7 +454,7 @@ def main() -> None:
         if client is not None:
             client.close()
         if process is not None:
-            stop(process)
+            stop(process, timeout=15)
         if engine is not None:
             engine.dispose()
         with admin.connect() as c:

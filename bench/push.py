@@ -54,8 +54,6 @@ import argparse
 import json
 import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -71,6 +69,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pika
 import requests
+from processes import free_port, start, stop  # bench/processes.py (bench/ is the script's folder)
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -100,25 +99,10 @@ LETTERS = "abcdefghijklmnopqrstuvwxyz"
 # -- processes ---------------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(args, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the main process (dramatiq forwards it to its workers), SIGKILL to the group after 30 s."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def wait_for(condition: Any, what: str, timeout: float = 30.0, interval: float = 0.1) -> Any:
