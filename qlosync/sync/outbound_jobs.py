@@ -8,9 +8,10 @@ unmapped).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
+from typing import TypeVar
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +21,7 @@ from qlosync.db.models import QloAppsConfig, QloAppsReservationMapping, QloAppsR
 from qlosync.db.pms import PmsReservationLine
 from qlosync.db.session import transaction
 from qlosync.errors import PermanentError
+from qlosync.qloapps.client import QloAppsClient
 from qlosync.settings import Settings
 from qlosync.sync.conflicts import Side, close_conflict
 from qlosync.sync.outbound_mapper import PushRejected
@@ -29,6 +31,7 @@ from qlosync.sync.rates import RatesResult, push_rates
 from qlosync.sync.service import load_shop_config, open_client
 
 logger = logging.getLogger(__name__)
+R = TypeVar("R")
 
 
 class NoShopForReservation(PermanentError):
@@ -116,34 +119,36 @@ def rate_shops(session: Session, pms_room_type_id: int) -> list[str]:
         .order_by(QloAppsConfig.name)))
 
 
-def push_rates_job(settings: Settings, engine: Engine, session_factory: sessionmaker[Session], pms_room_type_id: int,
-                   start: date, end: date) -> list[RatesResult]:
-    """Push one PMS room type's rates for nights start..end to every enabled shop that sells it."""
+def _for_each_shop_selling(settings: Settings, session_factory: sessionmaker[Session], pms_room_type_id: int,
+                           what: str, push: Callable[[ShopConfig, QloAppsClient], R]) -> list[R]:
+    """Run *push* for every enabled shop that sells the PMS room type, each with its own client."""
     with transaction(session_factory) as session:
         names = rate_shops(session, pms_room_type_id)
     if not names:
-        logger.info("Rates of PMS room type %s: no enabled shop sells it; nothing pushed.", pms_room_type_id,
-                    extra={"action": "push_rates_skipped"})
+        logger.info("%s of PMS room type %s: no enabled shop sells it; nothing pushed.", what, pms_room_type_id,
+                    extra={"action": "push_skipped"})
     results = []
     for name in names:
         shop = load_shop_config(settings, session_factory, name)
         with open_client(settings, shop) as client:
-            results.append(push_rates(engine, client, shop, pms_room_type_id, start, end))
+            results.append(push(shop, client))
     return results
+
+
+def push_rates_job(settings: Settings, engine: Engine, session_factory: sessionmaker[Session], pms_room_type_id: int,
+                   start: date, end: date) -> list[RatesResult]:
+    """Push one PMS room type's rates for nights start..end to every enabled shop that sells it."""
+    return _for_each_shop_selling(settings, session_factory, pms_room_type_id, "Rates", lambda shop, client: push_rates(
+        engine, client, shop, pms_room_type_id, start, end))
 
 
 def push_availability_job(settings: Settings, engine: Engine, session_factory: sessionmaker[Session],
                           pms_room_type_id: int, start: date, end: date) -> list[AvailabilityResult]:
     """Hold off sale, in every enabled shop that sells the room type, what the PMS closed or has out of order."""
-    with transaction(session_factory) as session:
-        names = rate_shops(session, pms_room_type_id)
-    results = []
-    for name in names:
-        shop = load_shop_config(settings, session_factory, name)
-        with open_client(settings, shop) as client:
-            results.append(push_availability(engine, client, shop, pms_room_type_id, start, end,
-                                             settle_after=PushOptions.from_settings(settings).settle_after))
-    return results
+    settle_after = PushOptions.from_settings(settings).settle_after
+    return _for_each_shop_selling(settings, session_factory, pms_room_type_id, "Availability",
+                                  lambda shop, client: push_availability(engine, client, shop, pms_room_type_id,
+                                                                         start, end, settle_after=settle_after))
 
 
 def rate_reconciliations(session: Session, today: date, days: int) -> list[tuple[int, date, date]]:
