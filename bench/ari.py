@@ -67,9 +67,9 @@ from qlosync.db.session import make_engine, make_sessionmaker, transaction
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.secrets import Secret
 from qlosync.settings import Settings
-from qlosync.sync.catalog import import_catalog
-from qlosync.sync.availability import push_availability
-from qlosync.sync.rates import RULE_NAME, push_rates
+from qlosync.sync.inbound.catalog import import_catalog
+from qlosync.sync.ari.availability import push_availability
+from qlosync.sync.ari.rates import RULE_NAME, push_rates
 
 BENCH_KEY = "BENCHARIBENCHARIBENCHARIBENCHARI"  # 32 characters, used when QLOAPPS_API_KEY holds no valid key
 BIN = Path(sys.executable).parent

@@ -24,8 +24,8 @@ from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.simulator import Simulator
 from qlosync.secrets import Secret
 from qlosync.settings import Settings
-from qlosync.sync.catalog import import_catalog
-from qlosync.sync.pull import PullDeps, run_pull
+from qlosync.sync.inbound.catalog import import_catalog
+from qlosync.sync.inbound.pull import PullDeps, run_pull
 
 API_KEY = "BENCHBENCHBENCHBENCHBENCHBENCH12"
 SYNC_TABLES = ("pms_guests", "pms_reservations", "pms_reservation_lines", "qloapps_reservation_mappings",

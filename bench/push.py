@@ -83,9 +83,9 @@ from qlosync.qloapps.client import QloAppsClient  # noqa: E402
 from qlosync.qloapps.models import STATE_CANCELLED, STATE_REFUNDED  # noqa: E402
 from qlosync.secrets import Secret  # noqa: E402
 from qlosync.settings import Settings  # noqa: E402
-from qlosync.sync.outbound_mapper import load_state, pms_state_hash  # noqa: E402
+from qlosync.sync.outbound.mapper import load_state, pms_state_hash  # noqa: E402
 from qlosync.sync.push_token import token_in  # noqa: E402
-from qlosync.topology import passive_counts  # noqa: E402
+from qlosync.runtime.topology import passive_counts  # noqa: E402
 from tests import rabbitmq_admin  # noqa: E402
 
 API_KEY = "BENCHBENCHBENCHBENCHBENCHBENCH12"

@@ -20,12 +20,12 @@ from datetime import UTC, date, datetime
 
 from periodiq import cron
 
-from qlosync.broker import qlosync_actor, setup_broker
+from qlosync.runtime.broker import qlosync_actor, setup_broker
 from qlosync.db.session import check_database
-from qlosync.queues import INBOUND, OUTBOUND
-from qlosync.runtime import current_runtime
-from qlosync.sync import jobs as inbound_jobs
-from qlosync.sync import outbound_jobs
+from qlosync.runtime.queues import INBOUND, OUTBOUND
+from qlosync.runtime.context import current_runtime
+from qlosync.sync.inbound import jobs as inbound_jobs
+from qlosync.sync.outbound import jobs as outbound_jobs
 
 broker = setup_broker()
 

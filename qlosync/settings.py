@@ -37,11 +37,18 @@ class Settings:
     http_read_timeout_s: float = 30.0
     full_sync_after_hours: float = 24.0
     ari_days: int = 365
+    # Operator surfaces: heartbeat period of every long-running process, the admin API's bearer token,
+    # and the port (0 = off) on which a worker, relay or scheduler serves Prometheus metrics.
+    heartbeat_s: float = 10.0
+    api_token: Secret | None = field(default=None, repr=False)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         secret = env.get("QLOSYNC_SECRET_KEY", "").strip()
+        token = env.get("QLOSYNC_API_TOKEN", "").strip()
         return cls(
             database_url=_database_url(env.get("DATABASE_URL", DEFAULT_DATABASE_URL)),
             rabbitmq_url=with_heartbeat(env.get("RABBITMQ_URL", DEFAULT_RABBITMQ_URL)),
@@ -53,6 +60,10 @@ class Settings:
             http_read_timeout_s=_float(env, "QLOAPPS_HTTP_READ_TIMEOUT_S", 30.0),
             full_sync_after_hours=_float(env, "QLOAPPS_FULL_SYNC_AFTER_HOURS", 24.0),
             ari_days=_int(env, "QLOSYNC_ARI_DAYS", 365, 1),
+            heartbeat_s=_float(env, "QLOSYNC_HEARTBEAT_SECONDS", 10.0),
+            api_token=Secret(token) if token else None,
+            metrics_host=env.get("QLOSYNC_METRICS_HOST", "127.0.0.1").strip() or "127.0.0.1",
+            metrics_port=_int(env, "QLOSYNC_METRICS_PORT", 0, 0, unit=""),
         )
 
     def require_secret_key(self) -> Secret:
@@ -88,14 +99,14 @@ def with_heartbeat(url: str, heartbeat_s: int = DEFAULT_HEARTBEAT_S) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int, unit: str = "milliseconds") -> int:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
         value = int(raw.strip())
     except ValueError:
-        raise ConfigurationError(f"{name} must be a whole number of milliseconds, got {raw!r}") from None
+        raise ConfigurationError(f"{name} must be a whole number{' of ' + unit if unit else ''}, got {raw!r}") from None
     if value < minimum:
         raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
     return value

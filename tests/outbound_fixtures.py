@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from qlosync.db.models import QloAppsRoomMapping, QloAppsRoomTypeMapping
-from qlosync.sync.push import PushDeps, PushOptions
+from qlosync.sync.outbound.push import PushDeps, PushOptions
 
 TODAY = datetime.now(UTC).date()
 

@@ -21,9 +21,9 @@ import pika.exceptions
 import pytest
 from sqlalchemy import Engine, text
 
-from qlosync.broker import QlosyncRabbitmqBroker, RetryPolicy, build_broker
+from qlosync.runtime.broker import QlosyncRabbitmqBroker, RetryPolicy, build_broker
 from qlosync.settings import Settings
-from qlosync.topology import passive_counts
+from qlosync.runtime.topology import passive_counts
 from tests import rabbitmq_admin
 from tests.conftest import AMQP_URL, RUN_ID
 

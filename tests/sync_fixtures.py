@@ -13,8 +13,8 @@ from qlosync.db.config_store import ShopConfig, load_shop, save_config
 from qlosync.db.session import transaction
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.secrets import Secret
-from qlosync.sync.catalog import import_catalog
-from qlosync.sync.pull import PullDeps
+from qlosync.sync.inbound.catalog import import_catalog
+from qlosync.sync.inbound.pull import PullDeps
 from tests.conftest import TEST_API_KEY
 
 

@@ -12,8 +12,8 @@ from qlosync.db.config_store import DEFAULT_SHOP
 from qlosync.db.models import QloAppsRoomTypeMapping
 from qlosync.db.pms import PmsRoomType
 from qlosync.db.session import make_sessionmaker, transaction
-from qlosync.sync.availability import AvailabilityPending, availability_diff, push_availability
-from qlosync.sync.rates import RatesMismatch, diff_rates, push_rates
+from qlosync.sync.ari.availability import AvailabilityPending, availability_diff, push_availability
+from qlosync.sync.ari.rates import RatesMismatch, diff_rates, push_rates
 from qlosync.sync.service import load_shop_config, open_client
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from qlosync.cli.context import RET_ERROR, CliContext, CliError, command_errors, pass_cli
-from qlosync.topology import DOCS_HINT, redact_url, setup_topology
+from qlosync.runtime.topology import DOCS_HINT, redact_url, setup_topology
 
 
 @click.group("broker")

@@ -18,7 +18,7 @@ from qlosync.crypto import KeyCipher
 from qlosync.db.session import check_database, make_engine, make_sessionmaker, transaction
 from qlosync.errors import ConfigurationError, DatabaseUnavailableError, QlosyncError
 from qlosync.settings import Settings
-from qlosync.topology import BrokerUnavailableError
+from qlosync.runtime.topology import BrokerUnavailableError
 
 # Exit codes (documented in the README): 0 ok, 1 a qlosync error, 2 bad usage, 3 a service is down.
 RET_OK = 0

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import click
 
-from qlosync import dlq
+from qlosync.runtime import dlq
 from qlosync.cli.context import CliContext, command_errors, pass_cli
 from qlosync.db.session import make_sessionmaker
-from qlosync.topology import redact_url
+from qlosync.runtime.topology import redact_url
 
 STATUSES = ("dead", "requeued", "succeeded", "purged")
 

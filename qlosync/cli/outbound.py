@@ -11,9 +11,9 @@ import click
 from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli
 from qlosync.db.session import make_sessionmaker, transaction
 from qlosync.sync.conflicts import list_conflicts
-from qlosync.sync.outbound_jobs import flagged_reservations, push, resolve_conflict
-from qlosync.sync.outbox import OutboxMessage, RoomTypeRequest
-from qlosync.sync.relay import RelayCounters, relay_once, run_relay
+from qlosync.sync.outbound.jobs import flagged_reservations, push, resolve_conflict
+from qlosync.sync.outbound.outbox import OutboxMessage, RoomTypeRequest
+from qlosync.sync.outbound.relay import RelayCounters, relay_once, run_relay
 
 
 def _publisher():  # type: ignore[no-untyped-def]

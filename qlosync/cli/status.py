@@ -8,7 +8,7 @@ import click
 
 from qlosync.cli.context import CliContext, command_errors, pass_cli
 from qlosync.db import migrate
-from qlosync.status import collect_status
+from qlosync.ops.status import collect_status
 
 
 @click.command("status")

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli
 from qlosync.db.config_store import DEFAULT_SHOP, ShopConfig
 from qlosync.db.session import make_sessionmaker, transaction
-from qlosync.sync.catalog import import_catalog, list_room_type_mappings, set_room_type_mapping
-from qlosync.sync.pull import RunReport, retry_parked, run_pull
+from qlosync.sync.inbound.catalog import import_catalog, list_room_type_mappings, set_room_type_mapping
+from qlosync.sync.inbound.pull import RunReport, retry_parked, run_pull
 from qlosync.sync.service import load_shop_config, open_client, pull_deps
 
 shop_option = click.option("--shop", default=DEFAULT_SHOP, show_default=True, help="Which QloApps shop.")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from qlosync.db.pms import PmsGuest, PmsReservation, PmsReservationLine
 from qlosync.errors import PermanentError
-from qlosync.sync.mapper import normalise_email, normalise_phone
+from qlosync.sync.inbound.mapper import normalise_email, normalise_phone
 
 
 class ReservationNotFound(PermanentError):

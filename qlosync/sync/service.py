@@ -14,7 +14,7 @@ from qlosync.db.config_store import ShopConfig, load_shop
 from qlosync.db.session import transaction
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.settings import Settings
-from qlosync.sync.pull import PullDeps, PullOptions, RunReport
+from qlosync.sync.inbound.pull import PullDeps, PullOptions, RunReport
 
 
 def load_shop_config(settings: Settings, session_factory: sessionmaker[Session], name: str,

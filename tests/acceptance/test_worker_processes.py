@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from dramatiq.message import Message
 
-from qlosync.broker import build_broker
-from qlosync.queues import DLQ, INBOUND, OUTBOUND, delay_queue
+from qlosync.runtime.broker import build_broker
+from qlosync.runtime.queues import DLQ, INBOUND, OUTBOUND, delay_queue
 from qlosync.settings import Settings
 from tests.runtime_support import create_event_tables, events, fresh_vhost, queue_counts, set_flag, wait_until  # noqa: F401
 

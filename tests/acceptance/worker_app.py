@@ -12,10 +12,10 @@ import time
 
 from sqlalchemy import text
 
-from qlosync.broker import qlosync_actor, setup_broker
+from qlosync.runtime.broker import qlosync_actor, setup_broker
 from qlosync.errors import TransientError
-from qlosync.queues import INBOUND
-from qlosync.runtime import current_runtime
+from qlosync.runtime.queues import INBOUND
+from qlosync.runtime.context import current_runtime
 
 broker = setup_broker()
 

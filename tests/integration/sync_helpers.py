@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomMapping
 from qlosync.db.pms import PmsGuest, PmsReservation
-from qlosync.sync.mapper import ORDER_STATE_TO_STATUS
+from qlosync.sync.inbound.mapper import ORDER_STATE_TO_STATUS
 
 WRITE_TABLES = (
     "pms_guests", "pms_reservations", "pms_reservation_lines", "qloapps_reservation_mappings",

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import Engine, text
 
 from qlosync.db.session import make_sessionmaker, transaction
-from qlosync.status import collect_status
-from qlosync.sync.availability import push_availability
-from qlosync.sync.pull import run_pull
-from qlosync.sync.push import push_reservation
+from qlosync.ops.status import collect_status
+from qlosync.sync.ari.availability import push_availability
+from qlosync.sync.inbound.pull import run_pull
+from qlosync.sync.outbound.push import push_reservation
 from tests.outbound_fixtures import TODAY, pms_room_type, sql_reservation
 
 NIGHT = TODAY + timedelta(days=60)
@@ -78,7 +78,7 @@ def test_a_room_out_of_order_lowers_the_count_and_guests_keep_their_rooms(engine
 
 
 def push_reservation_for(engine: Engine, client, shop, room_type: int) -> int:  # type: ignore[no-untyped-def]
-    from qlosync.sync.push import PushDeps
+    from qlosync.sync.outbound.push import PushDeps
 
     reservation = sql_reservation(engine, room_type_id=room_type, checkin=NIGHT, checkout=NIGHT + timedelta(days=1))
     return push_reservation(PushDeps(engine=engine, client=client, shop=shop), reservation).qloapps_order_id or 0

@@ -7,11 +7,11 @@ import time
 
 from sqlalchemy import text
 
-from qlosync import dlq
+from qlosync.runtime import dlq
 from qlosync.db import dead_letters
-from qlosync.broker import qlosync_actor
+from qlosync.runtime.broker import qlosync_actor
 from qlosync.errors import PermanentError, TransientError
-from qlosync.runtime import current_runtime
+from qlosync.runtime.context import current_runtime
 from tests.runtime_support import create_event_tables, events, in_process_worker, wait_until  # noqa: F401
 
 

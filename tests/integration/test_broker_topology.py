@@ -7,9 +7,9 @@ import pika
 import pytest
 from dramatiq.common import dq_name, xq_name
 
-from qlosync.broker import RetryPolicy, build_broker
+from qlosync.runtime.broker import RetryPolicy, build_broker
 from qlosync.errors import ConfigurationError
-from qlosync.topology import QueueConflictError, declare, setup_topology
+from qlosync.runtime.topology import QueueConflictError, declare, setup_topology
 from tests.runtime_support import in_process_worker, queue_counts, unique  # noqa: F401
 
 

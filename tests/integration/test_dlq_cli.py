@@ -8,8 +8,8 @@ from click.testing import CliRunner
 from dramatiq.message import Message
 
 from qlosync.cli import cli
-from qlosync.middleware.dead_letters import REQUEUE_OPTION
-from qlosync.queues import DLQ, INBOUND
+from qlosync.runtime.middleware.dead_letters import REQUEUE_OPTION
+from qlosync.runtime.queues import DLQ, INBOUND
 from tests.runtime_support import fresh_vhost, queue_counts, wait_until  # noqa: F401
 
 

@@ -8,11 +8,11 @@ import pika
 from dramatiq.message import Message
 from sqlalchemy import text
 
-from qlosync import dlq
-from qlosync.broker import qlosync_actor
+from qlosync.runtime import dlq
+from qlosync.runtime.broker import qlosync_actor
 from qlosync.db import dead_letters
 from qlosync.errors import PermanentError
-from qlosync.runtime import current_runtime
+from qlosync.runtime.context import current_runtime
 from tests.runtime_support import (  # noqa: F401
     clear_flag,
     create_event_tables,

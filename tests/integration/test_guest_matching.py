@@ -8,8 +8,8 @@ from qlosync.db.config_store import save_config
 from qlosync.db.models import QloAppsCustomerMapping
 from qlosync.db.pms import PmsGuest
 from qlosync.db.session import transaction
-from qlosync.sync.guests import match_guest
-from qlosync.sync.mapper import GuestData
+from qlosync.sync.inbound.guests import match_guest
+from qlosync.sync.inbound.mapper import GuestData
 
 KEY_ROW = {"base_url": "http://qlo.test", "sync_enabled": True}
 
@@ -23,7 +23,7 @@ def _shop_id(session) -> int:  # type: ignore[no-untyped-def]
 
 
 def _guest(session, first, last, email=None, phone=None) -> PmsGuest:  # type: ignore[no-untyped-def]
-    from qlosync.sync.guests import update_guest_details
+    from qlosync.sync.inbound.guests import update_guest_details
 
     guest = PmsGuest(first_name=first, last_name=last)
     update_guest_details(guest, GuestData(0, first, last, email, phone))

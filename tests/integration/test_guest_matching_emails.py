@@ -14,10 +14,10 @@ from qlosync.db.models import QloAppsCustomerMapping, QloAppsReservationMapping,
 from qlosync.db.pms import PmsGuest, PmsReservation
 from qlosync.db.session import transaction
 from qlosync.qloapps.models import BookingRequest, CustomerDetail, RoomRequest, RoomTypeRequest
-from qlosync.sync.customers import placeholder_email
-from qlosync.sync.guests import update_guest_details
-from qlosync.sync.mapper import GuestData, normalise_email, normalise_phone
-from qlosync.sync.pull import run_pull
+from qlosync.sync.outbound.customers import placeholder_email
+from qlosync.sync.inbound.guests import update_guest_details
+from qlosync.sync.inbound.mapper import GuestData, normalise_email, normalise_phone
+from qlosync.sync.inbound.pull import run_pull
 from tests.integration.sync_helpers import actual_booking, expected_booking
 
 PHONE = "+1 555 010 2030"

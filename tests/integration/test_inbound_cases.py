@@ -18,10 +18,10 @@ from qlosync.db.models import (
 from qlosync.db.pms import PmsReservation
 from qlosync.db.session import transaction
 from qlosync.qloapps.client import QloAppsClient
-from qlosync.sync import runs
-from qlosync.sync.inbound import Catalog, apply_snapshot
-from qlosync.sync.mapper import content_hash, map_snapshot
-from qlosync.sync.pull import run_pull
+from qlosync.sync.inbound import runs
+from qlosync.sync.inbound.apply import Catalog, apply_snapshot
+from qlosync.sync.inbound.mapper import content_hash, map_snapshot
+from qlosync.sync.inbound.pull import run_pull
 from tests.integration.sync_helpers import actual_booking, expected_booking, write_fingerprint
 
 

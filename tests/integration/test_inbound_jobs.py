@@ -9,8 +9,8 @@ from sqlalchemy import select, update
 
 from qlosync.db.models import QloAppsConfig, QloAppsSyncState
 from qlosync.db.session import transaction
-from qlosync.runtime import Runtime
-from qlosync.sync import jobs
+from qlosync.runtime.context import Runtime
+from qlosync.sync.inbound import jobs
 
 
 @pytest.fixture

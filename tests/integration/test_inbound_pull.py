@@ -13,7 +13,7 @@ from qlosync.db.session import transaction
 from qlosync.qloapps import bodies
 from qlosync.qloapps.models import RoomRequest, RoomTypeRequest
 from qlosync.sync.locks import lock_key
-from qlosync.sync.pull import run_pull
+from qlosync.sync.inbound.pull import run_pull
 from tests.integration.sync_helpers import actual_booking, expected_booking, move_booking, request_like, write_fingerprint
 from tests.runtime_support import wait_until
 

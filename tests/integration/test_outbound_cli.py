@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from qlosync.cli import cli
 from qlosync.db.session import transaction
-from qlosync.sync.push import push_reservation
+from qlosync.sync.outbound.push import push_reservation
 from tests.integration.sync_helpers import move_booking
 from tests.outbound_fixtures import pms_room_type, sql_reservation, stay
 

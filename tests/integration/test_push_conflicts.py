@@ -13,10 +13,10 @@ from qlosync.crypto import KeyCipher
 from qlosync.db.config_store import ShopConfig, load_shop
 from qlosync.db.session import transaction
 from qlosync.sync.conflicts import list_conflicts
-from qlosync.sync.outbound_jobs import resolve_conflict
-from qlosync.sync.outbound_mapper import PushRejected
-from qlosync.sync.pull import PullDeps, run_pull
-from qlosync.sync.push import PushDeps, push_reservation
+from qlosync.sync.outbound.jobs import resolve_conflict
+from qlosync.sync.outbound.mapper import PushRejected
+from qlosync.sync.inbound.pull import PullDeps, run_pull
+from qlosync.sync.outbound.push import PushDeps, push_reservation
 from tests.integration.sync_helpers import move_booking, write_fingerprint
 from tests.outbound_fixtures import pms_room_type, sql_reservation, stay
 

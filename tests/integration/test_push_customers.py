@@ -9,9 +9,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from qlosync.db.session import transaction
-from qlosync.sync.customers import placeholder_email
-from qlosync.sync.outbound_mapper import PushRejected
-from qlosync.sync.push import push_reservation
+from qlosync.sync.outbound.customers import placeholder_email
+from qlosync.sync.outbound.mapper import PushRejected
+from qlosync.sync.outbound.push import push_reservation
 from tests.outbound_fixtures import pms_room_type, sql_reservation, stay
 
 

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from qlosync.errors import TransientError
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.errors import QloAppsOutcomeUnknown, QloAppsTimeout
-from qlosync.sync.outbound_mapper import PushRejected
-from qlosync.sync.pull import run_pull
-from qlosync.sync.push import PushDeps, PushOptions, PushOutcomePending, push_reservation
+from qlosync.sync.outbound.mapper import PushRejected
+from qlosync.sync.inbound.pull import run_pull
+from qlosync.sync.outbound.push import PushDeps, PushOptions, PushOutcomePending, push_reservation
 from qlosync.sync.push_token import token_in
 from tests.outbound_fixtures import pms_room_type, sql_reservation, stay
 from tests.runtime_support import wait_until

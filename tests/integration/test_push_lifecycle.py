@@ -11,8 +11,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from qlosync.db.session import transaction
-from qlosync.sync.pull import run_pull
-from qlosync.sync.push import cancel_deleted, push_reservation
+from qlosync.sync.inbound.pull import run_pull
+from qlosync.sync.outbound.push import cancel_deleted, push_reservation
 from tests.integration.sync_helpers import write_fingerprint
 from tests.outbound_fixtures import pms_room, pms_room_type, sql_reservation, stay
 

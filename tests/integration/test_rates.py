@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 
 from qlosync.db.session import transaction
 from qlosync.qloapps.models import FeaturePriceRequest
-from qlosync.sync.rates import RatesMismatch, diff_rates, push_rates
+from qlosync.sync.ari.rates import RatesMismatch, diff_rates, push_rates
 from tests.outbound_fixtures import TODAY, pms_room_type
 
 START = TODAY + timedelta(days=30)
@@ -150,7 +150,7 @@ def test_a_mismatch_after_the_push_is_raised_with_both_values(engine, client, sh
         reason = c.execute(text("SELECT reason FROM qloapps_sync_logs WHERE action = 'rate_mismatch'")).scalar_one()
     assert "PMS 900.00, QloApps ['901.00']" in reason
     # And status shows the room type until a push succeeds
-    from qlosync.status import collect_status
+    from qlosync.ops.status import collect_status
 
     with transaction(session_factory) as session:
         mismatches = collect_status(session)["shops"][0]["rate_mismatches"]
@@ -184,7 +184,7 @@ def test_ari_diff_and_push_through_the_cli(engine, shop, simulator, room_type, d
 
 def test_the_daily_reconciliation_covers_every_room_type_an_enabled_shop_sells(engine, shop, mapped_catalog,
                                                                                  session_factory):
-    from qlosync.sync.outbound_jobs import rate_reconciliations
+    from qlosync.sync.outbound.jobs import rate_reconciliations
 
     with transaction(session_factory) as session:
         todo = rate_reconciliations(session, TODAY, 365)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dramatiq.message import Message
 
-from qlosync import dlq
-from qlosync.broker import qlosync_actor
+from qlosync.runtime import dlq
+from qlosync.runtime.broker import qlosync_actor
 from qlosync.db import dead_letters
 from qlosync.db.dead_letters import MAX_ERROR_CHARS, REDACTED, redact, scrub
 from qlosync.errors import PermanentError

@@ -1,13 +1,13 @@
-"""RuntimeMiddleware and qlosync.runtime: per-process resources built at worker boot, never at import."""
+"""RuntimeMiddleware and qlosync.runtime.context: per-process resources built at worker boot, never at import."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
 
-from qlosync.broker import qlosync_actor
-from qlosync.middleware.runtime import RuntimeBootError
-from qlosync.runtime import Runtime, RuntimeNotReadyError, current_runtime, use_runtime
+from qlosync.runtime.broker import qlosync_actor
+from qlosync.runtime.middleware.runtime import RuntimeBootError
+from qlosync.runtime.context import Runtime, RuntimeNotReadyError, current_runtime, use_runtime
 from tests.runtime_support import create_event_tables, events, in_process_worker, wait_until  # noqa: F401
 
 

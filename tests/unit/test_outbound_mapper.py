@@ -12,7 +12,7 @@ from qlosync.db.pms import PmsRoomType
 from qlosync.qloapps import bodies
 from qlosync.qloapps.models import CustomerDetail, RoomBooking
 from qlosync.sync.conflicts import winner
-from qlosync.sync.outbound_mapper import (
+from qlosync.sync.outbound.mapper import (
     GuestState,
     LineState,
     PmsState,
@@ -21,7 +21,7 @@ from qlosync.sync.outbound_mapper import (
     pms_state_hash,
     validate,
 )
-from qlosync.sync.push import match_lines
+from qlosync.sync.outbound.push import match_lines
 from qlosync.sync.push_token import new_token, token_in, with_token, without_token
 
 TODAY = date(2027, 3, 1)

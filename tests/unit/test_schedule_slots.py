@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from qlosync.sync.schedule_slots import slots_in_minute
+from qlosync.sync.inbound.schedule_slots import slots_in_minute
 
 MINUTE = datetime(2026, 11, 27, 5, 0, tzinfo=UTC)
 

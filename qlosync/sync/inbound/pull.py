@@ -26,8 +26,8 @@ from qlosync.db.session import transaction
 from qlosync.errors import PermanentError, QlosyncError, TransientError
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.models import BookingSnapshot, Order
-from qlosync.sync import runs
-from qlosync.sync.inbound import ApplyResult, Catalog, apply_snapshot, apply_snapshots, sync_log
+from qlosync.sync.inbound import runs
+from qlosync.sync.inbound.apply import ApplyResult, Catalog, apply_snapshot, apply_snapshots, sync_log
 from qlosync.sync.locks import exclusive_run
 
 logger = logging.getLogger(__name__)

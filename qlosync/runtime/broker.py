@@ -40,12 +40,12 @@ from dramatiq.middleware import (
 from periodiq import PeriodiqMiddleware
 
 from qlosync.errors import ConfigurationError, PermanentError
-from qlosync.middleware.dead_letters import DeadLetterMiddleware
-from qlosync.middleware.runtime import RuntimeMiddleware
-from qlosync.middleware.topology import TopologyCheckMiddleware
-from qlosync.queues import DLQ, WORK_QUEUES, delay_queue
+from qlosync.runtime.middleware.dead_letters import DeadLetterMiddleware
+from qlosync.runtime.middleware.runtime import RuntimeMiddleware
+from qlosync.runtime.middleware.topology import TopologyCheckMiddleware
+from qlosync.runtime.queues import DLQ, WORK_QUEUES, delay_queue
 from qlosync.settings import Settings, with_heartbeat
-from qlosync.topology import QueueConflictError, declare, queue_arguments
+from qlosync.runtime.topology import QueueConflictError, declare, queue_arguments
 
 #: RabbitMQ's default consumer timeout: a delivery left unacked longer than this closes the channel.
 RABBITMQ_CONSUMER_TIMEOUT_MS = 30 * 60 * 1000
@@ -196,7 +196,7 @@ def qlosync_actor(
     would otherwise silently build a broker on localhost).
     """
     if broker is None and dramatiq.broker.global_broker is None:
-        raise ConfigurationError("call qlosync.broker.setup_broker() before declaring actors")
+        raise ConfigurationError("call qlosync.runtime.broker.setup_broker() before declaring actors")
     actor_options: dict[str, Any] = dict(options, throws=(PermanentError, *throws))
     if time_limit_ms is not None:
         actor_options["time_limit"] = time_limit_ms

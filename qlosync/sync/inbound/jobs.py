@@ -11,10 +11,10 @@ from sqlalchemy.exc import OperationalError
 
 from qlosync.db.models import QloAppsConfig
 from qlosync.errors import SyncDisabledError, TransientError
-from qlosync.runtime import Runtime
-from qlosync.sync.inbound import ApplyResult
-from qlosync.sync.pull import RunReport, import_booking, run_pull
-from qlosync.sync.schedule_slots import slots_in_minute
+from qlosync.runtime.context import Runtime
+from qlosync.sync.inbound.apply import ApplyResult
+from qlosync.sync.inbound.pull import RunReport, import_booking, run_pull
+from qlosync.sync.inbound.schedule_slots import slots_in_minute
 from qlosync.sync.service import load_shop_config, pull_deps
 
 logger = logging.getLogger(__name__)

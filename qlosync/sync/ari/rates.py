@@ -10,7 +10,7 @@ A push for a room type and a range of nights:
    QloApps, so a rule changed or deleted by hand is put back; a rule named ``qlosync …`` that is not in
    the table (a create whose worker died) is adopted, never duplicated;
 2. widens the range to whole owned rules, plans the fewest creates, updates and deletes
-   (:mod:`qlosync.sync.rate_plan`) and sends them, recording each one as it succeeds;
+   (:mod:`qlosync.sync.ari.rate_plan`) and sends them, recording each one as it succeeds;
 3. lists the rules again and checks that every night with a PMS rate has exactly one qlosync rule at
    that price, and nights without one have none; a mismatch is logged with both values and retried.
 """
@@ -33,10 +33,10 @@ from qlosync.db.session import transaction
 from qlosync.errors import PermanentError, TransientError
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.models import FeaturePrice, FeaturePriceRequest
-from qlosync.sync.inbound import sync_log
+from qlosync.sync.inbound.apply import sync_log
 from qlosync.sync.locks import held_lock
 from qlosync.sync.push_token import new_token
-from qlosync.sync.rate_plan import Owned, Run, effective, plan, runs
+from qlosync.sync.ari.rate_plan import Owned, Run, effective, plan, runs
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
-from qlosync.sync.outbox import backlog
+from qlosync.sync.outbound.outbox import backlog
 
 from qlosync.db.models import (
     QloAppsConfig,

@@ -26,13 +26,13 @@ from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomLineMapping, QloAppsSyncLog
 from qlosync.db.pms import PmsGuest, PmsReservation, PmsReservationLine
 from qlosync.qloapps.models import BookingSnapshot
-from qlosync.sync.catalog import room_mappings, room_type_mappings
-from qlosync.sync.guests import GuestIndex, update_guest_details
+from qlosync.sync.inbound.catalog import room_mappings, room_type_mappings
+from qlosync.sync.inbound.guests import GuestIndex, update_guest_details
 from qlosync.sync.locks import try_record_locks
 from qlosync.sync.conflicts import open_conflict_mappings, record_conflict, winner
-from qlosync.sync.mapper import LineData, ReservationData, content_hash, map_snapshot
-from qlosync.sync.outbound_mapper import pms_state_hash, state_of
-from qlosync.sync.outbox import request_push
+from qlosync.sync.inbound.mapper import LineData, ReservationData, content_hash, map_snapshot
+from qlosync.sync.outbound.mapper import pms_state_hash, state_of
+from qlosync.sync.outbound.outbox import request_push
 from qlosync.sync.push_token import is_stop_sell, token_in
 
 logger = logging.getLogger(__name__)

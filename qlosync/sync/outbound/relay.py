@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db.session import transaction
-from qlosync.sync.outbox import CHANNEL, OutboxMessage, claim, mark_published
+from qlosync.sync.outbound.outbox import CHANNEL, OutboxMessage, claim, mark_published
 
 logger = logging.getLogger(__name__)
 

@@ -30,9 +30,9 @@ from qlosync.db import dead_letters
 from qlosync.db.models import QloAppsDeadLetter
 from qlosync.db.session import transaction
 from qlosync.errors import PermanentError, TransientError
-from qlosync.middleware.dead_letters import REQUEUE_OPTION, RUN_OPTIONS
-from qlosync.queues import DLQ, canonical
-from qlosync.topology import connection, declare, queue_arguments
+from qlosync.runtime.middleware.dead_letters import REQUEUE_OPTION, RUN_OPTIONS
+from qlosync.runtime.queues import DLQ, canonical
+from qlosync.runtime.topology import connection, declare, queue_arguments
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Builds the per-process :class:`~qlosync.runtime.Runtime` when a worker boots; disposes of it at shutdown."""
+"""Builds the per-process :class:`~qlosync.runtime.context.Runtime` when a worker boots; disposes of it at shutdown."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from dramatiq.middleware import Middleware, MiddlewareError
 
-from qlosync.runtime import Runtime, install_runtime
+from qlosync.runtime.context import Runtime, install_runtime
 from qlosync.settings import Settings
 
 logger = logging.getLogger(__name__)

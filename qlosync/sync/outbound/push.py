@@ -44,13 +44,13 @@ from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.errors import QloAppsInvalidRequest, QloAppsValidationError
 from qlosync.qloapps.models import STATE_CANCELLED, STATE_REFUNDED, BookingSnapshot, Order, RoomBooking
 from qlosync.settings import Settings
-from qlosync.sync.availability import push_availability
+from qlosync.sync.ari.availability import push_availability
 from qlosync.sync.conflicts import Side, open_conflict_mappings, record_conflict, winner
-from qlosync.sync.customers import CustomerChoice, choose_customer, placeholder_email
-from qlosync.sync.inbound import Catalog, apply_snapshot, sync_log
+from qlosync.sync.outbound.customers import CustomerChoice, choose_customer, placeholder_email
+from qlosync.sync.inbound.apply import Catalog, apply_snapshot, sync_log
 from qlosync.sync.locks import held_lock
-from qlosync.sync.mapper import ORDER_STATE_TO_STATUS, content_hash, map_snapshot
-from qlosync.sync.outbound_mapper import (
+from qlosync.sync.inbound.mapper import ORDER_STATE_TO_STATUS, content_hash, map_snapshot
+from qlosync.sync.outbound.mapper import (
     LineState,
     PmsState,
     PushRejected,
@@ -60,7 +60,7 @@ from qlosync.sync.outbound_mapper import (
     validate,
 )
 from qlosync.sync.push_token import new_token
-from qlosync.sync.reconcile import find_created_order
+from qlosync.sync.outbound.reconcile import find_created_order
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

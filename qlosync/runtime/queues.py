@@ -1,7 +1,7 @@
 """The one place that names qlosync's RabbitMQ queues (as dramatiq's ``common.py`` does for its own).
 
 Topology: every work queue ``Q`` has dramatiq's delay queue ``Q.DQ``; both dead-letter into the single
-durable :data:`DLQ`. dramatiq's per-queue ``Q.XQ`` is *not* used by qlosync (see ``qlosync/broker.py``).
+durable :data:`DLQ`. dramatiq's per-queue ``Q.XQ`` is *not* used by qlosync (see ``qlosync/runtime/broker.py``).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from qlosync.db import dead_letters
 from qlosync.errors import PermanentError, QlosyncError
-from qlosync.runtime import current_runtime
+from qlosync.runtime.context import current_runtime
 
 logger = logging.getLogger(__name__)
 

@@ -44,11 +44,11 @@ from qlosync.qloapps.models import (
     RoomRequest,
     RoomTypeRequest,
 )
-from qlosync.sync.inbound import sync_log
+from qlosync.sync.inbound.apply import sync_log
 from qlosync.sync.locks import held_lock
 from qlosync.sync.push_token import STOP_SELL_SOURCE, new_token, with_token
-from qlosync.sync.rates import qloapps_room_type
-from qlosync.sync.reconcile import find_created_order
+from qlosync.sync.ari.rates import qloapps_room_type
+from qlosync.sync.outbound.reconcile import find_created_order
 
 logger = logging.getLogger(__name__)
 

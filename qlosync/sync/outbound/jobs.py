@@ -24,10 +24,10 @@ from qlosync.errors import PermanentError
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.settings import Settings
 from qlosync.sync.conflicts import Side, close_conflict
-from qlosync.sync.outbound_mapper import PushRejected
-from qlosync.sync.push import PushDeps, PushOptions, PushResult, cancel_deleted, flag_refused, push_reservation
-from qlosync.sync.availability import AvailabilityResult, push_availability
-from qlosync.sync.rates import RatesResult, push_rates
+from qlosync.sync.outbound.mapper import PushRejected
+from qlosync.sync.outbound.push import PushDeps, PushOptions, PushResult, cancel_deleted, flag_refused, push_reservation
+from qlosync.sync.ari.availability import AvailabilityResult, push_availability
+from qlosync.sync.ari.rates import RatesResult, push_rates
 from qlosync.sync.service import load_shop_config, open_client
 
 logger = logging.getLogger(__name__)

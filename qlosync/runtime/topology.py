@@ -21,7 +21,7 @@ from dramatiq.middleware import MiddlewareError
 from pika.adapters.blocking_connection import BlockingChannel
 
 from qlosync.errors import ConfigurationError, TransientError
-from qlosync.queues import DLQ, WORK_QUEUES, is_delay_queue, legacy_dead_letter_queue, topology
+from qlosync.runtime.queues import DLQ, WORK_QUEUES, is_delay_queue, legacy_dead_letter_queue, topology
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from qlosync.db.models import QloAppsCustomerMapping
 from qlosync.db.pms import PmsGuest
-from qlosync.sync.customers import PLACEHOLDER_DOMAIN
-from qlosync.sync.mapper import GuestData, normalise_email, normalise_phone
+from qlosync.sync.outbound.customers import PLACEHOLDER_DOMAIN
+from qlosync.sync.inbound.mapper import GuestData, normalise_email, normalise_phone
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Availability, rates and inventory (ARI): PMS rates as QloApps feature prices, closed nights and out-of-order rooms as stop-sell holds."""
