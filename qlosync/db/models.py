@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -19,9 +20,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qlosync.db.base import Base, created_at_column, in_values, updated_at_column
@@ -116,6 +118,8 @@ class QloAppsSyncState(Base):
     parked: Mapped[int] = mapped_column(Integer, default=0)
     requests: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # The dramatiq message that ran this pull (None for a pull run by hand): how the API finds a run it enqueued.
+    message_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class QloAppsRoomTypeMapping(Base):
@@ -358,3 +362,28 @@ class QloAppsStopSellBlock(Base):
     conflicts: Mapped[list[list[object]]] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
+
+
+PROCESS_ROLES = ("worker", "relay", "scheduler", "api")
+
+
+class QlosyncProcess(Base):
+    """A long-running qlosync process and its heartbeat: alive while ``last_beat_at`` is recent."""
+
+    __tablename__ = "qlosync_processes"
+    __table_args__ = (
+        CheckConstraint(in_values("role", PROCESS_ROLES), name="role"),
+        UniqueConstraint("host", "pid", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))
+    queues: Mapped[list[str]] = mapped_column(ARRAY(String(255)), default=list, server_default="{}")
+    started_at: Mapped[datetime] = created_at_column()
+    last_beat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    beat_interval_s: Mapped[float] = mapped_column(Float)
+    messages_done: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    messages_failed: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
