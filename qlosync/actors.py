@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 
 from periodiq import cron
 
+from qlosync.runtime import metrics
 from qlosync.runtime.broker import qlosync_actor, setup_broker
 from qlosync.db.session import check_database
 from qlosync.runtime.queues import INBOUND, OUTBOUND
@@ -63,7 +64,8 @@ def pull_bookings(shop: str = "default", kind: str = "incremental", trigger: str
 @qlosync_actor(queue_name=INBOUND, time_limit_ms=120_000)
 def import_booking(shop: str, order_id: int) -> None:
     """Fetch and apply one QloApps booking (a booking that failed inside a pull lands here)."""
-    inbound_jobs.import_one(current_runtime(), shop, order_id)
+    result = inbound_jobs.import_one(current_runtime(), shop, order_id)
+    metrics.count_bookings(result.outcome)
 
 
 @qlosync_actor(queue_name=INBOUND, max_retries=0, time_limit_ms=60_000, periodic=cron("* * * * *"))
@@ -80,7 +82,9 @@ def schedule_tick() -> None:
 def push_reservation(reservation_id: int, mapping_ids: list[int] | None = None) -> None:
     """Bring QloApps in line with one PMS reservation (sent by the outbox relay; safe to deliver twice)."""
     runtime = current_runtime()
-    outbound_jobs.push(runtime.settings, runtime.engine, runtime.session_factory, reservation_id, mapping_ids or ())
+    for result in outbound_jobs.push(runtime.settings, runtime.engine, runtime.session_factory, reservation_id,
+                                     mapping_ids or ()):
+        metrics.count_push("reservation", result.action)
 
 
 @qlosync_actor(queue_name=OUTBOUND)

@@ -14,6 +14,7 @@ from qlosync.sync.conflicts import list_conflicts
 from qlosync.sync.outbound.jobs import flagged_reservations, push, resolve_conflict
 from qlosync.sync.outbound.outbox import OutboxMessage, RoomTypeRequest
 from qlosync.sync.outbound.relay import RelayCounters, relay_once, run_relay
+from qlosync.runtime.metrics import serve_process_metrics
 
 
 def _publisher():  # type: ignore[no-untyped-def]
@@ -47,6 +48,7 @@ def relay_command(cli: CliContext, once: bool, poll_interval: float) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     click.echo(f"outbox relay running (poll every {poll_interval:g} s)", err=True)
+    serve_process_metrics(cli.settings)
     counters = run_relay(cli.engine, sessions, publish, stop, poll_interval_s=poll_interval, counters=RelayCounters())
     click.echo(f"outbox relay stopped: {counters.messages} messages for {counters.rows} rows, {counters.errors} errors",
                err=True)

@@ -42,6 +42,7 @@ from qlosync.qloapps.models import (
     RoomType,
 )
 from qlosync.qloapps.paging import iter_changed_pages, iter_id_pages
+from qlosync.runtime import metrics
 from qlosync.secrets import Secret
 from qlosync.settings import Settings
 
@@ -181,8 +182,10 @@ class QloAppsClient:
         return response
 
     @staticmethod
-    def _log(method: str, path: str, outcome: object, started: float) -> None:
-        elapsed_ms = (time.perf_counter() - started) * 1000
+    def _log(method: str, path: str, outcome: int | str, started: float) -> None:
+        elapsed_s = time.perf_counter() - started
+        elapsed_ms = elapsed_s * 1000
+        metrics.observe_request(path, method, f"{outcome // 100}xx" if isinstance(outcome, int) else outcome, elapsed_s)
         logger.debug(
             "QloApps %s %s -> %s in %.1f ms",
             method,

@@ -41,6 +41,7 @@ from periodiq import PeriodiqMiddleware
 
 from qlosync.errors import ConfigurationError, PermanentError
 from qlosync.runtime.middleware.dead_letters import DeadLetterMiddleware
+from qlosync.runtime.middleware.metrics import WorkerMetrics
 from qlosync.runtime.middleware.runtime import RuntimeMiddleware
 from qlosync.runtime.middleware.topology import TopologyCheckMiddleware
 from qlosync.runtime.queues import DLQ, WORK_QUEUES, delay_queue
@@ -128,7 +129,7 @@ class QlosyncRabbitmqBroker(RabbitmqBroker):
 
 def build_middleware(settings: Settings, *, retry_policy: RetryPolicy, time_limit_ms: int) -> list[Middleware]:
     """The whole middleware stack, in order (hooks named ``after_*`` run in reverse order)."""
-    return [
+    stack: list[Middleware] = [
         # dramatiq's defaults, kept: AgeLimit only acts on actors given max_age; Callbacks/Pipelines are cheap.
         AgeLimit(),
         TimeLimit(time_limit=time_limit_ms),
@@ -148,6 +149,9 @@ def build_middleware(settings: Settings, *, retry_policy: RetryPolicy, time_limi
         RuntimeMiddleware(settings),
         DeadLetterMiddleware(),
     ]
+    if settings.metrics_port:
+        stack.append(WorkerMetrics())
+    return stack
 
 
 def build_broker(

@@ -26,6 +26,7 @@ from qlosync.db.session import transaction
 from qlosync.errors import PermanentError, QlosyncError, TransientError
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.models import BookingSnapshot, Order
+from qlosync.runtime import metrics
 from qlosync.sync.inbound import runs
 from qlosync.sync.inbound.apply import ApplyResult, Catalog, apply_snapshot, apply_snapshots, sync_log
 from qlosync.sync.locks import exclusive_run
@@ -162,6 +163,7 @@ def _apply_pages(deps: PullDeps, report: RunReport, pages: Iterable[list[Order]]
         if lower is not None and any(o.date_upd < lower.replace(microsecond=0) for o in orders):
             raise DoubtfulCursorError("QloApps returned orders older than the date filter: it ignored the filter")
         report.counts["seen"] += len(orders)
+        before = Counter(report.counts)
         with transaction(deps.session_factory) as session:
             todo = _changed_orders(session, deps.shop.id, orders) if incremental else list(orders)
             if todo and catalog is None:
@@ -178,6 +180,8 @@ def _apply_pages(deps: PullDeps, report: RunReport, pages: Iterable[list[Order]]
                 row = runs.cursor_row(session, deps.shop.id, lock=True)
                 runs.set_cursor(row, max(o.cursor for o in orders))
                 run.cursor_after_date_upd, run.cursor_after_id = runs.get_cursor(row) or (None, None)
+        for outcome, amount in (report.counts - before).items():  # counted once the page committed
+            metrics.count_bookings(outcome, amount)
         if deps.progress is not None:
             deps.progress(report)
 

@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db.session import transaction
+from qlosync.runtime import metrics
 from qlosync.sync.outbound.outbox import CHANNEL, OutboxMessage, claim, mark_published
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def relay_once(session_factory: sessionmaker[Session], publish: Publish, *, batc
         sent += len(groups)
         counters.messages += len(groups)
         counters.rows += len(row_ids)
+        metrics.count_relayed(len(row_ids))
 
 
 def _listen(engine: Engine) -> psycopg.Connection:
