@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from typing import Any
 
+from qlosync.errors import ConfigurationError
 from qlosync.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -114,7 +115,11 @@ def serve_process_metrics(settings: Settings) -> ThreadingHTTPServer | None:
         return None
     from prometheus_client import start_http_server
 
-    server, _thread = start_http_server(settings.metrics_port, addr=settings.metrics_host)
+    try:
+        server, _thread = start_http_server(settings.metrics_port, addr=settings.metrics_host)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port} "
+                                 f"(QLOSYNC_METRICS_PORT): {exc.strerror or exc}") from None
     logger.info("Metrics on http://%s:%s/metrics", settings.metrics_host, settings.metrics_port,
                 extra={"action": "metrics_serving"})
     return server
