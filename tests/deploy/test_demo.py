@@ -1,0 +1,112 @@
+"""scripts/demo for real (the README's first command), on this test's own database, vhost, port and directory.
+
+It must show both directions through real background processes (a dramatiq worker and the outbox relay),
+and stop them with SIGTERM when it ends.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from qlosync.runtime.queues import INBOUND, OUTBOUND
+from tests.deploy.entry_points import ROOT
+from tests.runtime_support import fresh_vhost, queue_counts  # noqa: F401  (fixture)
+
+BOOKINGS = 50
+TIME_LIMIT_S = 180  # the demo takes about 15 s here; this only bounds a hung run
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return state[state.rindex(")") + 2] == "Z"
+
+
+def test_demo_shows_both_directions_with_real_processes(db_factory, fresh_vhost, tmp_path):  # noqa: F811
+    database_url = db_factory(migrated=False)  # the demo drops and recreates it, as it does qlosync_demo
+    demo_dir = tmp_path / "demo"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_", "DEMO_"))}
+    env.update(DEMO_DATABASE_URL=database_url, DEMO_RABBITMQ_URL=fresh_vhost, DEMO_SIMULATOR_PORT=str(free_port()),
+               DEMO_BOOKINGS=str(BOOKINGS), DEMO_DIR=str(demo_dir), DEMO_WAIT_SECONDS="60")
+    started = time.monotonic()
+    demo = subprocess.Popen([str(ROOT / "scripts" / "demo")], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        output, _ = demo.communicate(timeout=TIME_LIMIT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(demo.pid, signal.SIGTERM)  # the script's EXIT trap stops its background processes
+        output, _ = demo.communicate(timeout=60)
+        pytest.fail(f"scripts/demo still running after {TIME_LIMIT_S} s:\n{output}")
+    elapsed = time.monotonic() - started
+    print(output)
+    assert demo.returncode == 0, output
+    assert elapsed < 90, f"the demo took {elapsed:.0f} s"
+
+    def log(name: str) -> str:
+        return (demo_dir / f"{name}.log").read_text(errors="replace")
+
+    # The full pull, with its progress lines.
+    assert re.search(rf"run \d+: full succeeded; seen {BOOKINGS}, created {BOOKINGS}", output), output
+    assert re.search(rf"seen {BOOKINGS}\s+created {BOOKINGS}", output), output
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            # PMS -> QloApps: the walk-in was created in QloApps by the worker, fed by the relay (nobody ran push).
+            walk_in = re.search(r"PMS reservation (\d+) -> QloApps order (\d+)", output)
+            assert walk_in, output
+            reservation, order = int(walk_in.group(1)), int(walk_in.group(2))
+            assert connection.scalar(text(
+                "SELECT qloapps_order_id FROM qloapps_reservation_mappings WHERE pms_reservation_id = :r"),
+                {"r": reservation}) == order
+            assert f"Reservation {reservation} created as QloApps order {order}" in log("worker")
+            relayed = re.search(r"outbox relay stopped: (\d+) messages", log("relay"))
+            assert relayed and int(relayed.group(1)) >= 1, log("relay")
+            assert re.search(rf'QloApps order: \{{"id": {order}, .*Front desk', output), output
+
+            # QloApps -> PMS: the website cancellation, by an incremental pull the worker ran.
+            cancel = re.search(r"QloApps order (\d+) cancelled on the website \(PMS reservation (\d+) is (\w+)\)", output)
+            assert cancel and cancel.group(3) not in ("cancelled", "refunded"), output
+            cancelled = int(cancel.group(2))
+            assert connection.scalar(text("SELECT status FROM pms_reservations WHERE id = :r"),
+                                     {"r": cancelled}) == "cancelled"
+            assert connection.scalar(text(
+                "SELECT qloapps_order_id FROM qloapps_reservation_mappings WHERE pms_reservation_id = :r"),
+                {"r": cancelled}) == int(cancel.group(1))
+            assert "enqueued incremental pull of default" in output
+            assert re.search(r"Pull run \d+ \(incremental/manual\) succeeded: .*updated 1", log("worker")), log("worker")
+            run = connection.execute(text(
+                "SELECT kind, trigger, status, updated FROM qloapps_sync_state ORDER BY id DESC LIMIT 1")).one()
+            assert tuple(run) == ("incremental", "manual", "succeeded", 1)
+    finally:
+        engine.dispose()
+
+    # The status at the end, then every background process stopped by SIGTERM (none needed SIGKILL).
+    assert re.search(r"== status\nschema\s+\S+", output), output
+    pids = dict(re.findall(r"(\w+) started \(pid (\d+)", output))
+    assert set(pids) == {"simulator", "worker", "relay"}, output
+    for name, pid in pids.items():
+        assert gone(int(pid)), f"{name} (pid {pid}) is still running after the demo"
+        assert re.search(rf"^   {name} stopped$", output, re.M), output
+    assert "SIGKILL" not in output, output
+    assert "Worker has been shut down" in log("worker")
+    for queue in (INBOUND, OUTBOUND):
+        counts = queue_counts(fresh_vhost, queue)
+        assert counts is not None and counts[1] == 0, f"{queue}: {counts}"
