@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from dramatiq.middleware import CurrentMessage
 from periodiq import cron
 
 from qlosync.runtime import metrics
@@ -57,8 +58,11 @@ PULL_TIME_LIMIT_MS = 20 * 60 * 1000  # below RabbitMQ's 30-minute consumer timeo
 def pull_bookings(shop: str = "default", kind: str = "incremental", trigger: str = "manual",
                   slot_at: str | None = None) -> None:
     """Run one pull of QloApps bookings (the run records its own failure; the next slot retries)."""
+    # The run keeps the message id, so whoever enqueued the pull (the admin API) can find its run.
+    message = CurrentMessage.get_current_message()
     inbound_jobs.pull(current_runtime(), shop, kind=kind, trigger=trigger, slot_at=slot_at,
-                      retry_booking=lambda order_id: import_booking.send(shop, order_id))
+                      retry_booking=lambda order_id: import_booking.send(shop, order_id),
+                      message_id=message.message_id if message is not None else None)
 
 
 @qlosync_actor(queue_name=INBOUND, time_limit_ms=120_000)

@@ -8,5 +8,12 @@ nothing to change).
 """
 
 from qlosync.actors import broker, reconcile_rates, schedule_tick
+from qlosync.runtime.middleware.heartbeat import beat_as_scheduler, running_under_periodiq
 
 __all__ = ["broker", "reconcile_rates", "schedule_tick"]
+
+# periodiq has no start or stop hooks, but it imports this module, so the scheduler's heartbeat starts
+# here. Workers, tests and other tools import this module too (for the actors); only a periodiq process
+# is a scheduler, so only there does a heartbeat start (and SIGTERM become a clean exit).
+if running_under_periodiq():
+    beat_as_scheduler(broker)

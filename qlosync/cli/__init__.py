@@ -6,6 +6,7 @@ import logging
 
 import click
 
+from qlosync.cli.api import api_command
 from qlosync.cli.ari import ari_group
 from qlosync.cli.broker import broker_group
 from qlosync.cli.config import config_group
@@ -14,7 +15,7 @@ from qlosync.cli.db import db_group
 from qlosync.cli.dlq import dlq_group
 from qlosync.cli.outbound import conflicts_group, push_command, relay_command
 from qlosync.cli.simulator import simulator_command
-from qlosync.cli.status import status_command
+from qlosync.cli.status import health_command, status_command
 from qlosync.cli.sync import mappings_group, sync_command
 from qlosync.errors import ConfigurationError
 from qlosync.logs import configure_logging
@@ -40,6 +41,7 @@ def cli(ctx: click.Context) -> None:
 cli.add_command(config_group)
 cli.add_command(db_group)
 cli.add_command(status_command)
+cli.add_command(health_command)
 cli.add_command(simulator_command)
 cli.add_command(dlq_group)
 cli.add_command(broker_group)
@@ -49,6 +51,7 @@ cli.add_command(relay_command)
 cli.add_command(push_command)
 cli.add_command(conflicts_group)
 cli.add_command(ari_group)
+cli.add_command(api_command)
 
 
 def main() -> None:

@@ -10,8 +10,10 @@ import click
 
 from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli
 from qlosync.crypto import generate_secret_key
-from qlosync.db.config_store import DEFAULT_SHOP, describe, get_config_row, rotate_keys, save_config
+from qlosync.db.config_store import DEFAULT_SHOP, rotate_keys
 from qlosync.db.models import CONFLICT_STRATEGIES
+from qlosync.db.session import make_sessionmaker
+from qlosync.ops import config as config_ops
 from qlosync.secrets import Secret
 
 
@@ -59,19 +61,18 @@ def config_set(
 ) -> None:
     """Create or update the QloApps configuration. The key is never accepted as a plain argument."""
     api_key = _read_api_key(api_key_stdin, api_key_env)
-    cipher = cli.cipher() if api_key is not None else cli.optional_cipher()
     with cli.session() as session:
-        row = save_config(
+        saved = config_ops.save_settings(
+            cli.settings,
             session,
-            cipher,
             name=name,
             base_url=base_url,
             api_key=api_key,
             sync_enabled=sync_enabled,
-            id_hotel=hotel_id,
+            hotel_id=hotel_id,
             conflict_strategy=conflict_strategy,
         )
-        click.echo(f"saved QloApps configuration {row.name!r} ({row.base_url}, sync {'on' if row.sync_enabled else 'off'})")
+    click.echo(f"saved QloApps configuration {saved.name!r} ({saved.base_url}, sync {'on' if saved.sync_enabled else 'off'})")
 
 
 @config_group.command("show")
@@ -82,13 +83,25 @@ def config_set(
 def config_show(cli: CliContext, name: str, as_json: bool) -> None:
     """Print the configuration with the API key masked."""
     with cli.session() as session:
-        info = describe(get_config_row(session, name), cli.optional_cipher())
+        info = config_ops.describe_masked(cli.settings, session, name)
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
     width = max(len(k) for k in info)
     for key, value in info.items():
         click.echo(f"{key:<{width}}  {value}")
+
+
+@config_group.command("test")
+@click.option("--name", default=DEFAULT_SHOP, show_default=True)
+@pass_cli
+@command_errors
+def config_test(cli: CliContext, name: str) -> None:
+    """Check the stored URL and API key against QloApps and say what is wrong, if anything."""
+    check = config_ops.check_connection(cli.settings, make_sessionmaker(cli.engine), name)
+    if not check.ok:
+        raise CliError(f"{check.problem}: {check.message}")
+    click.echo(check.message)
 
 
 @config_group.command("rotate-key")

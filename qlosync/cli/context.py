@@ -20,11 +20,13 @@ from qlosync.errors import ConfigurationError, DatabaseUnavailableError, Qlosync
 from qlosync.settings import Settings
 from qlosync.runtime.topology import BrokerUnavailableError
 
-# Exit codes (documented in the README): 0 ok, 1 a qlosync error, 2 bad usage, 3 a service is down.
+# Exit codes (documented in the README): 0 ok, 1 a qlosync error, 2 bad usage, 3 a service is down,
+# 4 `qlosync status` found qlosync unhealthy.
 RET_OK = 0
 RET_ERROR = 1
 RET_USAGE = 2
 RET_UNAVAILABLE = 3
+RET_UNHEALTHY = 4
 
 
 class CliError(click.ClickException):

@@ -7,12 +7,11 @@ from datetime import UTC, datetime
 
 import click
 
-from qlosync.runtime import dlq
 from qlosync.cli.context import CliContext, command_errors, pass_cli
 from qlosync.db.session import make_sessionmaker
+from qlosync.ops import dlq
+from qlosync.ops.dlq import STATUSES
 from qlosync.runtime.topology import redact_url
-
-STATUSES = ("dead", "requeued", "succeeded", "purged")
 
 
 @click.group("dlq")
@@ -27,22 +26,21 @@ def dlq_group() -> None:
 @command_errors
 def dlq_list(cli: CliContext, statuses: tuple[str, ...]) -> None:
     """List dead letters: id, actor, queue of origin, reason, age."""
-    views = dlq.list_dead_letters(make_sessionmaker(cli.engine), cli.settings.rabbitmq_url, statuses=statuses)
-    if not views:
+    letters = dlq.list_dead_letters(cli.settings, make_sessionmaker(cli.engine), statuses)
+    if not letters:
         click.echo(f"no dead letters ({', '.join(statuses)})")
         return
     rows = [("ID", "ACTOR", "ORIGIN QUEUE", "REASON", "AGE")]
     now = datetime.now(UTC)
-    for view in views:
-        record = view.record
-        reason = record.reason or "?"
-        if record.error_class:
-            reason += f": {record.error_class.rsplit('.', 1)[-1]}"
-        if record.status != "dead":
-            reason += f" [{record.status}]"
-        elif not view.in_queue:
+    for letter in letters:
+        reason = letter.reason or "?"
+        if letter.error_class:
+            reason += f": {letter.error_class.rsplit('.', 1)[-1]}"
+        if letter.status != "dead":
+            reason += f" [{letter.status}]"
+        elif not letter.in_queue:
             reason += " [not in queue]"
-        rows.append((record.message_id, record.actor_name, record.queue_name, reason, _age(now, record.dead_at)))
+        rows.append((letter.message_id, letter.actor, letter.origin_queue, reason, _age(now, letter.dead_at)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
@@ -54,23 +52,22 @@ def dlq_list(cli: CliContext, statuses: tuple[str, ...]) -> None:
 @command_errors
 def dlq_show(cli: CliContext, message_id: str) -> None:
     """Show everything recorded about one dead letter."""
-    view = dlq.show_dead_letter(make_sessionmaker(cli.engine), cli.settings.rabbitmq_url, message_id)
-    record = view.record
+    letter = dlq.show_dead_letter(cli.settings, make_sessionmaker(cli.engine), message_id)
     fields = [
-        ("message id", record.message_id),
-        ("status", record.status + ("" if view.in_queue or record.status != "dead" else " (not in qloapps.dlq)")),
-        ("actor", record.actor_name),
-        ("origin queue", record.queue_name),
-        ("reason", record.reason or "?"),
-        ("error", f"{record.error_class or '-'}: {record.error_message or ''}".rstrip(": ")),
-        ("retries", str(record.retries)),
-        ("args", json.dumps(record.args)),
-        ("kwargs", json.dumps(record.kwargs, sort_keys=True)),
-        ("dead at", _when(record.dead_at)),
-        ("requeued", f"{record.requeue_count} time(s), last {_when(record.requeued_at)}"),
-        ("resolved at", _when(record.resolved_at)),
+        ("message id", letter.message_id),
+        ("status", letter.status + ("" if letter.in_queue or letter.status != "dead" else " (not in qloapps.dlq)")),
+        ("actor", letter.actor),
+        ("origin queue", letter.origin_queue),
+        ("reason", letter.reason or "?"),
+        ("error", f"{letter.error_class or '-'}: {letter.error_message or ''}".rstrip(": ")),
+        ("retries", str(letter.retries)),
+        ("args", json.dumps(letter.args)),
+        ("kwargs", json.dumps(letter.kwargs, sort_keys=True)),
+        ("dead at", _when(letter.dead_at)),
+        ("requeued", f"{letter.requeue_count} time(s), last {_when(letter.requeued_at)}"),
+        ("resolved at", _when(letter.resolved_at)),
     ]
-    for death in view.x_death:
+    for death in letter.x_death:
         fields.append(("x-death", f"{death.get('reason')} from {death.get('queue')} x{death.get('count')} "
                                   f"at {_when(death.get('time'))}"))
     for name, value in fields:
@@ -86,7 +83,7 @@ def dlq_requeue(cli: CliContext, message_id: str | None, all_: bool) -> None:
     """Send MESSAGE_ID (or --all) back to its queue of origin, with retries reset."""
     if bool(message_id) == all_:
         raise click.UsageError("give one MESSAGE_ID or --all")
-    result = dlq.requeue(make_sessionmaker(cli.engine), cli.settings.rabbitmq_url, message_id)
+    result = dlq.requeue(cli.settings, make_sessionmaker(cli.engine), message_id)
     for requeued in result.requeued:
         click.echo(f"requeued {requeued}")
     for skipped, why in result.skipped:
@@ -107,7 +104,7 @@ def dlq_purge(cli: CliContext, message_id: str | None, all_: bool, yes: bool) ->
     if not yes:
         what = "EVERY message" if all_ else f"message {message_id}"
         click.confirm(f"Delete {what} from qloapps.dlq at {redact_url(cli.settings.rabbitmq_url)}?", abort=True)
-    purged = dlq.purge(make_sessionmaker(cli.engine), cli.settings.rabbitmq_url, message_id)
+    purged = dlq.purge(cli.settings, make_sessionmaker(cli.engine), message_id)
     click.echo(f"{len(purged)} message(s) purged")
 
 

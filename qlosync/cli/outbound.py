@@ -14,7 +14,9 @@ from qlosync.sync.conflicts import list_conflicts
 from qlosync.sync.outbound.jobs import flagged_reservations, push, resolve_conflict
 from qlosync.sync.outbound.outbox import OutboxMessage, RoomTypeRequest
 from qlosync.sync.outbound.relay import RelayCounters, relay_once, run_relay
+from qlosync.runtime.heartbeat import Heartbeat
 from qlosync.runtime.metrics import serve_process_metrics
+from qlosync.runtime.queues import OUTBOUND
 
 
 def _publisher():  # type: ignore[no-untyped-def]
@@ -49,7 +51,8 @@ def relay_command(cli: CliContext, once: bool, poll_interval: float) -> None:
         signal.signal(sig, lambda *_: stop.set())
     click.echo(f"outbox relay running (poll every {poll_interval:g} s)", err=True)
     serve_process_metrics(cli.settings)
-    counters = run_relay(cli.engine, sessions, publish, stop, poll_interval_s=poll_interval, counters=RelayCounters())
+    counters = run_relay(cli.engine, sessions, publish, stop, poll_interval_s=poll_interval, counters=RelayCounters(),
+                         heartbeat=Heartbeat(cli.settings, role="relay", queues=(OUTBOUND,)))
     click.echo(f"outbox relay stopped: {counters.messages} messages for {counters.rows} rows, {counters.errors} errors",
                err=True)
 

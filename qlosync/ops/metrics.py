@@ -17,6 +17,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, text
 
 from qlosync.db.session import make_sessionmaker, transaction
+from qlosync.runtime.heartbeat import STALE_AFTER_BEATS
 from qlosync.sync.outbound.outbox import backlog
 
 BOOKING_OUTCOMES = ("created", "updated", "unchanged", "failed", "parked")
@@ -41,11 +42,11 @@ _DEAD = "SELECT status, count(*) FROM qloapps_dead_letters GROUP BY status"
 
 _PROCESSES = """
 SELECT role, CASE WHEN stopped_at IS NOT NULL THEN 'stopped'
-                  WHEN last_beat_at >= now() - make_interval(secs => 2 * beat_interval_s) THEN 'alive'
+                  WHEN last_beat_at >= now() - make_interval(secs => {stale_after} * beat_interval_s) THEN 'alive'
                   ELSE 'stale' END AS state,
        count(*), coalesce(sum(messages_done), 0), coalesce(sum(messages_failed), 0)
 FROM qlosync_processes GROUP BY 1, 2
-"""
+""".format(stale_after=STALE_AFTER_BEATS)
 
 
 class DatabaseCollector(Collector):

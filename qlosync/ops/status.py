@@ -1,16 +1,39 @@
-"""A snapshot of qlosync's state for operators: schema, configuration, last runs, backlog."""
+"""A snapshot of qlosync's state for operators: processes, queues, shops, runs, backlog, and a health verdict.
+
+Everything returned is JSON-friendly (the admin API returns it as is). ``health`` says whether anything
+needs a person, with one readable line per problem; ``qlosync status`` exits 4 when it is unhealthy.
+The thresholds below are the whole rule book (docs/runtime.md, "Heartbeats and status"):
+
+* a process is stale when its last beat is older than ``STALE_AFTER_BEATS`` of its own beat periods;
+* sync enabled for some shop, but no alive worker consumes ``qloapps.inbound`` (or ``qloapps.outbound``);
+* RabbitMQ unreachable (when an AMQP URL was given);
+* an enabled shop whose last run failed, or whose last successful sync is older than
+  ``SYNC_OVERDUE_INTERVALS`` sync intervals plus ``SYNC_OVERDUE_GRACE_S``;
+* any dead letter (recorded, or waiting in ``qloapps.dlq``);
+* unsent outbox rows older than ``OUTBOX_LAG_LIMIT_S``.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+import pika.exceptions
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import distinct_on
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
+from qlosync.db import migrate
+from qlosync.db.session import transaction
+from qlosync.runtime.heartbeat import STALE_AFTER_BEATS
+from qlosync.runtime.queues import DLQ, INBOUND, OUTBOUND
+from qlosync.runtime.topology import BrokerUnavailableError, connection, passive_counts, redact_url
+from qlosync.settings import DEFAULT_SYNC_INTERVAL_MS, Settings
 from qlosync.sync.outbound.outbox import backlog
 
 from qlosync.db.models import (
+    PROCESS_ROLES,
     QloAppsConfig,
     QloAppsConflict,
     QloAppsStopSellBlock,
@@ -19,21 +42,58 @@ from qlosync.db.models import (
     QloAppsSyncCursor,
     QloAppsSyncLog,
     QloAppsSyncState,
+    QlosyncProcess,
 )
+
+#: An enabled shop is overdue when its last successful sync is older than this many sync intervals
+#: (QLOAPPS_SYNC_INTERVAL_MS): two missed pulls in a row are tolerated, a third is not ...
+SYNC_OVERDUE_INTERVALS = 3
+#: ... plus this much: periodiq ticks once a minute, and a pull takes time to finish.
+SYNC_OVERDUE_GRACE_S = 60
+#: Unsent outbox rows older than this: PMS changes are not reaching QloApps (is a relay running?).
+OUTBOX_LAG_LIMIT_S = 5 * 60
+#: How many of each shop's latest runs the report lists.
+RECENT_RUNS = 5
+#: The queues whose depth the report shows.
+REPORTED_QUEUES = (INBOUND, OUTBOUND, DLQ)
+#: Work queues that need an alive worker while any shop has sync enabled.
+QUEUES_NEEDING_WORKERS = (INBOUND, OUTBOUND)
 
 
 def _iso(value: Any) -> str | None:
     return value.isoformat(sep=" ", timespec="seconds") if value is not None else None
 
 
+def _run_view(run: QloAppsSyncState) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "kind": run.kind,
+        "trigger": run.trigger,
+        "status": run.status,
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "seen": run.seen,
+        "created": run.created,
+        "updated": run.updated,
+        "unchanged": run.unchanged,
+        "failed": run.failed,
+        "parked": run.parked,
+        "error": run.error,
+    }
+
+
 def shop_status(session: Session, shop: QloAppsConfig) -> dict[str, Any]:
     cursor = session.get(QloAppsSyncCursor, shop.id)
-    last_run = session.scalars(
+    recent_runs = session.scalars(
         select(QloAppsSyncState)
         .where(QloAppsSyncState.config_id == shop.id)
         .order_by(QloAppsSyncState.started_at.desc(), QloAppsSyncState.id.desc())
-        .limit(1)
-    ).first()
+        .limit(RECENT_RUNS)
+    ).all()
+    last_run = recent_runs[0] if recent_runs else None
+    # PostgreSQL's clock, like the timestamps it is compared with.
+    now: datetime = session.scalar(select(func.now()))
+    synced_at = cursor.last_successful_sync if cursor else None
     parked = session.scalar(
         select(func.count())
         .select_from(QloAppsReservationMapping)
@@ -79,25 +139,10 @@ def shop_status(session: Session, shop: QloAppsConfig) -> dict[str, Any]:
         "cursor": (
             f"{_iso(cursor.cursor_date_upd)} #{cursor.cursor_id}" if cursor and cursor.cursor_date_upd else None
         ),
-        "last_run": (
-            {
-                "id": last_run.id,
-                "kind": last_run.kind,
-                "trigger": last_run.trigger,
-                "status": last_run.status,
-                "started_at": _iso(last_run.started_at),
-                "finished_at": _iso(last_run.finished_at),
-                "seen": last_run.seen,
-                "created": last_run.created,
-                "updated": last_run.updated,
-                "unchanged": last_run.unchanged,
-                "failed": last_run.failed,
-                "parked": last_run.parked,
-                "error": last_run.error,
-            }
-            if last_run
-            else None
-        ),
+        "seconds_since_successful_sync": _seconds(now - synced_at) if synced_at else None,
+        "configured_seconds_ago": _seconds(now - shop.created_at),
+        "last_run": _run_view(last_run) if last_run else None,
+        "recent_runs": [_run_view(run) for run in recent_runs],
         "reservations_mapped": mapped,
         "bookings_parked": parked,
         "pushes_refused": refused_count,
@@ -111,15 +156,161 @@ def shop_status(session: Session, shop: QloAppsConfig) -> dict[str, Any]:
     }
 
 
-def collect_status(session: Session) -> dict[str, Any]:
+def process_status(session: Session) -> list[dict[str, Any]]:
+    """Every known process (rows are forgotten a day after they stop or fall silent), workers first."""
+    beat_age = func.extract("epoch", func.now() - QlosyncProcess.last_beat_at)
+    uptime = func.extract("epoch", func.coalesce(QlosyncProcess.stopped_at, func.now()) - QlosyncProcess.started_at)
+    rows = session.execute(select(QlosyncProcess, beat_age, uptime)).all()
+    processes = [_process_view(row, float(age), float(up)) for row, age, up in rows]
+    processes.sort(key=lambda p: (PROCESS_ROLES.index(p["role"]), p["host"], p["started_at"], p["pid"]))
+    return processes
+
+
+def _process_view(row: QlosyncProcess, beat_age_s: float, uptime_s: float) -> dict[str, Any]:
+    if row.stopped_at is not None:
+        state = "stopped"
+    elif beat_age_s > STALE_AFTER_BEATS * row.beat_interval_s:
+        state = "stale"
+    else:
+        state = "alive"
+    return {
+        "id": row.id,
+        "role": row.role,
+        "host": row.host,
+        "pid": row.pid,
+        "queues": list(row.queues),
+        "state": state,
+        "started_at": _iso(row.started_at),
+        "last_beat_at": _iso(row.last_beat_at),
+        "stopped_at": _iso(row.stopped_at),
+        "uptime_seconds": round(uptime_s, 1),
+        "last_beat_seconds_ago": round(beat_age_s, 1),
+        "beat_interval_seconds": row.beat_interval_s,
+        "messages_done": row.messages_done,
+        "messages_failed": row.messages_failed,
+    }
+
+
+def queue_depths(amqp_url: str) -> dict[str, dict[str, int] | None]:
+    """Ready messages and consumers of each reported queue (None: not declared yet), by passive declares.
+
+    AMQP reports only ready messages: deliveries a worker holds unacked (running or prefetched) are not
+    in the count; RabbitMQ's management UI shows them. Raises BrokerUnavailableError.
+    """
+    try:
+        with connection(amqp_url) as conn:
+            counts = {name: passive_counts(conn, name) for name in REPORTED_QUEUES}
+    except pika.exceptions.AMQPError as exc:  # lost mid-way: as good as unreachable
+        raise BrokerUnavailableError(f"lost RabbitMQ at {redact_url(amqp_url)} ({type(exc).__name__})") from None
+    return {name: None if found is None else {"ready": found[0], "consumers": found[1]}
+            for name, found in counts.items()}
+
+
+def collect_status(session: Session, *, amqp_url: str | None = None,
+                   sync_interval_ms: int = DEFAULT_SYNC_INTERVAL_MS) -> dict[str, Any]:
+    """The whole report. Without *amqp_url* RabbitMQ is not asked (no queue depths, no RabbitMQ verdict)."""
     shops = session.scalars(select(QloAppsConfig).order_by(QloAppsConfig.id)).all()
     dead = session.scalar(
         select(func.count()).select_from(QloAppsDeadLetter).where(QloAppsDeadLetter.status == "dead")
     )
     outbox = backlog(session)
-    return {
+    rabbitmq: dict[str, Any] = {"checked": amqp_url is not None, "reachable": None, "error": None}
+    queues: dict[str, dict[str, int] | None] = {}
+    if amqp_url is not None:
+        try:
+            queues = queue_depths(amqp_url)
+            rabbitmq["reachable"] = True
+        except BrokerUnavailableError as exc:
+            rabbitmq.update(reachable=False, error=str(exc))
+    report: dict[str, Any] = {
         "shops": [shop_status(session, shop) for shop in shops],
         "dead_letters": dead,
         "outbox": {"unsent": outbox.unsent, "oldest_unsent_at": _iso(outbox.oldest_unsent_at),
                    "lag_seconds": round(outbox.lag_seconds, 1)},
+        "processes": process_status(session),
+        "rabbitmq": rabbitmq,
+        "queues": queues,
     }
+    report["health"] = assess(report, sync_interval_ms=sync_interval_ms)
+    return report
+
+
+def assess(report: dict[str, Any], *, sync_interval_ms: int = DEFAULT_SYNC_INTERVAL_MS) -> dict[str, Any]:
+    """The verdict on a report: ``{"healthy": bool, "problems": [one readable line each]}``."""
+    problems: list[str] = []
+    processes = report["processes"]
+    for p in processes:
+        if p["state"] == "stale":
+            problems.append(
+                f"{p['role']} {p['pid']} on {p['host']} is stale: last beat "
+                f"{format_duration(p['last_beat_seconds_ago'])} ago, it beats every "
+                f"{format_duration(p['beat_interval_seconds'])} (crashed, hung or cut off from PostgreSQL)")
+    enabled = [shop for shop in report["shops"] if shop["sync_enabled"]]
+    if enabled:
+        for queue in QUEUES_NEEDING_WORKERS:
+            if not any(p["state"] == "alive" and p["role"] == "worker" and queue in p["queues"] for p in processes):
+                problems.append(f"no alive worker consumes {queue}, and sync is enabled "
+                                f"(start one: dramatiq qlosync.actors --queues {queue})")
+    rabbitmq = report["rabbitmq"]
+    if rabbitmq["checked"] and not rabbitmq["reachable"]:
+        problems.append(f"RabbitMQ unreachable: {rabbitmq['error']}")
+    overdue_after_s = SYNC_OVERDUE_INTERVALS * sync_interval_ms / 1000 + SYNC_OVERDUE_GRACE_S
+    for shop in enabled:
+        problems += _shop_problems(shop, overdue_after_s)
+    dlq = report["queues"].get(DLQ)
+    waiting = dlq["ready"] if dlq else 0
+    if report["dead_letters"] or waiting:
+        problems.append(f"{max(report['dead_letters'], waiting)} dead letter(s) in {DLQ} (qlosync dlq list)")
+    outbox = report["outbox"]
+    if outbox["unsent"] and outbox["lag_seconds"] > OUTBOX_LAG_LIMIT_S:
+        problems.append(f"outbox: {outbox['unsent']} unsent PMS change(s), the oldest "
+                        f"{format_duration(outbox['lag_seconds'])} old (is `qlosync relay` running?)")
+    return {"healthy": not problems, "problems": problems}
+
+
+def _shop_problems(shop: dict[str, Any], overdue_after_s: float) -> list[str]:
+    problems: list[str] = []
+    name = shop["name"]
+    run = shop["last_run"]
+    if run and run["status"] == "failed":
+        error = (run["error"] or "no error recorded").strip().splitlines()
+        problems.append(f"shop {name}: last run #{run['id']} ({run['kind']}) failed: {error[0] if error else ''}")
+    since = shop["seconds_since_successful_sync"]
+    if since is not None and since > overdue_after_s:
+        problems.append(f"shop {name}: last successful sync {format_duration(since)} ago "
+                        f"(expected within {format_duration(overdue_after_s)})")
+    elif since is None and shop["configured_seconds_ago"] > overdue_after_s:
+        problems.append(f"shop {name}: has never synced successfully, configured "
+                        f"{format_duration(shop['configured_seconds_ago'])} ago")
+    return problems
+
+
+def _seconds(delta: Any) -> float:
+    return round(max(delta.total_seconds(), 0.0), 1)
+
+
+def format_duration(seconds: float) -> str:
+    """A short human duration: ``45 s``, ``12 min``, ``3.5 h``, ``2 d``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s" if seconds >= 10 or seconds == int(seconds) else f"{seconds:.1f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.0f} d"
+
+
+def status_report(settings: Settings, engine: Engine, sessions: sessionmaker[Session]) -> dict[str, Any]:
+    """``qlosync status --json`` and ``GET /api/v1/qloapps/status``: the schema revision, then (when the
+    schema is current) everything :func:`collect_status` gathers, always with a ``health`` verdict."""
+    current = migrate.current_revision(engine)
+    head = migrate.head_revision(settings.database_url)
+    report: dict[str, Any] = {"schema": {"current": current, "head": head}}
+    if current == head:
+        with transaction(sessions) as session:
+            report.update(collect_status(session, amqp_url=settings.rabbitmq_url,
+                                         sync_interval_ms=settings.sync_interval_ms))
+    else:
+        report["health"] = {"healthy": False, "problems": [
+            f"database schema is at {current or '(empty)'}, this qlosync needs {head}: run `qlosync db upgrade`"]}
+    return report

@@ -41,6 +41,7 @@ from periodiq import PeriodiqMiddleware
 
 from qlosync.errors import ConfigurationError, PermanentError
 from qlosync.runtime.middleware.dead_letters import DeadLetterMiddleware
+from qlosync.runtime.middleware.heartbeat import WorkerHeartbeat
 from qlosync.runtime.middleware.metrics import WorkerMetrics
 from qlosync.runtime.middleware.runtime import RuntimeMiddleware
 from qlosync.runtime.middleware.topology import TopologyCheckMiddleware
@@ -148,6 +149,7 @@ def build_middleware(settings: Settings, *, retry_policy: RetryPolicy, time_limi
         TopologyCheckMiddleware(),
         RuntimeMiddleware(settings),
         DeadLetterMiddleware(),
+        WorkerHeartbeat(settings),
     ]
     if settings.metrics_port:
         stack.append(WorkerMetrics())

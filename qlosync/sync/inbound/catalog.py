@@ -131,7 +131,9 @@ def set_room_type_mapping(
     session: Session, shop: ShopConfig, qloapps_room_type_id: int, pms_room_type: str
 ) -> QloAppsRoomTypeMapping:
     """Map a QloApps room type to a PMS room type given by id or code (replacing any earlier mapping)."""
-    pms = session.get(PmsRoomType, int(pms_room_type)) if pms_room_type.isdigit() else None
+    # An id is ASCII digits within PostgreSQL's integer; anything else can only be a code.
+    as_id = int(pms_room_type) if pms_room_type.isascii() and pms_room_type.isdigit() else None
+    pms = session.get(PmsRoomType, as_id) if as_id is not None and as_id < 2**31 else None
     if pms is None:
         pms = session.scalars(select(PmsRoomType).where(PmsRoomType.code == pms_room_type)).first()
     if pms is None:

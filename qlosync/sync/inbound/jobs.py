@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 
 def pull(runtime: Runtime, shop_name: str, *, kind: str, trigger: str, slot_at: str | None,
-         retry_booking: Callable[[int], None]) -> RunReport | None:
+         retry_booking: Callable[[int], None], message_id: str | None = None) -> RunReport | None:
     """One pull; a shop whose sync was switched off meanwhile is skipped quietly (not dead-lettered).
 
     A scheduled pull that cannot even start (PostgreSQL down) is dropped with a warning: the next slot
@@ -31,7 +31,7 @@ def pull(runtime: Runtime, shop_name: str, *, kind: str, trigger: str, slot_at: 
         shop = load_shop_config(runtime.settings, runtime.session_factory, shop_name, require_enabled=True)
         slot = datetime.fromisoformat(slot_at) if slot_at else None
         with pull_deps(runtime.settings, runtime.engine, runtime.session_factory, shop, retry_booking) as deps:
-            return run_pull(deps, kind=kind, trigger=trigger, slot_at=slot)
+            return run_pull(deps, kind=kind, trigger=trigger, slot_at=slot, message_id=message_id)
     except SyncDisabledError:
         logger.info("Sync of %s is disabled: pull skipped.", shop_name, extra={"action": "pull_skipped"})
         return None

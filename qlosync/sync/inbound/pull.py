@@ -84,12 +84,12 @@ class PullDeps:
 
 
 def run_pull(deps: PullDeps, *, kind: str = "incremental", trigger: str = "manual",
-             slot_at: datetime | None = None) -> RunReport:
+             slot_at: datetime | None = None, message_id: str | None = None) -> RunReport:
     """One pull run, recorded in qloapps_sync_state. Never raises for QloApps trouble: the run is marked failed."""
     shop = deps.shop
     with transaction(deps.session_factory) as session:
         if slot_at is not None:
-            run = runs.claim_slot(session, shop.id, slot_at, kind)
+            run = runs.claim_slot(session, shop.id, slot_at, kind, message_id)
             if run is None:
                 logger.info("Pull slot %s of %s already claimed by another scheduler message.", slot_at.isoformat(),
                             shop.name, extra={"action": "pull_duplicate"})
@@ -98,7 +98,7 @@ def run_pull(deps: PullDeps, *, kind: str = "incremental", trigger: str = "manua
                 _finish(run, "skipped", "a later pull already covered this slot")
                 return RunReport(run.id, kind, trigger, status="skipped", error=run.error)
         else:
-            run = runs.start_run(session, shop.id, kind, trigger)
+            run = runs.start_run(session, shop.id, kind, trigger, message_id)
         report = RunReport(run.id, kind, run.trigger)
 
     with exclusive_run(deps.engine, "qloapps-pull", shop.id) as acquired:

@@ -17,21 +17,24 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def claim_slot(session: Session, config_id: int, slot_at: datetime, kind: str) -> QloAppsSyncState | None:
+def claim_slot(session: Session, config_id: int, slot_at: datetime, kind: str,
+               message_id: str | None = None) -> QloAppsSyncState | None:
     """Insert the run row for a scheduler slot; None if any process already claimed that slot."""
     run_id = session.execute(
         insert(QloAppsSyncState)
         .values(config_id=config_id, kind=kind, trigger="schedule", slot_at=slot_at, status="running",
-                seen=0, created=0, updated=0, unchanged=0, failed=0, parked=0, requests=0)
+                seen=0, created=0, updated=0, unchanged=0, failed=0, parked=0, requests=0, message_id=message_id)
         .on_conflict_do_nothing(constraint="uq_qloapps_sync_state_slot")
         .returning(QloAppsSyncState.id)
     ).scalar_one_or_none()
     return session.get(QloAppsSyncState, run_id) if run_id is not None else None
 
 
-def start_run(session: Session, config_id: int, kind: str, trigger: str) -> QloAppsSyncState:
+def start_run(session: Session, config_id: int, kind: str, trigger: str,
+              message_id: str | None = None) -> QloAppsSyncState:
+    """A new run row; *message_id* is the dramatiq message that asked for it (how the API finds it again)."""
     run = QloAppsSyncState(config_id=config_id, kind=kind, trigger=trigger, status="running", seen=0, created=0,
-                           updated=0, unchanged=0, failed=0, parked=0, requests=0)
+                           updated=0, unchanged=0, failed=0, parked=0, requests=0, message_id=message_id)
     session.add(run)
     session.flush()
     return run

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db.session import transaction
 from qlosync.runtime import metrics
+from qlosync.runtime.heartbeat import Heartbeat
 from qlosync.sync.outbound.outbox import CHANNEL, OutboxMessage, claim, mark_published
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class RelayCounters:
 
 
 def relay_once(session_factory: sessionmaker[Session], publish: Publish, *, batch: int = 500,
-               counters: RelayCounters | None = None) -> int:
+               counters: RelayCounters | None = None, heartbeat: Heartbeat | None = None) -> int:
     """Publish every unsent row there is now, a batch per transaction; returns how many messages were sent."""
     counters = counters or RelayCounters()
     sent = 0
@@ -57,6 +58,8 @@ def relay_once(session_factory: sessionmaker[Session], publish: Publish, *, batc
         counters.messages += len(groups)
         counters.rows += len(row_ids)
         metrics.count_relayed(len(row_ids))
+        if heartbeat is not None:
+            heartbeat.done(len(row_ids))
 
 
 def _listen(engine: Engine) -> psycopg.Connection:
@@ -78,21 +81,29 @@ def _wait_for_commit(listener: psycopg.Connection, poll_interval_s: float, stop:
 
 
 def run_relay(engine: Engine, session_factory: sessionmaker[Session], publish: Publish, stop: threading.Event, *,
-              poll_interval_s: float = 2.0, batch: int = 500, counters: RelayCounters | None = None) -> RelayCounters:
-    """Relay until *stop* is set; outages of PostgreSQL or RabbitMQ are waited out with a capped backoff."""
+              poll_interval_s: float = 2.0, batch: int = 500, counters: RelayCounters | None = None,
+              heartbeat: Heartbeat | None = None) -> RelayCounters:
+    """Relay until *stop* is set; outages of PostgreSQL or RabbitMQ are waited out with a capped backoff.
+
+    With a *heartbeat* (role relay), relayed rows count as done and every failed attempt as failed.
+    """
     counters = counters or RelayCounters()
+    if heartbeat is not None:
+        heartbeat.start()
     listener: psycopg.Connection | None = None
     failures = 0
     while not stop.is_set():
         try:
             if listener is None:
                 listener = _listen(engine)
-            relay_once(session_factory, publish, batch=batch, counters=counters)
+            relay_once(session_factory, publish, batch=batch, counters=counters, heartbeat=heartbeat)
             failures = 0
             _wait_for_commit(listener, poll_interval_s, stop)
         except Exception as exc:  # noqa: BLE001  (a relay keeps relaying: outages are waited out)
             failures += 1
             counters.errors += 1
+            if heartbeat is not None:
+                heartbeat.failed()
             logger.warning("Outbox relay: %s: %s; retrying.", type(exc).__name__, str(exc).splitlines()[0] if str(exc)
                            else "", extra={"action": "relay_error"})
             if listener is not None:
@@ -104,4 +115,6 @@ def run_relay(engine: Engine, session_factory: sessionmaker[Session], publish: P
             stop.wait(min(0.2 * 2 ** min(failures, 6), 10.0))
     if listener is not None:
         listener.close()
+    if heartbeat is not None:
+        heartbeat.stop()
     return counters

@@ -1,0 +1,60 @@
+"""The admin HTTP API: ``create_app(settings)`` builds the FastAPI application ``qlosync api`` serves.
+
+Resources (database engine, broker for sending messages, the heartbeat in ``qlosync_processes``) are
+built when the app starts and disposed of when it stops, never at import time, so building the app does
+no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from qlosync import __version__
+from qlosync.api.errors import install_error_handlers
+from qlosync.api.routes import config, dlq, health, mappings, status, sync
+from qlosync.api.services import ApiServices
+from qlosync.db.session import make_engine, make_sessionmaker
+from qlosync.runtime.broker import build_broker
+from qlosync.runtime.heartbeat import Heartbeat
+from qlosync.settings import Settings
+
+DESCRIPTION = """Operate qlosync over HTTP: trigger and follow pulls, read the status, change and test the
+QloApps settings, requeue dead letters, map room types. Every `/api/` operation needs
+`Authorization: Bearer <QLOSYNC_API_TOKEN>` (open only when no token is set, and then `qlosync api` listens
+on a loopback address only). `/healthz`, `/readyz` and `/metrics` need no token."""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings)
+        broker = build_broker(settings)
+        app.state.services = ApiServices(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
+                                         broker=broker)
+        # Listed by `qlosync status` like every other long-running process (it never blocks on PostgreSQL).
+        heartbeat = Heartbeat(settings, role="api")
+        heartbeat.start()
+        try:
+            yield
+        finally:
+            heartbeat.stop()
+            broker.close()
+            engine.dispose()
+
+    app = FastAPI(
+        title="qlosync admin API",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.api_token = settings.api_token
+    install_error_handlers(app)
+    for module in (sync, status, config, dlq, mappings, health):
+        app.include_router(module.router)
+    return app

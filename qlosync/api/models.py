@@ -1,0 +1,284 @@
+"""Request and response bodies of the admin API (pydantic), so the OpenAPI document says exactly what goes over the wire.
+
+Request bodies are strict (``"3"`` is not a hotel id, ``"yes"`` is not a boolean) and refuse unknown
+fields, so a typo is a 422 instead of a silently ignored setting. Every string that reaches PostgreSQL
+is bounded and free of NUL characters, and every number fits its column.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from qlosync.db.config_store import DEFAULT_SHOP, validate_api_key
+from qlosync.db.models import CONFLICT_STRATEGIES
+from qlosync.errors import ConfigurationError
+from qlosync.ops.config import PROBLEMS, validate_base_url
+from qlosync.ops.dlq import STATUSES
+from qlosync.secrets import Secret
+
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+
+SHOP_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+MESSAGE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+PMS_ROOM_TYPE_PATTERN = r"^[^\x00-\x1f\x7f]{1,64}$"
+
+ShopName = Annotated[str, Field(pattern=SHOP_PATTERN, description="A shop's name (letters, digits, `.`, `_`, `-`).",
+                                examples=[DEFAULT_SHOP])]
+MessageId = Annotated[str, Field(pattern=MESSAGE_ID_PATTERN, description="A dramatiq message id.")]
+PositiveInt32 = Annotated[int, Field(ge=1, le=INT32_MAX)]
+ConflictStrategy = Literal["qloapps_wins", "pms_wins", "newest_wins", "manual"]
+DeadLetterStatus = Literal["dead", "requeued", "succeeded", "purged"]
+ConnectionProblem = Literal["cannot_connect", "not_qloapps", "key_refused", "missing_permission", "qloapps_failed",
+                            "unknown_hotel"]
+
+# The Literals above spell out what the OpenAPI document shows; they must not drift from the code's lists.
+assert ConflictStrategy.__args__ == CONFLICT_STRATEGIES  # type: ignore[attr-defined]
+assert DeadLetterStatus.__args__ == STATUSES  # type: ignore[attr-defined]
+assert ConnectionProblem.__args__ == PROBLEMS  # type: ignore[attr-defined]
+
+
+class RequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _checked_base_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("the QloApps base URL must not contain control characters")
+    try:
+        return validate_base_url(value)
+    except ConfigurationError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _checked_api_key(value: SecretStr | None) -> SecretStr | None:
+    if value is None:
+        return None
+    key = value.get_secret_value()
+    try:
+        validate_api_key(Secret(key))
+    except ConfigurationError as exc:
+        raise ValueError(str(exc)) from None  # the message gives lengths and kinds of characters, never the key
+    if not all("!" <= c <= "~" for c in key):
+        raise ValueError("a QloApps API key is made of printable ASCII characters only")
+    return value
+
+
+BaseUrl = Annotated[str, Field(max_length=512, pattern=r"^https?://\S+$", examples=["https://booking.example.com"],
+                               description="The shop's address; the webservice is under /api/.")]
+ApiKey = Annotated[SecretStr, Field(min_length=1, max_length=64, json_schema_extra={"writeOnly": True},
+                                    description="The QloApps webservice key (32 characters). Write-only.")]
+
+
+# -- errors -------------------------------------------------------------------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    detail: str = Field(description="What went wrong, in one line.")
+
+
+class ValidationProblem(BaseModel):
+    loc: list[str | int] = Field(description="Where: `body`, `query` or `path`, then the field.")
+    msg: str
+    type: str
+
+
+class ValidationErrorBody(BaseModel):
+    detail: str = Field(description="Every problem, in one line.")
+    errors: list[ValidationProblem]
+
+
+# -- sync ---------------------------------------------------------------------------------------------------------
+
+
+class SyncRequest(RequestBody):
+    full: bool = Field(False, description="Page through every QloApps order, not only the changed ones.")
+    shop: ShopName = DEFAULT_SHOP
+
+
+class SyncAccepted(BaseModel):
+    message_id: str = Field(description="The `pull_bookings` message; its run will carry this id.")
+    run_id: int | None = Field(description="Null until a worker starts the run: poll `poll` for it.")
+    shop: str
+    kind: Literal["full", "incremental"]
+    poll: str = Field(description="Where the run appears once a worker has started it.")
+
+
+class SyncRun(BaseModel):
+    id: int
+    shop: str
+    kind: str
+    trigger: str
+    status: str = Field(description="running, succeeded, failed or skipped.")
+    message_id: str | None
+    slot_at: datetime | None
+    started_at: datetime
+    finished_at: datetime | None
+    seen: int
+    created: int
+    updated: int
+    unchanged: int
+    failed: int
+    parked: int
+    requests: int = Field(description="QloApps requests the run made.")
+    error: str | None
+
+
+class SyncRunList(BaseModel):
+    runs: list[SyncRun] = Field(description="Newest first.")
+
+
+# -- status -------------------------------------------------------------------------------------------------------
+
+
+class SchemaRevision(BaseModel):
+    current: str | None
+    head: str | None
+
+
+class StatusReport(BaseModel):
+    """``qlosync status --json``: the schema revision, then (when the schema is current) everything else."""
+
+    model_config = ConfigDict(extra="allow")
+
+    schema_revision: SchemaRevision = Field(alias="schema")
+
+
+# -- config -------------------------------------------------------------------------------------------------------
+
+
+class ShopConfigView(BaseModel):
+    name: str
+    base_url: str
+    api_key_set: bool = Field(description="Whether an API key is stored; the key itself is never returned.")
+    sync_enabled: bool
+    hotel_id: int
+    conflict_strategy: str
+    updated_at: datetime | None
+
+
+class ShopConfigUpdate(RequestBody):
+    """Create or change a shop; fields left out keep their value (a new shop needs base_url and api_key)."""
+
+    shop: ShopName = DEFAULT_SHOP
+    base_url: BaseUrl | None = None
+    api_key: ApiKey | None = None
+    sync_enabled: bool | None = None
+    hotel_id: PositiveInt32 | None = Field(None, description="QloApps hotel (id_property) this PMS is.")
+    conflict_strategy: ConflictStrategy | None = None
+
+    _base_url = field_validator("base_url")(_checked_base_url)
+    _api_key = field_validator("api_key")(_checked_api_key)
+
+
+class ConnectionTestRequest(RequestBody):
+    """Test the stored URL and key, or the ones given here (not stored)."""
+
+    shop: ShopName = DEFAULT_SHOP
+    base_url: BaseUrl | None = None
+    api_key: ApiKey | None = None
+
+    _base_url = field_validator("base_url")(_checked_base_url)
+    _api_key = field_validator("api_key")(_checked_api_key)
+
+
+class HotelSeen(BaseModel):
+    id: int
+    name: str
+
+
+class ConnectionTestResult(BaseModel):
+    ok: bool
+    problem: ConnectionProblem | None = Field(description="What is wrong, as a code; null when ok.")
+    message: str = Field(description="What works and what does not, in plain words.")
+    api_url: str
+    resources: list[str] = Field(description="Webservice resources the key may use.")
+    hotels: list[HotelSeen]
+    room_types: int | None = Field(description="Room types of the configured hotel (when it could read them).")
+
+
+# -- dead letters -------------------------------------------------------------------------------------------------
+
+
+class DeadLetter(BaseModel):
+    message_id: str
+    actor: str
+    origin_queue: str
+    reason: str | None = Field(description="permanent, retries_exhausted, skipped, actor_not_found, or RabbitMQ's.")
+    error_class: str | None
+    error_message: str | None
+    retries: int
+    args: list[Any]
+    kwargs: dict[str, Any]
+    status: DeadLetterStatus
+    in_queue: bool = Field(description="Whether the message is still in qloapps.dlq.")
+    dead_at: datetime | None
+    requeued_at: datetime | None
+    requeue_count: int
+    resolved_at: datetime | None
+
+
+class DeadLetterList(BaseModel):
+    dead_letters: list[DeadLetter] = Field(description="Oldest first.")
+
+
+class Requeued(BaseModel):
+    requeued: list[str]
+
+
+# -- mappings -----------------------------------------------------------------------------------------------------
+
+
+class PmsRoomTypeRef(BaseModel):
+    id: int
+    code: str
+    name: str
+
+
+class RoomTypeMapping(BaseModel):
+    qloapps_room_type_id: int
+    qloapps_name: str | None
+    qloapps_hotel_id: int
+    pms_room_type: PmsRoomTypeRef
+
+
+class RoomTypeMappingList(BaseModel):
+    mappings: list[RoomTypeMapping]
+
+
+class RoomTypeMappingUpdate(RequestBody):
+    pms_room_type: str = Field(pattern=PMS_ROOM_TYPE_PATTERN, examples=["DLX"],
+                               description="The PMS room type's id or code.")
+    shop: ShopName = DEFAULT_SHOP
+
+    @field_validator("pms_room_type")
+    @classmethod
+    def _id_fits(cls, value: str) -> str:
+        # An all-digit value is looked up as an id first: it must be a number the id column can hold.
+        if value.isdigit() and not (value.isascii() and int(value) <= INT32_MAX):
+            raise ValueError(f"a PMS room type id is made of the digits 0-9 and is at most {INT32_MAX}")
+        return value
+
+
+class RoomTypeMappingSet(BaseModel):
+    mapping: RoomTypeMapping
+    parked: dict[str, int] = Field(description="Parked bookings applied now, by outcome (empty: none).")
+    parked_error: str | None = Field(description="Why parked bookings could not be applied now (they stay parked).")
+
+
+# -- health -------------------------------------------------------------------------------------------------------
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    ready: bool
+    postgresql: str = Field(description="`ok`, or why PostgreSQL cannot be used.")
+    rabbitmq: str = Field(description="`ok`, or why RabbitMQ cannot be used.")

@@ -1,0 +1,63 @@
+"""Room-type mappings between QloApps and the PMS: import, list, set, then apply the bookings they unpark."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import dramatiq
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from qlosync.db.session import transaction
+from qlosync.ops.shops import open_shop, shop_row
+from qlosync.ops.sync import booking_retrier
+from qlosync.settings import Settings
+from qlosync.sync.inbound.catalog import CatalogImport, import_catalog, list_room_type_mappings, set_room_type_mapping
+from qlosync.sync.inbound.pull import retry_parked
+from qlosync.sync.service import open_client, pull_deps
+
+
+@dataclass(frozen=True)
+class RoomTypeMappingInfo:
+    qloapps_room_type_id: int
+    qloapps_name: str | None
+    qloapps_hotel_id: int
+    pms_room_type_id: int
+    pms_room_type_code: str
+    pms_room_type_name: str
+
+
+def list_mappings(sessions: sessionmaker[Session], shop: str) -> list[RoomTypeMappingInfo]:
+    """The shop's room-type mappings, by QloApps room type id."""
+    with transaction(sessions) as session:
+        config_id = shop_row(session, shop).id
+        return [
+            RoomTypeMappingInfo(mapping.qloapps_room_type_id, mapping.qloapps_name, mapping.qloapps_hotel_id,
+                                room_type.id, room_type.code, room_type.name)
+            for mapping, room_type in list_room_type_mappings(session, config_id)
+        ]
+
+
+def set_mapping(settings: Settings, sessions: sessionmaker[Session], shop: str, qloapps_room_type_id: int,
+                pms_room_type: str) -> RoomTypeMappingInfo:
+    """Map a QloApps room type to a PMS room type (id or code); call :func:`apply_parked` afterwards."""
+    config = open_shop(settings, sessions, shop)
+    with transaction(sessions) as session:
+        set_room_type_mapping(session, config, qloapps_room_type_id, pms_room_type)
+    return next(m for m in list_mappings(sessions, shop) if m.qloapps_room_type_id == qloapps_room_type_id)
+
+
+def import_mappings(settings: Settings, sessions: sessionmaker[Session], shop: str) -> CatalogImport:
+    """Map QloApps room types and rooms to PMS ones by name/number, creating what the PMS lacks."""
+    config = open_shop(settings, sessions, shop)
+    with open_client(settings, config) as client, transaction(sessions) as session:
+        return import_catalog(session, client, config)
+
+
+def apply_parked(settings: Settings, engine: Engine, sessions: sessionmaker[Session], shop: str, *,
+                 broker: dramatiq.Broker | None = None) -> Counter[str]:
+    """Apply the bookings parked for want of a mapping that now exists; outcome counts (empty: none were)."""
+    config = open_shop(settings, sessions, shop)
+    with pull_deps(settings, engine, sessions, config, booking_retrier(shop, broker)) as deps:
+        return retry_parked(deps)
