@@ -18,6 +18,7 @@ from qlosync.errors import ConfigurationError
 from qlosync.ops.config import PROBLEMS, validate_base_url
 from qlosync.ops.dlq import STATUSES
 from qlosync.secrets import Secret
+from qlosync.ops.sync import RunView
 
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
@@ -109,24 +110,8 @@ class SyncAccepted(BaseModel):
     poll: str = Field(description="Where the run appears once a worker has started it.")
 
 
-class SyncRun(BaseModel):
-    id: int
-    shop: str
-    kind: str
-    trigger: str
-    status: str = Field(description="running, succeeded, failed or skipped.")
-    message_id: str | None
-    slot_at: datetime | None
-    started_at: datetime
-    finished_at: datetime | None
-    seen: int
-    created: int
-    updated: int
-    unchanged: int
-    failed: int
-    parked: int
-    requests: int = Field(description="QloApps requests the run made.")
-    error: str | None
+# A run is answered as the operation returns it (one definition for the CLI, the API and its schema).
+SyncRun = RunView
 
 
 class SyncRunList(BaseModel):

@@ -38,7 +38,8 @@ class PullRequested:
 
 @dataclass(frozen=True)
 class RunView:
-    """One pull run as operators see it."""
+    """One pull run as operators see it: `status` is running, succeeded, failed or skipped; `requests` counts
+    the QloApps requests the run made."""
 
     id: int
     shop: str

@@ -23,6 +23,7 @@ from qlosync.runtime.queues import INBOUND, OUTBOUND
 from qlosync.settings import Settings
 from tests.acceptance.outbound_support import BIN, WORKER_CMD, process_env
 from tests.acceptance.test_scheduler_process import _start, _stop
+from tests.api.conftest import serve
 from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)
 
 HEARTBEAT_S = 1.0
@@ -95,6 +96,18 @@ def test_status_sees_workers_relay_and_scheduler_go_stale_when_killed_and_stoppe
         code, report = wait_until(stale, timeout=2 * HEARTBEAT_S + 10, interval=0.2, what="the killed worker stale")
         print(f"\nkilled worker shown stale {time.monotonic() - killed_at:.1f} s after SIGKILL")
         assert code == 4
+        # and the admin API's status says the same
+        api = serve(Settings.from_env(env))
+        try:
+            answer = api.get("/api/v1/qloapps/status")
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            assert _by_pid(body)[killed["pid"]]["state"] == "stale"
+            assert body["health"]["healthy"] is False
+            assert any(f"worker {killed['pid']} on {killed['host']} is stale" in problem
+                       for problem in body["health"]["problems"])
+        finally:
+            api.stop()
         assert report["health"]["problems"] == [
             f"worker {killed['pid']} on {killed['host']} is stale: last beat "
             f"{format_duration(_by_pid(report)[killed['pid']]['last_beat_seconds_ago'])} ago, it beats every 1 s "
@@ -121,7 +134,8 @@ def test_status_sees_workers_relay_and_scheduler_go_stale_when_killed_and_stoppe
         code, report = _status(env)
         states = {(p["role"], p["pid"]): p["state"] for p in report["processes"]}
         assert states[("worker", replacement["pid"])] == "stopped"
-        assert {role for role, _ in states} == {"worker", "relay", "scheduler"}
+        # (the API started above to read the status is stopped too)
+        assert {role for role, _ in states} == {"worker", "relay", "scheduler", "api"}
         assert set(states.values()) == {"stopped"}, states
         assert code == 0, report["health"]
     except BaseException:

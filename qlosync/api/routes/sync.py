@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import Depends, Path, Query
@@ -44,11 +43,11 @@ def list_runs(
 ) -> SyncRunList:
     with transaction(api.sessions) as session:
         runs = sync_ops.list_runs(session, shop=shop, message_id=message_id, limit=limit)
-    return SyncRunList(runs=[SyncRun.model_validate(asdict(run)) for run in runs])
+    return SyncRunList(runs=list(runs))
 
 
 @router.get("/sync-state/{run_id}", response_model=SyncRun, responses=errors(404), summary="One pull run")
 def get_run(run_id: Annotated[int, Path(ge=1, le=INT64_MAX)], api: Annotated[ApiServices, Depends(services)]) -> SyncRun:
     with transaction(api.sessions) as session:
         run = sync_ops.get_run(session, run_id)
-    return SyncRun.model_validate(asdict(run))
+    return run
