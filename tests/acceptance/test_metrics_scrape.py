@@ -1,4 +1,5 @@
-"""Metrics scraped during a pull move: the worker's own (QLOSYNC_METRICS_PORT) and the API's (PostgreSQL)."""
+"""Metrics scraped over HTTP during a pull move: the worker's own (QLOSYNC_METRICS_PORT) and the admin API's
+(`/metrics`, read from PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from sqlalchemy import select
 from bench.processes import free_port
 from qlosync.db.models import QloAppsSyncState
 from qlosync.db.session import transaction
-from qlosync.ops.metrics import render
+from qlosync.settings import Settings
 from tests.acceptance.test_scheduler_process import _start, _stop
+from tests.api.conftest import serve
 from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)
 
 BIN = Path(sys.executable).parent
@@ -29,7 +31,7 @@ def _total(text: str, name: str, **labels: str) -> float:
                if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
 
 
-def test_pull_counters_move_while_the_pull_runs(simulator, shop, mapped_catalog, engine, session_factory,  # noqa: F811
+def test_pull_counters_move_while_the_pull_runs(simulator, shop, mapped_catalog, session_factory,  # noqa: F811
                                                 database_url, secret_key, fresh_vhost, tmp_path):
     simulator.store.generate_bookings(BOOKINGS, seed=11)
     # Slow each page's room lines so the pull lasts long enough to be watched.
@@ -55,8 +57,12 @@ def test_pull_counters_move_while_the_pull_runs(simulator, shop, mapped_catalog,
         assert body is not None, "the worker's metrics server went away"
         return _total(body, "qlosync_bookings_applied_total", outcome="created")
 
+    api = serve(Settings.from_env(env))
+
     def created_in_api() -> float:
-        return _total(render(engine)[0].decode(), "qlosync_sync_bookings_total", outcome="created")
+        answer = api.get("/metrics", token=False)  # no token needed: Prometheus scrapes it as is
+        assert answer.status_code == 200, answer.text
+        return _total(answer.text, "qlosync_sync_bookings_total", outcome="created")
 
     def run_status() -> str | None:
         with transaction(session_factory) as session:
@@ -81,10 +87,11 @@ def test_pull_counters_move_while_the_pull_runs(simulator, shop, mapped_catalog,
         body = scrape()
         assert body is not None
         assert _total(body, "qlosync_bookings_applied_total", outcome="created") == BOOKINGS
-        assert _total(render(engine)[0].decode(), "qlosync_sync_bookings_total", outcome="created") == BOOKINGS
+        assert created_in_api() == BOOKINGS
         # dramatiq's own message metrics come from the same endpoint, and QloApps latency per resource
         assert _total(body, "dramatiq_messages_total", actor_name="pull_bookings") == 1
         assert _total(body, "qlosync_qloapps_request_seconds_count", endpoint="room_bookings") >= BOOKINGS / 100  # a page holds up to 100
     finally:
         _stop(worker)
+        api.stop()
     assert worker.returncode == 0, (tmp_path / "worker.log").read_text()[-3000:]
