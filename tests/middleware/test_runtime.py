@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from sqlalchemy import text
 
 from qlosync.runtime.broker import qlosync_actor
-from qlosync.runtime.middleware.runtime import RuntimeBootError
+from qlosync.runtime.middleware.runtime import RuntimeBootError, RuntimeMiddleware
 from qlosync.runtime.context import Runtime, RuntimeNotReadyError, current_runtime, use_runtime
 from tests.runtime_support import create_event_tables, events, in_process_worker, wait_until  # noqa: F401
 
@@ -56,3 +58,17 @@ def test_a_runtime_that_cannot_be_built_stops_the_worker_boot(in_process_worker)
     w = in_process_worker(settings_override={"database_url": "postgresql+nosuchdriver://x@127.0.0.1/db"})
     with pytest.raises(RuntimeBootError, match="cannot build the qlosync runtime"):
         w.start()
+
+
+def test_qlosync_log_level_applies_inside_a_worker(settings):
+    # dramatiq sets up a worker's logging itself; the boot still applies QLOSYNC_LOG_LEVEL to qlosync's loggers
+    qlosync_logger = logging.getLogger("qlosync")
+    previous = qlosync_logger.level
+    middleware = RuntimeMiddleware(settings.with_(log_level="WARNING"), factory=Runtime.build)
+    try:
+        middleware.before_worker_boot(None, None)
+        assert qlosync_logger.level == logging.WARNING
+        assert not logging.getLogger("qlosync.sync.inbound.pull").isEnabledFor(logging.INFO)
+    finally:
+        middleware.after_worker_shutdown(None, None)
+        qlosync_logger.setLevel(previous)

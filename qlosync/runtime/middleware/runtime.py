@@ -27,6 +27,9 @@ class RuntimeMiddleware(Middleware):
         self.runtime: Runtime | None = None
 
     def before_worker_boot(self, broker: Any, worker: Any) -> None:
+        # dramatiq owns a worker's logging setup (handlers, format, --verbose); QLOSYNC_LOG_LEVEL still decides
+        # how much of qlosync's own logging gets through.
+        logging.getLogger("qlosync").setLevel(self.settings.log_level)
         try:
             runtime = self.factory(self.settings)
         except Exception as exc:  # noqa: BLE001  (whatever it is, booting without a runtime is pointless)
