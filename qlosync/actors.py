@@ -74,9 +74,13 @@ def import_booking(shop: str, order_id: int) -> None:
 
 @qlosync_actor(queue_name=INBOUND, max_retries=0, time_limit_ms=60_000, periodic=cron("* * * * *"))
 def schedule_tick() -> None:
-    """Every minute (periodiq): enqueue this minute's incremental pull slots for every enabled shop."""
-    inbound_jobs.tick(current_runtime(), lambda shop, slot, delay_ms: pull_bookings.send_with_options(
-        args=(shop, "incremental", "schedule", slot.isoformat()), delay=delay_ms))
+    """Every minute (periodiq): enqueue this minute's incremental pull slots for every enabled shop, and in
+    the minute of QLOSYNC_FULL_SYNC_AT the nightly full reconciliation (kind full, trigger nightly)."""
+    def enqueue(shop: str, slot: datetime, delay_ms: int, kind: str = "incremental") -> None:
+        pull_bookings.send_with_options(args=(shop, kind, inbound_jobs.SLOT_TRIGGERS[kind], slot.isoformat()),
+                                        delay=delay_ms)
+
+    inbound_jobs.tick(current_runtime(), enqueue)
 
 
 # -- outbound sync ----------------------------------------------------------------------------------------

@@ -7,8 +7,10 @@ line naming the variable, so a bad deployment fails loudly instead of half-worki
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import time
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from qlosync.errors import ConfigurationError
@@ -21,6 +23,7 @@ MIN_SYNC_INTERVAL_MS = 1_000
 DEFAULT_HEARTBEAT_S = 60
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
+DEFAULT_FULL_SYNC_AT = time(2, 30)  # UTC: the nightly full reconciliation of every enabled shop
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class Settings:
     http_connect_timeout_s: float = 5.0
     http_read_timeout_s: float = 30.0
     full_sync_after_hours: float = 24.0
+    full_sync_at: time | None = DEFAULT_FULL_SYNC_AT  # None: no nightly full reconciliation
     ari_days: int = 365
     # Operator surfaces: heartbeat period of every long-running process, the admin API's bearer token,
     # and the port (0 = off) on which a worker, relay or scheduler serves Prometheus metrics.
@@ -59,6 +63,7 @@ class Settings:
             http_connect_timeout_s=_float(env, "QLOAPPS_HTTP_CONNECT_TIMEOUT_S", 5.0),
             http_read_timeout_s=_float(env, "QLOAPPS_HTTP_READ_TIMEOUT_S", 30.0),
             full_sync_after_hours=_float(env, "QLOAPPS_FULL_SYNC_AFTER_HOURS", 24.0),
+            full_sync_at=_time_of_day(env, "QLOSYNC_FULL_SYNC_AT", DEFAULT_FULL_SYNC_AT),
             ari_days=_int(env, "QLOSYNC_ARI_DAYS", 365, 1),
             heartbeat_s=_float(env, "QLOSYNC_HEARTBEAT_SECONDS", 10.0),
             api_token=Secret(token) if token else None,
@@ -123,6 +128,20 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise ConfigurationError(f"{name} must be positive, got {value}")
     return value
+
+
+def _time_of_day(env: Mapping[str, str], name: str, default: time) -> time | None:
+    """A UTC time of day ``HH:MM`` (24-hour clock), or ``off`` for None."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip()
+    if value.lower() == "off":
+        return None
+    match = re.fullmatch(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", value)
+    if match:
+        return time(int(match.group(1)), int(match.group(2)))
+    raise ConfigurationError(f"{name} must be a UTC time of day HH:MM (00:00 to 23:59) or off, got {raw!r}")
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...], upper: bool = False) -> str:

@@ -41,7 +41,7 @@ from qlosync.db.pms import (  # noqa: F401  (registers the PMS tables on the sha
 
 CONFLICT_STRATEGIES = ("qloapps_wins", "pms_wins", "newest_wins", "manual")
 SYNC_KINDS = ("full", "incremental")
-SYNC_TRIGGERS = ("schedule", "manual", "fallback")
+SYNC_TRIGGERS = ("schedule", "manual", "fallback", "nightly")
 SYNC_STATUSES = ("running", "succeeded", "failed", "skipped")
 ORIGINS = ("qloapps", "pms")
 MATCH_METHODS = ("email", "phone_name", "created", "manual", "pushed")

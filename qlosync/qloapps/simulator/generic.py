@@ -32,7 +32,9 @@ class Spec:
     hidden_display: tuple[str, ...] = ()  # accepted by display=[..] but never output
     filter_fields: tuple[str, ...] = ()  # explicit filter list (else: record keys minus dates)
     not_writable: frozenset[str] = frozenset()
-    fields: tuple[str, ...] = ()  # field list used while the table is empty
+    # The resource's fields, whatever its rows (the real server validates display/filter/sort against its
+    # object definition, so an empty table answers the same 400s as a full one). Empty: not known.
+    fields: tuple[str, ...] = ()
 
 
 FEATURE_PRICE_FIELDS = ("id_product", "id_cart", "id_guest", "id_room", "date_from", "date_to", "impact_way",
@@ -41,38 +43,57 @@ FEATURE_PRICE_FIELDS = ("id_product", "id_cart", "id_guest", "id_room", "date_fr
 SPECIFIC_PRICE_FIELDS = ("id", "id_shop_group", "id_shop", "id_cart", "id_product", "id_product_attribute",
                          "id_currency", "id_country", "id_group", "id_customer", "id_specific_price_rule", "price",
                          "from_quantity", "reduction", "reduction_tax", "reduction_type", "from", "to")
+# What bookings.py writes for a state change; the same fields as capture 176.
+ORDER_HISTORY_FIELDS = ("id", "id_employee", "id_order_state", "id_order", "date_add")
+
+
+def _keys(names: Any) -> tuple[str, ...]:
+    """Field names of a record (or a list of names) as the webservice shows them."""
+    return tuple(k for k in names if k != "associations" and not k.startswith("_"))
 
 
 def _specs() -> dict[str, Spec]:
     data = seed_data()
+
+    def seeded(name: str) -> tuple[str, ...]:  # the fields of a table the captures show rows of
+        return _keys(data[name][0])
+
     s = [
         Spec("orders", "orders", "order", "orders", display_fields=tuple(data["orders_display_fields"]),
-             filter_fields=tuple(data["orders_filter_fields"])),
+             filter_fields=tuple(data["orders_filter_fields"]), fields=_keys(data["orders_fields"])),
         Spec("room_bookings", "bookings", "booking", "room_bookings",
-             filter_fields=tuple(data["room_bookings_filter_fields"])),
-        Spec("customers", "customers", "customer", "customers"),
-        Spec("addresses", "addresses", "address", "addresses"),
-        Spec("guests", "guests", "guest", "guests"),
+             filter_fields=tuple(data["room_bookings_filter_fields"]), fields=_keys(data["room_bookings_fields"])),
+        Spec("customers", "customers", "customer", "customers", fields=_keys(data["customers_fields"])),
+        Spec("addresses", "addresses", "address", "addresses", fields=seeded("addresses")),
+        Spec("guests", "guests", "guest", "guests", fields=seeded("guests")),
         Spec("hotels", "hotels", "hotel", "hotels",
-             i18n=frozenset({"policies", "hotel_name", "description", "short_description"})),
+             i18n=frozenset({"policies", "hotel_name", "description", "short_description"}), fields=seeded("hotels")),
         Spec("room_types", "room_types", "room_type", "room_types", i18n=ROOM_TYPE_I18N,
-             hidden_display=("booking_product", "quantity", "manufacturer_name", "id_default_combination")),
-        Spec("hotel_room_types", "hotel_room_types", "hotel_room_type", "hotel_room_types"),
-        Spec("hotel_rooms", "rooms", "room", "hotel_rooms", not_writable=frozenset({"id_hotel"})),
+             hidden_display=("booking_product", "quantity", "manufacturer_name", "id_default_combination"),
+             fields=seeded("room_types")),
+        Spec("hotel_room_types", "hotel_room_types", "hotel_room_type", "hotel_room_types",
+             fields=seeded("hotel_room_types")),
+        Spec("hotel_rooms", "rooms", "room", "hotel_rooms", not_writable=frozenset({"id_hotel"}),
+             fields=seeded("hotel_rooms")),
         Spec("room_type_features", "room_type_features", "room_type_feature", "room_type_features",
-             i18n=frozenset({"name"})),
-        Spec("hotel_features", "hotel_features", "hotel_feature", "hotel_features", i18n=frozenset({"name"})),
-        Spec("services", "services", "service", "services", i18n=frozenset({"name"})),
-        Spec("order_states", "order_states", "order_state", "order_states", i18n=frozenset({"name", "template"})),
-        Spec("order_histories", "order_histories", "order_history", "order_histories"),
-        Spec("order_payments", "order_payments", "order_payment", "order_payments"),
-        Spec("order_details", "order_details", "order_detail", "order_details"),
+             i18n=frozenset({"name"}), fields=seeded("room_type_features")),
+        Spec("hotel_features", "hotel_features", "hotel_feature", "hotel_features", i18n=frozenset({"name"}),
+             fields=seeded("hotel_features")),
+        Spec("services", "services", "service", "services", i18n=frozenset({"name"}), fields=seeded("services")),
+        Spec("order_states", "order_states", "order_state", "order_states", i18n=frozenset({"name", "template"}),
+             fields=seeded("order_states")),
+        Spec("order_histories", "order_histories", "order_history", "order_histories", fields=ORDER_HISTORY_FIELDS),
+        Spec("order_payments", "order_payments", "order_payment", "order_payments",
+             fields=_keys(data["order_payments_template"])),
+        Spec("order_details", "order_details", "order_detail", "order_details",
+             fields=_keys(data["order_details_template"])),
         Spec("feature_prices", "feature_prices", "feature_price", "feature_prices",
              i18n=frozenset({"feature_price_name"}), fields=("id",) + FEATURE_PRICE_FIELDS),
         Spec("specific_prices", "specific_prices", "specific_price", "specific_prices", fields=SPECIFIC_PRICE_FIELDS),
-        Spec("currencies", "currencies", "currency", "currencies"),
-        Spec("taxes", "taxes", "tax", "taxes", i18n=frozenset({"name"})),
-        Spec("tax_rule_groups", "tax_rule_groups", "tax_rule_group", "tax_rule_groups"),
+        Spec("currencies", "currencies", "currency", "currencies", fields=seeded("currencies")),
+        Spec("taxes", "taxes", "tax", "taxes", i18n=frozenset({"name"}), fields=seeded("taxes")),
+        Spec("tax_rule_groups", "tax_rule_groups", "tax_rule_group", "tax_rule_groups",
+             fields=seeded("tax_rule_groups")),
     ]
     return {spec.name: spec for spec in s}
 
@@ -107,15 +128,18 @@ class GenericResources:
         return out
 
     def _fields(self, spec: Spec, rows: list[dict[str, Any]]) -> list[str]:
+        """The resource's schema; only a resource without one falls back on its first row (or nothing)."""
+        if spec.fields:
+            return list(spec.fields)
         sample = rows[0] if rows else {}
-        return [k for k in sample if k != "associations"] or list(spec.fields)
+        return [k for k in sample if k != "associations"]
 
     def list(self, name: str, params: dict[str, str], as_json: bool) -> Response:
         """GET /api/<resource> with display/filter/sort/limit."""
         spec = spec_for(name)
         with self.store.lock:
             raw = [r for _, r in sorted(self.store.table(spec.table).items())]
-            fields = self._fields(spec, [self.present(spec, raw[0])] if raw else [])
+            fields = self._fields(spec, [self.present(spec, raw[0])] if raw and not spec.fields else [])
             display_fields = list(spec.display_fields) or fields + list(spec.hidden_display)
             filter_fields = list(spec.filter_fields) or [f for f in fields if f not in DATE1_FIELDS]
             q = parse_query(params, display_fields, filter_fields, sorted(spec.i18n), strict=bool(fields))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -12,12 +13,24 @@ from sqlalchemy.exc import OperationalError
 from qlosync.db.models import QloAppsConfig
 from qlosync.errors import SyncDisabledError, TransientError
 from qlosync.runtime.context import Runtime
+from qlosync.sync.inbound import runs
 from qlosync.sync.inbound.apply import ApplyResult
 from qlosync.sync.inbound.pull import RunReport, import_booking, run_pull
-from qlosync.sync.inbound.schedule_slots import slots_in_minute
+from qlosync.sync.inbound.schedule_slots import pull_slots
 from qlosync.sync.service import load_shop_config, pull_deps
 
 logger = logging.getLogger(__name__)
+
+# Triggers of the pulls the scheduler enqueues, by kind: "schedule" every QLOAPPS_SYNC_INTERVAL_MS, and
+# "nightly" for the full reconciliation at QLOSYNC_FULL_SYNC_AT (the slot's claim records the same).
+SLOT_TRIGGERS = runs.SLOT_TRIGGERS
+SCHEDULED_TRIGGERS = tuple(SLOT_TRIGGERS.values())
+
+
+class Enqueue(Protocol):
+    """Sends one scheduled pull (the actor: a delayed ``pull_bookings`` message)."""
+
+    def __call__(self, shop: str, slot: datetime, delay_ms: int, kind: str = "incremental") -> None: ...
 
 
 def pull(runtime: Runtime, shop_name: str, *, kind: str, trigger: str, slot_at: str | None,
@@ -26,17 +39,24 @@ def pull(runtime: Runtime, shop_name: str, *, kind: str, trigger: str, slot_at: 
 
     A scheduled pull that cannot even start (PostgreSQL down) is dropped with a warning: the next slot
     is the retry, and a dead letter per slot would bury the real ones. A manual pull raises instead.
+    A nightly full reconciliation that claimed its slot but did not succeed (failed, or skipped because
+    another pull held the shop or a later pull started first) leaves a full-sync reason on the cursor:
+    the next pull of the shop becomes a full one (``trigger = fallback``), so the night is not lost.
     """
     try:
         shop = load_shop_config(runtime.settings, runtime.session_factory, shop_name, require_enabled=True)
         slot = datetime.fromisoformat(slot_at) if slot_at else None
         with pull_deps(runtime.settings, runtime.engine, runtime.session_factory, shop, retry_booking) as deps:
-            return run_pull(deps, kind=kind, trigger=trigger, slot_at=slot, message_id=message_id)
+            report = run_pull(deps, kind=kind, trigger=trigger, slot_at=slot, message_id=message_id)
+        if trigger == "nightly" and report.status in ("failed", "skipped"):
+            _owe_full_sync(runtime, shop.id, f"the nightly full reconciliation of {slot_at} was {report.status}: "
+                                             f"{report.error}")
+        return report
     except SyncDisabledError:
         logger.info("Sync of %s is disabled: pull skipped.", shop_name, extra={"action": "pull_skipped"})
         return None
     except (TransientError, OperationalError) as exc:
-        if trigger != "schedule":
+        if trigger not in SCHEDULED_TRIGGERS:
             raise
         logger.warning("Scheduled pull of %s (slot %s) could not run: %s: %s; the next slot retries.", shop_name,
                        slot_at, type(exc).__name__, exc, extra={"action": "pull_dropped"})
@@ -49,17 +69,35 @@ def import_one(runtime: Runtime, shop_name: str, order_id: int) -> ApplyResult:
         return import_booking(deps, order_id)
 
 
-def tick(runtime: Runtime, enqueue: Callable[[str, datetime, int], None], now: datetime | None = None) -> int:
-    """Enqueue the pull slots of the current minute for every enabled shop; returns how many."""
+def _owe_full_sync(runtime: Runtime, config_id: int, reason: str) -> None:
+    """Make the shop's next pull a full one (unless a reason is already pending)."""
+    with runtime.transaction() as session:
+        row = runs.cursor_row(session, config_id, lock=True)
+        if not row.full_sync_reason:
+            row.full_sync_reason = reason[:2000]
+    logger.warning("Nightly full reconciliation of shop %s did not run to the end; the next pull is a full one: %s",
+                   config_id, reason, extra={"action": "nightly_missed"})
+
+
+def tick(runtime: Runtime, enqueue: Enqueue, now: datetime | None = None) -> int:
+    """Enqueue the pull slots of the current minute for every enabled shop; returns how many.
+
+    Incremental slots are sent as ``enqueue(shop, slot, delay_ms)``; the nightly full reconciliation's slot
+    (in the minute of ``QLOSYNC_FULL_SYNC_AT``) as ``enqueue(shop, slot, delay_ms, "full")``.
+    """
     now = now or datetime.now(UTC)
     with runtime.transaction() as session:
         shops = list(session.scalars(select(QloAppsConfig.name).where(QloAppsConfig.sync_enabled.is_(True))))
+    settings = runtime.settings
     count = 0
     for name in shops:
-        for slot, delay_ms in slots_in_minute(now, runtime.settings.sync_interval_ms, now):
-            enqueue(name, slot, delay_ms)
+        for slot, delay_ms, kind in pull_slots(now, settings.sync_interval_ms, now, settings.full_sync_at):
+            if kind == "incremental":
+                enqueue(name, slot, delay_ms)
+            else:
+                enqueue(name, slot, delay_ms, kind)
             count += 1
     return count
 
 
-__all__ = ["import_one", "pull", "tick"]
+__all__ = ["SCHEDULED_TRIGGERS", "SLOT_TRIGGERS", "Enqueue", "import_one", "pull", "tick"]

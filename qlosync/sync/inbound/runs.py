@@ -17,12 +17,17 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+# The trigger a scheduler slot records, by its kind: incremental slots every QLOAPPS_SYNC_INTERVAL_MS, and
+# the one full slot a day, the nightly reconciliation at QLOSYNC_FULL_SYNC_AT (schedule_slots.pull_slots).
+SLOT_TRIGGERS = {"incremental": "schedule", "full": "nightly"}
+
+
 def claim_slot(session: Session, config_id: int, slot_at: datetime, kind: str,
                message_id: str | None = None) -> QloAppsSyncState | None:
     """Insert the run row for a scheduler slot; None if any process already claimed that slot."""
     run_id = session.execute(
         insert(QloAppsSyncState)
-        .values(config_id=config_id, kind=kind, trigger="schedule", slot_at=slot_at, status="running",
+        .values(config_id=config_id, kind=kind, trigger=SLOT_TRIGGERS[kind], slot_at=slot_at, status="running",
                 seen=0, created=0, updated=0, unchanged=0, failed=0, parked=0, requests=0, message_id=message_id)
         .on_conflict_do_nothing(constraint="uq_qloapps_sync_state_slot")
         .returning(QloAppsSyncState.id)

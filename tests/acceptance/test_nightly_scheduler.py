@@ -1,0 +1,71 @@
+"""The nightly full reconciliation for real: two `periodiq qlosync.schedule` and a `dramatiq qlosync.actors`
+worker, QLOSYNC_FULL_SYNC_AT set to a minute from now. One full run with trigger nightly, and the customer
+renamed in QloApps (invisible to incremental pulls) reaches the PMS. Takes one to two minutes.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from qlosync.db.models import QloAppsSyncState
+from qlosync.db.session import transaction
+from qlosync.sync.inbound.pull import run_pull
+from tests.acceptance.test_scheduler_process import BIN, _start, _stop
+from tests.integration.test_nightly_full_sync import _guest_name
+from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.slow
+
+
+def test_two_schedulers_run_the_nightly_full_pull_once_and_it_finds_a_renamed_customer(
+    simulator, deps, shop, mapped_catalog, session_factory, database_url, secret_key, fresh_vhost, tmp_path  # noqa: F811
+):
+    # Given bookings already in the PMS, then a customer renamed in QloApps (no order's date_upd moves)
+    order_id = simulator.store.generate_bookings(5, seed=11)[0]
+    assert run_pull(deps).status == "succeeded"
+    simulator.store.rename_customer(int(simulator.store.table("orders")[order_id]["id_customer"]), "Nightly", "Found")
+    assert _guest_name(session_factory, shop.id, order_id) != ("Nightly", "Found")
+
+    # And the nightly time set to the next whole minute that leaves the processes time to start
+    nightly = (datetime.now(UTC) + timedelta(seconds=90)).replace(second=0, microsecond=0)  # 30 to 90 s ahead
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_"))},
+        "DATABASE_URL": database_url,
+        "RABBITMQ_URL": fresh_vhost,
+        "QLOSYNC_SECRET_KEY": secret_key.reveal(),
+        "QLOAPPS_SYNC_INTERVAL_MS": "60000",  # an incremental slot every minute, the nightly minute's included
+        "QLOSYNC_FULL_SYNC_AT": nightly.strftime("%H:%M"),
+        "TZ": "UTC",
+    }
+    processes = [
+        _start([str(BIN / "dramatiq"), "qlosync.actors", "--processes", "1", "--threads", "2"], env, tmp_path / "worker.log"),
+        _start([str(BIN / "periodiq"), "qlosync.schedule"], env, tmp_path / "scheduler-1.log"),
+        _start([str(BIN / "periodiq"), "qlosync.schedule"], env, tmp_path / "scheduler-2.log"),
+    ]
+
+    def nightly_runs() -> list[QloAppsSyncState]:
+        with transaction(session_factory) as session:
+            return list(session.scalars(select(QloAppsSyncState).where(QloAppsSyncState.slot_at == nightly)))
+
+    try:
+        # When the nightly minute comes
+        runs = wait_until(lambda: [r for r in nightly_runs() if r.status != "running"] and nightly_runs(),
+                          timeout=200, interval=0.5, what="the nightly run to finish")
+        # (and the other scheduler's message for the same slot found it claimed)
+        duplicate = f"Pull slot {nightly.isoformat()} of default already claimed"
+        wait_until(lambda: duplicate in (tmp_path / "worker.log").read_text(errors="replace"),
+                   timeout=30, interval=0.5, what="the second scheduler's nightly message")
+    finally:
+        for process in processes:
+            _stop(process)
+    log = (tmp_path / "worker.log").read_text(errors="replace")
+
+    # Then the slot ran once, as a full pull recorded as the nightly reconciliation
+    assert [(r.kind, r.trigger, r.status) for r in runs] == [("full", "nightly", "succeeded")], log[-3000:]
+    assert timedelta(0) <= runs[0].started_at - nightly < timedelta(seconds=30)
+    # And the renamed customer reached the PMS
+    assert _guest_name(session_factory, shop.id, order_id) == ("Nightly", "Found")
