@@ -15,8 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import requests
 from dramatiq.message import Message
 
+from bench.processes import free_port
 from qlosync.ops.status import format_duration
 from qlosync.runtime.broker import build_broker
 from qlosync.runtime.queues import INBOUND, OUTBOUND
@@ -59,7 +61,9 @@ def test_status_sees_workers_relay_and_scheduler_go_stale_when_killed_and_stoppe
                       TZ="UTC")
     worker = _start(WORKER, env, tmp_path / "worker-1.log")
     relay = _start([str(BIN / "qlosync"), "relay"], env, tmp_path / "relay.log")
-    scheduler = _start([str(BIN / "periodiq"), "qlosync.schedule"], env, tmp_path / "scheduler.log")
+    metrics_port = free_port()
+    scheduler = _start([str(BIN / "periodiq"), "qlosync.schedule"], {**env, "QLOSYNC_METRICS_PORT": str(metrics_port)},
+                       tmp_path / "scheduler.log")
     processes = [worker, relay, scheduler]
     try:
         # Given all three beating: `qlosync status --json` lists them alive, and everything is healthy
@@ -80,6 +84,10 @@ def test_status_sees_workers_relay_and_scheduler_go_stale_when_killed_and_stoppe
             return ticks >= 1 and (handled["messages_done"], handled["messages_failed"]) == (ticks + 1, 0)
 
         wait_until(counted, timeout=30, interval=0.3, what="the ticks and the ping counted")
+        # the scheduler's own metrics count the same ticks
+        scraped = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+        ticks_sent = sum(p["messages_done"] for p in _status(env)[1]["processes"] if p["role"] == "scheduler")
+        assert f'qlosync_scheduler_ticks_total{{actor="schedule_tick"}} {float(ticks_sent)}' in scraped
         code, report = _status(env)
         assert (code, report["health"]) == (0, {"healthy": True, "problems": []}), report["health"]
 
