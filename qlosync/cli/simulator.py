@@ -18,11 +18,14 @@ import click
     help="Environment variable holding the 32-character key the simulator accepts.",
 )
 @click.option("--bookings", default=0, show_default=True, type=int, help="Generate this many bookings at start.")
-def simulator_command(host: str, port: int, api_key_env: str, bookings: int) -> None:
+@click.option("--request-cost-ms", default="", metavar="SPEC",
+              help="Minimum time of each /api/ request, like a real server: '12', or by resource, e.g. "
+                   "'default=12,bookings/id=15,orders=11' ('<resource>/id' = one record). Off by default.")
+def simulator_command(host: str, port: int, api_key_env: str, bookings: int, request_cost_ms: str) -> None:
     """Serve a QloApps look-alike (demo hotel, quirks included) until interrupted."""
     from qlosync.qloapps.simulator import serve
 
     api_key = os.environ.get(api_key_env, "")
     if len(api_key) != 32:
         raise click.ClickException(f"{api_key_env} must hold a 32-character API key for the simulator")
-    serve(port=port, api_key=api_key, bookings=bookings, host=host)
+    serve(port=port, api_key=api_key, bookings=bookings, host=host, request_cost_ms=request_cost_ms or None)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
+import bisect
+
 from qlosync.qloapps.errors import QloAppsPagingError
 from qlosync.qloapps.models import Order
 
@@ -87,13 +89,42 @@ def iter_id_pages(fetch_by_offset: Callable[[int, int], list[Order]], page_size:
     if page_size < 1:
         raise ValueError("page_size must be at least 1")
     offset = 0
-    seen: set[int] = set()
+    seen = _IdSet()
     while True:
         rows = fetch_by_offset(offset, page_size)
         fresh = [o for o in rows if o.id not in seen]
-        seen.update(o.id for o in fresh)
+        for o in fresh:
+            seen.add(o.id)
         if fresh:
             yield fresh
         if len(rows) < page_size:
             return
         offset += len(rows)
+
+
+class _IdSet:
+    """A set of ints that costs memory per gap, not per id, when ids arrive ascending (ids listed by id).
+
+    Runs of consecutive ids are kept as [first, last] pairs; an id that does not extend the ids so far
+    (a server that ignored the sort) goes into a plain set. Membership is exactly that of a set.
+    """
+
+    def __init__(self) -> None:
+        self._firsts: list[int] = []
+        self._lasts: list[int] = []
+        self._others: set[int] = set()
+
+    def __contains__(self, value: int) -> bool:
+        if value in self._others:
+            return True
+        i = bisect.bisect_right(self._firsts, value) - 1
+        return i >= 0 and value <= self._lasts[i]
+
+    def add(self, value: int) -> None:
+        if self._lasts and value == self._lasts[-1] + 1:
+            self._lasts[-1] = value
+        elif not self._lasts or value > self._lasts[-1]:
+            self._firsts.append(value)
+            self._lasts.append(value)
+        elif value not in self:
+            self._others.add(value)

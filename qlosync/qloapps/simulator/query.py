@@ -33,7 +33,8 @@ def parse_query(params: dict[str, str], display_fields: list[str], filter_fields
                 i18n_fields: list[str], strict: bool = True) -> ListQuery:
     """Validate the parameters against a resource's fields; raises the captured 400 errors.
 
-    strict=False (a resource whose fields are unknown because it has no rows) accepts any field.
+    The fields come from the resource's schema, not its rows: an empty resource answers the same 400s.
+    strict=False (a resource with no known schema and no rows to learn one from) accepts any field.
     """
     date1 = params.get("date", "") == "1"
     allowed = list(filter_fields) + (sorted(DATE1_FIELDS) if date1 else [])
@@ -106,6 +107,8 @@ def _as_num(value: Any) -> float | None:
 
 
 def _cmp_key(field: str, value: Any) -> tuple[int, Any]:
+    if type(value) is int and field not in DATE_TYPED:  # ids: skip the float(str()) round trip (same order)
+        return (0, value)
     if field in DATE_TYPED:
         d = _as_date(value)
         return (0, d) if d else (1, str(value))
@@ -163,7 +166,23 @@ def build_predicate(field: str, raw: str) -> Callable[[Any], bool]:
     # A set: sync asks for 100 ids at a time over tens of thousands of rows. Floats never equal strings,
     # so membership keeps the same-type rule of comparable().
     wanted = set(options)
-    return lambda v: val(v) in wanted
+    if typed:
+        return lambda v: val(v) in wanted
+
+    def member(v: Any) -> bool:
+        # An int row value equals its float (5 in {5.0}): no float(str()) per row over 100,000s of rows.
+        return v in wanted if type(v) is int else val(v) in wanted
+    return member
+
+
+def _by_int_id(rows: list[dict[str, Any]]) -> bool:
+    previous = None
+    for r in rows:
+        rid = r.get("id")
+        if type(rid) is not int or (previous is not None and rid <= previous):
+            return False
+        previous = rid
+    return True
 
 
 def apply_query(rows: list[dict[str, Any]], q: ListQuery) -> list[dict[str, Any]]:
@@ -171,7 +190,10 @@ def apply_query(rows: list[dict[str, Any]], q: ListQuery) -> list[dict[str, Any]
     for field, raw in q.filters:
         pred = build_predicate(field, raw)
         rows = [r for r in rows if pred(r.get(field))]
-    for field, desc in reversed(q.sort):
-        rows = sorted(rows, key=lambda r: _cmp_key(field, r.get(field)), reverse=desc)
+    if q.sort == [("id", False)] and _by_int_id(rows):
+        pass  # already in id order (the tables are listed by id): a keyed sort of 100,000s of rows costs ~0.1 s
+    else:
+        for field, desc in reversed(q.sort):
+            rows = sorted(rows, key=lambda r: _cmp_key(field, r.get(field)), reverse=desc)
     end = None if q.count is None else q.offset + q.count
     return rows[q.offset:end]

@@ -7,6 +7,7 @@ import json
 import re
 import signal
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -27,11 +28,31 @@ def counter_key(method: str, path: str) -> str:
     return f"{method} /api/{parts[1]}"
 
 
+def parse_request_cost(spec: str | float | dict[str, float] | None) -> dict[str, float]:
+    """``"12"`` or ``"default=12,bookings/id=15,orders=11"`` -> {key: ms}; see :meth:`Simulator.request_cost_for`."""
+    if spec is None or spec == "":
+        return {}
+    if isinstance(spec, dict):
+        return {str(k): float(v) for k, v in spec.items()}
+    if isinstance(spec, (int, float)):
+        return {"default": float(spec)}
+    out: dict[str, float] = {}
+    for part in str(spec).split(","):
+        key, sep, value = part.strip().rpartition("=")
+        if value.strip():
+            out[key.strip() if sep else "default"] = float(value)
+    return out
+
+
 class Simulator:
     """A QloApps webservice double on loopback; see the package docstring for behaviour and gaps."""
 
-    def __init__(self, api_key: str, host: str = "127.0.0.1", port: int = 0, seed_demo: bool = True) -> None:
+    def __init__(self, api_key: str, host: str = "127.0.0.1", port: int = 0, seed_demo: bool = True,
+                 request_cost_ms: str | float | dict[str, float] | None = None) -> None:
         self.api_key = api_key
+        # Minimum time an /api/ request takes, by resource, like a real server's (captures 320-324): a
+        # request answered sooner sleeps the rest. Keys: "<resource>/id" (one record), "<resource>", "default".
+        self.request_cost_ms = parse_request_cost(request_cost_ms)
         self.host, self.port = host, port
         self.store = Store(seed_demo=seed_demo)
         self._stopping = threading.Event()
@@ -70,6 +91,19 @@ class Simulator:
             self._thread.join(timeout=5)
             self._thread = None
 
+    def request_cost_for(self, path: str) -> float:
+        """Seconds an /api/ request on *path* should take at least (0 when no cost is set)."""
+        costs = self.request_cost_ms
+        if not costs:
+            return 0.0
+        parts = [p for p in path.split("/") if p]
+        resource = parts[1] if len(parts) > 1 else ""
+        keys = ([f"{resource}/id"] if len(parts) > 2 else []) + [resource, "default"]
+        for key in keys:
+            if key in costs:
+                return costs[key] / 1000.0
+        return 0.0
+
     def reset_counts(self) -> None:
         """Forget the request counters."""
         with self._count_lock:
@@ -92,6 +126,18 @@ class Simulator:
             return self._control(method, path, body)
         if not (path == "/api" or path.startswith("/api/")):
             return empty(404)
+        cost = self.request_cost_for(path)
+        if cost:
+            started = time.perf_counter()
+            response = self._dispatch_api(method, path, params, headers, body)
+            left = cost - (time.perf_counter() - started)
+            if left > 0:
+                self.faults.sleep(left)
+            return response
+        return self._dispatch_api(method, path, params, headers, body)
+
+    def _dispatch_api(self, method: str, path: str, params: dict[str, str], headers: dict[str, str],
+                      body: bytes) -> Response:
         with self._count_lock:
             self.request_counts[counter_key(method, path)] += 1
         as_json = params.get("output_format", "").upper() == "JSON"
@@ -143,6 +189,9 @@ class Simulator:
                 self.faults.release()
             elif path == "/_sim/reset_counts":
                 self.reset_counts()
+            elif path == "/_sim/request_cost":
+                self.request_cost_ms = parse_request_cost(doc.get("ms"))
+                return json_response({"request_cost_ms": self.request_cost_ms})
             elif path == "/_sim/generate":
                 ids = self.store.generate_bookings(int(doc.get("count", 1)), int(doc.get("seed", 0)))
                 return json_response({"created": len(ids), "first_id": ids[0] if ids else None,
@@ -207,9 +256,10 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve
 
 
-def serve(port: int, api_key: str, bookings: int = 0, host: str = "127.0.0.1") -> None:
+def serve(port: int, api_key: str, bookings: int = 0, host: str = "127.0.0.1",
+          request_cost_ms: str | float | dict[str, float] | None = None) -> None:
     """Run a simulator in the foreground until SIGINT/SIGTERM (used by `qlosync simulator`)."""
-    sim = Simulator(api_key=api_key, host=host, port=port)
+    sim = Simulator(api_key=api_key, host=host, port=port, request_cost_ms=request_cost_ms)
     if bookings:
         sim.store.generate_bookings(bookings)
     done = threading.Event()

@@ -17,8 +17,10 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Literal
 
+from psycopg.types.json import Jsonb
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session, selectinload
 
@@ -27,7 +29,7 @@ from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomLineMapping,
 from qlosync.db.pms import PmsGuest, PmsReservation, PmsReservationLine
 from qlosync.qloapps.models import BookingSnapshot
 from qlosync.sync.inbound.catalog import room_mappings, room_type_mappings
-from qlosync.sync.inbound.guests import GuestIndex, update_guest_details
+from qlosync.sync.inbound.guests import GuestIndex, GuestMatch, update_guest_details
 from qlosync.sync.locks import try_record_locks
 from qlosync.sync.conflicts import open_conflict_mappings, record_conflict, winner
 from qlosync.sync.inbound.mapper import LineData, ReservationData, content_hash, map_snapshot
@@ -146,13 +148,14 @@ def apply_snapshots(
         if mapping is not None and mapping.pms_reservation_id is not None and mapping.parked_reason is None:
             changed.append(_Pending(snapshot, booking, digest, mapping))
             continue
-        if mapping is None:
-            mapping = QloAppsReservationMapping(config_id=shop.id, qloapps_order_id=order_id, origin="qloapps")
-            session.add(mapping)
         missing = sorted({line.qloapps_room_type_id for line in booking.lines} - catalog.room_types.keys())
         if missing:
+            if mapping is None:
+                mapping = QloAppsReservationMapping(config_id=shop.id, qloapps_order_id=order_id, origin="qloapps")
+                session.add(mapping)
             results[order_id] = _park(session, shop, mapping, snapshot, missing, sync_state_id)
             continue
+        # A new order (mapping None) is written by plain multi-row statements, not ORM objects (_insert_new).
         todo.append(_Pending(snapshot, booking, digest, mapping))
     for pending, result in _settle_conflicts(session, shop, changed, sync_state_id):
         if result is None:
@@ -173,7 +176,7 @@ class _Pending:
     snapshot: BookingSnapshot
     data: ReservationData
     digest: str
-    mapping: QloAppsReservationMapping
+    mapping: QloAppsReservationMapping | None  # None: a new order, inserted in bulk
     reservation: PmsReservation | None = None
     outcome: Outcome = "updated"
     lines: list[tuple[LineData, PmsReservationLine]] = field(default_factory=list)
@@ -192,23 +195,29 @@ def _park(session: Session, shop: ShopConfig, mapping: QloAppsReservationMapping
 def _write_bookings(session: Session, shop: ShopConfig, todo: list[_Pending], catalog: Catalog,
                     sync_state_id: int | None) -> list[ApplyResult]:
     guests = GuestIndex.load(session, shop.id, [p.data.guest for p in todo])
+    in_order, fresh = todo, [p for p in todo if p.mapping is None]
+    todo = [p for p in todo if p.mapping is not None]
+    reservation_ids = [p.mapping.pms_reservation_id for p in todo if p.mapping and p.mapping.pms_reservation_id]
     existing = {
         r.id: r
         for r in session.scalars(
-            select(PmsReservation)
-            .options(selectinload(PmsReservation.lines))
-            .where(PmsReservation.id.in_([p.mapping.pms_reservation_id for p in todo if p.mapping.pms_reservation_id]))
+            select(PmsReservation).options(selectinload(PmsReservation.lines)).where(PmsReservation.id.in_(reservation_ids))
         )
-    }
-    known_lines = _line_mappings(session, shop.id, [p.snapshot.id for p in todo if p.mapping.pms_reservation_id in existing])
+    } if reservation_ids else {}
+    known_lines = _line_mappings(session, shop.id, [p.snapshot.id for p in todo
+                                                    if p.mapping and p.mapping.pms_reservation_id in existing])
     matches = {}
-    for pending in todo:
+    for pending in in_order:  # the page's order: a new customer's first booking decides, later ones share it
         match = guests.match(pending.data.guest)
         update_guest_details(match.guest, pending.data.guest, match.method)
         matches[pending.snapshot.id] = match
     session.flush()  # new guests get their ids
     guests.add_new_mappings()
+    results = _insert_new(session, shop, fresh, catalog, matches, sync_state_id) if fresh else []
+    if not todo:
+        return results
     for pending in todo:
+        assert pending.mapping is not None
         reservation = existing.get(pending.mapping.pms_reservation_id or -1)
         if reservation is None:
             reservation = PmsReservation(lines=[])
@@ -225,10 +234,9 @@ def _write_bookings(session: Session, shop: ShopConfig, todo: list[_Pending], ca
         )
     session.flush()  # reservations and lines get their ids
     now = datetime.now(UTC)
-    results = []
     for pending in todo:
         order_id, reservation, mapping = pending.snapshot.id, pending.reservation, pending.mapping
-        assert reservation is not None
+        assert reservation is not None and mapping is not None
         session.add_all(
             QloAppsRoomLineMapping(config_id=shop.id, qloapps_order_id=order_id,
                                    qloapps_room_booking_id=line.qloapps_room_booking_id,
@@ -253,6 +261,100 @@ def _write_bookings(session: Session, shop: ShopConfig, todo: list[_Pending], ca
         logger.debug("Booking %s %s as reservation %s.", order_id, pending.outcome, reservation.id,
                      extra={"action": "import_booking", "qloapps_order_id": order_id, "pms_reservation_id": reservation.id})
         results.append(ApplyResult(pending.outcome, order_id, reservation.id))
+    return results
+
+
+_INSERT_RESERVATION = (
+    "INSERT INTO pms_reservations (guest_id, status, source, currency, total_without_tax, total_tax, total_paid,"
+    " booked_at, remarks) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"
+)
+_INSERT_LINE = (
+    "INSERT INTO pms_reservation_lines (reservation_id, room_type_id, room_id, checkin, checkout, adults, children,"
+    " child_ages, price_without_tax, tax) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"
+)
+_INSERT_LINE_MAPPING = (
+    "INSERT INTO qloapps_room_line_mappings (config_id, qloapps_order_id, qloapps_room_booking_id,"
+    " pms_reservation_line_id) VALUES (%s, %s, %s, %s)"
+)
+_INSERT_MAPPING = (
+    "INSERT INTO qloapps_reservation_mappings (config_id, qloapps_order_id, pms_reservation_id, origin, qloapps_hash,"
+    " pms_hash, qloapps_date_upd, last_synced_at) VALUES (%s, %s, %s, 'qloapps', %s, %s, %s, %s)"
+)
+_INSERT_LOG = (
+    "INSERT INTO qloapps_sync_logs (config_id, sync_state_id, level, entity_type, entity_id, action, reason, details)"
+    " VALUES (%s, %s, %s, 'booking', %s, %s, %s, %s)"
+)
+
+
+def _returned_ids(cursor: object) -> list[int]:
+    ids: list[int] = []
+    while True:
+        row = cursor.fetchone()  # type: ignore[attr-defined]
+        if row is not None:
+            ids.append(row[0])
+        if not cursor.nextset():  # type: ignore[attr-defined]
+            return ids
+
+
+def _insert_new(session: Session, shop: ShopConfig, fresh: list[_Pending], catalog: Catalog,
+                matches: Mapping[int, GuestMatch], sync_state_id: int | None) -> list[ApplyResult]:
+    """Orders never seen before: reservation, lines, mappings and log rows, one pipelined executemany each.
+
+    The ORM's unit of work cost more than the database for these (an object, identity-map entry and
+    attribute events per row, and multi-row INSERT texts psycopg parses anew every time); the rows are
+    the same as the ORM path writes, in the same transaction (the ORM's pending changes are flushed first).
+    """
+    session.flush()
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(_INSERT_RESERVATION, [
+            (matches[p.snapshot.id].guest.id, p.data.status, p.data.source, p.data.currency, p.data.total_without_tax,
+             p.data.total_tax, p.data.total_paid, p.data.booked_at.replace(tzinfo=UTC),
+             f"QloApps order {p.data.qloapps_order_id} ({p.data.reference})") for p in fresh
+        ], returning=True)
+        reservation_ids = _returned_ids(cursor)
+        lines = [(reservation_id, p, line) for p, reservation_id in zip(fresh, reservation_ids, strict=True)
+                 for line in p.data.lines]
+        cursor.executemany(_INSERT_LINE, [
+            (reservation_id, catalog.room_types[line.qloapps_room_type_id], catalog.rooms.get(line.qloapps_room_id),
+             line.checkin, line.checkout, line.adults, line.children, Jsonb(list(line.child_ages)),
+             line.price_without_tax, line.tax) for reservation_id, p, line in lines
+        ], returning=True)
+        line_ids = _returned_ids(cursor)
+        cursor.executemany(_INSERT_LINE_MAPPING, [
+            (shop.id, p.snapshot.id, line.qloapps_room_booking_id, line_id)
+            for (_, p, line), line_id in zip(lines, line_ids, strict=True)
+        ])
+        pms_lines: dict[int, list[SimpleNamespace]] = {}
+        for (reservation_id, _, line), line_id in zip(lines, line_ids, strict=True):
+            pms_lines.setdefault(reservation_id, []).append(SimpleNamespace(
+                id=line_id, room_type_id=catalog.room_types[line.qloapps_room_type_id],
+                room_id=catalog.rooms.get(line.qloapps_room_id), checkin=line.checkin, checkout=line.checkout,
+                adults=line.adults, children=line.children, child_ages=list(line.child_ages),
+                price_without_tax=line.price_without_tax))
+        now = datetime.now(UTC)
+        mapping_rows, log_rows, results = [], [], []
+        for pending, reservation_id in zip(fresh, reservation_ids, strict=True):
+            order_id, data, match = pending.snapshot.id, pending.data, matches[pending.snapshot.id]
+            # The same PMS view as state_of() of ORM rows gives (what the outbound side compares).
+            view = SimpleNamespace(id=reservation_id, status=data.status, source=data.source, total_paid=data.total_paid,
+                                   lines=pms_lines.get(reservation_id, []))
+            pms_hash = pms_state_hash(state_of(view, match.guest, with_changed_at=False))  # type: ignore[arg-type]
+            mapping_rows.append((shop.id, order_id, reservation_id, pending.digest, pms_hash,
+                                 pending.snapshot.order.date_upd, now))
+            guest_decision = (
+                {"guest_match": match.method, "qloapps_customer_id": data.guest.qloapps_customer_id,
+                 "pms_guest_id": match.guest.id}
+                if match.new_mapping
+                else {}
+            )
+            log_rows.append((shop.id, sync_state_id, "info", str(order_id), "created", match.note,
+                             Jsonb({"pms_reservation_id": reservation_id, "status": data.status, **guest_decision})))
+            results.append(ApplyResult("created", order_id, reservation_id))
+        cursor.executemany(_INSERT_MAPPING, mapping_rows)
+        cursor.executemany(_INSERT_LOG, log_rows)
+    finally:
+        cursor.close()
     return results
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
+import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -25,10 +27,12 @@ from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomTypeMapping,
 from qlosync.db.session import transaction
 from qlosync.errors import PermanentError, QlosyncError, TransientError
 from qlosync.qloapps.client import QloAppsClient
+from qlosync.qloapps.errors import QloAppsBadResponse
 from qlosync.qloapps.models import BookingSnapshot, Order
 from qlosync.runtime import metrics
 from qlosync.sync.inbound import runs
 from qlosync.sync.inbound.apply import ApplyResult, Catalog, apply_snapshot, apply_snapshots, sync_log
+from qlosync.sync.inbound.mapper import InvalidBookingError
 from qlosync.sync.locks import exclusive_run
 
 logger = logging.getLogger(__name__)
@@ -156,20 +160,114 @@ def _locked_pull(deps: PullDeps, report: RunReport) -> RunReport:
     return _close(deps, report, "succeeded", None, full_marker=marker if report.kind == "full" else None)
 
 
-def _apply_pages(deps: PullDeps, report: RunReport, pages: Iterable[list[Order]], *, incremental: bool,
-                 lower: datetime | None = None) -> None:
-    catalog: Catalog | None = None
+@dataclass
+class _Fetched:
+    """One page as read from QloApps: the orders listed, those to apply, and their snapshots."""
+
+    orders: list[Order]
+    todo: list[Order]
+    snapshots: list[BookingSnapshot]
+    error: Exception | None = None  # reading the page's room lines or customers failed: raised once counted
+
+
+def _fetch_pages(deps: PullDeps, pages: Iterable[list[Order]], incremental: bool,
+                 lower: datetime | None) -> Iterator[_Fetched]:
     for orders in pages:
         if lower is not None and any(o.date_upd < lower.replace(microsecond=0) for o in orders):
             raise DoubtfulCursorError("QloApps returned orders older than the date filter: it ignored the filter")
+        todo: list[Order] = []
+        try:
+            if incremental:
+                with transaction(deps.session_factory) as session:
+                    todo = _changed_orders(session, deps.shop.id, orders)
+            else:
+                todo = list(orders)
+            if todo:
+                deps.currencies()  # read here, so that the applying thread never uses the client meanwhile
+            snapshots = deps.client.snapshots_for(todo) if todo else []
+        except Exception as exc:  # noqa: BLE001  (the page counts as seen, then the run fails with it)
+            yield _Fetched(orders, todo, [], exc)
+            if isinstance(exc, QloAppsBadResponse):
+                continue  # isolated by the applying side: the run goes on
+            return
+        yield _Fetched(orders, todo, snapshots)
+
+
+_DONE = object()
+
+
+def _read_ahead(produce: Iterator[_Fetched], depth: int = 1) -> Iterator[_Fetched]:
+    """Run *produce* one page ahead in a thread: page N+1 is read from QloApps while page N is applied.
+
+    Only the thread uses the QloApps client while this runs. At most *depth* pages wait in between, so
+    memory stays that of a couple of pages whatever the number of bookings. An error of the reader is
+    raised here, in the applying thread; when the applying side stops early the reader stops too.
+    """
+    handoff: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in produce:
+                if not put(item):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # noqa: BLE001  (handed to the applying thread, raised there)
+            put(exc)
+        finally:
+            with contextlib.suppress(Exception):
+                produce.close()  # type: ignore[attr-defined]
+
+    reader = threading.Thread(target=run, name="qloapps-pull-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            try:
+                # A timeout, so that an asynchronous exception (dramatiq's time limit) is not held up here.
+                item = handoff.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        reader.join()
+
+
+def _apply_pages(deps: PullDeps, report: RunReport, pages: Iterable[list[Order]], *, incremental: bool,
+                 lower: datetime | None = None) -> None:
+    catalog: Catalog | None = None
+    for fetched in _read_ahead(_fetch_pages(deps, pages, incremental, lower)):
+        orders, todo, snapshots = fetched.orders, fetched.todo, fetched.snapshots
         report.counts["seen"] += len(orders)
+        if fetched.error is not None and not isinstance(fetched.error, QloAppsBadResponse):
+            raise fetched.error
         before = Counter(report.counts)
-        with transaction(deps.session_factory) as session:
-            todo = _changed_orders(session, deps.shop.id, orders) if incremental else list(orders)
-            if todo and catalog is None:
+        if fetched.error is not None:
+            # One booking's malformed room lines or customer (or one garbled answer) must not fail this run
+            # and every run after it: each order of the page goes to its own import_booking message, where a
+            # bad one fails alone (dead-lettered with its reason) and the others are applied.
+            logger.warning("A page of %s bookings could not be read (%s); each goes to its own retry", len(todo),
+                           fetched.error, extra={"action": "page_isolated"})
+            for order in todo:
+                deps.retry_booking(order.id)
+            report.counts["failed"] += len(todo)
+        if todo and catalog is None:
+            with transaction(deps.session_factory) as session:
                 catalog = deps.catalog(session)
         report.counts["unchanged"] += len(orders) - len(todo)
-        snapshots = deps.client.snapshots_for(todo) if todo else []
         with transaction(deps.session_factory) as session:
             if snapshots:
                 assert catalog is not None
@@ -311,7 +409,10 @@ def import_booking(deps: PullDeps, order_id: int) -> ApplyResult:
     orders = deps.client.get_orders([order_id])
     if not orders:
         raise BookingVanishedError(f"QloApps order {order_id} no longer exists")
-    snapshot = deps.client.snapshots_for(orders)[0]
+    try:
+        snapshot = deps.client.snapshots_for(orders)[0]
+    except QloAppsBadResponse as exc:  # read alone, it is still malformed: retrying will not change it
+        raise InvalidBookingError(f"QloApps order {order_id} cannot be read: {exc}") from None
     if not snapshot.consistent:
         raise SnapshotChangedError(f"QloApps order {order_id} changed while it was being read")
     with transaction(deps.session_factory) as session:
