@@ -8,15 +8,18 @@ Record locks are transaction-scoped and *tried*, never waited on: a busy record 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from psycopg.errors import LockNotAvailable
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from qlosync.errors import LockBusyError
+
+log = logging.getLogger(__name__)
 
 
 def lock_key(*parts: object) -> int:
@@ -53,8 +56,15 @@ def exclusive_run(engine: Engine, *parts: object) -> Iterator[bool]:
             yield bool(acquired)
         finally:
             if acquired:
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                connection.commit()
+                try:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    connection.commit()
+                except DBAPIError as exc:
+                    # The lock's connection was cut (PostgreSQL restarted): the server dropped the lock with it.
+                    if not exc.connection_invalidated:
+                        raise
+                    log.warning("lock %s was lost with its connection during the run (%s)",
+                                ":".join(map(str, parts)), exc.orig)
 
 
 @contextmanager
