@@ -286,6 +286,20 @@ def idle_cycle(shop: Shop, client: QloAppsClient) -> dict[str, Any]:
             "tables_written": changed, "writes": len(changed), "ms": round(elapsed * 1000, 1)}
 
 
+def reconciliation(shop: Shop, client: QloAppsClient) -> dict[str, Any]:
+    """The nightly full reconciliation when nothing changed: what re-reading every booking costs."""
+    versions = shop.table_versions()
+    before = client.request_count
+    started = time.perf_counter()
+    report = run_pull(shop.deps(client), kind="full", trigger="nightly")
+    elapsed = time.perf_counter() - started
+    assert report.status == "succeeded", report.error
+    changed = [t for t, v in shop.table_versions().items() if v != versions[t]]
+    return {"bookings": report.counts["seen"], "unchanged": report.counts["unchanged"],
+            "requests": client.request_count - before, "seconds": round(elapsed, 2),
+            "tables_written": changed}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bookings", type=int, default=10_000)
@@ -336,6 +350,11 @@ def main() -> None:
                         print(f"idle incremental cycle: {idle['status']} ({idle['kind']}), {idle['requests']} requests, "
                               f"{idle['writes']} sync tables written {idle['tables_written'] or ''}, {idle['ms']} ms",
                               flush=True)
+                        nightly = reconciliation(shop, client)
+                        out["reconciliation"] = nightly
+                        print(f"nightly full reconciliation, nothing changed: {nightly['bookings']} bookings read, "
+                              f"{nightly['requests']} requests, {nightly['seconds']} s, tables written "
+                              f"{nightly['tables_written'] or 'none'}", flush=True)
             finally:
                 shop.close()
 

@@ -167,6 +167,12 @@ def table(pulls: list[dict[str, Any]], rss: dict[str, Any] | None, push: dict[st
     idle_writes = max((i["writes"] for i in idle), default=None)
     row(f"idle incremental cycle: sync tables written (worst of {len(idle)})", idle_writes, "0",
         None if idle_writes is None else idle_writes == 0)
+    nightly = [p["reconciliation"] for p in pulls if "reconciliation" in p]
+    if nightly:
+        row(f"nightly full reconciliation, {bookings:,} unchanged bookings: QloApps requests (median)",
+            median([r["requests"] for r in nightly]), "", None)
+        row(f"nightly full reconciliation, {bookings:,} unchanged bookings: seconds (median)",
+            median([r["seconds"] for r in nightly]), "", None, " s")
     comps = [p["naive"] for p in pulls if "naive" in p]
     if comps:
         naive_s = median([c["naive"]["seconds"] for c in comps])
