@@ -275,29 +275,28 @@ def full_import(shop: Shop, client: QloAppsClient, sampler: RssSampler | None = 
             "requests_per_booking": round(requests_made / max(created, 1), 4)}
 
 
-def idle_cycle(shop: Shop, client: QloAppsClient) -> dict[str, Any]:
+def _measured_pull(shop: Shop, client: QloAppsClient, kind: str, trigger: str) -> tuple[Any, dict[str, Any]]:
+    """One pull with what it cost: QloApps requests, seconds, and the sync tables it wrote."""
     versions = shop.table_versions()
     before = client.request_count
     started = time.perf_counter()
-    report = run_pull(shop.deps(client), kind="incremental", trigger="schedule")
+    report = run_pull(shop.deps(client), kind=kind, trigger=trigger)
     elapsed = time.perf_counter() - started
     changed = [t for t, v in shop.table_versions().items() if v != versions[t]]
-    return {"status": report.status, "kind": report.kind, "requests": client.request_count - before,
-            "tables_written": changed, "writes": len(changed), "ms": round(elapsed * 1000, 1)}
+    return report, {"status": report.status, "kind": report.kind, "requests": client.request_count - before,
+                    "tables_written": changed, "writes": len(changed), "seconds": round(elapsed, 3)}
+
+
+def idle_cycle(shop: Shop, client: QloAppsClient) -> dict[str, Any]:
+    report, cost = _measured_pull(shop, client, "incremental", "schedule")
+    return {**cost, "ms": round(cost["seconds"] * 1000, 1)}
 
 
 def reconciliation(shop: Shop, client: QloAppsClient) -> dict[str, Any]:
     """The nightly full reconciliation when nothing changed: what re-reading every booking costs."""
-    versions = shop.table_versions()
-    before = client.request_count
-    started = time.perf_counter()
-    report = run_pull(shop.deps(client), kind="full", trigger="nightly")
-    elapsed = time.perf_counter() - started
+    report, cost = _measured_pull(shop, client, "full", "nightly")
     assert report.status == "succeeded", report.error
-    changed = [t for t, v in shop.table_versions().items() if v != versions[t]]
-    return {"bookings": report.counts["seen"], "unchanged": report.counts["unchanged"],
-            "requests": client.request_count - before, "seconds": round(elapsed, 2),
-            "tables_written": changed}
+    return {**cost, "bookings": report.counts["seen"], "unchanged": report.counts["unchanged"]}
 
 
 def main() -> None:

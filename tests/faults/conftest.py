@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -30,17 +29,12 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from bench.processes import free_port
 from qlosync.db import migrate
 
 PG_BIN = Path(os.environ.get("QLOSYNC_FAULTS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 RABBIT_BIN = Path(os.environ.get("QLOSYNC_FAULTS_RABBIT_BIN", "/usr/lib/rabbitmq/bin"))
 SESSION_ID = uuid.uuid4().hex[:8]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- PostgreSQL -------------------------------------------------------------------------------------------------
@@ -240,3 +234,13 @@ def amqp_url(private_rabbit: PrivateRabbit) -> Iterator[str]:
     yield private_rabbit.amqp_url(vhost)
     private_rabbit.ctl("start_app", check=False)  # a test that failed while the app was stopped
     private_rabbit.ctl("delete_vhost", vhost, check=False)
+
+
+@pytest.fixture
+def fleet(database_url, amqp_url, secret_key, tmp_path, shop, mapped_catalog):  # type: ignore[no-untyped-def]
+    """The processes a scenario starts (none yet), all stopped when it ends."""
+    from tests.faults.support import Fleet
+
+    fleet = Fleet.build(database_url, amqp_url, secret_key.reveal(), tmp_path)
+    yield fleet
+    fleet.stop_all()

@@ -30,13 +30,6 @@ pytestmark = [pytest.mark.faults, pytest.mark.slow]
 BOOKINGS = 2_000
 
 
-@pytest.fixture
-def fleet(database_url, amqp_url, secret_key, tmp_path, shop, mapped_catalog):  # type: ignore[no-untyped-def]
-    fleet = Fleet.build(database_url, amqp_url, secret_key.reveal(), tmp_path)
-    yield fleet
-    fleet.stop_all()
-
-
 def _reservations(engine: Engine) -> int:
     return int(scalar(engine, "SELECT count(*) FROM pms_reservations"))
 

@@ -25,20 +25,16 @@ pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
 
 @pytest.fixture
-def fleet(database_url, amqp_url, secret_key, tmp_path, shop, mapped_catalog, private_rabbit):  # type: ignore[no-untyped-def]
+def fleet(fleet, amqp_url, private_rabbit):  # type: ignore[no-untyped-def]
     """An inbound worker, an outbound worker and a relay, consuming (read timeout 2 s)."""
-    fleet = Fleet.build(database_url, amqp_url, secret_key.reveal(), tmp_path)
     fleet.start("inbound", worker_cmd(INBOUND))
     fleet.start("outbound", worker_cmd(OUTBOUND))
     fleet.start("relay", RELAY_CMD)
     vhost = vhost_of(amqp_url)
-    try:
-        wait_until(lambda: fleet.check_alive() or (consumers(private_rabbit, vhost, INBOUND) > 0
-                                                   and consumers(private_rabbit, vhost, OUTBOUND) > 0),
-                   timeout=30, interval=0.2, what="both queues consumed")
-        yield fleet
-    finally:
-        fleet.stop_all()
+    wait_until(lambda: fleet.check_alive() or (consumers(private_rabbit, vhost, INBOUND) > 0
+                                               and consumers(private_rabbit, vhost, OUTBOUND) > 0),
+               timeout=30, interval=0.2, what="both queues consumed")
+    return fleet
 
 
 def _sync(fleet: Fleet, *args: str) -> subprocess.CompletedProcess[str]:

@@ -28,13 +28,6 @@ PUSH_RESERVATIONS = 200
 
 
 @pytest.fixture
-def fleet(database_url, amqp_url, secret_key, tmp_path, shop, mapped_catalog):  # type: ignore[no-untyped-def]
-    fleet = Fleet.build(database_url, amqp_url, secret_key.reveal(), tmp_path)
-    yield fleet
-    fleet.stop_all()
-
-
-@pytest.fixture
 def outage(request, private_rabbit, private_pg) -> Callable[[], float]:  # type: ignore[no-untyped-def]
     """The outage of this parameter: returns how long the service was away (s)."""
 
