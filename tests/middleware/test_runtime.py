@@ -71,4 +71,5 @@ def test_qlosync_log_level_applies_inside_a_worker(settings):
         assert not logging.getLogger("qlosync.sync.inbound.pull").isEnabledFor(logging.INFO)
     finally:
         middleware.after_worker_shutdown(None, None)
-        qlosync_logger.setLevel(previous)
+    # and puts the level back at shutdown (tests run workers inside the test process)
+    assert qlosync_logger.level == previous

@@ -25,11 +25,14 @@ class RuntimeMiddleware(Middleware):
         self.settings = settings
         self.factory = factory
         self.runtime: Runtime | None = None
+        self._previous_log_level: int | None = None
 
     def before_worker_boot(self, broker: Any, worker: Any) -> None:
         # dramatiq owns a worker's logging setup (handlers, format, --verbose); QLOSYNC_LOG_LEVEL still decides
-        # how much of qlosync's own logging gets through.
-        logging.getLogger("qlosync").setLevel(self.settings.log_level)
+        # how much of qlosync's own logging gets through (put back at shutdown: tests run workers in-process).
+        qlosync_logger = logging.getLogger("qlosync")
+        self._previous_log_level = qlosync_logger.level
+        qlosync_logger.setLevel(self.settings.log_level)
         try:
             runtime = self.factory(self.settings)
         except Exception as exc:  # noqa: BLE001  (whatever it is, booting without a runtime is pointless)
@@ -39,6 +42,9 @@ class RuntimeMiddleware(Middleware):
         logger.info("qlosync runtime ready.", extra={"action": "runtime_boot"})
 
     def after_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        if self._previous_log_level is not None:
+            logging.getLogger("qlosync").setLevel(self._previous_log_level)
+            self._previous_log_level = None
         runtime, self.runtime = self.runtime, None
         if runtime is None:
             return
