@@ -26,6 +26,8 @@ class ShopConfig:
     sync_enabled: bool
     id_hotel: int
     conflict_strategy: str
+    max_concurrent_requests: int = 4
+    max_requests_per_second: float = 25.0
 
 
 def normalise_base_url(url: str) -> str:
@@ -112,6 +114,8 @@ def load_shop(session: Session, cipher: KeyCipher, name: str = DEFAULT_SHOP, *, 
         sync_enabled=row.sync_enabled,
         id_hotel=row.id_hotel,
         conflict_strategy=row.conflict_strategy,
+        max_concurrent_requests=row.max_concurrent_requests,
+        max_requests_per_second=row.max_requests_per_second,
     )
 
 

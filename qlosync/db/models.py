@@ -48,13 +48,20 @@ MATCH_METHODS = ("email", "phone_name", "created", "manual", "pushed")
 CONFLICT_SIDES = ("pms", "qloapps")
 CONFLICT_STATUSES = ("open", "resolved")
 LOG_LEVELS = ("debug", "info", "warning", "error")
+DEFAULT_MAX_CONCURRENT_REQUESTS = 4
+DEFAULT_MAX_REQUESTS_PER_SECOND = 25.0
 
 
 class QloAppsConfig(Base):
     """One QloApps shop that qlosync keeps in sync; the API key is stored only Fernet-encrypted."""
 
     __tablename__ = "qloapps_config"
-    __table_args__ = (CheckConstraint(in_values("conflict_strategy", CONFLICT_STRATEGIES), name="conflict_strategy"),)
+    __table_args__ = (
+        CheckConstraint(in_values("conflict_strategy", CONFLICT_STRATEGIES), name="conflict_strategy"),
+        CheckConstraint("max_concurrent_requests BETWEEN 1 AND 64", name="max_concurrent_requests"),
+        CheckConstraint("max_requests_per_second > 0 AND max_requests_per_second <= 1000",
+                        name="max_requests_per_second"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True, default="default")
@@ -63,8 +70,40 @@ class QloAppsConfig(Base):
     sync_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     id_hotel: Mapped[int] = mapped_column(Integer, default=1)
     conflict_strategy: Mapped[str] = mapped_column(String(32), default="qloapps_wins")
+    # Politeness towards the shop's website, summed over every qlosync process on every host.
+    max_concurrent_requests: Mapped[int] = mapped_column(Integer, default=DEFAULT_MAX_CONCURRENT_REQUESTS,
+                                                         server_default=str(DEFAULT_MAX_CONCURRENT_REQUESTS))
+    max_requests_per_second: Mapped[float] = mapped_column(Float, default=DEFAULT_MAX_REQUESTS_PER_SECOND,
+                                                           server_default=str(DEFAULT_MAX_REQUESTS_PER_SECOND))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
+
+
+class QloAppsShopGate(Base):
+    """Shared by every process: the pacing of a shop's requests and its circuit breaker (qlosync.sync.gate)."""
+
+    __tablename__ = "qloapps_shop_gate"
+
+    config_id: Mapped[int] = mapped_column(ForeignKey("qloapps_config.id", ondelete="CASCADE"), primary_key=True)
+    # Earliest time the next request may start, less the burst allowance (GCRA's theoretical arrival time).
+    tat: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # in a row
+    trips: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # times opened in a row
+    open_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class QloAppsRequestLane(Base):
+    """One of a shop's concurrent-request slots; held (with an expiry) by the request using it."""
+
+    __tablename__ = "qloapps_request_lanes"
+
+    config_id: Mapped[int] = mapped_column(ForeignKey("qloapps_config.id", ondelete="CASCADE"), primary_key=True)
+    lane: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(128))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class QloAppsSyncCursor(Base):

@@ -12,9 +12,10 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -102,6 +103,32 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
+class _Ticket(Protocol):
+    error: BaseException | None
+
+
+class RequestGate(Protocol):
+    """Admits each request (pacing, concurrency, circuit breaker: qlosync.sync.gate.ShopGate); the client
+    puts the error a request ended with on the ticket."""
+
+    def request(self) -> AbstractContextManager[_Ticket]: ...
+
+
+class _NoTicket:
+    error: BaseException | None = None
+
+
+class _OpenGate:
+    """No limits: operator tools and tests that talk to a shop directly."""
+
+    @contextmanager
+    def request(self) -> Iterator[_Ticket]:
+        yield _NoTicket()
+
+
+_OPEN_GATE = _OpenGate()
+
+
 class QloAppsClient:
     """A synchronous client for the QloApps webservice (only what sync needs)."""
 
@@ -114,6 +141,7 @@ class QloAppsClient:
         read_timeout: float = 30.0,
         page_size: int = 100,
         session: requests.Session | None = None,
+        gate: RequestGate | None = None,
     ) -> None:
         if not isinstance(api_key, Secret) or not api_key:
             raise ConfigurationError("the QloApps API key must be a non-empty Secret")
@@ -126,6 +154,7 @@ class QloAppsClient:
         self._session = session or requests.Session()
         self._session.auth = _KeyAuth(api_key)
         self.request_count = 0
+        self._gate = gate or _OPEN_GATE
 
     @classmethod
     def from_settings(cls, base_url: str, api_key: Secret, settings: Settings, **kwargs: Any) -> QloAppsClient:
@@ -165,21 +194,25 @@ class QloAppsClient:
         if content_type:
             headers["Content-Type"] = content_type
         log_path = "/api/" + path  # ids only: the query may hold personal data (e-mail filters)
-        self.request_count += 1
-        started = time.perf_counter()
-        try:
-            # No redirects: a redirected POST silently turns into a GET; a 3xx is reported instead.
-            response = self._session.request(
-                method, url, data=body, headers=headers, timeout=self._timeout, allow_redirects=False
-            )
-        except requests.RequestException as exc:
-            err = error_for(method, log_path, exc=exc, idempotent=idempotent, secret=self._key.reveal())
-            self._log(method, log_path, type(err).__name__, started)
-            raise err from None  # the requests message names the URL with its query string
-        self._log(method, log_path, response.status_code, started)
-        if not 200 <= response.status_code < 300:
-            raise error_for(method, log_path, response=response, idempotent=idempotent, secret=self._key.reveal())
-        return response
+        with self._gate.request() as ticket:
+            self.request_count += 1
+            started = time.perf_counter()
+            try:
+                # No redirects: a redirected POST silently turns into a GET; a 3xx is reported instead.
+                response = self._session.request(
+                    method, url, data=body, headers=headers, timeout=self._timeout, allow_redirects=False
+                )
+            except requests.RequestException as exc:
+                err = error_for(method, log_path, exc=exc, idempotent=idempotent, secret=self._key.reveal())
+                self._log(method, log_path, type(err).__name__, started)
+                ticket.error = err
+                raise err from None  # the requests message names the URL with its query string
+            self._log(method, log_path, response.status_code, started)
+            if not 200 <= response.status_code < 300:
+                ticket.error = error_for(method, log_path, response=response, idempotent=idempotent,
+                                         secret=self._key.reveal())
+                raise ticket.error
+            return response
 
     @staticmethod
     def _log(method: str, path: str, outcome: int | str, started: float) -> None:

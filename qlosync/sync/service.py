@@ -14,6 +14,7 @@ from qlosync.db.config_store import ShopConfig, load_shop
 from qlosync.db.session import transaction
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.settings import Settings
+from qlosync.sync.gate import GatePolicy, ShopGate
 from qlosync.sync.inbound.pull import PullDeps, PullOptions, RunReport
 
 
@@ -23,9 +24,17 @@ def load_shop_config(settings: Settings, session_factory: sessionmaker[Session],
         return load_shop(session, KeyCipher(settings.require_secret_key()), name, require_enabled=require_enabled)
 
 
-def open_client(settings: Settings, shop: ShopConfig) -> QloAppsClient:
+def open_client(settings: Settings, shop: ShopConfig, engine: Engine | None = None) -> QloAppsClient:
+    """A client of the shop; with *engine*, every request passes the shop's shared gate (limits, breaker)."""
+    gate = None if engine is None else shop_gate(settings, engine, shop)
     return QloAppsClient(shop.base_url, shop.api_key, connect_timeout=settings.http_connect_timeout_s,
-                         read_timeout=settings.http_read_timeout_s)
+                         read_timeout=settings.http_read_timeout_s, gate=gate)
+
+
+def shop_gate(settings: Settings, engine: Engine, shop: ShopConfig) -> ShopGate:
+    return ShopGate(engine, shop.id, shop.name, max_concurrent=shop.max_concurrent_requests,
+                    requests_per_second=shop.max_requests_per_second,
+                    policy=GatePolicy.for_timeouts(settings.http_connect_timeout_s, settings.http_read_timeout_s))
 
 
 def pull_options(settings: Settings) -> PullOptions:
@@ -43,6 +52,6 @@ def pull_deps(
     retry_booking: Callable[[int], None],
     progress: Callable[[RunReport], None] | None = None,
 ) -> Iterator[PullDeps]:
-    with open_client(settings, shop) as client:
+    with open_client(settings, shop, engine) as client:
         yield PullDeps(engine=engine, session_factory=session_factory, client=client, shop=shop,
                        retry_booking=retry_booking, options=pull_options(settings), progress=progress)

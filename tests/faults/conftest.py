@@ -22,7 +22,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -45,6 +45,8 @@ class PrivatePostgres:
     directory: Path
     port: int
     run_as: list[str]
+    #: Addresses besides 127.0.0.1 that the next (re)start listens on: see ``listen_also``.
+    extra_addresses: list[str] = field(default_factory=list)
 
     @property
     def data(self) -> Path:
@@ -58,7 +60,8 @@ class PrivatePostgres:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
     def pg_ctl(self, *args: str, timeout: float = 60) -> None:
-        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off " \
+        addresses = ",".join(["127.0.0.1", *self.extra_addresses])
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses={addresses} -c fsync=off " \
                   "-c max_connections=300"
         result = subprocess.run([*self.run_as, str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l",
                                  str(self.directory / "server.log"), "-o", options, "-w", *args],
@@ -75,6 +78,30 @@ class PrivatePostgres:
     def restart(self) -> None:
         """``pg_ctl restart -m fast``: every connection is cut, the server is back when this returns."""
         self.pg_ctl("restart", "-m", "fast")
+
+    @property
+    def hba(self) -> Path:
+        return self.data / "pg_hba.conf"
+
+    def listen_also(self, address: str, network: str) -> None:
+        """Listen on *address* too and trust clients from *network* (a CIDR): a restart, as
+        ``listen_addresses`` cannot change otherwise. For processes in other network namespaces."""
+        self.extra_addresses.append(address)
+        self._hba_line(f"host all all {network} trust", add=True)
+        self.restart()
+
+    def forget(self, address: str, network: str) -> None:
+        """Undo ``listen_also`` for later tests: clients from *network* refused at once (reload); the
+        address is left out from the next restart on (a restart now would cost every test a second)."""
+        self.extra_addresses.remove(address)
+        self._hba_line(f"host all all {network} trust", add=False)
+        self.pg_ctl("reload")
+
+    def _hba_line(self, line: str, *, add: bool) -> None:
+        # Written as the server's owner: the data directory is not ours when the tests run as root.
+        lines = [x for x in self.hba.read_text().splitlines() if x != line] + ([line] if add else [])
+        subprocess.run([*self.run_as, "tee", str(self.hba)], input="\n".join(lines) + "\n", text=True,
+                       check=True, capture_output=True, timeout=30)
 
     def log(self) -> str:
         path = self.directory / "server.log"
@@ -162,6 +189,17 @@ class PrivateRabbit:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"RabbitMQ node {self.node} did not start:\n{self.log()[-3000:]}")
             time.sleep(0.5)
+
+    def listen_also(self, address: str) -> None:
+        """Accept AMQP on *address* too (same port), at once, for processes in other network namespaces.
+        Started in the running node rather than in rabbitmq.conf so that no restart is needed and a later
+        ``start_app`` (after the address is gone) does not try to bind it again; guest may already log in
+        from anywhere (``loopback_users = none``)."""
+        self.ctl("eval", f'ok = rabbit_networking:start_tcp_listener({{"{address}", {self.port}}}, 10).')
+
+    def forget(self, address: str) -> None:
+        """Close the listener of ``listen_also`` (its connections are gone by then)."""
+        self.ctl("eval", f'rabbit_networking:stop_tcp_listener({{"{address}", {self.port}}}).', check=False)
 
     def stop_app(self) -> None:
         self.ctl("stop_app")

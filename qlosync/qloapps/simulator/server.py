@@ -1,88 +1,178 @@
-"""HTTP plumbing: threaded loopback server, fault application, request counting, /_sim/ control."""
+"""HTTP plumbing: threaded loopback server routing requests to the default shop or a named one under
+/shops/<name>/, plus the server-wide /_sim/shops control endpoints."""
 
 from __future__ import annotations
 
-import collections
 import json
 import re
 import signal
 import threading
-import time
+import zlib
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .api import Api
 from .faults import FaultInjector
+from .shop import ShopSim, counter_key, parse_request_cost
 from .store import Store
-from .wire import ApiError, Response, empty, error_response, json_response, php_fatal
+from .wire import Response, empty, json_response, php_fatal
 
 BASE_HEADERS = {"PSWS-Version": "1.6.1.23", "X-Powered-By": "PrestaShop Webservice"}
+SHOP_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_SHOP_TARGET = re.compile(r"/shops/([^/]+)(/.*)?")
+
+__all__ = ["BASE_HEADERS", "SHOP_NAME", "ShopSim", "Simulator", "counter_key", "numbered_names",
+           "parse_request_cost", "serve"]
 
 
-def counter_key(method: str, path: str) -> str:
-    """"GET /api/orders" style key: resource level, no ids, no query."""
-    parts = [p for p in path.split("/") if p]
-    if len(parts) <= 1:
-        return f"{method} /api/"
-    return f"{method} /api/{parts[1]}"
+def numbered_names(count: int, prefix: str = "hotel-", start: int = 1) -> list[str]:
+    """prefix + zero-padded index from *start* ("hotel-0001" ...); width 4 or more so names sort by number."""
+    last = start + count - 1
+    width = max(4, len(str(last)))
+    return [f"{prefix}{i:0{width}d}" for i in range(start, last + 1)]
 
 
-def parse_request_cost(spec: str | float | dict[str, float] | None) -> dict[str, float]:
-    """``"12"`` or ``"default=12,bookings/id=15,orders=11"`` -> {key: ms}; see :meth:`Simulator.request_cost_for`."""
-    if spec is None or spec == "":
-        return {}
-    if isinstance(spec, dict):
-        return {str(k): float(v) for k, v in spec.items()}
-    if isinstance(spec, (int, float)):
-        return {"default": float(spec)}
-    out: dict[str, float] = {}
-    for part in str(spec).split(","):
-        key, sep, value = part.strip().rpartition("=")
-        if value.strip():
-            out[key.strip() if sep else "default"] = float(value)
-    return out
+def shop_seed(name: str, seed: int) -> int:
+    """Generator seed of a named shop: stable across processes (unlike hash()) and different per name."""
+    return seed * 1_000_003 + zlib.crc32(name.encode("utf-8"))
+
+
+def check_shop_name(name: str) -> str:
+    """The name itself, or ValueError when it cannot be one URL path segment of the allowed alphabet."""
+    if not isinstance(name, str) or not SHOP_NAME.fullmatch(name) or name in (".", ".."):
+        raise ValueError(f"invalid shop name {name!r}: expected 1-64 characters of A-Z a-z 0-9 _ . -")
+    return name
 
 
 class Simulator:
-    """A QloApps webservice double on loopback; see the package docstring for behaviour and gaps."""
+    """A QloApps webservice double on loopback; see the package docstring for behaviour and gaps.
+
+    The un-prefixed ``/api/`` and ``/_sim/`` belong to the default shop (``sim.store``, ``sim.faults``, ...);
+    ``add_shops`` adds named shops served under ``/shops/<name>/api/`` and ``/shops/<name>/_sim/``.
+    """
 
     def __init__(self, api_key: str, host: str = "127.0.0.1", port: int = 0, seed_demo: bool = True,
                  request_cost_ms: str | float | dict[str, float] | None = None) -> None:
         self.api_key = api_key
-        # Minimum time an /api/ request takes, by resource, like a real server's (captures 320-324): a
-        # request answered sooner sleeps the rest. Keys: "<resource>/id" (one record), "<resource>", "default".
-        self.request_cost_ms = parse_request_cost(request_cost_ms)
         self.host, self.port = host, port
-        self.store = Store(seed_demo=seed_demo)
         self._stopping = threading.Event()
-        self.faults = FaultInjector(self._stopping)
-        self.request_counts: collections.Counter[str] = collections.Counter()
-        self._count_lock = threading.Lock()
-        self.api = Api(self.store, api_key)
+        self.default_shop = ShopSim("", api_key, self._stopping, self.base_url, seed_demo=seed_demo,
+                                    request_cost_ms=request_cost_ms)
+        self._shops: dict[str, ShopSim] = {}
+        self._shops_lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ the default shop's state
+    @property
+    def store(self) -> Store:
+        return self.default_shop.store
+
+    @property
+    def faults(self) -> FaultInjector:
+        return self.default_shop.faults
+
+    @property
+    def api(self) -> Api:
+        return self.default_shop.api
+
+    @property
+    def request_counts(self) -> Any:
+        return self.default_shop.request_counts
+
+    @property
+    def request_cost_ms(self) -> dict[str, float]:
+        return self.default_shop.request_cost_ms
+
+    @request_cost_ms.setter
+    def request_cost_ms(self, value: str | float | dict[str, float] | None) -> None:
+        self.default_shop.request_cost_ms = parse_request_cost(value)
+
+    def request_cost_for(self, path: str) -> float:
+        """Seconds an /api/ request on *path* of the default shop should take at least."""
+        return self.default_shop.request_cost_for(path)
+
+    def reset_counts(self) -> None:
+        """Forget the default shop's request counters."""
+        self.default_shop.reset_counts()
 
     @property
     def base_url(self) -> str:
         """Shop URL, e.g. http://127.0.0.1:8123 (the webservice is under /api/)."""
         return f"http://{self.host}:{self.port}"
 
+    # ------------------------------------------------------------------ named shops
+    def add_shops(self, names: Iterable[str], bookings: int = 0, seed: int = 0) -> list[ShopSim]:
+        """Create named shops (demo catalogue, *bookings* generated bookings each, seeded from the name).
+
+        All share the simulator's API key. ValueError for an invalid or already used name (nothing is added).
+        """
+        wanted = [check_shop_name(name) for name in names]
+        if len(set(wanted)) != len(wanted):
+            raise ValueError("duplicate shop names")
+        with self._shops_lock:
+            taken = [name for name in wanted if name in self._shops]
+        if taken:
+            raise ValueError(f"shops already exist: {', '.join(taken[:5])}")
+        # Built outside the lock: generating bookings for many shops takes seconds, and requests to the
+        # shops that already exist must not wait for it.
+        created = [ShopSim(name, self.api_key, self._stopping, self._shop_url(name)) for name in wanted]
+        for shop in created:
+            if bookings:
+                shop.store.generate_bookings(bookings, shop_seed(shop.name, seed))
+        with self._shops_lock:
+            taken = [shop.name for shop in created if shop.name in self._shops]
+            if taken:
+                raise ValueError(f"shops already exist: {', '.join(taken[:5])}")
+            for shop in created:
+                self._shops[shop.name] = shop
+        return created
+
+    def shop(self, name: str) -> ShopSim:
+        """The named shop; KeyError when there is none."""
+        with self._shops_lock:
+            return self._shops[name]
+
+    def shops(self) -> list[ShopSim]:
+        """Every named shop, in creation order."""
+        with self._shops_lock:
+            return list(self._shops.values())
+
+    def shop_stats(self) -> dict[str, dict[str, Any]]:
+        """{name: {"requests": {...}, "held": n}} for every named shop."""
+        return {shop.name: shop.stats() for shop in self.shops()}
+
+    def reset_shop_counts(self) -> None:
+        """Forget every named shop's request counters."""
+        for shop in self.shops():
+            shop.reset_counts()
+
+    def _shop_url(self, name: str) -> str:
+        return f"{self.base_url}/shops/{name}"
+
+    # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         """Bind and serve in a background thread."""
         self._stopping.clear()
         self._httpd = _Server((self.host, self.port), _Handler)
         self._httpd.sim = self
         self.port = self._httpd.server_address[1]
+        # The port is known only now (port 0); links in XML answers carry it.
         self.store.base_url = self.base_url
+        for shop in self.shops():
+            shop.store.base_url = self._shop_url(shop.name)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
                                         name=f"qloapps-sim-{self.port}", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop serving; held and sleeping requests are woken up."""
+        """Stop serving; held and sleeping requests (of every shop) are woken up."""
         self._stopping.set()
         self.faults.release()
+        for shop in self.shops():
+            shop.faults.release()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -90,24 +180,6 @@ class Simulator:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-
-    def request_cost_for(self, path: str) -> float:
-        """Seconds an /api/ request on *path* should take at least (0 when no cost is set)."""
-        costs = self.request_cost_ms
-        if not costs:
-            return 0.0
-        parts = [p for p in path.split("/") if p]
-        resource = parts[1] if len(parts) > 1 else ""
-        keys = ([f"{resource}/id"] if len(parts) > 2 else []) + [resource, "default"]
-        for key in keys:
-            if key in costs:
-                return costs[key] / 1000.0
-        return 0.0
-
-    def reset_counts(self) -> None:
-        """Forget the request counters."""
-        with self._count_lock:
-            self.request_counts.clear()
 
     def __enter__(self) -> "Simulator":
         self.start()
@@ -119,103 +191,60 @@ class Simulator:
     # ------------------------------------------------------------------ request pipeline
     def dispatch(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
         """Answer one HTTP request (already read)."""
+        return self.answer(method, target, headers, body)[0]
+
+    def answer(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[Response, bool]:
+        """(response, whether a shop's webservice answered it, so it carries the PrestaShop headers)."""
         split = urlsplit(target)
         path = split.path
         params = dict(parse_qsl(split.query, keep_blank_values=True))
-        if path.startswith("/_sim/"):
-            return self._control(method, path, body)
-        if not (path == "/api" or path.startswith("/api/")):
-            return empty(404)
-        cost = self.request_cost_for(path)
-        if cost:
-            started = time.perf_counter()
-            response = self._dispatch_api(method, path, params, headers, body)
-            left = cost - (time.perf_counter() - started)
-            if left > 0:
-                self.faults.sleep(left)
-            return response
-        return self._dispatch_api(method, path, params, headers, body)
+        shop: ShopSim | None = self.default_shop
+        match = _SHOP_TARGET.fullmatch(path)
+        if match:
+            with self._shops_lock:
+                shop = self._shops.get(match.group(1))
+            path = match.group(2) or "/"
+            if shop is None:  # no such website: the web server's bare 404, not a webservice error
+                return empty(404), False
+        elif path == "/_sim/shops" or path.startswith("/_sim/shops/"):
+            return self._shops_control(method, path, body), False
+        return shop.dispatch(method, path, params, headers, body), path.startswith("/api")
 
-    def _dispatch_api(self, method: str, path: str, params: dict[str, str], headers: dict[str, str],
-                      body: bytes) -> Response:
-        with self._count_lock:
-            self.request_counts[counter_key(method, path)] += 1
-        as_json = params.get("output_format", "").upper() == "JSON"
-        fault = self.faults.take(method, path)
-        if fault is not None:
-            early = self._apply_fault(fault, as_json)
-            if early is not None:
-                return early
-        response = self.api.handle(method, path, params, headers, body)
-        if fault is not None and fault.kind == "error_after_commit":
-            return php_fatal(500)
-        return response
-
-    def _apply_fault(self, fault: Any, as_json: bool) -> Response | None:
-        if fault.kind == "http_500":
-            return php_fatal(500)
-        if fault.kind == "fatal_html":
-            return php_fatal(200, "Fatal error")
-        if fault.kind == "unauthorized":
-            return error_response(ApiError(401, (20, "Authentification key is not active"),
-                                           (21, "No permission for this authentication key")), as_json)
-        if fault.kind in ("timeout", "latency"):
-            self.faults.sleep(fault.delay_s if fault.delay_s is not None else (30.0 if fault.kind == "timeout" else 1.0))
-        elif fault.kind == "hold":
-            self.faults.hold()
-        return None
-
-    def _control(self, method: str, path: str, body: bytes) -> Response:
+    def _shops_control(self, method: str, path: str, body: bytes) -> Response:
         try:
             doc = json.loads(body or b"{}")
         except ValueError:
             return json_response({"error": "invalid JSON"}, 400)
         doc = doc if isinstance(doc, dict) else {}
-        m = re.fullmatch(r"/_sim/bookings/(\d+)/(cancel|refund)", path)
+        if method == "GET" and path == "/_sim/shops/stats":
+            return json_response(self.shop_stats())
+        if method == "GET" and path == "/_sim/shops":
+            return json_response({"shops": [shop.name for shop in self.shops()]})
+        if method != "POST":
+            return json_response({"error": "use POST"}, 405)
+        if path == "/_sim/shops/reset_counts":
+            self.reset_shop_counts()
+            return json_response({"ok": True})
+        if path != "/_sim/shops":
+            return json_response({"error": f"unknown control endpoint {path}"}, 404)
         try:
-            if method == "GET" and path == "/_sim/stats":
-                with self._count_lock:
-                    return json_response({"requests": dict(self.request_counts), "held": self.faults.held})
-            if method == "GET" and path == "/_sim/clock":
-                return json_response({"now": self.store.clock.now_str(), "frozen": self.store.clock.frozen})
-            if method != "POST":
-                return json_response({"error": "use POST"}, 405)
-            if path == "/_sim/faults":
-                self.faults.add(doc["kind"], doc.get("count", 1), doc.get("method"), doc.get("path"),
-                                doc.get("delay_s"))
-            elif path == "/_sim/faults/clear":
-                self.faults.clear()
-            elif path == "/_sim/release":
-                self.faults.release()
-            elif path == "/_sim/reset_counts":
-                self.reset_counts()
-            elif path == "/_sim/request_cost":
-                self.request_cost_ms = parse_request_cost(doc.get("ms"))
-                return json_response({"request_cost_ms": self.request_cost_ms})
-            elif path == "/_sim/generate":
-                ids = self.store.generate_bookings(int(doc.get("count", 1)), int(doc.get("seed", 0)))
-                return json_response({"created": len(ids), "first_id": ids[0] if ids else None,
-                                      "last_id": ids[-1] if ids else None})
-            elif m:
-                (self.store.cancel_booking if m.group(2) == "cancel" else self.store.refund_booking)(int(m.group(1)))
-            elif path == "/_sim/clock":
-                if "freeze" in doc:
-                    self.store.clock.freeze(doc["freeze"])
-                if "advance" in doc:
-                    self.store.clock.advance(float(doc["advance"]))
-                if doc.get("unfreeze"):
-                    self.store.clock.unfreeze()
-                return json_response({"now": self.store.clock.now_str()})
+            if "names" in doc:
+                if not isinstance(doc["names"], list):
+                    raise ValueError('"names" must be a list of shop names')
+                names = doc["names"]
             else:
-                return json_response({"error": f"unknown control endpoint {path}"}, 404)
+                names = numbered_names(int(doc["count"]), str(doc.get("prefix", "hotel-")), int(doc.get("start", 1)))
+            shops = self.add_shops(names, bookings=int(doc.get("bookings", 0)), seed=int(doc.get("seed", 0)))
         except (KeyError, ValueError, TypeError) as exc:
             return json_response({"error": str(exc)}, 400)
-        return json_response({"ok": True})
+        return json_response({"created": [shop.name for shop in shops]})
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # Many shops means many concurrent clients; the default backlog of 5 made connects time out.
+    request_queue_size = 128
     sim: Simulator
 
 
@@ -234,12 +263,12 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         try:
-            response = self.server.sim.dispatch(self.command, self.path, headers, body)
+            response, webservice = self.server.sim.answer(self.command, self.path, headers, body)
         except Exception:  # an internal bug looks like a PHP fatal to the client
-            response = php_fatal(500)
+            response, webservice = php_fatal(500), True
         try:
             self.send_response(response.status)
-            if self.path.startswith("/api"):
+            if webservice:
                 for key, value in BASE_HEADERS.items():
                     self.send_header(key, value)
             for key, value in response.headers.items():
@@ -257,11 +286,18 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def serve(port: int, api_key: str, bookings: int = 0, host: str = "127.0.0.1",
-          request_cost_ms: str | float | dict[str, float] | None = None) -> None:
-    """Run a simulator in the foreground until SIGINT/SIGTERM (used by `qlosync simulator`)."""
+          request_cost_ms: str | float | dict[str, float] | None = None, shops: int = 0,
+          shop_bookings: int = 0, shop_prefix: str = "hotel-") -> None:
+    """Run a simulator in the foreground until SIGINT/SIGTERM (used by `qlosync simulator`).
+
+    *bookings* go to the default shop; *shops* named shops get *shop_bookings* each.
+    """
     sim = Simulator(api_key=api_key, host=host, port=port, request_cost_ms=request_cost_ms)
     if bookings:
         sim.store.generate_bookings(bookings)
+    names = numbered_names(shops, shop_prefix) if shops else []
+    if names:
+        sim.add_shops(names, bookings=shop_bookings)
     done = threading.Event()
 
     def _stop(_signum: int, _frame: Any) -> None:
@@ -270,6 +306,9 @@ def serve(port: int, api_key: str, bookings: int = 0, host: str = "127.0.0.1",
     old = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     sim.start()
     print(f"QloApps simulator listening on {sim.base_url}/api/ ({bookings} generated bookings)", flush=True)
+    if names:
+        print(f"QloApps simulator serving {len(names)} shops at {sim.base_url}/shops/{names[0]} ... "
+              f"/shops/{names[-1]} ({shop_bookings} generated bookings each)", flush=True)
     try:
         while not done.wait(0.5):
             pass

@@ -60,7 +60,7 @@ def shop_name_for(session: Session, reservation_id: int) -> str:
 
 @contextmanager
 def push_deps(settings: Settings, engine: Engine, shop: ShopConfig) -> Iterator[PushDeps]:
-    with open_client(settings, shop) as client:
+    with open_client(settings, shop, engine) as client:
         yield PushDeps(engine=engine, client=client, shop=shop, options=PushOptions.from_settings(settings))
 
 
@@ -119,8 +119,8 @@ def rate_shops(session: Session, pms_room_type_id: int) -> list[str]:
         .order_by(QloAppsConfig.name)))
 
 
-def _for_each_shop_selling(settings: Settings, session_factory: sessionmaker[Session], pms_room_type_id: int,
-                           what: str, push: Callable[[ShopConfig, QloAppsClient], R]) -> list[R]:
+def _for_each_shop_selling(settings: Settings, engine: Engine, session_factory: sessionmaker[Session],
+                           pms_room_type_id: int, what: str, push: Callable[[ShopConfig, QloAppsClient], R]) -> list[R]:
     """Run *push* for every enabled shop that sells the PMS room type, each with its own client."""
     with transaction(session_factory) as session:
         names = rate_shops(session, pms_room_type_id)
@@ -130,7 +130,7 @@ def _for_each_shop_selling(settings: Settings, session_factory: sessionmaker[Ses
     results = []
     for name in names:
         shop = load_shop_config(settings, session_factory, name)
-        with open_client(settings, shop) as client:
+        with open_client(settings, shop, engine) as client:
             results.append(push(shop, client))
     return results
 
@@ -138,7 +138,7 @@ def _for_each_shop_selling(settings: Settings, session_factory: sessionmaker[Ses
 def push_rates_job(settings: Settings, engine: Engine, session_factory: sessionmaker[Session], pms_room_type_id: int,
                    start: date, end: date) -> list[RatesResult]:
     """Push one PMS room type's rates for nights start..end to every enabled shop that sells it."""
-    return _for_each_shop_selling(settings, session_factory, pms_room_type_id, "Rates", lambda shop, client: push_rates(
+    return _for_each_shop_selling(settings, engine, session_factory, pms_room_type_id, "Rates", lambda shop, client: push_rates(
         engine, client, shop, pms_room_type_id, start, end))
 
 
@@ -146,7 +146,7 @@ def push_availability_job(settings: Settings, engine: Engine, session_factory: s
                           pms_room_type_id: int, start: date, end: date) -> list[AvailabilityResult]:
     """Hold off sale, in every enabled shop that sells the room type, what the PMS closed or has out of order."""
     settle_after = PushOptions.from_settings(settings).settle_after
-    return _for_each_shop_selling(settings, session_factory, pms_room_type_id, "Availability",
+    return _for_each_shop_selling(settings, engine, session_factory, pms_room_type_id, "Availability",
                                   lambda shop, client: push_availability(engine, client, shop, pms_room_type_id,
                                                                          start, end, settle_after=settle_after))
 

@@ -1,0 +1,241 @@
+"""Politeness towards one QloApps shop, shared by every qlosync process on every host.
+
+Every request to a shop passes its gate, kept in PostgreSQL (the one thing all hosts share):
+
+* **circuit breaker**: after ``failure_threshold`` failed requests in a row (no answer, a timeout, a 5xx,
+  a refused key) the shop is *open*: its requests fail at once with :class:`ShopUnavailableError`, and the
+  scheduler does not even enqueue its pulls, until ``open_until``. Then one request is let through as a
+  trial; it closes the breaker or opens it again for twice as long (up to ``max_open``).
+* **requests per second**: GCRA pacing on the row's ``tat``; a request waits its turn (a burst of one
+  second's worth goes at once).
+* **concurrent requests**: a request holds one of the shop's lanes (``qloapps_request_lanes``) while it
+  runs; the lane has an expiry, so a process killed mid-request cannot leak it.
+
+Timestamps come from PostgreSQL's clock, so hosts with slightly different clocks still agree.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, text
+
+from qlosync.errors import TransientError
+from qlosync.qloapps.errors import (
+    QloAppsAuthError,
+    QloAppsConnectionError,
+    QloAppsOutcomeUnknown,
+    QloAppsServerError,
+    QloAppsTimeout,
+)
+
+logger = logging.getLogger(__name__)
+
+# Errors that say the website itself is unwell (as opposed to one bad booking or a refused payload).
+BREAKER_ERRORS = (QloAppsConnectionError, QloAppsTimeout, QloAppsServerError, QloAppsOutcomeUnknown,
+                  QloAppsAuthError)
+
+
+class ShopUnavailableError(TransientError):
+    """The shop's circuit breaker is open, or no request lane freed up in time."""
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    """Tunables shared by every shop (the per-shop limits live in ``qloapps_config``)."""
+
+    failure_threshold: int = 3
+    base_open_s: float = 60.0
+    max_open_s: float = 1800.0
+    lane_lease_s: float = 45.0  # > connect + read timeout: a live request never loses its lane
+    lane_wait_s: float = 60.0
+
+    @classmethod
+    def for_timeouts(cls, connect_s: float, read_s: float) -> GatePolicy:
+        lease = connect_s + read_s + 10.0
+        return cls(lane_lease_s=lease, lane_wait_s=lease + 15.0)
+
+
+@dataclass(frozen=True)
+class BreakerState:
+    failures: int
+    trips: int
+    open_until: datetime | None
+    last_error: str | None
+    last_failure_at: datetime | None
+    last_success_at: datetime | None
+
+
+_ENSURE_GATE = text("INSERT INTO qloapps_shop_gate (config_id) VALUES (:c) ON CONFLICT DO NOTHING")
+_ENSURE_LANES = text("INSERT INTO qloapps_request_lanes (config_id, lane) SELECT :c, generate_series(0, :cap - 1) "
+                     "ON CONFLICT DO NOTHING")
+
+# One statement: refuse while open (a due breaker lets this request through as the trial, holding the
+# others off for the trial's lease), else reserve the next request time. ``old`` is the row before.
+_ADMIT = text("""
+    WITH old AS (SELECT config_id, tat, open_until FROM qloapps_shop_gate WHERE config_id = :c FOR UPDATE)
+    UPDATE qloapps_shop_gate g SET
+        tat = CASE WHEN old.open_until IS NULL OR old.open_until <= now()
+                   THEN greatest(old.tat, now()) + make_interval(secs => :spacing) ELSE old.tat END,
+        open_until = CASE WHEN old.open_until IS NOT NULL AND old.open_until <= now()
+                          THEN now() + make_interval(secs => :lease) ELSE old.open_until END
+    FROM old WHERE g.config_id = old.config_id
+    RETURNING old.open_until > now() AS refused,
+              old.open_until IS NOT NULL AND old.open_until <= now() AS trial,
+              old.open_until AS open_until,
+              greatest(0, extract(epoch FROM greatest(old.tat, now()) - now()) - (:burst - 1) * :spacing) AS wait_s
+""")
+
+_TAKE_LANE = text("""
+    UPDATE qloapps_request_lanes SET holder = :holder, expires_at = now() + make_interval(secs => :lease)
+    WHERE (config_id, lane) = (
+        SELECT config_id, lane FROM qloapps_request_lanes
+        WHERE config_id = :c AND lane < :cap AND (holder IS NULL OR expires_at < now())
+        ORDER BY lane LIMIT 1 FOR UPDATE SKIP LOCKED)
+    RETURNING lane
+""")
+
+_FREE_LANE = text("""
+    UPDATE qloapps_request_lanes SET holder = NULL, expires_at = NULL
+    WHERE config_id = :c AND lane = :lane AND holder = :holder
+""")
+
+# Written only when something changes, so a healthy shop's requests cost no write here.
+_SUCCEEDED = text("""
+    UPDATE qloapps_shop_gate SET failures = 0, trips = 0, open_until = NULL, last_success_at = now()
+    WHERE config_id = :c AND (failures > 0 OR open_until IS NOT NULL OR last_success_at IS NULL
+                              OR last_success_at < now() - interval '1 minute')
+""")
+
+_FAILED = text("""
+    UPDATE qloapps_shop_gate SET
+        failures = failures + 1, last_error = :error, last_failure_at = now(),
+        trips = CASE WHEN :trial OR (open_until IS NULL AND failures + 1 >= :threshold) THEN trips + 1
+                     ELSE trips END,
+        open_until = CASE WHEN :trial OR (open_until IS NULL AND failures + 1 >= :threshold)
+                          THEN now() + make_interval(secs => least(:base * power(2, trips), :max_open))
+                          ELSE open_until END
+    WHERE config_id = :c
+    RETURNING open_until, trips
+""")
+
+
+class ShopGate:
+    """The gate of one shop, for one client; thread-safe (a pull reads pages in a second thread)."""
+
+    def __init__(self, engine: Engine, config_id: int, shop_name: str, *, max_concurrent: int,
+                 requests_per_second: float, policy: GatePolicy | None = None) -> None:
+        self._engine = engine
+        self.config_id = config_id
+        self.shop_name = shop_name
+        self.max_concurrent = max_concurrent
+        self.spacing_s = 1.0 / requests_per_second
+        self.burst = max(1.0, requests_per_second)  # one second's worth may go back to back
+        self.policy = policy or GatePolicy()
+        self._ensured = False
+        self._ensure_lock = threading.Lock()
+        self._holder_prefix = f"{socket.gethostname()[:60]}:{os.getpid()}"
+
+    @contextmanager
+    def request(self) -> Iterator[RequestTicket]:
+        """Admit one request: raises ShopUnavailableError while the breaker is open; waits for its turn and a
+        lane. The caller marks the ticket failed with the error it got; anything else counts as a success."""
+        self._ensure()
+        trial = self._admit()
+        holder = f"{self._holder_prefix}:{uuid.uuid4().hex[:12]}"
+        ticket = RequestTicket()
+        lane = self._take_lane(holder)
+        try:
+            yield ticket
+        finally:
+            self._finish(lane, holder, ticket, trial)
+
+    def _ensure(self) -> None:
+        with self._ensure_lock:
+            if not self._ensured:
+                with self._engine.begin() as connection:
+                    connection.execute(_ENSURE_GATE, {"c": self.config_id})
+                    connection.execute(_ENSURE_LANES, {"c": self.config_id, "cap": self.max_concurrent})
+                self._ensured = True
+
+    def _admit(self) -> bool:
+        with self._engine.begin() as connection:
+            row = connection.execute(_ADMIT, {"c": self.config_id, "spacing": self.spacing_s, "burst": self.burst,
+                                              "lease": self.policy.lane_lease_s}).one()
+        if row.refused:
+            raise ShopUnavailableError(
+                f"QloApps shop {self.shop_name!r} keeps failing: its requests are paused until "
+                f"{row.open_until:%Y-%m-%d %H:%M:%S %Z} (circuit breaker open)")
+        if row.wait_s > 0:
+            time.sleep(float(row.wait_s))
+        return bool(row.trial)
+
+    def _take_lane(self, holder: str) -> int:
+        deadline = time.monotonic() + self.policy.lane_wait_s
+        pause = 0.01
+        while True:
+            with self._engine.begin() as connection:
+                lane = connection.execute(_TAKE_LANE, {"c": self.config_id, "cap": self.max_concurrent,
+                                                       "holder": holder, "lease": self.policy.lane_lease_s}).scalar()
+            if lane is not None:
+                return int(lane)
+            if time.monotonic() >= deadline:
+                raise ShopUnavailableError(
+                    f"QloApps shop {self.shop_name!r}: all {self.max_concurrent} request lanes stayed busy for "
+                    f"{self.policy.lane_wait_s:g} s")
+            # Lanes free up when a request ends (milliseconds to a read timeout): poll, backing off.
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
+
+    def _finish(self, lane: int, holder: str, ticket: RequestTicket, trial: bool) -> None:
+        failed = ticket.error is not None and isinstance(ticket.error, BREAKER_ERRORS)
+        with self._engine.begin() as connection:
+            connection.execute(_FREE_LANE, {"c": self.config_id, "lane": lane, "holder": holder})
+            if not failed:
+                connection.execute(_SUCCEEDED, {"c": self.config_id})
+                return
+            opened = connection.execute(_FAILED, {
+                "c": self.config_id, "error": f"{type(ticket.error).__name__}: {ticket.error}"[:500],
+                "trial": trial, "threshold": self.policy.failure_threshold, "base": self.policy.base_open_s,
+                "max_open": self.policy.max_open_s}).one()
+        if opened.open_until is not None and (trial or opened.trips >= 1):
+            logger.warning("QloApps shop %s keeps failing (%s); its requests are paused until %s",
+                           self.shop_name, type(ticket.error).__name__, opened.open_until.isoformat(),
+                           extra={"action": "breaker_open", "shop": self.shop_name})
+
+
+class RequestTicket:
+    """Filled in by the client: the error a request ended with (None when it got an answer)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self) -> None:
+        self.error: BaseException | None = None
+
+
+def breaker_states(engine: Engine) -> dict[int, BreakerState]:
+    """Every shop's breaker, by config id (shops that never made a request have none)."""
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT config_id, failures, trips, open_until, last_error, last_failure_at, last_success_at "
+            "FROM qloapps_shop_gate")).all()
+    return {r.config_id: BreakerState(r.failures, r.trips, r.open_until, r.last_error, r.last_failure_at,
+                                      r.last_success_at) for r in rows}
+
+
+def reset_breaker(engine: Engine, config_id: int) -> bool:
+    """Close a shop's breaker by hand (after the website was fixed); True if it was open or failing."""
+    with engine.begin() as connection:
+        changed = connection.execute(text(
+            "UPDATE qloapps_shop_gate SET failures = 0, trips = 0, open_until = NULL "
+            "WHERE config_id = :c AND (failures > 0 OR open_until IS NOT NULL)"), {"c": config_id}).rowcount
+    return bool(changed)
