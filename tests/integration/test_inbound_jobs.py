@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -11,6 +11,7 @@ from qlosync.db.models import QloAppsConfig, QloAppsSyncState
 from qlosync.db.session import transaction
 from qlosync.runtime.context import Runtime
 from qlosync.sync.inbound import jobs
+from qlosync.sync.inbound.schedule_slots import slot_offset_ms
 
 
 @pytest.fixture
@@ -24,8 +25,10 @@ def test_tick_enqueues_this_minutes_slots_for_enabled_shops_only(runtime, sessio
     sent = []
     minute = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
     assert jobs.tick(runtime, lambda name, slot, delay: sent.append((name, slot, delay)), now=minute) == 4
-    assert [(n, s.second, d) for n, s, d in sent] == [("default", 0, 0), ("default", 15, 15_000),
-                                                      ("default", 30, 30_000), ("default", 45, 45_000)]
+    # The shop's slots sit at its own offset in the 15 s interval (a stable hash of its name)
+    offset = slot_offset_ms("default", 15_000)
+    assert [(n, s, d) for n, s, d in sent] == [
+        ("default", minute + timedelta(milliseconds=offset + k * 15_000), offset + k * 15_000) for k in range(4)]
     with transaction(session_factory) as session:
         session.execute(update(QloAppsConfig).values(sync_enabled=False))
     assert jobs.tick(runtime, lambda *a: sent.append(a), now=minute) == 0
@@ -59,3 +62,15 @@ def test_import_one_applies_a_single_booking(simulator, runtime, mapped_catalog,
     order_id = simulator.store.generate_bookings(1, seed=5)[0]
     assert jobs.import_one(runtime, "default", order_id).outcome == "created"
     assert jobs.import_one(runtime, "default", order_id).outcome == "unchanged"
+
+
+def test_tick_sends_no_slot_to_a_shop_whose_breaker_is_open(runtime, session_factory, shop):
+    from qlosync.db.models import QloAppsShopGate
+
+    minute = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+    with transaction(session_factory) as session:
+        # paused until the middle of the minute: the slots after that are sent (the first one is the trial)
+        session.add(QloAppsShopGate(config_id=shop.id, failures=3, trips=1, open_until=minute + timedelta(seconds=30)))
+    sent: list[tuple[str, datetime, int]] = []
+    assert jobs.tick(runtime, lambda name, slot, delay: sent.append((name, slot, delay)), now=minute) == 2
+    assert all(slot >= minute + timedelta(seconds=30) for _, slot, _ in sent)

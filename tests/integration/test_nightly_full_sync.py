@@ -15,22 +15,28 @@ from qlosync.db.pms import PmsGuest, PmsReservation
 from qlosync.db.session import transaction
 from qlosync.runtime.context import Runtime
 from qlosync.sync.inbound import jobs
+from qlosync.sync.inbound.schedule_slots import NIGHTLY_SPREAD, slot_offset_ms
 
 
 def _this_minute() -> datetime:
     return datetime.now(UTC).replace(second=0, microsecond=0)
 
 
+def _full_sync_at(slot: datetime, shop: str = "default") -> time:
+    """The QLOSYNC_FULL_SYNC_AT that puts *shop*'s nightly slot (spread by its offset) on *slot*."""
+    return (slot - timedelta(seconds=slot_offset_ms(shop, int(NIGHTLY_SPREAD.total_seconds())))).time()
+
+
 @pytest.fixture
 def nightly_minute() -> datetime:
-    """A nightly time in the current minute: the slot is due now, not stale."""
-    return _this_minute()
+    """The nightly slot: the shop's incremental slot in the current minute (60 s interval), due now, not stale."""
+    return _this_minute() + timedelta(milliseconds=slot_offset_ms("default", 60_000))
 
 
 @pytest.fixture
 def runtime(settings, shop, nightly_minute):  # type: ignore[no-untyped-def]
     # A slot every minute, so the tick of the nightly minute also has an incremental slot at the same instant
-    built = Runtime.build(settings.with_(full_sync_at=nightly_minute.time(), sync_interval_ms=60_000))
+    built = Runtime.build(settings.with_(full_sync_at=_full_sync_at(nightly_minute), sync_interval_ms=60_000))
     yield built
     built.close()
 
@@ -149,9 +155,9 @@ def test_a_nightly_slot_that_cannot_run_makes_the_next_pull_a_full_one(
 
 
 def test_off_sends_no_nightly_slot(settings, shop, session_factory):  # type: ignore[no-untyped-def]
-    minute = datetime(2026, 11, 28, 2, 30, tzinfo=UTC)
-    off = Runtime.build(settings.with_(full_sync_at=None))
-    on = Runtime.build(settings.with_(full_sync_at=time(2, 30)))
+    minute = datetime(2026, 11, 28, 2, 30, tzinfo=UTC) + timedelta(milliseconds=slot_offset_ms("default", 300_000))
+    off = Runtime.build(settings.with_(full_sync_at=None, sync_interval_ms=300_000))
+    on = Runtime.build(settings.with_(full_sync_at=_full_sync_at(minute), sync_interval_ms=300_000))
     try:
         sent_off, sent_on = Sent(), Sent()
         jobs.tick(off, sent_off, now=minute)

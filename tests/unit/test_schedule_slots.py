@@ -41,3 +41,41 @@ def test_delays_round_up_so_no_pull_starts_before_its_slot():
     slot, delay = slots_in_minute(MINUTE, 5_000, now=now)[1]
     assert slot == MINUTE + timedelta(seconds=5)
     assert delay == 1  # 0.5 ms rounded up, not down to 0
+
+
+# -- many shops: each at its own offset ----------------------------------------------------------------------
+
+
+def test_a_shops_offset_is_stable_and_inside_the_interval():
+    from qlosync.sync.inbound.schedule_slots import slot_offset_ms
+
+    assert slot_offset_ms("hotel-0001", 300_000) == slot_offset_ms("hotel-0001", 300_000)
+    assert 0 <= slot_offset_ms("hotel-0001", 300_000) < 300_000
+    assert slot_offset_ms("hotel-0001", 300_000) != slot_offset_ms("hotel-0002", 300_000)
+
+
+def test_a_thousand_shops_spread_over_the_interval_instead_of_starting_together():
+    from collections import Counter
+
+    from qlosync.sync.inbound.schedule_slots import shop_slots
+
+    starts: Counter[int] = Counter()
+    for i in range(1, 1001):
+        for minute in range(5):  # one 5-minute interval, ticked minute by minute
+            at = MINUTE + timedelta(minutes=minute)
+            for slot in shop_slots(f"hotel-{i:04d}", at, 300_000, at, None):
+                starts[int(slot.slot.timestamp())] += 1
+    assert sum(starts.values()) == 1000  # every shop exactly once per interval
+    assert len(starts) > 250  # spread over the 300 seconds, about 3 a second ...
+    assert max(starts.values()) <= 12  # ... and never a crowd
+
+
+def test_the_nightly_slot_may_fall_after_midnight():
+    from datetime import time
+
+    from qlosync.sync.inbound.schedule_slots import nightly_slot
+
+    midnight = datetime(2026, 11, 29, 0, 0, tzinfo=UTC)
+    # 23:30 plus a 40-minute offset is 00:10 the next day
+    assert nightly_slot(midnight + timedelta(minutes=10), time(23, 30), 40 * 60_000) == midnight + timedelta(minutes=10)
+    assert nightly_slot(midnight + timedelta(minutes=11), time(23, 30), 40 * 60_000) is None

@@ -10,13 +10,13 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from qlosync.db.models import QloAppsConfig
+from qlosync.db.models import QloAppsConfig, QloAppsShopGate
 from qlosync.errors import SyncDisabledError, TransientError
 from qlosync.runtime.context import Runtime
 from qlosync.sync.inbound import runs
 from qlosync.sync.inbound.apply import ApplyResult
 from qlosync.sync.inbound.pull import RunReport, import_booking, run_pull
-from qlosync.sync.inbound.schedule_slots import pull_slots
+from qlosync.sync.inbound.schedule_slots import shop_slots
 from qlosync.sync.service import load_shop_config, pull_deps
 
 logger = logging.getLogger(__name__)
@@ -82,21 +82,35 @@ def _owe_full_sync(runtime: Runtime, config_id: int, reason: str) -> None:
 def tick(runtime: Runtime, enqueue: Enqueue, now: datetime | None = None) -> int:
     """Enqueue the pull slots of the current minute for every enabled shop; returns how many.
 
-    Incremental slots are sent as ``enqueue(shop, slot, delay_ms)``; the nightly full reconciliation's slot
-    (in the minute of ``QLOSYNC_FULL_SYNC_AT``) as ``enqueue(shop, slot, delay_ms, "full")``.
+    Each shop's slots sit at its own offset in the interval (schedule_slots.shop_slots). Incremental slots
+    are sent as ``enqueue(shop, slot, delay_ms)``; the nightly full reconciliation's slot as
+    ``enqueue(shop, slot, delay_ms, "full")``. A shop whose circuit breaker is open gets no slot before the
+    breaker's pause ends: its pulls would only fail, and would take worker time from the healthy shops.
     """
     now = now or datetime.now(UTC)
     with runtime.transaction() as session:
-        shops = list(session.scalars(select(QloAppsConfig.name).where(QloAppsConfig.sync_enabled.is_(True))))
+        shops = session.execute(
+            select(QloAppsConfig.name, QloAppsShopGate.open_until)
+            .outerjoin(QloAppsShopGate, QloAppsShopGate.config_id == QloAppsConfig.id)
+            .where(QloAppsConfig.sync_enabled.is_(True))
+            .order_by(QloAppsConfig.name)
+        ).all()
     settings = runtime.settings
     count = 0
-    for name in shops:
-        for slot, delay_ms, kind in pull_slots(now, settings.sync_interval_ms, now, settings.full_sync_at):
+    paused = 0
+    for name, open_until in shops:
+        for slot, delay_ms, kind in shop_slots(name, now, settings.sync_interval_ms, now, settings.full_sync_at):
+            if open_until is not None and slot < open_until:
+                paused += 1
+                continue
             if kind == "incremental":
                 enqueue(name, slot, delay_ms)
             else:
                 enqueue(name, slot, delay_ms, kind)
             count += 1
+    if paused:
+        logger.info("%s pull slots not sent: their shops' circuit breakers are open.", paused,
+                    extra={"action": "slots_paused"})
     return count
 
 
