@@ -47,6 +47,13 @@ class Settings:
     api_token: Secret | None = field(default=None, repr=False)
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
+    # Bounded PostgreSQL connections per process (SQLAlchemy pool: steady size + burst overflow).
+    db_pool_size: int = 10
+    db_max_overflow: int = 15
+    # Fairness between shops: a full pull of a shop with more orders than bulk_pull_min_orders needs one
+    # of bulk_pulls cluster-wide lanes, so big imports never take every worker thread.
+    bulk_pulls: int = 2
+    bulk_pull_min_orders: int = 2000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -69,6 +76,10 @@ class Settings:
             api_token=Secret(token) if token else None,
             metrics_host=env.get("QLOSYNC_METRICS_HOST", "127.0.0.1").strip() or "127.0.0.1",
             metrics_port=_int(env, "QLOSYNC_METRICS_PORT", 0, 0, unit=""),
+            db_pool_size=_int(env, "QLOSYNC_DB_POOL_SIZE", 10, 1, unit="connections"),
+            db_max_overflow=_int(env, "QLOSYNC_DB_MAX_OVERFLOW", 15, 0, unit="connections"),
+            bulk_pulls=_int(env, "QLOSYNC_BULK_PULLS", 2, 1, unit="pulls"),
+            bulk_pull_min_orders=_int(env, "QLOSYNC_BULK_PULL_MIN_ORDERS", 2000, 1, unit="orders"),
         )
 
     def require_secret_key(self) -> Secret:

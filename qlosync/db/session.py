@@ -14,8 +14,15 @@ from qlosync.settings import Settings
 
 
 def make_engine(settings: Settings, **kwargs: object) -> Engine:
-    """An engine for DATABASE_URL; ``pool_pre_ping`` so a restarted PostgreSQL costs one retry, not a crash."""
-    options: dict[str, object] = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}
+    """An engine for DATABASE_URL; ``pool_pre_ping`` so a restarted PostgreSQL costs one retry, not a crash.
+
+    The pool bounds the process's connections (QLOSYNC_DB_POOL_SIZE + QLOSYNC_DB_MAX_OVERFLOW): a pull holds
+    up to three at once (its shop lock, the page being applied, the page being read ahead), so the default 25
+    serves a worker's 8 threads all pulling.
+    """
+    options: dict[str, object] = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5},
+                                  "pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow,
+                                  "pool_timeout": 60}
     options.update(kwargs)
     return create_engine(settings.database_url, **options)
 

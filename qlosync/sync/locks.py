@@ -68,6 +68,33 @@ def exclusive_run(engine: Engine, *parts: object) -> Iterator[bool]:
 
 
 @contextmanager
+def one_of_locks(engine: Engine, name: str, count: int) -> Iterator[int | None]:
+    """Take the first free of *count* session-level locks (a cluster-wide semaphore) for a whole run.
+
+    Yields the lock's number, or None when all are held; like :func:`exclusive_run`, a dead process's lock
+    goes with its connection.
+    """
+    with engine.connect() as connection:
+        taken: int | None = None
+        for number in range(count):
+            if connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": lock_key(name, number)}).scalar_one():
+                taken = number
+                break
+        connection.commit()
+        try:
+            yield taken
+        finally:
+            if taken is not None:
+                try:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": lock_key(name, taken)})
+                    connection.commit()
+                except DBAPIError as exc:
+                    if not exc.connection_invalidated:
+                        raise
+                    log.warning("lock %s:%s was lost with its connection during the run (%s)", name, taken, exc.orig)
+
+
+@contextmanager
 def held_lock(engine: Engine, *parts: object, timeout_s: float) -> Iterator[Connection]:
     """Wait (at most *timeout_s*) for a session-level lock and yield its connection; work done on that
     connection may take the same key again (advisory locks are re-entrant within a session).

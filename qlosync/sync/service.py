@@ -40,7 +40,8 @@ def shop_gate(settings: Settings, engine: Engine, shop: ShopConfig) -> ShopGate:
 def pull_options(settings: Settings) -> PullOptions:
     interval = timedelta(milliseconds=settings.sync_interval_ms)
     # A slot that runs two intervals late is covered by any pull that started after it: one catch-up, no storm.
-    return PullOptions(full_after=timedelta(hours=settings.full_sync_after_hours), stale_after=2 * interval)
+    return PullOptions(full_after=timedelta(hours=settings.full_sync_after_hours), stale_after=2 * interval,
+                       bulk_min_orders=settings.bulk_pull_min_orders, bulk_lanes=settings.bulk_pulls)
 
 
 @contextmanager

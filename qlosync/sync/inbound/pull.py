@@ -33,7 +33,7 @@ from qlosync.runtime import metrics
 from qlosync.sync.inbound import runs
 from qlosync.sync.inbound.apply import ApplyResult, Catalog, apply_snapshot, apply_snapshots, sync_log
 from qlosync.sync.inbound.mapper import InvalidBookingError
-from qlosync.sync.locks import exclusive_run
+from qlosync.sync.locks import exclusive_run, one_of_locks
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,10 @@ class PullOptions:
     full_after: timedelta = timedelta(hours=24)
     # A scheduler slot older than this when its message runs is covered by any later pull.
     stale_after: timedelta = timedelta(minutes=10)
+    # A full pull of a shop with more orders than this is a bulk import: it needs one of bulk_lanes
+    # cluster-wide lanes, so that big imports never occupy every worker thread (fairness between shops).
+    bulk_min_orders: int = 2000
+    bulk_lanes: int = 2
 
 
 @dataclass
@@ -118,6 +122,14 @@ def run_pull(deps: PullDeps, *, kind: str = "incremental", trigger: str = "manua
             raise
 
 
+def _become_incremental(deps: PullDeps, report: RunReport, deferred: str) -> None:
+    logger.info("Full pull of %s deferred (%s): every bulk lane is busy; incremental meanwhile.", deps.shop.name,
+                deferred, extra={"action": "bulk_deferred"})
+    report.kind = "incremental"
+    with transaction(deps.session_factory) as session:
+        session.get_one(QloAppsSyncState, report.run_id).kind = "incremental"
+
+
 def _fail_interrupted_runs(deps: PullDeps, current_run_id: int | None) -> None:
     """Runs still marked running while we hold the shop's pull lock died with their worker: say so."""
     with transaction(deps.session_factory) as session:
@@ -143,12 +155,23 @@ def _locked_pull(deps: PullDeps, report: RunReport) -> RunReport:
         run.kind, run.trigger = report.kind, report.trigger
         if cursor is not None:
             run.cursor_before_date_upd, run.cursor_before_id = cursor
+    deferred: str | None = None
     try:
         retry_parked(deps, report)
         if report.kind == "full":
             marker = client.latest_order_cursor()
-            _apply_pages(deps, report, client.iter_all_orders(), incremental=False)
-        else:
+            with _bulk_lane(deps, marker) as lane:
+                if lane is not False:
+                    _apply_pages(deps, report, client.iter_all_orders(), incremental=False)
+                elif cursor is None:
+                    report.requests = client.request_count - requests_before
+                    return _close(deps, report, "skipped", f"a bulk import waits for one of the "
+                                  f"{deps.options.bulk_lanes} bulk lanes; the next slot tries again", full_sync_reason=reason or "a bulk import waits for a lane")
+                else:
+                    # The shop's changes keep flowing meanwhile; the full pull stays owed (reason kept).
+                    deferred = reason or f"a {report.trigger} full pull waits for a bulk lane"
+                    _become_incremental(deps, report, deferred)
+        if report.kind == "incremental":
             marker = None
             _apply_pages(deps, report, client.iter_orders_changed_since(cursor, overlap=deps.options.overlap),
                          incremental=True, lower=None if cursor is None else cursor[0] - deps.options.overlap)
@@ -157,7 +180,29 @@ def _locked_pull(deps: PullDeps, report: RunReport) -> RunReport:
         doubtful = str(exc) if isinstance(exc, DoubtfulCursorError) else None
         return _close(deps, report, "failed", f"{type(exc).__name__}: {exc}", full_sync_reason=doubtful)
     report.requests = client.request_count - requests_before
-    return _close(deps, report, "succeeded", None, full_marker=marker if report.kind == "full" else None)
+    return _close(deps, report, "succeeded", None, full_marker=marker if report.kind == "full" else None,
+                  full_sync_reason=deferred)
+
+
+@contextlib.contextmanager
+def _bulk_lane(deps: PullDeps, marker: runs.Cursor | None) -> Iterator[bool | None]:
+    """For a big full pull, hold a bulk lane for the run: yields True (held), False (none free) or None (a
+    small pull needs none).
+
+    The size is estimated without a request: the bookings already mapped, or the id of the most recently
+    changed order (QloApps order ids count up from 1), whichever is larger.
+    """
+    with transaction(deps.session_factory) as session:
+        known = session.scalar(select(func.count()).where(QloAppsReservationMapping.config_id == deps.shop.id)) or 0
+    size = max(known, marker[1] if marker else 0)
+    if size < deps.options.bulk_min_orders:
+        yield None
+        return
+    with one_of_locks(deps.engine, "qloapps-bulk-lane", deps.options.bulk_lanes) as lane:
+        if lane is not None:
+            logger.info("Full pull of %s (about %s orders) runs in bulk lane %s.", deps.shop.name, size, lane,
+                        extra={"action": "bulk_lane"})
+        yield lane is not None
 
 
 @dataclass
@@ -364,7 +409,7 @@ def _close(deps: PullDeps, report: RunReport, status: str, error: str | None, *,
                 row.last_full_sync = at
                 row.full_sync_reason = None
             run.cursor_after_date_upd, run.cursor_after_id = runs.get_cursor(row) or (None, None)
-        elif full_sync_reason:
+        if full_sync_reason and not (status == "succeeded" and report.kind == "full"):
             row.full_sync_reason = full_sync_reason
     report.status, report.error = status, error
     log = logger.info if status != "failed" else logger.warning
