@@ -83,6 +83,13 @@ def schedule_tick() -> None:
     inbound_jobs.tick(current_runtime(), enqueue)
 
 
+@qlosync_actor(queue_name=INBOUND, max_retries=0, time_limit_ms=600_000, periodic=cron("45 4 * * *"))
+def prune_runs() -> None:
+    """Daily (04:45, periodiq): delete sync runs older than QLOSYNC_RUN_RETENTION_DAYS (with many shops the
+    scheduler records one run per shop per interval)."""
+    inbound_jobs.prune(current_runtime())
+
+
 # -- outbound sync ----------------------------------------------------------------------------------------
 
 

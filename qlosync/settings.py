@@ -54,6 +54,7 @@ class Settings:
     # of bulk_pulls cluster-wide lanes, so big imports never take every worker thread.
     bulk_pulls: int = 2
     bulk_pull_min_orders: int = 2000
+    run_retention_days: int = 30  # sync runs older than this are deleted daily (each shop's last one is kept)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -80,6 +81,7 @@ class Settings:
             db_max_overflow=_int(env, "QLOSYNC_DB_MAX_OVERFLOW", 15, 0, unit="connections"),
             bulk_pulls=_int(env, "QLOSYNC_BULK_PULLS", 2, 1, unit="pulls"),
             bulk_pull_min_orders=_int(env, "QLOSYNC_BULK_PULL_MIN_ORDERS", 2000, 1, unit="orders"),
+            run_retention_days=_int(env, "QLOSYNC_RUN_RETENTION_DAYS", 30, 1, unit="days"),
         )
 
     def require_secret_key(self) -> Secret:

@@ -74,3 +74,23 @@ def test_tick_sends_no_slot_to_a_shop_whose_breaker_is_open(runtime, session_fac
     sent: list[tuple[str, datetime, int]] = []
     assert jobs.tick(runtime, lambda name, slot, delay: sent.append((name, slot, delay)), now=minute) == 2
     assert all(slot >= minute + timedelta(seconds=30) for _, slot, _ in sent)
+
+
+def test_prune_deletes_old_runs_but_keeps_each_shops_latest(runtime, session_factory, shop):
+    from datetime import timedelta as td
+
+    from qlosync.db.models import QloAppsSyncState as Run
+
+    now = datetime.now(UTC)
+    with transaction(session_factory) as session:
+        for age_days, status in ((90, "succeeded"), (60, "failed"), (40, "succeeded"), (1, "succeeded")):
+            session.add(Run(config_id=shop.id, kind="incremental", trigger="schedule", status=status,
+                            started_at=now - td(days=age_days)))
+    assert jobs.prune(runtime, now=now) == 3
+    with transaction(session_factory) as session:
+        ages = [(now - r.started_at).days for r in session.scalars(select(Run))]
+    assert ages == [1]
+    # The only run of a shop stays even when it is old
+    with transaction(session_factory) as session:
+        session.execute(update(Run).values(started_at=now - td(days=400)))
+    assert jobs.prune(runtime, now=now) == 0

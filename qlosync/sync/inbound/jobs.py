@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import select
@@ -114,4 +114,19 @@ def tick(runtime: Runtime, enqueue: Enqueue, now: datetime | None = None) -> int
     return count
 
 
-__all__ = ["SCHEDULED_TRIGGERS", "SLOT_TRIGGERS", "Enqueue", "import_one", "pull", "tick"]
+def prune(runtime: Runtime, now: datetime | None = None) -> int:
+    """Delete sync runs older than QLOSYNC_RUN_RETENTION_DAYS, batch by batch; returns how many."""
+    older_than = (now or datetime.now(UTC)) - timedelta(days=runtime.settings.run_retention_days)
+    total = 0
+    while True:
+        with runtime.transaction() as session:
+            deleted = runs.prune_runs(session, older_than)
+        total += deleted
+        if not deleted:
+            break
+    if total:
+        logger.info("Deleted %s sync runs older than %s.", total, older_than.isoformat(), extra={"action": "runs_pruned"})
+    return total
+
+
+__all__ = ["SCHEDULED_TRIGGERS", "SLOT_TRIGGERS", "Enqueue", "import_one", "prune", "pull", "tick"]

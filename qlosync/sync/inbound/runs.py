@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -88,3 +88,17 @@ def full_sync_reason(row: QloAppsSyncCursor, full_after: timedelta, at: datetime
     if row.last_successful_sync is None or at - row.last_successful_sync > full_after:
         return f"last successful sync is older than {full_after}"
     return None
+
+
+def prune_runs(session: Session, older_than: datetime, batch: int = 10_000) -> int:
+    """Delete finished runs that started before *older_than*, keeping each shop's latest run; returns how many.
+
+    With many shops the scheduler records a run per shop per interval (1,000 shops at 5 minutes: 288,000 a
+    day), so old ones go. Batches keep each transaction, and the locks it takes, short.
+    """
+    latest = select(func.max(QloAppsSyncState.id)).group_by(QloAppsSyncState.config_id)
+    doomed = (select(QloAppsSyncState.id)
+              .where(QloAppsSyncState.started_at < older_than, QloAppsSyncState.status != "running",
+                     QloAppsSyncState.id.not_in(latest))
+              .limit(batch).scalar_subquery())
+    return session.execute(delete(QloAppsSyncState).where(QloAppsSyncState.id.in_(doomed))).rowcount or 0
