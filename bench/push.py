@@ -65,11 +65,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
-import pika
 import requests
-from processes import free_port, start, stop  # bench/processes.py (bench/ is the script's folder)
+from processes import (  # bench/processes.py (bench/ is the script's folder)
+    alive, answers, free_port, queue_counts, start, stop, vhost_url, wait_for)
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -85,7 +84,6 @@ from qlosync.secrets import Secret  # noqa: E402
 from qlosync.settings import Settings  # noqa: E402
 from qlosync.sync.outbound.mapper import load_state, pms_state_hash  # noqa: E402
 from qlosync.sync.push_token import token_in  # noqa: E402
-from qlosync.runtime.topology import passive_counts  # noqa: E402
 from tests import rabbitmq_admin  # noqa: E402
 
 API_KEY = "BENCHBENCHBENCHBENCHBENCHBENCH12"
@@ -103,31 +101,6 @@ LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 
-
-
-def wait_for(condition: Any, what: str, timeout: float = 30.0, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise SystemExit(f"bench/push.py: timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
-
-
-def vhost_url(amqp_url: str, vhost: str) -> str:
-    parts = urlsplit(amqp_url)
-    return urlunsplit(parts._replace(path="/" + quote(vhost, safe="")))
-
-
-def queue_counts(amqp_url: str, queue: str) -> tuple[int, int] | None:
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    try:
-        return passive_counts(connection, queue)
-    finally:
-        if connection.is_open:
-            connection.close()
 
 
 def qlosync(env: dict[str, str], *args: str) -> str:
@@ -438,7 +411,7 @@ def main() -> None:
         port = free_port()
         sim_url = f"http://127.0.0.1:{port}"
         processes.append(start([str(BIN / "qlosync"), "simulator", "--port", str(port)], env, logs / "simulator.log"))
-        wait_for(lambda: _answers(f"{sim_url}/_sim/stats"), "the simulator to answer")
+        wait_for(lambda: answers(f"{sim_url}/_sim/stats"), "the simulator to answer")
         qlosync(env, "config", "set", "--base-url", sim_url, "--api-key-env", "QLOAPPS_API_KEY", "--enable")
         qlosync(env, "mappings", "import")
         with engine.connect() as c:
@@ -452,10 +425,10 @@ def main() -> None:
         processes.append(start([str(BIN / "dramatiq"), "qlosync.actors", "--queues", "qloapps.outbound",
                                 "--processes", str(args.processes), "--threads", str(args.threads)],
                                env, logs / "workers.log"))
-        wait_for(lambda: _alive(processes, logs) and (queue_counts(amqp, "qloapps.outbound") or (0, 0))[1]
+        wait_for(lambda: alive(processes, logs) and (queue_counts(amqp, "qloapps.outbound") or (0, 0))[1]
                  >= args.processes, "the workers to consume qloapps.outbound", timeout=60, interval=0.2)
         processes.append(start([str(BIN / "qlosync"), "relay"], env, logs / "relay.log"))
-        wait_for(lambda: _alive(processes, logs) and engine_scalar(
+        wait_for(lambda: alive(processes, logs) and engine_scalar(
             engine, "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN qlosync_outbox' "
                     "AND datname = current_database()"), "the relay to LISTEN", interval=0.05)
 
@@ -472,7 +445,7 @@ def main() -> None:
         settle_started = time.monotonic()
         deadline = settle_started + args.settle
         while time.monotonic() < deadline:
-            _alive(processes, logs)
+            alive(processes, logs)
             if settled(engine, watch, changes):
                 time.sleep(1.0)  # a push still in flight (a create racing a cancellation) would show by then
                 if settled(engine, watch, changes):
@@ -505,22 +478,6 @@ def main() -> None:
             for log in logs.glob("*.log"):
                 log.unlink()
             logs.rmdir()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
-
-
-def _alive(processes: list[subprocess.Popen[bytes]], logs: Path) -> bool:
-    for process in processes:
-        if process.poll() is not None:
-            tails = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}" for p in sorted(logs.glob("*.log")))
-            raise SystemExit(f"bench/push.py: {' '.join(map(str, process.args))} exited with {process.returncode}\n"
-                             f"{tails}")
-    return True
 
 
 def engine_scalar(engine: Engine, sql: str) -> Any:
