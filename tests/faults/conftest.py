@@ -10,6 +10,9 @@ The fault tests stop, restart and break their servers, so they never use the sha
 Both are session-scoped and always torn down (node stopped, cluster stopped, directories removed), also
 when a test fails. Per test, ``database_url`` (overriding the shared one) clones the template on the
 private cluster, and ``amqp_url`` is a fresh vhost on the private node.
+
+Both listen on 127.0.0.1 only; ``listen_also(address)`` / ``forget(address)`` add and remove one more
+address (the multi-host scenario's bridge), so the other scenarios see the servers as before.
 """
 
 from __future__ import annotations
