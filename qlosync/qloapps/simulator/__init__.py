@@ -3,7 +3,8 @@
 Use ``Simulator(api_key=..., port=0).start()`` in tests, or ``serve(port, api_key)`` in the foreground
 (``qlosync simulator``). State is in memory; ``sim.store`` changes data "behind qlosync's back",
 ``sim.faults`` injects failures, ``sim.request_counts`` counts requests per resource. HTTP control
-endpoints live under ``/_sim/`` (see docs/simulator.md).
+endpoints live under ``/_sim/`` (see docs/simulator.md). ``sim.add_shops(names, bookings)`` adds named
+shops, each with its own data, faults and counters, at ``/shops/<name>/api/`` and ``/shops/<name>/_sim/``.
 
 Known gaps (captures deliberately not reproduced; mirrored in tests/contract/test_captures.py KNOWN_GAPS):
 
@@ -15,7 +16,8 @@ Known gaps (captures deliberately not reproduced; mirrored in tests/contract/tes
   without customer groups, never applied).
 """
 
-from .server import Simulator, serve
+from .server import Simulator, numbered_names, serve
+from .shop import ShopSim
 
 KNOWN_GAPS = {
     "054": "unpatched PHP 8 DivisionByZeroError after commit; simulator behaves like the patched server (056)",
@@ -24,4 +26,4 @@ KNOWN_GAPS = {
     "284": "same PHP 8 PDO failure as 280; simulator behaves like the patched server (288)",
 }
 
-__all__ = ["KNOWN_GAPS", "Simulator", "serve"]
+__all__ = ["KNOWN_GAPS", "ShopSim", "Simulator", "numbered_names", "serve"]

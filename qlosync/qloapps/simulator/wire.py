@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,4 +112,11 @@ def number(value: float) -> int | float:
 
 def money6(value: float) -> str:
     """Decimal column text ("2080.000000")."""
-    return f"{float(value):.6f}"
+    return _money6_text(float(value))
+
+
+@functools.lru_cache(maxsize=65536)
+def _money6_text(value: float) -> str:
+    # Prices repeat a lot (a few room rates, zeros); one shared string per amount instead of one per row
+    # column saves about a tenth of the memory of 1,000 shops' bookings.
+    return f"{value:.6f}"
