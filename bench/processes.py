@@ -4,10 +4,16 @@ a vhost's URL and its queue depths."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -79,3 +85,62 @@ def queue_counts(amqp_url: str, queue: str) -> tuple[int, int] | None:
     finally:
         if connection.is_open:
             connection.close()
+
+
+@dataclass
+class BenchRun:
+    """A benchmark's throwaway database and RabbitMQ vhost, its log folder and the processes it started."""
+
+    database_url: str
+    amqp_url: str
+    vhost: str
+    logs: Path
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment of qlosync processes of this run (the caller's QLOSYNC_/QLOAPPS_ settings left out)."""
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_"))}
+        return {**base, "DATABASE_URL": self.database_url, "RABBITMQ_URL": self.amqp_url, **extra}
+
+
+@contextmanager
+def bench_run(kind: str, keep_logs: bool = False) -> Iterator[BenchRun]:
+    """Create a migrated database beside DATABASE_URL's and a vhost on RABBITMQ_URL's broker; afterwards stop
+    the run's processes (last started first), drop both, and remove the logs unless kept or the run failed."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from qlosync.db import migrate
+    from qlosync.settings import Settings
+    from tests import rabbitmq_admin
+
+    settings = Settings.from_env()
+    base = make_url(settings.database_url)
+    name = f"qlosync_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    logs = Path(tempfile.mkdtemp(prefix=f"qlosync-bench-{kind}-"))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    run = BenchRun(url, vhost_url(settings.rabbitmq_url, name), name, logs)
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    vhost_made = finished = False
+    try:
+        rabbitmq_admin.add_vhost(name)
+        vhost_made = True
+        migrate.upgrade(url)
+        yield run
+        finished = True
+    finally:
+        for process in reversed(run.processes):
+            stop(process)
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        if vhost_made:
+            rabbitmq_admin.delete_vhost(name)
+        if keep_logs or not finished:
+            print(f"process logs kept in {logs}", file=sys.stderr)
+        else:
+            shutil.rmtree(logs, ignore_errors=True)

@@ -52,14 +52,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -68,23 +65,19 @@ from typing import Any
 
 import requests
 from processes import (  # bench/processes.py (bench/ is the script's folder)
-    alive, answers, free_port, queue_counts, start, stop, vhost_url, wait_for)
+    BenchRun, alive, answers, bench_run, free_port, queue_counts, start, wait_for)
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.rabbitmq_admin (vhosts through the management API or rabbitmqctl)
 
 from qlosync.crypto import generate_secret_key  # noqa: E402
-from qlosync.db import migrate  # noqa: E402
 from qlosync.qloapps.client import QloAppsClient  # noqa: E402
 from qlosync.qloapps.models import STATE_CANCELLED, STATE_REFUNDED  # noqa: E402
 from qlosync.secrets import Secret  # noqa: E402
-from qlosync.settings import Settings  # noqa: E402
 from qlosync.sync.outbound.mapper import load_state, pms_state_hash  # noqa: E402
 from qlosync.sync.push_token import token_in  # noqa: E402
-from tests import rabbitmq_admin  # noqa: E402
 
 API_KEY = "BENCHBENCHBENCHBENCHBENCHBENCH12"
 BIN = Path(sys.executable).parent
@@ -384,100 +377,73 @@ def main() -> None:
     parser.add_argument("--keep-logs", action="store_true", help="print where the process logs are and keep them")
     args = parser.parse_args()
 
-    base_settings = Settings.from_env()
-    base = make_url(base_settings.database_url)
-    run = uuid.uuid4().hex[:8]
-    name, vhost = f"qlosync_bench_{run}", f"qlosync_bench_{run}"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    logs = Path(tempfile.mkdtemp(prefix="qlosync-bench-push-"))
-    processes: list[subprocess.Popen[bytes]] = []
-    engine: Engine | None = None
-    finished = False
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    vhost_made = False
-    try:
-        rabbitmq_admin.add_vhost(vhost)
-        vhost_made = True
-        amqp = vhost_url(base_settings.rabbitmq_url, vhost)
-        url = base.set(database=name).render_as_string(hide_password=False)
-        migrate.upgrade(url)
-        engine = create_engine(url, pool_size=5)
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_"))},
-               "DATABASE_URL": url, "RABBITMQ_URL": amqp, "QLOSYNC_SECRET_KEY": generate_secret_key(),
-               "QLOAPPS_API_KEY": API_KEY, "QLOSYNC_LOG_LEVEL": args.log_level}
-
-        # The simulator, in its own process, then the shop and its catalog
-        port = free_port()
-        sim_url = f"http://127.0.0.1:{port}"
-        processes.append(start([str(BIN / "qlosync"), "simulator", "--port", str(port)], env, logs / "simulator.log"))
-        wait_for(lambda: answers(f"{sim_url}/_sim/stats"), "the simulator to answer")
-        qlosync(env, "config", "set", "--base-url", sim_url, "--api-key-env", "QLOAPPS_API_KEY", "--enable")
-        qlosync(env, "mappings", "import")
-        with engine.connect() as c:
-            config_id = c.scalar(text("SELECT id FROM qloapps_config"))
-            room_types = sorted(c.scalars(text("SELECT pms_room_type_id FROM qloapps_room_type_mappings")))
-        assert len(room_types) == 4, room_types
-        requests.post(f"{sim_url}/_sim/faults", json={"kind": "latency", "count": None, "path": "/api/",
-                                                      "delay_s": args.latency}, timeout=5).raise_for_status()
-
-        # Workers (outbound queue only), then the relay
-        processes.append(start([str(BIN / "dramatiq"), "qlosync.actors", "--queues", "qloapps.outbound",
-                                "--processes", str(args.processes), "--threads", str(args.threads)],
-                               env, logs / "workers.log"))
-        wait_for(lambda: alive(processes, logs) and (queue_counts(amqp, "qloapps.outbound") or (0, 0))[1]
-                 >= args.processes, "the workers to consume qloapps.outbound", timeout=60, interval=0.2)
-        processes.append(start([str(BIN / "qlosync"), "relay"], env, logs / "relay.log"))
-        wait_for(lambda: alive(processes, logs) and engine_scalar(
-            engine, "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN qlosync_outbox' "
-                    "AND datname = current_database()"), "the relay to LISTEN", interval=0.05)
-
-        # The run
-        before = requests.get(f"{sim_url}/_sim/stats", timeout=5).json()["requests"]
-        watch = MappingWatch(engine)
-        watch.start()
-        rng = random.Random(args.seed)
-        driver = Driver(engine, Slots(rng, room_types), rng)
-        print(f"driving {args.rate:g} changes/s for {args.seconds:g} s: {args.processes} worker processes x "
-              f"{args.threads} threads, 1 relay, simulator latency {args.latency * 1000:g} ms per request", flush=True)
-        drive_s = driver.run(args.rate, args.seconds)
-        changes = driver.changes
-        settle_started = time.monotonic()
-        deadline = settle_started + args.settle
-        while time.monotonic() < deadline:
-            alive(processes, logs)
-            if settled(engine, watch, changes):
-                time.sleep(1.0)  # a push still in flight (a create racing a cancellation) would show by then
-                if settled(engine, watch, changes):
-                    break
-            time.sleep(0.2)
-        settle_s = time.monotonic() - settle_started
-        time.sleep(2 * POLL_S)  # one more poll of the mappings
-        watch.stop()
-        after = requests.get(f"{sim_url}/_sim/stats", timeout=5).json()["requests"]
-        delta = {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
-
-        with QloAppsClient(sim_url, Secret(API_KEY)) as client:
-            checked = verify(engine, client, config_id)
-        measured = latencies(changes, watch, checked["never_pushed"])
-        report(args, changes, drive_s, settle_s, delta, checked, measured, watch)
-        finished = True
-    finally:
-        for process in reversed(processes):
-            stop(process)
-        if engine is not None:
+    with bench_run("push", args.keep_logs) as run:
+        engine = create_engine(run.database_url, pool_size=5)
+        try:
+            measure(args, run, engine)
+        finally:
             engine.dispose()
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        if vhost_made:
-            rabbitmq_admin.delete_vhost(vhost)
-        if args.keep_logs or not finished:
-            print(f"process logs kept in {logs}", file=sys.stderr)
-        else:
-            for log in logs.glob("*.log"):
-                log.unlink()
-            logs.rmdir()
+
+
+def measure(args: argparse.Namespace, run: BenchRun, engine: Engine) -> None:
+    """Set up the shop and the processes, drive the changes, wait for the backlog, verify and report."""
+    logs, amqp = run.logs, run.amqp_url
+    env = run.env(QLOSYNC_SECRET_KEY=generate_secret_key(), QLOAPPS_API_KEY=API_KEY, QLOSYNC_LOG_LEVEL=args.log_level)
+
+    # The simulator, in its own process, then the shop and its catalog
+    port = free_port()
+    sim_url = f"http://127.0.0.1:{port}"
+    run.processes.append(start([str(BIN / "qlosync"), "simulator", "--port", str(port)], env, logs / "simulator.log"))
+    wait_for(lambda: answers(f"{sim_url}/_sim/stats"), "the simulator to answer")
+    qlosync(env, "config", "set", "--base-url", sim_url, "--api-key-env", "QLOAPPS_API_KEY", "--enable")
+    qlosync(env, "mappings", "import")
+    with engine.connect() as c:
+        config_id = c.scalar(text("SELECT id FROM qloapps_config"))
+        room_types = sorted(c.scalars(text("SELECT pms_room_type_id FROM qloapps_room_type_mappings")))
+    assert len(room_types) == 4, room_types
+    requests.post(f"{sim_url}/_sim/faults", json={"kind": "latency", "count": None, "path": "/api/",
+                                                  "delay_s": args.latency}, timeout=5).raise_for_status()
+
+    # Workers (outbound queue only), then the relay
+    run.processes.append(start([str(BIN / "dramatiq"), "qlosync.actors", "--queues", "qloapps.outbound",
+                            "--processes", str(args.processes), "--threads", str(args.threads)],
+                           env, logs / "workers.log"))
+    wait_for(lambda: alive(run.processes, logs) and (queue_counts(amqp, "qloapps.outbound") or (0, 0))[1]
+             >= args.processes, "the workers to consume qloapps.outbound", timeout=60, interval=0.2)
+    run.processes.append(start([str(BIN / "qlosync"), "relay"], env, logs / "relay.log"))
+    wait_for(lambda: alive(run.processes, logs) and engine_scalar(
+        engine, "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN qlosync_outbox' "
+                "AND datname = current_database()"), "the relay to LISTEN", interval=0.05)
+
+    # The run
+    before = requests.get(f"{sim_url}/_sim/stats", timeout=5).json()["requests"]
+    watch = MappingWatch(engine)
+    watch.start()
+    rng = random.Random(args.seed)
+    driver = Driver(engine, Slots(rng, room_types), rng)
+    print(f"driving {args.rate:g} changes/s for {args.seconds:g} s: {args.processes} worker processes x "
+          f"{args.threads} threads, 1 relay, simulator latency {args.latency * 1000:g} ms per request", flush=True)
+    drive_s = driver.run(args.rate, args.seconds)
+    changes = driver.changes
+    settle_started = time.monotonic()
+    deadline = settle_started + args.settle
+    while time.monotonic() < deadline:
+        alive(run.processes, logs)
+        if settled(engine, watch, changes):
+            time.sleep(1.0)  # a push still in flight (a create racing a cancellation) would show by then
+            if settled(engine, watch, changes):
+                break
+        time.sleep(0.2)
+    settle_s = time.monotonic() - settle_started
+    time.sleep(2 * POLL_S)  # one more poll of the mappings
+    watch.stop()
+    after = requests.get(f"{sim_url}/_sim/stats", timeout=5).json()["requests"]
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
+
+    with QloAppsClient(sim_url, Secret(API_KEY)) as client:
+        checked = verify(engine, client, config_id)
+    measured = latencies(changes, watch, checked["never_pushed"])
+    report(args, changes, drive_s, settle_s, delta, checked, measured, watch)
 
 
 def engine_scalar(engine: Engine, sql: str) -> Any:

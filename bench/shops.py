@@ -18,6 +18,8 @@ Phases:
   (``pms_reservations.updated_at``); with the same ``u`` per shop in both phases, the difference between the
   phases is the system's own delay.
 * **broken**: the same again while shop 1 answers nothing (its requests time out after ``--read-timeout``).
+* **big import** (``--big-import N``, 0 skips): the same again while a new shop with N bookings joins; its
+  first, full pull runs during the phase (fairness: it must not delay the other shops' pulls).
 
 Measured: per-shop lag p50/p99 (healthy shops), whether every shop was pulled in every interval (a
 succeeded run per shop per interval window), QloApps requests per shop per cycle, peak PostgreSQL
@@ -29,30 +31,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import requests
 from processes import (  # bench/processes.py (bench/ is the script's folder)
-    alive, answers, free_port, queue_counts, start, stop, vhost_url, wait_for)
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+    BenchRun, alive, answers, bench_run, free_port, queue_counts, start, wait_for)
+from sqlalchemy import Engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from qlosync.crypto import KeyCipher, generate_secret_key  # noqa: E402
-from qlosync.db import migrate  # noqa: E402
 from qlosync.db.config_store import load_shop, save_config  # noqa: E402
 from qlosync.db.session import make_engine, make_sessionmaker, transaction  # noqa: E402
 from qlosync.qloapps.client import QloAppsClient  # noqa: E402
@@ -60,7 +57,6 @@ from qlosync.secrets import Secret  # noqa: E402
 from qlosync.settings import Settings  # noqa: E402
 from qlosync.sync.inbound.catalog import import_catalog  # noqa: E402
 from qlosync.sync.inbound.schedule_slots import EPOCH, slot_offset_ms  # noqa: E402
-from tests import rabbitmq_admin  # noqa: E402
 
 API_KEY = "BENCHBENCHBENCHBENCHBENCHBENCH12"
 BIN = Path(sys.executable).parent
@@ -312,6 +308,42 @@ def phase(name: str, *, engine: Engine, sim_url: str, shops: dict[str, int], ord
     return result
 
 
+def big_import_phase(args: argparse.Namespace, *, engine: Engine, sim_url: str, shops: dict[str, int],
+                     orders: dict[int, list[int]], lead: dict[str, float], secret: str,
+                     exclude: set[int], env: dict[str, str]) -> dict[str, Any]:
+    """A new shop with --big-import bookings joins: its first (full) pull runs while the others are measured."""
+    name = "big-import"
+    requests.post(f"{sim_url}/_sim/shops", json={"names": [name], "bookings": args.big_import},
+                  timeout=300).raise_for_status()
+    cipher = KeyCipher(Secret(secret))
+    sessions = make_sessionmaker(engine)
+    with transaction(sessions) as session:
+        save_config(session, cipher, name=name, base_url=f"{sim_url}/shops/{name}", api_key=Secret(API_KEY),
+                    sync_enabled=False)
+    map_catalogs(engine, [name], secret)
+    with engine.begin() as c:
+        c.execute(text("UPDATE qloapps_config SET sync_enabled = true WHERE name = :n"), {"n": name})
+        big_id = c.scalar(text("SELECT id FROM qloapps_config WHERE name = :n"), {"n": name})
+    # Its first pull now (enqueued for the workers, as `qlosync sync` does), not at the next minute's tick
+    subprocess.run([str(BIN / "qlosync"), "sync", "--shop", name], env=env, check=True, capture_output=True,
+                   timeout=60)
+    result = phase("big import", engine=engine, sim_url=sim_url, shops=shops, orders=orders, cycles=args.cycles,
+                   interval_ms=args.interval_ms, lead=lead, broken=set(), exclude=exclude)
+    with engine.connect() as c:
+        runs = c.execute(text(
+            "SELECT kind, status, created, extract(epoch FROM finished_at - started_at) FROM qloapps_sync_state "
+            "WHERE config_id = :c ORDER BY id"), {"c": big_id}).all()
+        imported = c.scalar(text("SELECT count(*) FROM qloapps_reservation_mappings WHERE config_id = :c"),
+                            {"c": big_id})
+    full = [r for r in runs if r.kind == "full" and r.status == "succeeded"]
+    result["big_shop"] = {"bookings": args.big_import, "imported": imported,
+                          "full_import_s": round(float(full[0][3]), 1) if full else None,
+                          "runs": [f"{r.kind}/{r.status}/{r.created}" for r in runs][:6]}
+    print(f"[big import] {imported}/{args.big_import} imported; full pull took {result['big_shop']['full_import_s']} s",
+          flush=True)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shops", type=int, default=1000)
@@ -321,148 +353,134 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2, help="dramatiq worker processes")
     parser.add_argument("--threads", type=int, default=8, help="threads per worker process")
     parser.add_argument("--read-timeout", type=float, default=10.0, help="QLOAPPS_HTTP_READ_TIMEOUT_S")
+    parser.add_argument("--big-import", type=int, default=10_000,
+                        help="bookings of a shop that joins for a third phase (its full import runs meanwhile); 0 skips")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--keep-logs", action="store_true")
     args = parser.parse_args()
     if args.bookings < 2 * args.cycles + 1:
         raise SystemExit("bench/shops.py: --bookings must leave one booking per shop and cycle to cancel")
 
-    base_settings = Settings.from_env()
-    base = make_url(base_settings.database_url)
-    run = uuid.uuid4().hex[:8]
-    dbname, vhost = f"qlosync_bench_{run}", f"qlosync_bench_{run}"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    logs = Path(tempfile.mkdtemp(prefix="qlosync-bench-shops-"))
-    processes: list[subprocess.Popen[bytes]] = []
-    engine: Engine | None = None
-    finished = False
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{dbname}"'))
-    vhost_made = False
     results: dict[str, Any] = {"bench": "shops", "shops": args.shops, "bookings_per_shop": args.bookings,
                                "interval_ms": args.interval_ms, "cycles": args.cycles, "processes": args.processes,
                                "threads": args.threads, "read_timeout_s": args.read_timeout,
                                "date": datetime.now(UTC).isoformat(timespec="seconds")}
-    try:
-        rabbitmq_admin.add_vhost(vhost)
-        vhost_made = True
-        amqp = vhost_url(base_settings.rabbitmq_url, vhost)
-        url = base.set(database=dbname).render_as_string(hide_password=False)
-        migrate.upgrade(url)
-        engine = make_engine(Settings(database_url=url), pool_size=4)
-        secret = generate_secret_key()
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_"))},
-               "DATABASE_URL": url, "RABBITMQ_URL": amqp, "QLOSYNC_SECRET_KEY": secret, "QLOAPPS_API_KEY": API_KEY,
-               "QLOAPPS_SYNC_INTERVAL_MS": str(args.interval_ms), "QLOAPPS_HTTP_READ_TIMEOUT_S": str(args.read_timeout),
-               "QLOSYNC_FULL_SYNC_AT": "off", "QLOSYNC_LOG_LEVEL": "WARNING", "TZ": "UTC"}
-
-        t0 = time.monotonic()
-        port = free_port()
-        sim_url = f"http://127.0.0.1:{port}"
-        processes.append(start([str(BIN / "qlosync"), "simulator", "--port", str(port), "--shops", str(args.shops),
-                                "--bookings", str(args.bookings), "--shop-prefix", PREFIX], env, logs / "simulator.log"))
-        wait_for(lambda: alive(processes, logs) and answers(f"{sim_url}/_sim/shops/stats"), "the simulator",
-                 timeout=600, interval=0.5)
-        sim_pid = processes[0].pid
-        results["simulator_start_s"] = round(time.monotonic() - t0, 1)
-        shops = configure_shops(engine, sim_url, args.shops, secret)
-        t1 = time.monotonic()
-        map_catalogs(engine, list(shops), secret)
-        results["catalogs_mapped_s"] = round(time.monotonic() - t1, 1)
-        with engine.begin() as c:
-            c.execute(text("UPDATE qloapps_config SET sync_enabled = true"))
-        print(f"{args.shops} shops configured and mapped ({results['simulator_start_s']} s simulator, "
-              f"{results['catalogs_mapped_s']} s catalogs)", flush=True)
-
-        workers = start([str(BIN / "dramatiq"), "qlosync.actors", "--processes", str(args.processes), "--threads",
-                         str(args.threads)], env, logs / "workers.log")
-        processes.append(workers)
-        processes.append(start([str(BIN / "periodiq"), "qlosync.schedule"], env, logs / "scheduler.log"))
-        with Sampler(engine, workers, amqp) as sampler:
-            # Initial import: every shop's first slot is a full pull
-            t2 = time.monotonic()
-            total = args.shops * args.bookings
-
-            def imported() -> int:
-                with engine.connect() as c:
-                    return int(c.scalar(text("SELECT count(*) FROM qloapps_reservation_mappings")))
-
-            last_print = 0.0
-            while (done := imported()) < total:
-                alive(processes, logs)
-                if time.monotonic() - last_print > 15:
-                    print(f"initial import: {done}/{total} bookings", flush=True)
-                    last_print = time.monotonic()
-                if time.monotonic() - t2 > 30 * 60:
-                    raise SystemExit(f"bench/shops.py: the initial import stalled at {done}/{total}")
-                time.sleep(1)
-            results["initial_import_s"] = round(time.monotonic() - t2, 1)
-            print(f"initial import: {total} bookings in {results['initial_import_s']} s", flush=True)
-
-            with engine.connect() as c:
-                orders: dict[int, list[int]] = {}
-                for cid, oid in c.execute(text("SELECT config_id, qloapps_order_id FROM qloapps_reservation_mappings "
-                                               "ORDER BY config_id, qloapps_order_id")):
-                    orders.setdefault(cid, []).append(oid)
-            rng = random.Random(args.seed)
-            period = args.interval_ms / 1000
-            lead = {name: 2 + rng.random() * (period - 4) for name in shops}
-            broken_name = shop_name(1)
-            healthy = phase("healthy", engine=engine, sim_url=sim_url, shops=shops, orders=orders, cycles=args.cycles,
-                            interval_ms=args.interval_ms, lead=lead, broken=set(), exclude={shops[broken_name]})
-            requests.post(f"{sim_url}/shops/{broken_name}/_sim/faults",
-                          json={"kind": "timeout", "count": None, "delay_s": args.read_timeout * 3},
-                          timeout=10).raise_for_status()
-            broken = phase("broken", engine=engine, sim_url=sim_url, shops=shops, orders=orders, cycles=args.cycles,
-                           interval_ms=args.interval_ms, lead=lead, broken={shops[broken_name]})
-            with engine.connect() as c:
-                gate = c.execute(text("SELECT failures, trips, open_until FROM qloapps_shop_gate WHERE config_id = :c"),
-                                 {"c": shops[broken_name]}).first()
-                broken_runs = dict(c.execute(text(
-                    "SELECT status, count(*) FROM qloapps_sync_state WHERE config_id = :c AND started_at >= "
-                    "to_timestamp(:t) GROUP BY status"), {"c": shops[broken_name], "t": broken["window_start"] - 5}).all())
-            broken["broken_shop"] = {"name": broken_name, "failures_in_a_row": gate.failures if gate else None,
-                                     "breaker_trips": gate.trips if gate else None,
-                                     "breaker_open": bool(gate and gate.open_until), "runs": broken_runs}
-            requests.post(f"{sim_url}/shops/{broken_name}/_sim/faults/clear", timeout=10)
-            requests.post(f"{sim_url}/shops/{broken_name}/_sim/release", timeout=10)
-
-        def change(key: str) -> float | None:
-            a, b = healthy[key], broken[key]
-            return round((b - a) / a * 100, 1) if a else None
-
-        results.update({
-            "healthy": healthy, "broken": broken,
-            "lag_change_pct": {"p50": change("lag_p50_s"), "p99": change("lag_p99_s"),
-                               "after_slot_p50": change("delay_after_slot_p50_s"),
-                               "after_slot_p99": change("delay_after_slot_p99_s")},
-            "peak_db_connections": max(sampler.connections, default=0),
-            "peak_worker_rss_mb": round(max(sampler.rss_mb, default=0), 1),
-            "simulator_rss_mb": round(tree_rss_kb(sim_pid) / 1024, 1),
-            "queue_depth": {"inbound_ready_max": max((d[1] for d in sampler.depth), default=0),
-                            "delayed_ready_max": max((d[2] for d in sampler.depth), default=0),
-                            "inbound_ready_last": sampler.depth[-1][1] if sampler.depth else None,
-                            "samples": len(sampler.depth)},
-            "rabbitmq_queues": rabbit_queues(vhost),
-        })
-        report(results)
-        finished = True
-    finally:
-        for process in reversed(processes):
-            stop(process)
-        if engine is not None:
+    with bench_run("shops", args.keep_logs) as run:
+        engine = make_engine(Settings(database_url=run.database_url), pool_size=4)
+        try:
+            measure(args, run, engine, results)
+        finally:
             engine.dispose()
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        admin.dispose()
-        if vhost_made:
-            rabbitmq_admin.delete_vhost(vhost)
-        if args.keep_logs or not finished:
-            print(f"process logs kept in {logs}", file=sys.stderr)
-        else:
-            for log in logs.glob("*.log"):
-                log.unlink()
-            logs.rmdir()
+    report(results)
+
+
+def measure(args: argparse.Namespace, run: BenchRun, engine: Engine, results: dict[str, Any]) -> None:
+    """Set up the shops and the processes, then the initial import and the measured phases (into *results*)."""
+    logs, amqp = run.logs, run.amqp_url
+    secret = generate_secret_key()
+    env = run.env(QLOSYNC_SECRET_KEY=secret, QLOAPPS_API_KEY=API_KEY, QLOAPPS_SYNC_INTERVAL_MS=str(args.interval_ms),
+                  QLOAPPS_HTTP_READ_TIMEOUT_S=str(args.read_timeout), QLOSYNC_FULL_SYNC_AT="off",
+                  QLOSYNC_LOG_LEVEL="WARNING", TZ="UTC")
+
+    t0 = time.monotonic()
+    port = free_port()
+    sim_url = f"http://127.0.0.1:{port}"
+    run.processes.append(start([str(BIN / "qlosync"), "simulator", "--port", str(port), "--shops", str(args.shops),
+                                "--bookings", str(args.bookings), "--shop-prefix", PREFIX], env, logs / "simulator.log"))
+    wait_for(lambda: alive(run.processes, logs) and answers(f"{sim_url}/_sim/shops/stats"), "the simulator",
+             timeout=600, interval=0.5)
+    sim_pid = run.processes[0].pid
+    results["simulator_start_s"] = round(time.monotonic() - t0, 1)
+    shops = configure_shops(engine, sim_url, args.shops, secret)
+    t1 = time.monotonic()
+    map_catalogs(engine, list(shops), secret)
+    results["catalogs_mapped_s"] = round(time.monotonic() - t1, 1)
+    with engine.begin() as c:
+        c.execute(text("UPDATE qloapps_config SET sync_enabled = true"))
+    print(f"{args.shops} shops configured and mapped ({results['simulator_start_s']} s simulator, "
+          f"{results['catalogs_mapped_s']} s catalogs)", flush=True)
+
+    workers = start([str(BIN / "dramatiq"), "qlosync.actors", "--processes", str(args.processes), "--threads",
+                     str(args.threads)], env, logs / "workers.log")
+    run.processes.append(workers)
+    run.processes.append(start([str(BIN / "periodiq"), "qlosync.schedule"], env, logs / "scheduler.log"))
+    with Sampler(engine, workers, amqp) as sampler:
+        # Initial import: every shop's first slot is a full pull
+        t2 = time.monotonic()
+        total = args.shops * args.bookings
+
+        def imported() -> int:
+            with engine.connect() as c:
+                return int(c.scalar(text("SELECT count(*) FROM qloapps_reservation_mappings")))
+
+        last_print = 0.0
+        while (done := imported()) < total:
+            alive(run.processes, logs)
+            if time.monotonic() - last_print > 15:
+                print(f"initial import: {done}/{total} bookings", flush=True)
+                last_print = time.monotonic()
+            if time.monotonic() - t2 > 30 * 60:
+                raise SystemExit(f"bench/shops.py: the initial import stalled at {done}/{total}")
+            time.sleep(1)
+        results["initial_import_s"] = round(time.monotonic() - t2, 1)
+        print(f"initial import: {total} bookings in {results['initial_import_s']} s", flush=True)
+
+        with engine.connect() as c:
+            orders: dict[int, list[int]] = {}
+            for cid, oid in c.execute(text("SELECT config_id, qloapps_order_id FROM qloapps_reservation_mappings "
+                                           "ORDER BY config_id, qloapps_order_id")):
+                orders.setdefault(cid, []).append(oid)
+        rng = random.Random(args.seed)
+        period = args.interval_ms / 1000
+        lead = {name: 2 + rng.random() * (period - 4) for name in shops}
+        broken_name = shop_name(1)
+        healthy = phase("healthy", engine=engine, sim_url=sim_url, shops=shops, orders=orders, cycles=args.cycles,
+                        interval_ms=args.interval_ms, lead=lead, broken=set(), exclude={shops[broken_name]})
+        requests.post(f"{sim_url}/shops/{broken_name}/_sim/faults",
+                      json={"kind": "timeout", "count": None, "delay_s": args.read_timeout * 3},
+                      timeout=10).raise_for_status()
+        broken = phase("broken", engine=engine, sim_url=sim_url, shops=shops, orders=orders, cycles=args.cycles,
+                       interval_ms=args.interval_ms, lead=lead, broken={shops[broken_name]})
+        with engine.connect() as c:
+            gate = c.execute(text("SELECT failures, trips, open_until FROM qloapps_shop_gate WHERE config_id = :c"),
+                             {"c": shops[broken_name]}).first()
+            broken_runs = dict(c.execute(text(
+                "SELECT status, count(*) FROM qloapps_sync_state WHERE config_id = :c AND started_at >= "
+                "to_timestamp(:t) GROUP BY status"), {"c": shops[broken_name], "t": broken["window_start"] - 5}).all())
+        broken["broken_shop"] = {"name": broken_name, "failures_in_a_row": gate.failures if gate else None,
+                                 "breaker_trips": gate.trips if gate else None,
+                                 "breaker_open": bool(gate and gate.open_until), "runs": broken_runs}
+        requests.post(f"{sim_url}/shops/{broken_name}/_sim/faults/clear", timeout=10)
+        requests.post(f"{sim_url}/shops/{broken_name}/_sim/release", timeout=10)
+        if args.big_import:
+            big = big_import_phase(args, engine=engine, sim_url=sim_url, shops=shops, orders=orders, lead=lead,
+                                   secret=secret, exclude={shops[broken_name]}, env=env)
+            results["big_import"] = big
+
+    def change(key: str, other: dict[str, Any] | None = None) -> float | None:
+        a, b = healthy[key], (other or broken)[key]
+        return round((b - a) / a * 100, 1) if a else None
+
+    if args.big_import:
+        big = results["big_import"]
+        big["lag_change_pct"] = {"p50": change("lag_p50_s", big), "p99": change("lag_p99_s", big),
+                                 "after_slot_p50": change("delay_after_slot_p50_s", big),
+                                 "after_slot_p99": change("delay_after_slot_p99_s", big)}
+
+    results.update({
+        "healthy": healthy, "broken": broken,
+        "lag_change_pct": {"p50": change("lag_p50_s"), "p99": change("lag_p99_s"),
+                           "after_slot_p50": change("delay_after_slot_p50_s"),
+                           "after_slot_p99": change("delay_after_slot_p99_s")},
+        "peak_db_connections": max(sampler.connections, default=0),
+        "peak_worker_rss_mb": round(max(sampler.rss_mb, default=0), 1),
+        "simulator_rss_mb": round(tree_rss_kb(sim_pid) / 1024, 1),
+        "queue_depth": {"inbound_ready_max": max((d[1] for d in sampler.depth), default=0),
+                        "delayed_ready_max": max((d[2] for d in sampler.depth), default=0),
+                        "inbound_ready_last": sampler.depth[-1][1] if sampler.depth else None,
+                        "samples": len(sampler.depth)},
+        "rabbitmq_queues": rabbit_queues(run.vhost),
+    })
 
 
 def rabbit_queues(vhost: str) -> dict[str, Any]:
@@ -497,6 +515,10 @@ def report(results: dict[str, Any]) -> None:
     print(f"  effect of the broken shop  lag p50 {pct['p50']} %, p99 {pct['p99']} %; after the slot p50 "
           f"{pct['after_slot_p50']} %, p99 {pct['after_slot_p99']} %"
           f" ({b['broken_shop']})")
+    if "big_import" in results:
+        g = results["big_import"]
+        print(f"  while a {g['big_shop']['bookings']}-booking shop imports: lag p50 {g['lag_p50_s']} s, p99 "
+              f"{g['lag_p99_s']} s (change {g['lag_change_pct']}); its full pull {g['big_shop']['full_import_s']} s")
     print(f"  peak DB connections        {results['peak_db_connections']}")
     print(f"  peak RSS of the workers    {results['peak_worker_rss_mb']} MB (all processes of the dramatiq command)")
     print(f"  queue depth                {results['queue_depth']}")
