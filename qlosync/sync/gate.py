@@ -125,7 +125,7 @@ _FAILED = text("""
                           THEN now() + make_interval(secs => least(:base * power(2, trips), :max_open))
                           ELSE open_until END
     WHERE config_id = :c
-    RETURNING open_until, trips
+    RETURNING open_until, trips, failures
 """)
 
 
@@ -207,7 +207,8 @@ class ShopGate:
                 "c": self.config_id, "error": f"{type(ticket.error).__name__}: {ticket.error}"[:500],
                 "trial": trial, "threshold": self.policy.failure_threshold, "base": self.policy.base_open_s,
                 "max_open": self.policy.max_open_s}).one()
-        if opened.open_until is not None and (trial or opened.trips >= 1):
+        # Said once per opening: by the failure that reached the threshold, or by a failed trial.
+        if opened.open_until is not None and (trial or opened.failures == self.policy.failure_threshold):
             logger.warning("QloApps shop %s keeps failing (%s); its requests are paused until %s",
                            self.shop_name, type(ticket.error).__name__, opened.open_until.isoformat(),
                            extra={"action": "breaker_open", "shop": self.shop_name})

@@ -98,7 +98,7 @@ def test_a_busy_lane_gives_up_with_a_clear_error(engine, shop) -> None:
             pass
 
 
-def test_breaker_opens_after_failures_refuses_without_calling_and_recovers(engine, shop, simulator) -> None:
+def test_breaker_opens_after_failures_refuses_without_calling_and_recovers(engine, shop, simulator, caplog) -> None:
     client = QloAppsClient(shop.base_url, shop.api_key, gate=_gate(engine, shop, policy=GatePolicy(
         failure_threshold=3, base_open_s=60)))
     simulator.faults.add("http_500", 3)
@@ -107,6 +107,7 @@ def test_breaker_opens_after_failures_refuses_without_calling_and_recovers(engin
             client.ping()
     state = breaker_states(engine)[shop.id]
     assert state.failures == 3 and state.trips == 1 and state.open_until is not None
+    assert sum("keeps failing" in r.message for r in caplog.records) == 1  # said once, when it opened
     assert "QloAppsServerError" in (state.last_error or "")
     sent = sum(simulator.request_counts.values())
     with pytest.raises(ShopUnavailableError, match="paused until"):
@@ -120,6 +121,7 @@ def test_breaker_opens_after_failures_refuses_without_calling_and_recovers(engin
         client.ping()
     state = breaker_states(engine)[shop.id]
     assert state.trips == 2
+    assert sum("keeps failing" in r.message for r in caplog.records) == 2
     with engine.connect() as c:
         pause = c.execute(text("SELECT extract(epoch FROM open_until - now()) FROM qloapps_shop_gate "
                                "WHERE config_id = :c"), {"c": shop.id}).scalar_one()
