@@ -129,6 +129,10 @@ _FAILED = text("""
 """)
 
 
+_ENSURED: set[tuple[str, int, int]] = set()  # (database, shop, lanes) whose rows this process has made sure of
+_ENSURED_LOCK = threading.Lock()
+
+
 class ShopGate:
     """The gate of one shop, for one client; thread-safe (a pull reads pages in a second thread)."""
 
@@ -141,48 +145,65 @@ class ShopGate:
         self.spacing_s = 1.0 / requests_per_second
         self.burst = max(1.0, requests_per_second)  # one second's worth may go back to back
         self.policy = policy or GatePolicy()
-        self._ensured = False
-        self._ensure_lock = threading.Lock()
+        self._ensure_key = (engine.url.render_as_string(), config_id, max_concurrent)
         self._holder_prefix = f"{socket.gethostname()[:60]}:{os.getpid()}"
 
     @contextmanager
     def request(self) -> Iterator[RequestTicket]:
         """Admit one request: raises ShopUnavailableError while the breaker is open; waits for its turn and a
         lane. The caller marks the ticket failed with the error it got; anything else counts as a success."""
-        self._ensure()
-        trial = self._admit()
         holder = f"{self._holder_prefix}:{uuid.uuid4().hex[:12]}"
+        trial, wait_s, lane = self._admit(holder)
+        if lane is None:
+            lane = self._wait_for_lane(holder)
         ticket = RequestTicket()
-        lane = self._take_lane(holder)
         try:
+            if wait_s > 0:
+                time.sleep(wait_s)
             yield ticket
         finally:
             self._finish(lane, holder, ticket, trial)
 
     def _ensure(self) -> None:
-        with self._ensure_lock:
-            if not self._ensured:
-                with self._engine.begin() as connection:
-                    connection.execute(_ENSURE_GATE, {"c": self.config_id})
-                    connection.execute(_ENSURE_LANES, {"c": self.config_id, "cap": self.max_concurrent})
-                self._ensured = True
+        """The shop's gate row and lanes exist (once per process and shop, unless they vanish)."""
+        key = self._ensure_key
+        if key in _ENSURED:
+            return
+        with self._engine.begin() as connection:
+            connection.execute(_ENSURE_GATE, {"c": self.config_id})
+            connection.execute(_ENSURE_LANES, {"c": self.config_id, "cap": self.max_concurrent})
+        with _ENSURED_LOCK:
+            _ENSURED.add(key)
 
-    def _admit(self) -> bool:
+    def _admit(self, holder: str) -> tuple[bool, float, int | None]:
+        """One transaction: the breaker and the pacing (raises while open), then a lane if one is free:
+        (trial, seconds to wait for the turn, lane or None)."""
+        self._ensure()
         with self._engine.begin() as connection:
             row = connection.execute(_ADMIT, {"c": self.config_id, "spacing": self.spacing_s, "burst": self.burst,
-                                              "lease": self.policy.lane_lease_s}).one()
-        if row.refused:
-            raise ShopUnavailableError(
-                f"QloApps shop {self.shop_name!r} keeps failing: its requests are paused until "
-                f"{row.open_until:%Y-%m-%d %H:%M:%S %Z} (circuit breaker open)")
-        if row.wait_s > 0:
-            time.sleep(float(row.wait_s))
-        return bool(row.trial)
+                                              "lease": self.policy.lane_lease_s}).first()
+            if row is None:  # its rows went (the database was reset under this process): make them again
+                lane = None
+            elif row.refused:
+                raise ShopUnavailableError(
+                    f"QloApps shop {self.shop_name!r} keeps failing: its requests are paused until "
+                    f"{row.open_until:%Y-%m-%d %H:%M:%S %Z} (circuit breaker open)")
+            else:
+                lane = connection.execute(_TAKE_LANE, {"c": self.config_id, "cap": self.max_concurrent,
+                                                       "holder": holder, "lease": self.policy.lane_lease_s}).scalar()
+        if row is None:
+            with _ENSURED_LOCK:
+                _ENSURED.clear()
+            return self._admit(holder)
+        return bool(row.trial), float(row.wait_s), None if lane is None else int(lane)
 
-    def _take_lane(self, holder: str) -> int:
+    def _wait_for_lane(self, holder: str) -> int:
         deadline = time.monotonic() + self.policy.lane_wait_s
         pause = 0.01
         while True:
+            # Lanes free up when a request ends (milliseconds to a read timeout): poll, backing off.
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
             with self._engine.begin() as connection:
                 lane = connection.execute(_TAKE_LANE, {"c": self.config_id, "cap": self.max_concurrent,
                                                        "holder": holder, "lease": self.policy.lane_lease_s}).scalar()
@@ -192,9 +213,6 @@ class ShopGate:
                 raise ShopUnavailableError(
                     f"QloApps shop {self.shop_name!r}: all {self.max_concurrent} request lanes stayed busy for "
                     f"{self.policy.lane_wait_s:g} s")
-            # Lanes free up when a request ends (milliseconds to a read timeout): poll, backing off.
-            time.sleep(pause)
-            pause = min(pause * 2, 0.25)
 
     def _finish(self, lane: int, holder: str, ticket: RequestTicket, trial: bool) -> None:
         failed = ticket.error is not None and isinstance(ticket.error, BREAKER_ERRORS)

@@ -112,7 +112,6 @@ def run_pull(deps: PullDeps, *, kind: str = "incremental", trigger: str = "manua
     with exclusive_run(deps.engine, "qloapps-pull", shop.id) as acquired:
         if not acquired:
             return _close(deps, report, "skipped", "another pull of this shop is running")
-        _fail_interrupted_runs(deps, report.run_id)
         try:
             return _locked_pull(deps, report)
         except BaseException as exc:
@@ -130,21 +129,23 @@ def _become_incremental(deps: PullDeps, report: RunReport, deferred: str) -> Non
         session.get_one(QloAppsSyncState, report.run_id).kind = "incremental"
 
 
-def _fail_interrupted_runs(deps: PullDeps, current_run_id: int | None) -> None:
+def _fail_interrupted_runs(session: Session, config_id: int, current_run_id: int | None) -> None:
     """Runs still marked running while we hold the shop's pull lock died with their worker: say so."""
-    with transaction(deps.session_factory) as session:
-        session.execute(
-            update(QloAppsSyncState)
-            .where(QloAppsSyncState.config_id == deps.shop.id, QloAppsSyncState.status == "running",
-                   QloAppsSyncState.id != current_run_id)
-            .values(status="failed", finished_at=runs.now(), error="interrupted: its worker stopped or died")
-        )
+    session.execute(
+        update(QloAppsSyncState)
+        .where(QloAppsSyncState.config_id == config_id, QloAppsSyncState.status == "running",
+               QloAppsSyncState.id != current_run_id)
+        .values(status="failed", finished_at=runs.now(), error="interrupted: its worker stopped or died")
+    )
 
 
 def _locked_pull(deps: PullDeps, report: RunReport) -> RunReport:
     shop, client = deps.shop, deps.client
     requests_before = client.request_count
+    # One transaction for the bookkeeping before the first request: with many shops, a pull is mostly overhead.
     with transaction(deps.session_factory) as session:
+        _fail_interrupted_runs(session, shop.id, report.run_id)
+        parked = _parked_to_retry(session, shop.id)
         cursor_row = runs.cursor_row(session, shop.id)
         cursor = runs.get_cursor(cursor_row)
         reason = runs.full_sync_reason(cursor_row, deps.options.full_after, runs.now())
@@ -157,7 +158,7 @@ def _locked_pull(deps: PullDeps, report: RunReport) -> RunReport:
             run.cursor_before_date_upd, run.cursor_before_id = cursor
     deferred: str | None = None
     try:
-        retry_parked(deps, report)
+        retry_parked(deps, report, parked)
         if report.kind == "full":
             marker = client.latest_order_cursor()
             with _bulk_lane(deps, marker) as lane:
@@ -419,23 +420,30 @@ def _close(deps: PullDeps, report: RunReport, status: str, error: str | None, *,
     return report
 
 
-def retry_parked(deps: PullDeps, report: RunReport | None = None) -> Counter[str]:
-    """Re-apply parked bookings when a room-type mapping was added after they were parked."""
-    with transaction(deps.session_factory) as session:
-        newest_mapping = session.scalar(
-            select(func.max(QloAppsRoomTypeMapping.updated_at)).where(QloAppsRoomTypeMapping.config_id == deps.shop.id)
-        )
-        if newest_mapping is None:
-            return Counter()
-        parked = list(
-            session.scalars(
-                select(QloAppsReservationMapping.qloapps_order_id).where(
-                    QloAppsReservationMapping.config_id == deps.shop.id,
-                    QloAppsReservationMapping.parked_reason.is_not(None),
-                    QloAppsReservationMapping.updated_at < newest_mapping,
-                )
+def _parked_to_retry(session: Session, config_id: int) -> list[int]:
+    """Parked bookings that a room-type mapping added after they were parked may now place."""
+    newest_mapping = session.scalar(
+        select(func.max(QloAppsRoomTypeMapping.updated_at)).where(QloAppsRoomTypeMapping.config_id == config_id)
+    )
+    if newest_mapping is None:
+        return []
+    return list(
+        session.scalars(
+            select(QloAppsReservationMapping.qloapps_order_id).where(
+                QloAppsReservationMapping.config_id == config_id,
+                QloAppsReservationMapping.parked_reason.is_not(None),
+                QloAppsReservationMapping.updated_at < newest_mapping,
             )
         )
+    )
+
+
+def retry_parked(deps: PullDeps, report: RunReport | None = None, parked: list[int] | None = None) -> Counter[str]:
+    """Re-apply parked bookings when a room-type mapping was added after they were parked (*parked*: already
+    looked up by the caller)."""
+    if parked is None:
+        with transaction(deps.session_factory) as session:
+            parked = _parked_to_retry(session, deps.shop.id)
     counts: Counter[str] = Counter()
     page = deps.client.page_size
     for start in range(0, len(parked), page):
