@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from qlosync import __version__
 from qlosync.api.errors import install_error_handlers
-from qlosync.api.routes import config, dlq, health, mappings, status, sync
+from qlosync.api.routes import config, dlq, health, mappings, shops, status, sync
 from qlosync.api.services import ApiServices
 from qlosync.db.session import make_engine, make_sessionmaker
 from qlosync.runtime.broker import build_broker
@@ -55,6 +55,6 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.api_token = settings.api_token
     install_error_handlers(app)
-    for module in (sync, status, config, dlq, mappings, health):
+    for module in (sync, status, config, dlq, mappings, shops, health):
         app.include_router(module.router)
     return app

@@ -17,13 +17,14 @@ from qlosync.db.models import CONFLICT_STRATEGIES
 from qlosync.errors import ConfigurationError
 from qlosync.ops.config import PROBLEMS, validate_base_url
 from qlosync.ops.dlq import STATUSES
+from qlosync.ops.shops import MAX_CONCURRENT_RANGE, MAX_RPS_LIMIT, SHOP_NAME_PATTERN, STATES
 from qlosync.secrets import Secret
 from qlosync.ops.sync import RunView
 
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
 
-SHOP_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+SHOP_PATTERN = SHOP_NAME_PATTERN
 MESSAGE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 PMS_ROOM_TYPE_PATTERN = r"^[^\x00-\x1f\x7f]{1,64}$"
 
@@ -40,6 +41,8 @@ ConnectionProblem = Literal["cannot_connect", "not_qloapps", "key_refused", "mis
 assert ConflictStrategy.__args__ == CONFLICT_STRATEGIES  # type: ignore[attr-defined]
 assert DeadLetterStatus.__args__ == STATUSES  # type: ignore[attr-defined]
 assert ConnectionProblem.__args__ == PROBLEMS  # type: ignore[attr-defined]
+ShopState = Literal["breaker_open", "failing", "overdue", "ok", "disabled"]
+assert ShopState.__args__ == STATES  # type: ignore[attr-defined]
 
 
 class RequestBody(BaseModel):
@@ -267,3 +270,97 @@ class Readiness(BaseModel):
     ready: bool
     postgresql: str = Field(description="`ok`, or why PostgreSQL cannot be used.")
     rabbitmq: str = Field(description="`ok`, or why RabbitMQ cannot be used.")
+
+
+# -- shops --------------------------------------------------------------------------------------------------------
+
+MaxConcurrent = Annotated[int, Field(ge=MAX_CONCURRENT_RANGE[0], le=MAX_CONCURRENT_RANGE[1],
+                                     description="Requests at once to this shop, summed over every host.")]
+MaxRequestsPerSecond = Annotated[float, Field(gt=0, le=MAX_RPS_LIMIT, allow_inf_nan=False,
+                                              description="Requests per second to this shop, summed over every host.")]
+
+
+class ShopView(BaseModel):
+    """A shop's settings (never its key) and how it is doing, as one row of `qlosync shops list`."""
+
+    name: str
+    enabled: bool
+    state: ShopState = Field(description="breaker_open, failing, overdue, ok or disabled (attention order).")
+    attention: int = Field(description="The state's rank: 0 needs a person first, 4 is disabled.")
+    base_url: str
+    api_key_set: bool = Field(description="Whether an API key is stored; the key itself is never returned.")
+    id_hotel: int
+    conflict_strategy: str
+    max_concurrent_requests: int
+    max_requests_per_second: float
+    last_run_id: int | None
+    last_run_kind: str | None
+    last_run_status: str | None
+    last_run_started_at: datetime | None
+    last_run_finished_at: datetime | None
+    last_run_error: str | None
+    last_successful_sync: datetime | None
+    seconds_since_successful_sync: float | None
+    failures: int = Field(description="Failed requests in a row (no answer, timeout, 5xx, refused key).")
+    open_until: datetime | None = Field(description="While set, the circuit breaker is open: no requests, no pulls.")
+    last_error: str | None = Field(description="The last failed request's error.")
+    full_sync_reason: str | None = Field(description="Why the next pull will be a full one, if it will.")
+
+
+class ShopList(BaseModel):
+    summary: dict[str, int] = Field(description="Shops in each state (of all shops, whatever the filter).")
+    shops: list[ShopView] = Field(description="Attention first (breaker open, failing, overdue, ok, disabled), "
+                                              "then by name.")
+
+
+class ShopCreate(RequestBody):
+    name: ShopName
+    base_url: BaseUrl
+    api_key: ApiKey
+    enabled: bool = Field(True, description="Whether sync is on.")
+    id_hotel: PositiveInt32 | None = Field(None, description="QloApps hotel (id_property) this PMS is; default 1.")
+    conflict_strategy: ConflictStrategy | None = None
+    max_concurrent_requests: MaxConcurrent | None = None
+    max_requests_per_second: MaxRequestsPerSecond | None = None
+
+    _base_url = field_validator("base_url")(_checked_base_url)
+    _api_key = field_validator("api_key")(_checked_api_key)
+
+
+class ShopUpdate(RequestBody):
+    """Fields left out keep their value."""
+
+    enabled: bool | None = None
+    base_url: BaseUrl | None = None
+    api_key: ApiKey | None = None
+    id_hotel: PositiveInt32 | None = None
+    conflict_strategy: ConflictStrategy | None = None
+    max_concurrent_requests: MaxConcurrent | None = None
+    max_requests_per_second: MaxRequestsPerSecond | None = None
+
+    _base_url = field_validator("base_url")(_checked_base_url)
+    _api_key = field_validator("api_key")(_checked_api_key)
+
+
+class ShopRemoved(BaseModel):
+    name: str
+    reservation_mappings: int
+    room_type_mappings: int
+    runs: int
+    sync_log_entries: int
+
+
+class ShopImportResult(BaseModel):
+    created: list[str]
+    updated: list[str]
+    dry_run: bool = Field(description="True: nothing was written.")
+
+
+class ShopImportErrors(BaseModel):
+    detail: str
+    errors: list[str] = Field(description="Every problem, each starting with its line: `line 7: ...`.")
+
+
+class BreakerReset(BaseModel):
+    name: str
+    was_open: bool = Field(description="Whether the breaker was open or counting failures.")

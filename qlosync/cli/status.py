@@ -10,8 +10,10 @@ import click
 from sqlalchemy import inspect
 
 from qlosync.cli.context import RET_ERROR, RET_UNHEALTHY, CliContext, command_errors, pass_cli
+from qlosync.cli.shops import table_lines
 from qlosync.db.models import PROCESS_ROLES, QlosyncProcess
 from qlosync.db.session import make_sessionmaker
+from qlosync.ops.shops import ATTENTION_STATES, summary_text
 from qlosync.ops.status import format_duration, process_status, status_report
 
 
@@ -63,6 +65,11 @@ def health_command(cli: CliContext, role: str) -> None:
 
 # -- the text report --------------------------------------------------------------------------------------------
 
+#: Beyond this many shops, each one's runs and details would bury the rest: only those needing attention show.
+MANY_SHOPS = 10
+#: At most this many of them, then a pointer to `qlosync shops list --attention`.
+ATTENTION_LINES = 20
+
 PROCESS_COLUMNS = ("ID", "ROLE", "HOST", "PID", "STATE", "UPTIME", "LAST BEAT", "DONE", "FAILED", "QUEUES")
 
 
@@ -74,9 +81,12 @@ def _print_report(report: dict[str, Any]) -> None:
     if not behind:
         _print_processes(report["processes"])
         _print_queues(report)
-        for shop in report["shops"]:
-            _print_runs(shop)
-        _print_shops(report["shops"])
+        if len(report["shops"]) > MANY_SHOPS:
+            _print_shop_table(report)
+        else:
+            for shop in report["shops"]:
+                _print_runs(shop)
+            _print_shops(report["shops"])
     _print_verdict(report["health"])
 
 
@@ -153,6 +163,15 @@ def _print_shops(shops: list[dict[str, Any]]) -> None:
                      if item["room_nights_guests_keep"] else "")
             click.echo(f"  off sale              QloApps room type {item['qloapps_room_type_id']}: "
                        f"{item['room_nights_off_sale']} room-nights{short}")
+
+
+def _print_shop_table(report: dict[str, Any]) -> None:
+    click.echo(f"shops        {summary_text(report['shop_summary'])}")
+    attention = [row for row in report["shop_rows"] if row["state"] in ATTENTION_STATES]
+    for line in table_lines(attention[:ATTENTION_LINES]):
+        click.echo(f"  {line}")
+    if len(attention) > ATTENTION_LINES:
+        click.echo(f"  … and {len(attention) - ATTENTION_LINES} more: `qlosync shops list --attention`")
 
 
 def _print_verdict(health: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ The thresholds below are the whole rule book (docs/runtime.md, "Heartbeats and s
 * RabbitMQ unreachable (when an AMQP URL was given);
 * an enabled shop whose last run failed, or whose last successful sync is older than
   ``SYNC_OVERDUE_INTERVALS`` sync intervals plus ``SYNC_OVERDUE_GRACE_S``;
+* an enabled shop whose circuit breaker is open (qlosync.sync.gate);
 * any dead letter (recorded, or waiting in ``qloapps.dlq``);
 * unsent outbox rows older than ``OUTBOX_LAG_LIMIT_S``.
 """
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db import migrate
 from qlosync.db.session import transaction
+from qlosync.ops.shops import shop_status as shop_rows, summarise
 from qlosync.runtime.heartbeat import STALE_AFTER_BEATS
 from qlosync.runtime.queues import DLQ, INBOUND, OUTBOUND
 from qlosync.runtime.topology import BrokerUnavailableError, connection, passive_counts, redact_url
@@ -82,54 +84,80 @@ def _run_view(run: QloAppsSyncState) -> dict[str, Any]:
     }
 
 
-def shop_status(session: Session, shop: QloAppsConfig) -> dict[str, Any]:
-    cursor = session.get(QloAppsSyncCursor, shop.id)
-    recent_runs = session.scalars(
-        select(QloAppsSyncState)
-        .where(QloAppsSyncState.config_id == shop.id)
-        .order_by(QloAppsSyncState.started_at.desc(), QloAppsSyncState.id.desc())
-        .limit(RECENT_RUNS)
-    ).all()
-    last_run = recent_runs[0] if recent_runs else None
+def _top_per_shop(session: Session, query: Any, order: Any, limit: int) -> Any:
+    """The first *limit* rows of *query* per shop (by *order*): one statement for every shop."""
+    rank = func.row_number().over(partition_by=query.selected_columns.config_id, order_by=order).label("rank")
+    ranked = query.add_columns(rank).subquery()
+    return session.execute(select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c.config_id, ranked.c.rank))
+
+
+def shops_status(session: Session, shops: list[QloAppsConfig]) -> list[dict[str, Any]]:
+    """Every shop's details for the report, with one query per table however many shops there are."""
+    ids = [shop.id for shop in shops]
     # PostgreSQL's clock, like the timestamps it is compared with.
     now: datetime = session.scalar(select(func.now()))
-    synced_at = cursor.last_successful_sync if cursor else None
-    parked = session.scalar(
-        select(func.count())
-        .select_from(QloAppsReservationMapping)
-        .where(QloAppsReservationMapping.config_id == shop.id, QloAppsReservationMapping.parked_reason.is_not(None))
-    )
-    mapped = session.scalar(
-        select(func.count())
-        .select_from(QloAppsReservationMapping)
-        .where(QloAppsReservationMapping.config_id == shop.id, QloAppsReservationMapping.qloapps_order_id.is_not(None))
-    )
-    refused = session.execute(
-        select(QloAppsReservationMapping.pms_reservation_id, QloAppsReservationMapping.push_error)
-        .where(QloAppsReservationMapping.config_id == shop.id, QloAppsReservationMapping.push_error.is_not(None))
-        .order_by(QloAppsReservationMapping.push_error_at.desc()).limit(20)
-    ).all()
-    refused_count = session.scalar(
-        select(func.count()).select_from(QloAppsReservationMapping)
-        .where(QloAppsReservationMapping.config_id == shop.id, QloAppsReservationMapping.push_error.is_not(None))
-    )
-    conflicts = session.scalar(
-        select(func.count()).select_from(QloAppsConflict)
-        .where(QloAppsConflict.config_id == shop.id, QloAppsConflict.status == "open")
-    )
+    cursors = {c.config_id: c for c in session.scalars(
+        select(QloAppsSyncCursor).where(QloAppsSyncCursor.config_id.in_(ids)))}
+    run_ids = _top_per_shop(session, select(QloAppsSyncState.id, QloAppsSyncState.config_id)
+                            .where(QloAppsSyncState.config_id.in_(ids)),
+                            (QloAppsSyncState.started_at.desc(), QloAppsSyncState.id.desc()), RECENT_RUNS)
+    ordered_ids = [row.id for row in run_ids]
+    by_id = {run.id: run for run in session.scalars(select(QloAppsSyncState)
+                                                    .where(QloAppsSyncState.id.in_(ordered_ids)))}
+    runs: dict[int, list[QloAppsSyncState]] = {}
+    for run_id in ordered_ids:
+        runs.setdefault(by_id[run_id].config_id, []).append(by_id[run_id])
+    mapping = QloAppsReservationMapping
+    counts = {row.config_id: row for row in session.execute(
+        select(mapping.config_id,
+               func.count().filter(mapping.parked_reason.is_not(None)).label("parked"),
+               func.count().filter(mapping.qloapps_order_id.is_not(None)).label("mapped"),
+               func.count().filter(mapping.push_error.is_not(None)).label("refused"))
+        .where(mapping.config_id.in_(ids)).group_by(mapping.config_id))}
+    refused: dict[int, list[dict[str, Any]]] = {}
+    for row in _top_per_shop(session, select(mapping.config_id, mapping.pms_reservation_id, mapping.push_error)
+                             .where(mapping.config_id.in_(ids), mapping.push_error.is_not(None)),
+                             mapping.push_error_at.desc(), 20):
+        refused.setdefault(row.config_id, []).append({"pms_reservation_id": row.pms_reservation_id,
+                                                      "reason": row.push_error})
+    conflicts: dict[int, int] = {config_id: count for config_id, count in session.execute(
+        select(QloAppsConflict.config_id, func.count())
+        .where(QloAppsConflict.config_id.in_(ids), QloAppsConflict.status == "open")
+        .group_by(QloAppsConflict.config_id))}
     latest_rates = (
-        select(QloAppsSyncLog.entity_id, QloAppsSyncLog.action, QloAppsSyncLog.reason)
-        .where(QloAppsSyncLog.config_id == shop.id, QloAppsSyncLog.entity_type == "room_type",
+        select(QloAppsSyncLog.config_id, QloAppsSyncLog.entity_id, QloAppsSyncLog.action, QloAppsSyncLog.reason)
+        .where(QloAppsSyncLog.config_id.in_(ids), QloAppsSyncLog.entity_type == "room_type",
                QloAppsSyncLog.action.in_(("rates_pushed", "rate_mismatch")))
-        .order_by(QloAppsSyncLog.entity_id, QloAppsSyncLog.created_at.desc(), QloAppsSyncLog.id.desc())
-        .ext(distinct_on(QloAppsSyncLog.entity_id))
+        .order_by(QloAppsSyncLog.config_id, QloAppsSyncLog.entity_id, QloAppsSyncLog.created_at.desc(),
+                  QloAppsSyncLog.id.desc())
+        .ext(distinct_on(QloAppsSyncLog.config_id, QloAppsSyncLog.entity_id))
     )
-    rate_mismatches = [{"qloapps_room_type_id": entity, "reason": reason}
-                       for entity, action, reason in session.execute(latest_rates) if action == "rate_mismatch"]
-    stop_sell = session.execute(select(QloAppsStopSellBlock.qloapps_room_type_id, QloAppsStopSellBlock.blocked,
-                                       QloAppsStopSellBlock.conflicts)
-                                .where(QloAppsStopSellBlock.config_id == shop.id)
-                                .order_by(QloAppsStopSellBlock.qloapps_room_type_id)).all()
+    mismatches: dict[int, list[dict[str, Any]]] = {}
+    for config_id, entity, action, reason in session.execute(latest_rates):
+        if action == "rate_mismatch":
+            mismatches.setdefault(config_id, []).append({"qloapps_room_type_id": entity, "reason": reason})
+    stop_sell: dict[int, list[Any]] = {}
+    for row in session.execute(select(QloAppsStopSellBlock.config_id, QloAppsStopSellBlock.qloapps_room_type_id,
+                                      QloAppsStopSellBlock.blocked, QloAppsStopSellBlock.conflicts)
+                               .where(QloAppsStopSellBlock.config_id.in_(ids))
+                               .order_by(QloAppsStopSellBlock.config_id, QloAppsStopSellBlock.qloapps_room_type_id)):
+        stop_sell.setdefault(row.config_id, []).append(row[1:])
+    return [_shop_view(shop, now, cursors.get(shop.id), runs.get(shop.id, []), counts.get(shop.id),
+                       refused.get(shop.id, []), conflicts.get(shop.id, 0), mismatches.get(shop.id, []),
+                       stop_sell.get(shop.id, []))
+            for shop in shops]
+
+
+def shop_status(session: Session, shop: QloAppsConfig) -> dict[str, Any]:
+    return shops_status(session, [shop])[0]
+
+
+def _shop_view(shop: QloAppsConfig, now: datetime, cursor: QloAppsSyncCursor | None,
+               recent_runs: list[QloAppsSyncState], counts: Any, refused: list[dict[str, Any]], conflicts: int,
+               rate_mismatches: list[dict[str, Any]], stop_sell: list[Any]) -> dict[str, Any]:
+    last_run = recent_runs[0] if recent_runs else None
+    synced_at = cursor.last_successful_sync if cursor else None
+    mapped, parked, refused_count = (counts.mapped, counts.parked, counts.refused) if counts else (0, 0, 0)
     return {
         "name": shop.name,
         "base_url": shop.base_url,
@@ -146,7 +174,7 @@ def shop_status(session: Session, shop: QloAppsConfig) -> dict[str, Any]:
         "reservations_mapped": mapped,
         "bookings_parked": parked,
         "pushes_refused": refused_count,
-        "refused": [{"pms_reservation_id": rid, "reason": reason} for rid, reason in refused],
+        "refused": refused,
         "open_conflicts": conflicts,
         "rate_mismatches": rate_mismatches,
         "stop_sell": [{"qloapps_room_type_id": rt, "room_nights_off_sale": sum(int(c) for _, c in blocked),
@@ -222,8 +250,12 @@ def collect_status(session: Session, *, amqp_url: str | None = None,
             rabbitmq["reachable"] = True
         except BrokerUnavailableError as exc:
             rabbitmq.update(reachable=False, error=str(exc))
+    rows = shop_rows(session, sync_interval_ms=sync_interval_ms)
     report: dict[str, Any] = {
-        "shops": [shop_status(session, shop) for shop in shops],
+        "shops": shops_status(session, list(shops)),
+        # One line per shop, attention first (`qlosync shops list`): what to read when there are many.
+        "shop_rows": [row.as_json() for row in rows],
+        "shop_summary": summarise(rows),
         "dead_letters": dead,
         "outbox": {"unsent": outbox.unsent, "oldest_unsent_at": _iso(outbox.oldest_unsent_at),
                    "lag_seconds": round(outbox.lag_seconds, 1)},
@@ -257,6 +289,7 @@ def assess(report: dict[str, Any], *, sync_interval_ms: int = DEFAULT_SYNC_INTER
     overdue_after_s = SYNC_OVERDUE_INTERVALS * sync_interval_ms / 1000 + SYNC_OVERDUE_GRACE_S
     for shop in enabled:
         problems += _shop_problems(shop, overdue_after_s)
+    problems += _breaker_problems(report.get("shop_rows", []))
     dlq = report["queues"].get(DLQ)
     waiting = dlq["ready"] if dlq else 0
     if report["dead_letters"] or waiting:
@@ -283,6 +316,18 @@ def _shop_problems(shop: dict[str, Any], overdue_after_s: float) -> list[str]:
         problems.append(f"shop {name}: has never synced successfully, configured "
                         f"{format_duration(shop['configured_seconds_ago'])} ago")
     return problems
+
+
+def _breaker_problems(rows: list[dict[str, Any]]) -> list[str]:
+    # A row's open_until is set only while the breaker is open; a disabled shop is sent nothing anyway.
+    return [f"shop {row['name']}: circuit breaker open until {row['open_until']}, {row['failures']} failures in a "
+            f"row: {_first_line(row['last_error'])}"
+            for row in rows if row["enabled"] and row["open_until"]]
+
+
+def _first_line(text: str | None) -> str:
+    lines = (text or "").strip().splitlines()
+    return lines[0] if lines else "no error recorded"
 
 
 def _seconds(delta: Any) -> float:
