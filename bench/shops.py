@@ -486,7 +486,14 @@ def measure(args: argparse.Namespace, run: BenchRun, engine: Engine, results: di
                         "inbound_ready_last": sampler.depth[-1][1] if sampler.depth else None,
                         "samples": len(sampler.depth)},
         "rabbitmq_queues": rabbit_queues(run.vhost),
+        "dead_letters": dead_letters(engine),
     })
+
+
+def dead_letters(engine: Engine) -> list[str]:
+    with engine.connect() as c:
+        return [f"{actor}{args}: {error_class}: {(message or '')[:160]}" for actor, args, error_class, message in c.execute(
+            text("SELECT actor_name, args, error_class, error_message FROM qloapps_dead_letters ORDER BY id"))]
 
 
 def rabbit_queues(vhost: str) -> dict[str, Any]:
@@ -528,6 +535,7 @@ def report(results: dict[str, Any]) -> None:
     print(f"  peak DB connections        {results['peak_db_connections']}")
     print(f"  peak RSS of the workers    {results['peak_worker_rss_mb']} MB (all processes of the dramatiq command)")
     print(f"  queue depth                {results['queue_depth']}")
+    print(f"  dead letters               {len(results['dead_letters'])}: {results['dead_letters'][:5]}")
     print(json.dumps(results, default=str))
 
 
