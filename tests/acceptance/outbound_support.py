@@ -20,6 +20,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from tests.acceptance.test_scheduler_process import _start, _stop
+from tests.outbound_fixtures import stay
 from tests.runtime_support import queue_counts, wait_until
 
 BIN = Path(sys.executable).parent
@@ -193,3 +194,24 @@ def _qlo_rows(simulator: Any, order_id: int) -> Iterator[tuple[int, str, str, in
 def posts(simulator: Any) -> int:
     """How many booking creates the simulator received."""
     return simulator.request_counts["POST /api/bookings"]
+
+
+def sql_burst(engine: Engine, room_types: list[int], first: int, count: int, *, days_ahead: int = 400) -> list[int]:
+    """Reservations first..first+count-1 in one transaction, by plain SQL: one night each, 20 a night over the
+    four room types (5 rooms each), from *days_ahead* on: after the simulator's generated bookings (12 months)."""
+    ids = []
+    with engine.begin() as c:
+        for i in range(first, first + count):
+            guest = c.execute(text(
+                "INSERT INTO pms_guests (first_name, last_name, email, email_normalized, phone) "
+                "VALUES ('Guest', :l, :e, :e, '+1 555 0100') RETURNING id"),
+                {"l": "N" + "".join(chr(97 + int(d)) for d in str(i)), "e": f"guest{i}@example.com"}).scalar_one()
+            reservation = c.execute(text(
+                "INSERT INTO pms_reservations (guest_id, status, source) VALUES (:g, 'confirmed', 'Front desk') "
+                "RETURNING id"), {"g": guest}).scalar_one()
+            checkin, checkout = stay(days_ahead + i // 20, nights=1)
+            c.execute(text(
+                "INSERT INTO pms_reservation_lines (reservation_id, room_type_id, checkin, checkout, adults) "
+                "VALUES (:r, :t, :i, :o, 2)"), {"r": reservation, "t": room_types[i % 4], "i": checkin, "o": checkout})
+            ids.append(reservation)
+    return ids

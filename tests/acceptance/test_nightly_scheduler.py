@@ -14,6 +14,7 @@ from sqlalchemy import select
 from qlosync.db.models import QloAppsSyncState
 from qlosync.db.session import transaction
 from qlosync.sync.inbound.pull import run_pull
+from qlosync.sync.inbound.schedule_slots import nightly_offset
 from tests.acceptance.test_scheduler_process import BIN, _start, _stop
 from tests.integration.test_nightly_full_sync import _guest_name
 from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)
@@ -30,15 +31,18 @@ def test_two_schedulers_run_the_nightly_full_pull_once_and_it_finds_a_renamed_cu
     simulator.store.rename_customer(int(simulator.store.table("orders")[order_id]["id_customer"]), "Nightly", "Found")
     assert _guest_name(session_factory, shop.id, order_id) != ("Nightly", "Found")
 
-    # And the nightly time set to the next whole minute that leaves the processes time to start
-    nightly = (datetime.now(UTC) + timedelta(seconds=90)).replace(second=0, microsecond=0)  # 30 to 90 s ahead
+    # And QLOSYNC_FULL_SYNC_AT set so that the shop's nightly slot (the time plus the shop's own offset in the
+    # nightly hour) comes 30 to 90 s from now: time for the processes to start
+    offset = nightly_offset("default")
+    at = (datetime.now(UTC) + timedelta(seconds=90) - offset).replace(second=0, microsecond=0)
+    nightly = at + offset
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_"))},
         "DATABASE_URL": database_url,
         "RABBITMQ_URL": fresh_vhost,
         "QLOSYNC_SECRET_KEY": secret_key.reveal(),
-        "QLOAPPS_SYNC_INTERVAL_MS": "60000",  # an incremental slot every minute, the nightly minute's included
-        "QLOSYNC_FULL_SYNC_AT": nightly.strftime("%H:%M"),
+        "QLOAPPS_SYNC_INTERVAL_MS": "60000",  # an incremental slot every minute besides
+        "QLOSYNC_FULL_SYNC_AT": at.strftime("%H:%M"),
         "TZ": "UTC",
     }
     processes = [

@@ -21,8 +21,9 @@ from sqlalchemy.engine import make_url
 
 from qlosync.db.session import transaction
 from qlosync.sync.push_token import token_in
+from tests.acceptance.outbound_support import sql_burst
 from tests.acceptance.test_scheduler_process import _start, _stop
-from tests.outbound_fixtures import pms_room_type, stay
+from tests.outbound_fixtures import pms_room_type
 from tests.runtime_support import fresh_vhost, queue_counts, wait_until  # noqa: F401  (fixture)
 
 BIN = Path(sys.executable).parent
@@ -31,38 +32,6 @@ pytestmark = pytest.mark.slow
 RESERVATIONS = 500
 BATCHES = (1, 9, 40, 200, 3, 120, 27, 100)  # reservations per transaction, in this order
 assert sum(BATCHES) == RESERVATIONS
-
-
-def _letters(n: int) -> str:
-    """A name QloApps accepts (no digits): 0 -> "Aa", 1 -> "Ab", ..."""
-    out = ""
-    while True:
-        n, rest = divmod(n, 26)
-        out = "abcdefghijklmnopqrstuvwxyz"[rest] + out
-        if not n:
-            return "A" + out.rjust(2, "a")
-
-
-def _insert_batch(engine: Engine, room_types: list[int], first: int, count: int) -> list[int]:
-    """Reservations first..first+count-1 in ONE transaction: reservation i books room type i % 4 for one
-    night, 10 + i // 20 days ahead (20 a night, 5 per room type: each QloApps room type has 5 rooms)."""
-    ids = []
-    with engine.begin() as c:
-        for i in range(first, first + count):
-            guest = c.execute(text(
-                "INSERT INTO pms_guests (first_name, last_name, email, email_normalized, phone) "
-                "VALUES (:f, :l, :e, :e, '+1 555 0100') RETURNING id"),
-                {"f": "Guest", "l": _letters(i), "e": f"guest{i}@example.com"}).scalar_one()
-            reservation = c.execute(text(
-                "INSERT INTO pms_reservations (guest_id, status, source) VALUES (:g, 'confirmed', 'Front desk') "
-                "RETURNING id"), {"g": guest}).scalar_one()
-            checkin, checkout = stay(10 + i // 20, nights=1)
-            c.execute(text(
-                "INSERT INTO pms_reservation_lines (reservation_id, room_type_id, checkin, checkout, adults) "
-                "VALUES (:r, :t, :i, :o, 2)"),
-                {"r": reservation, "t": room_types[i % 4], "i": checkin, "o": checkout})
-            ids.append(reservation)
-    return ids
 
 
 def _scalar(engine: Engine, sql: str) -> int:
@@ -112,7 +81,7 @@ def test_500_sql_reservations_with_two_workers_and_two_relays_become_500_orders(
         started = time.monotonic()
         reservation_ids: list[int] = []
         for count in BATCHES:
-            batch = _insert_batch(engine, room_types, len(reservation_ids), count)
+            batch = sql_burst(engine, room_types, len(reservation_ids), count, days_ahead=10)
             reservation_ids += batch
             if count == max(BATCHES):
                 # And the biggest batch is touched again at once (a column the push does not send): a second

@@ -23,10 +23,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db.session import transaction
 from qlosync.sync.push_token import token_in
-from tests.acceptance.outbound_support import pms_lines, process_env, qlo_lines
+from tests.acceptance.outbound_support import pms_lines, process_env, qlo_lines, sql_burst  # noqa: F401
 from tests.acceptance.test_scheduler_process import _start, _stop
 from tests.integration.sync_helpers import actual_booking, expected_booking
-from tests.outbound_fixtures import stay
 from tests.runtime_support import wait_until
 
 BIN = Path(sys.executable).parent
@@ -83,27 +82,6 @@ class Fleet:
 
     def text(self, prefix: str) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.logs.glob(f"{prefix}*.log")))
-
-
-def sql_burst(engine: Engine, room_types: list[int], first: int, count: int, *, days_ahead: int = 400) -> list[int]:
-    """Reservations first..first+count-1 in one transaction, by plain SQL: one night each, 20 a night over the
-    four room types (5 rooms each), from *days_ahead* on: after the simulator's generated bookings (12 months)."""
-    ids = []
-    with engine.begin() as c:
-        for i in range(first, first + count):
-            guest = c.execute(text(
-                "INSERT INTO pms_guests (first_name, last_name, email, email_normalized, phone) "
-                "VALUES ('Guest', :l, :e, :e, '+1 555 0100') RETURNING id"),
-                {"l": "N" + "".join(chr(97 + int(d)) for d in str(i)), "e": f"guest{i}@example.com"}).scalar_one()
-            reservation = c.execute(text(
-                "INSERT INTO pms_reservations (guest_id, status, source) VALUES (:g, 'confirmed', 'Front desk') "
-                "RETURNING id"), {"g": guest}).scalar_one()
-            checkin, checkout = stay(days_ahead + i // 20, nights=1)
-            c.execute(text(
-                "INSERT INTO pms_reservation_lines (reservation_id, room_type_id, checkin, checkout, adults) "
-                "VALUES (:r, :t, :i, :o, 2)"), {"r": reservation, "t": room_types[i % 4], "i": checkin, "o": checkout})
-            ids.append(reservation)
-    return ids
 
 
 def consumers(rabbit: Any, vhost: str, queue: str) -> int:

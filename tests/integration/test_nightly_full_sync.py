@@ -15,7 +15,7 @@ from qlosync.db.pms import PmsGuest, PmsReservation
 from qlosync.db.session import transaction
 from qlosync.runtime.context import Runtime
 from qlosync.sync.inbound import jobs
-from qlosync.sync.inbound.schedule_slots import NIGHTLY_SPREAD, slot_offset_ms
+from qlosync.sync.inbound.schedule_slots import nightly_offset, slot_offset_ms
 
 
 def _this_minute() -> datetime:
@@ -24,7 +24,7 @@ def _this_minute() -> datetime:
 
 def _full_sync_at(slot: datetime, shop: str = "default") -> time:
     """The QLOSYNC_FULL_SYNC_AT that puts *shop*'s nightly slot (spread by its offset) on *slot*."""
-    return (slot - timedelta(seconds=slot_offset_ms(shop, int(NIGHTLY_SPREAD.total_seconds())))).time()
+    return (slot - nightly_offset(shop)).time()
 
 
 @pytest.fixture

@@ -73,11 +73,15 @@ def nightly_slot(minute: datetime, at: time | None, offset_ms: int = 0) -> datet
     return None
 
 
+def nightly_offset(shop: str) -> timedelta:
+    """How long after QLOSYNC_FULL_SYNC_AT the shop's nightly full reconciliation starts (whole seconds)."""
+    return timedelta(seconds=slot_offset_ms(shop, int(NIGHTLY_SPREAD.total_seconds())))
+
+
 def shop_slots(shop: str, minute: datetime, interval_ms: int, now: datetime, nightly_at: time | None) -> list[PullSlot]:
     """:func:`pull_slots` at the shop's own offsets (its incremental slots and its nightly slot)."""
-    nightly_offset = slot_offset_ms(shop, int(NIGHTLY_SPREAD.total_seconds())) * 1000  # whole seconds
     return pull_slots(minute, interval_ms, now, nightly_at, offset_ms=slot_offset_ms(shop, interval_ms),
-                      nightly_offset_ms=nightly_offset)
+                      nightly_offset_ms=int(nightly_offset(shop).total_seconds() * 1000))
 
 
 def pull_slots(minute: datetime, interval_ms: int, now: datetime, nightly_at: time | None, *,
