@@ -55,6 +55,10 @@ class Settings:
     bulk_pulls: int = 2
     bulk_pull_min_orders: int = 2000
     run_retention_days: int = 30  # sync runs older than this are deleted daily (each shop's last one is kept)
+    # A shop's circuit breaker: open after this many failed requests in a row, first for breaker_open_s
+    # seconds, doubling up to 30 times that.
+    breaker_failures: int = 3
+    breaker_open_s: float = 60.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -82,6 +86,8 @@ class Settings:
             bulk_pulls=_int(env, "QLOSYNC_BULK_PULLS", 2, 1, unit="pulls"),
             bulk_pull_min_orders=_int(env, "QLOSYNC_BULK_PULL_MIN_ORDERS", 2000, 1, unit="orders"),
             run_retention_days=_int(env, "QLOSYNC_RUN_RETENTION_DAYS", 30, 1, unit="days"),
+            breaker_failures=_int(env, "QLOSYNC_BREAKER_FAILURES", 3, 1, unit="requests"),
+            breaker_open_s=_float(env, "QLOSYNC_BREAKER_OPEN_S", 60.0),
         )
 
     def require_secret_key(self) -> Secret:

@@ -301,7 +301,7 @@ class ShopView(BaseModel):
     last_run_error: str | None
     last_successful_sync: datetime | None
     seconds_since_successful_sync: float | None
-    failures: int = Field(description="Failed requests in a row (no answer, timeout, 5xx, refused key).")
+    failures: int = Field(description="Failed requests in a row (no answer, timeout, 5xx).")
     open_until: datetime | None = Field(description="While set, the circuit breaker is open: no requests, no pulls.")
     last_error: str | None = Field(description="The last failed request's error.")
     full_sync_reason: str | None = Field(description="Why the next pull will be a full one, if it will.")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from qlosync.crypto import KeyCipher
-from qlosync.db.models import CONFLICT_STRATEGIES, QloAppsConfig
+from qlosync.db.models import CONFLICT_STRATEGIES, QloAppsConfig, QloAppsShopGate
 from qlosync.errors import ConfigurationError, SyncDisabledError
 from qlosync.secrets import Secret, mask
 
@@ -98,7 +98,15 @@ def save_config(
             raise ConfigurationError(f"conflict strategy must be one of {', '.join(CONFLICT_STRATEGIES)}")
         row.conflict_strategy = conflict_strategy
     session.flush()
+    if base_url is not None or api_key is not None:
+        close_breaker(session, row.id)
     return row
+
+
+def close_breaker(session: Session, config_id: int) -> None:
+    """A new address or key is what an operator does about a failing shop: its next request goes at once."""
+    session.execute(update(QloAppsShopGate).where(QloAppsShopGate.config_id == config_id)
+                    .values(failures=0, trips=0, open_until=None))
 
 
 def load_shop(session: Session, cipher: KeyCipher, name: str = DEFAULT_SHOP, *, require_enabled: bool = False) -> ShopConfig:

@@ -17,7 +17,8 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.crypto import KeyCipher
-from qlosync.db.config_store import ShopConfig, find_config, load_shop, normalise_base_url, validate_api_key
+from qlosync.db.config_store import (
+    ShopConfig, close_breaker, find_config, load_shop, normalise_base_url, validate_api_key)
 from qlosync.db.models import (
     CONFLICT_STRATEGIES,
     DEFAULT_MAX_CONCURRENT_REQUESTS,
@@ -231,6 +232,8 @@ def update_shop(session: Session, settings: Settings, name: str, *, enabled: boo
     row = shop_row(session, name)
     _apply(row, changes, _cipher_for(settings, changes))
     session.flush()
+    if changes.base_url is not None or changes.api_key is not None:
+        close_breaker(session, row.id)
     return row
 
 
@@ -434,6 +437,9 @@ def import_csv(session: Session, settings: Settings, text: str, *, dry_run: bool
             session.add(target)
         _apply(target, row.changes, cipher)
     session.flush()
+    for row in rows:
+        if row.name in existing and (row.changes.base_url is not None or row.changes.api_key is not None):
+            close_breaker(session, existing[row.name].id)
     return report
 
 

@@ -2,8 +2,8 @@
 
 Every request to a shop passes its gate, kept in PostgreSQL (the one thing all hosts share):
 
-* **circuit breaker**: after ``failure_threshold`` failed requests in a row (no answer, a timeout, a 5xx,
-  a refused key) the shop is *open*: its requests fail at once with :class:`ShopUnavailableError`, and the
+* **circuit breaker**: after ``failure_threshold`` failed requests in a row (no answer, a timeout, a 5xx)
+  the shop is *open*: its requests fail at once with :class:`ShopUnavailableError`, and the
   scheduler does not even enqueue its pulls, until ``open_until``. Then one request is let through as a
   trial; it closes the breaker or opens it again for twice as long (up to ``max_open``).
 * **requests per second**: GCRA pacing on the row's ``tat``; a request waits its turn (a burst of one
@@ -30,8 +30,8 @@ from datetime import datetime
 from sqlalchemy import Engine, text
 
 from qlosync.errors import TransientError
+from qlosync.settings import Settings
 from qlosync.qloapps.errors import (
-    QloAppsAuthError,
     QloAppsConnectionError,
     QloAppsOutcomeUnknown,
     QloAppsServerError,
@@ -40,9 +40,9 @@ from qlosync.qloapps.errors import (
 
 logger = logging.getLogger(__name__)
 
-# Errors that say the website itself is unwell (as opposed to one bad booking or a refused payload).
-BREAKER_ERRORS = (QloAppsConnectionError, QloAppsTimeout, QloAppsServerError, QloAppsOutcomeUnknown,
-                  QloAppsAuthError)
+# Errors that say the website itself is unwell: no answer, or a server error. Not a refused key (an operator
+# fixes it and expects the next request to go), one bad booking, or a rejected payload: those fail fast anyway.
+BREAKER_ERRORS = (QloAppsConnectionError, QloAppsTimeout, QloAppsServerError, QloAppsOutcomeUnknown)
 
 
 class ShopUnavailableError(TransientError):
@@ -60,9 +60,10 @@ class GatePolicy:
     lane_wait_s: float = 60.0
 
     @classmethod
-    def for_timeouts(cls, connect_s: float, read_s: float) -> GatePolicy:
-        lease = connect_s + read_s + 10.0
-        return cls(lane_lease_s=lease, lane_wait_s=lease + 15.0)
+    def from_settings(cls, settings: Settings) -> GatePolicy:
+        lease = settings.http_connect_timeout_s + settings.http_read_timeout_s + 10.0
+        return cls(failure_threshold=settings.breaker_failures, base_open_s=settings.breaker_open_s,
+                   max_open_s=30 * settings.breaker_open_s, lane_lease_s=lease, lane_wait_s=lease + 15.0)
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,16 @@ class ShopGate:
                     f"{self.policy.lane_wait_s:g} s")
 
     def _finish(self, lane: int, holder: str, ticket: RequestTicket, trial: bool) -> None:
+        # Never raises: the request is done (a create may have succeeded), and what is lost here is advisory
+        # (the lane's lease runs out by itself, the breaker counts the next failure).
+        try:
+            self._record(lane, holder, ticket, trial)
+        except Exception as exc:  # noqa: BLE001
+            logger.warning("QloApps shop %s: could not record a request's end in its gate: %s: %s", self.shop_name,
+                           type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "",
+                           extra={"action": "gate_unrecorded", "shop": self.shop_name})
+
+    def _record(self, lane: int, holder: str, ticket: RequestTicket, trial: bool) -> None:
         failed = ticket.error is not None and isinstance(ticket.error, BREAKER_ERRORS)
         with self._engine.begin() as connection:
             connection.execute(_FREE_LANE, {"c": self.config_id, "lane": lane, "holder": holder})

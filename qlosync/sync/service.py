@@ -34,7 +34,7 @@ def open_client(settings: Settings, shop: ShopConfig, engine: Engine | None = No
 def shop_gate(settings: Settings, engine: Engine, shop: ShopConfig) -> ShopGate:
     return ShopGate(engine, shop.id, shop.name, max_concurrent=shop.max_concurrent_requests,
                     requests_per_second=shop.max_requests_per_second,
-                    policy=GatePolicy.for_timeouts(settings.http_connect_timeout_s, settings.http_read_timeout_s))
+                    policy=GatePolicy.from_settings(settings))
 
 
 def pull_options(settings: Settings) -> PullOptions:

@@ -36,6 +36,8 @@ def process_env(database_url: str, amqp_url: str, secret_key: str, *, read_timeo
         "DATABASE_URL": database_url, "RABBITMQ_URL": amqp_url, "QLOSYNC_SECRET_KEY": secret_key,
         # The push's settle window is 2 * read timeout + 5 s: 9 s with 2 s.
         "QLOAPPS_HTTP_READ_TIMEOUT_S": f"{read_timeout_s:g}",
+        # A shop's breaker pauses 2 s (doubling up to 60 s), not 60 s: recoveries are awaited within a test.
+        "QLOSYNC_BREAKER_OPEN_S": "2",
         **extra,
     }
 

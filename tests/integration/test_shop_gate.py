@@ -158,3 +158,46 @@ def _expire(engine: Engine, shop: ShopConfig) -> None:
     with engine.begin() as c:
         c.execute(text("UPDATE qloapps_shop_gate SET open_until = now() - interval '1 ms' WHERE config_id = :c"),
                   {"c": shop.id})
+
+
+def test_a_new_key_or_address_closes_the_breaker(engine, session_factory, secret_key, shop, simulator) -> None:
+    from qlosync.crypto import KeyCipher
+    from qlosync.db.config_store import save_config
+    from qlosync.db.session import transaction
+    from qlosync.secrets import Secret
+    from tests.conftest import TEST_API_KEY
+
+    client = QloAppsClient(shop.base_url, shop.api_key, gate=_gate(engine, shop, policy=GatePolicy(failure_threshold=1)))
+    simulator.faults.add("http_500", 1)
+    with pytest.raises(QloAppsServerError):
+        client.ping()
+    assert breaker_states(engine)[shop.id].open_until is not None
+    with transaction(session_factory) as session:  # e.g. `qlosync config set --api-key-stdin` after a fix
+        save_config(session, KeyCipher(secret_key), api_key=Secret(TEST_API_KEY))
+    assert breaker_states(engine)[shop.id].open_until is None
+    client.ping()
+
+
+def test_a_refused_key_does_not_open_the_breaker(engine, shop, simulator) -> None:
+    from qlosync.qloapps.errors import QloAppsAuthError
+
+    client = QloAppsClient(shop.base_url, shop.api_key, gate=_gate(engine, shop, policy=GatePolicy(failure_threshold=1)))
+    simulator.faults.add("unauthorized", 2)
+    for _ in range(2):
+        with pytest.raises(QloAppsAuthError):
+            client.ping()
+    assert breaker_states(engine)[shop.id].open_until is None  # fixing the key must take effect at once
+
+
+def test_a_request_that_got_its_answer_keeps_it_when_the_gate_cannot_record_its_end(engine, shop, simulator,
+                                                                                   caplog) -> None:
+    gate = _gate(engine, shop)
+    client = QloAppsClient(shop.base_url, shop.api_key, gate=gate)
+    client.ping()
+
+    def database_gone(*_args: object) -> None:
+        raise ConnectionError("PostgreSQL restarted")
+
+    gate._record = database_gone  # type: ignore[method-assign]
+    assert client.ping()  # the answer is not lost (a create that went through must not look failed)
+    assert any("could not record" in r.message for r in caplog.records)
