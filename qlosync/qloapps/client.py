@@ -238,8 +238,13 @@ class QloAppsClient:
         response = self._request(method, path, query=query, body=body, content_type=content_type, idempotent=idempotent)
         try:
             doc = json.loads(response.content.decode("utf-8"), parse_float=Decimal)
+        except ValueError as exc:  # includes UnicodeDecodeError
+            error = self._bad(method, path, response, f"not the expected JSON ({exc})"[:200], idempotent)
+            error.garbled = True
+            raise error from None
+        try:
             return parse(doc) if parse is not None else doc
-        except (ValueError, TypeError, AttributeError, KeyError) as exc:  # includes PayloadError, UnicodeDecodeError
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:  # includes PayloadError
             raise self._bad(method, path, response, f"not the expected JSON ({exc})"[:200], idempotent) from None
 
     def _xml(self, method: str, path: str, query: Query = (), *, body: bytes | None = None,

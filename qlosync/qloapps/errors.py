@@ -92,7 +92,13 @@ class QloAppsConnectionError(QloAppsError, TransientError):
 
 
 class QloAppsBadResponse(QloAppsError, TransientError):
-    """A success status whose body is not the expected JSON/XML document (e.g. "Fatal error", B18)."""
+    """A success status whose body is not the expected JSON/XML document (e.g. "Fatal error", B18).
+
+    ``garbled``: the body is not JSON at all (an HTML error page: the server's trouble, worth a retry), as
+    opposed to JSON of the wrong shape (a malformed record: asking again gives the same answer).
+    """
+
+    garbled: bool = False
 
 
 class QloAppsInvalidRequest(QloAppsError, PermanentError):

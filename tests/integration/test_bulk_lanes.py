@@ -75,3 +75,4 @@ def test_lanes_are_a_semaphore(engine):
             assert (a, b, c) == (0, 1, None)
     with one_of_locks(engine, "test-lanes", 2) as again:
         assert again == 0
+

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -190,3 +192,21 @@ def test_a_booking_changed_between_the_two_listing_requests_is_deferred_not_half
     assert run_pull(deps, kind="incremental").counts["created"] == 1
     with transaction(session_factory) as session:
         assert actual_booking(session, shop.id, movable) == expected_booking(simulator, movable)
+
+
+# -- one booking read alone (the import_booking message) ------------------------------------------------------
+
+
+def test_a_booking_read_alone_through_an_error_page_is_retried_not_dead_lettered(deps, simulator, mapped_catalog):
+    from qlosync.qloapps.errors import QloAppsBadResponse
+    from qlosync.sync.inbound.mapper import InvalidBookingError
+    from qlosync.sync.inbound.pull import import_booking
+
+    order_id = simulator.store.generate_bookings(1, seed=8)[0]
+    simulator.faults.add("fatal_html", count=1, method="GET", path="/api/customers")
+    # An HTML error page instead of JSON: the server's trouble, a transient error (the message is retried) ...
+    with pytest.raises(QloAppsBadResponse) as raised:
+        import_booking(deps, order_id)
+    assert raised.value.garbled and not isinstance(raised.value, InvalidBookingError)
+    # ... and the retry reads it
+    assert import_booking(deps, order_id).outcome == "created"

@@ -464,7 +464,10 @@ def import_booking(deps: PullDeps, order_id: int) -> ApplyResult:
         raise BookingVanishedError(f"QloApps order {order_id} no longer exists")
     try:
         snapshot = deps.client.snapshots_for(orders)[0]
-    except QloAppsBadResponse as exc:  # read alone, it is still malformed: retrying will not change it
+    except QloAppsBadResponse as exc:
+        if exc.garbled:
+            raise  # an error page instead of JSON: the server's trouble, retried with backoff
+        # Read alone, it is still malformed: retrying will not change it
         raise InvalidBookingError(f"QloApps order {order_id} cannot be read: {exc}") from None
     if not snapshot.consistent:
         raise SnapshotChangedError(f"QloApps order {order_id} changed while it was being read")
