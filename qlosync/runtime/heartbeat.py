@@ -157,12 +157,16 @@ class Heartbeat:
         if engine is None:
             return False
         try:
+            registered: int | None = None
             with engine.begin() as connection:
                 if self._row_id is None or not self._refresh(connection):
-                    self._register(connection)
+                    registered = self._register(connection)
                 if time.monotonic() >= self._next_prune:
                     _forget_old_rows(connection)
                     self._next_prune = time.monotonic() + PRUNE_EVERY_S
+            if registered is not None:
+                # Published once committed: whoever waits for row_id then sees the registration's whole work.
+                self._row_id = registered
         except Exception as exc:  # noqa: BLE001  (a heartbeat must never take its process down)
             self._failures += 1
             if self._failures == 1:
@@ -184,25 +188,26 @@ class Heartbeat:
         # 0 rows: our row was forgotten (the process was frozen for a day); register again.
         return result.rowcount == 1
 
-    def _register(self, connection: Connection) -> None:
+    def _register(self, connection: Connection) -> int:
         done, failed = self.counts()
-        self._row_id = connection.execute(
+        row_id: int = connection.execute(
             insert(QlosyncProcess).values(host=self.host, pid=self.pid, role=self.role, queues=self.queues,
                                           beat_interval_s=self.interval_s, messages_done=done,
                                           messages_failed=failed)
             .returning(QlosyncProcess.id)).scalar_one()
-        self._close_replaced_rows(connection)
+        self._close_replaced_rows(connection, row_id)
         logger.info("Heartbeat: %s %s on %s registered as process %s (every %g s).", self.role, self.pid,
-                    self.host, self._row_id, self.interval_s,
-                    extra={"action": "heartbeat_registered", "role": self.role, "process_id": self._row_id})
+                    self.host, row_id, self.interval_s,
+                    extra={"action": "heartbeat_registered", "role": self.role, "process_id": row_id})
+        return row_id
 
-    def _close_replaced_rows(self, connection: Connection) -> None:
+    def _close_replaced_rows(self, connection: Connection, row_id: int) -> None:
         """Close silent rows of the process this one replaces: same host, role and queues, pid gone."""
         silent = connection.execute(
             select(QlosyncProcess.id, QlosyncProcess.pid).where(
                 QlosyncProcess.host == self.host, QlosyncProcess.role == self.role,
                 QlosyncProcess.queues == self.queues, QlosyncProcess.stopped_at.is_(None),
-                QlosyncProcess.id != self._row_id,
+                QlosyncProcess.id != row_id,
                 QlosyncProcess.last_beat_at < func.now() - func.make_interval(
                     0, 0, 0, 0, 0, 0, STALE_AFTER_BEATS * QlosyncProcess.beat_interval_s)))
         # In a container the replacement often gets the very pid its predecessor had.
