@@ -48,23 +48,8 @@ def exclusive_run(engine: Engine, *parts: object) -> Iterator[bool]:
     Yields False when another process holds it. If this process dies, PostgreSQL drops the connection
     and the lock with it, so a crashed pull never blocks the next one.
     """
-    key = lock_key(*parts)
-    with engine.connect() as connection:
-        acquired = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar_one()
-        connection.commit()
-        try:
-            yield bool(acquired)
-        finally:
-            if acquired:
-                try:
-                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                    connection.commit()
-                except DBAPIError as exc:
-                    # The lock's connection was cut (PostgreSQL restarted): the server dropped the lock with it.
-                    if not exc.connection_invalidated:
-                        raise
-                    log.warning("lock %s was lost with its connection during the run (%s)",
-                                ":".join(map(str, parts)), exc.orig)
+    with _first_free_lock(engine, [lock_key(*parts)], ":".join(map(str, parts))) as taken:
+        yield taken is not None
 
 
 @contextmanager
@@ -74,11 +59,18 @@ def one_of_locks(engine: Engine, name: str, count: int) -> Iterator[int | None]:
     Yields the lock's number, or None when all are held; like :func:`exclusive_run`, a dead process's lock
     goes with its connection.
     """
+    with _first_free_lock(engine, [lock_key(name, number) for number in range(count)], name) as taken:
+        yield taken
+
+
+@contextmanager
+def _first_free_lock(engine: Engine, keys: Sequence[int], label: str) -> Iterator[int | None]:
+    """Try *keys* in order on one connection kept for the run; yield the index of the one taken, or None."""
     with engine.connect() as connection:
         taken: int | None = None
-        for number in range(count):
-            if connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": lock_key(name, number)}).scalar_one():
-                taken = number
+        for index, key in enumerate(keys):
+            if connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar_one():
+                taken = index
                 break
         connection.commit()
         try:
@@ -86,12 +78,14 @@ def one_of_locks(engine: Engine, name: str, count: int) -> Iterator[int | None]:
         finally:
             if taken is not None:
                 try:
-                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": lock_key(name, taken)})
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": keys[taken]})
                     connection.commit()
                 except DBAPIError as exc:
+                    # The lock's connection was cut (PostgreSQL restarted): the server dropped the lock with it.
                     if not exc.connection_invalidated:
                         raise
-                    log.warning("lock %s:%s was lost with its connection during the run (%s)", name, taken, exc.orig)
+                    log.warning("lock %s was lost with its connection during the run (%s)",
+                                label if len(keys) == 1 else f"{label}:{taken}", exc.orig)
 
 
 @contextmanager
