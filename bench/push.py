@@ -171,8 +171,8 @@ class Driver:
 
         def write(session: Session) -> int:
             guest = session.execute(text(
-                "INSERT INTO pms_guests (first_name, last_name, email, email_normalized, phone) "
-                "VALUES ('Guest', :l, :e, :e, '+1 555 0100') RETURNING id"),
+                "INSERT INTO pms_guests (first_name, last_name, email, phone) "
+                "VALUES ('Guest', :l, :e, '+1 555 0100') RETURNING id"),
                 {"l": name_for(n), "e": f"bench.guest{n}@example.com"}).scalar_one()
             reservation = session.execute(text(
                 "INSERT INTO pms_reservations (guest_id, status, source) VALUES (:g, 'confirmed', 'Front desk') "

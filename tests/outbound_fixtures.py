@@ -34,9 +34,9 @@ def sql_reservation(engine: Engine, *, room_type_id: int, checkin: date, checkou
                     adults: int = 2, status: str = "confirmed", price: str = "0") -> int:
     """A reservation with one line, written by plain SQL as a host PMS would (defaults fill the rest)."""
     with engine.begin() as c:
-        guest = c.execute(text("INSERT INTO pms_guests (first_name, last_name, email, email_normalized, phone) "
-                               "VALUES (:f, :l, :e, :en, :p) RETURNING id"),
-                          {"f": first, "l": last, "e": email, "en": email.lower() if email else None, "p": phone}).scalar_one()
+        guest = c.execute(text("INSERT INTO pms_guests (first_name, last_name, email, phone) "
+                               "VALUES (:f, :l, :e, :p) RETURNING id"),
+                          {"f": first, "l": last, "e": email, "p": phone}).scalar_one()
         reservation = c.execute(text("INSERT INTO pms_reservations (guest_id, status, source) "
                                      "VALUES (:g, :s, 'Front desk') RETURNING id"), {"g": guest, "s": status}).scalar_one()
         c.execute(text("INSERT INTO pms_reservation_lines (reservation_id, room_type_id, checkin, checkout, adults, "

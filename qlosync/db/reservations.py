@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qlosync.db.pms import PmsGuest, PmsReservation, PmsReservationLine
 from qlosync.errors import PermanentError
-from qlosync.sync.inbound.mapper import normalise_email, normalise_phone
+from qlosync.sync.inbound.guests import guests_with_email, pick_by_email, usable_email
 
 
 class ReservationNotFound(PermanentError):
@@ -46,15 +45,13 @@ class LineInput:
 
 
 def find_or_create_guest(session: Session, guest: GuestInput) -> PmsGuest:
-    """The guest with this e-mail (same name first), else a new one."""
-    email = normalise_email(guest.email)
+    """The guest with this e-mail (same name first), else a new one: the e-mail rule of a pull."""
+    email = usable_email(guest.email)
     if email:
-        candidates = session.scalars(select(PmsGuest).where(PmsGuest.email_normalized == email).order_by(PmsGuest.id)).all()
-        same = [g for g in candidates if (g.first_name, g.last_name) == (guest.first_name, guest.last_name)]
-        if same or candidates:
-            return (same or candidates)[0]
-    row = PmsGuest(first_name=guest.first_name, last_name=guest.last_name, email=guest.email, email_normalized=email,
-                   phone=guest.phone, phone_normalized=normalise_phone(guest.phone))
+        found = pick_by_email(guests_with_email(session, email), guest.first_name, guest.last_name)
+        if found is not None:
+            return found
+    row = PmsGuest(first_name=guest.first_name, last_name=guest.last_name, email=guest.email, phone=guest.phone)
     session.add(row)
     session.flush()
     return row

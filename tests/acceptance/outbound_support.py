@@ -205,8 +205,8 @@ def sql_burst(engine: Engine, room_types: list[int], first: int, count: int, *, 
     with engine.begin() as c:
         for i in range(first, first + count):
             guest = c.execute(text(
-                "INSERT INTO pms_guests (first_name, last_name, email, email_normalized, phone) "
-                "VALUES ('Guest', :l, :e, :e, '+1 555 0100') RETURNING id"),
+                "INSERT INTO pms_guests (first_name, last_name, email, phone) "
+                "VALUES ('Guest', :l, :e, '+1 555 0100') RETURNING id"),
                 {"l": "N" + "".join(chr(97 + int(d)) for d in str(i)), "e": f"guest{i}@example.com"}).scalar_one()
             reservation = c.execute(text(
                 "INSERT INTO pms_reservations (guest_id, status, source) VALUES (:g, 'confirmed', 'Front desk') "

@@ -16,7 +16,7 @@ from qlosync.db.session import transaction
 from qlosync.qloapps.models import BookingRequest, CustomerDetail, RoomRequest, RoomTypeRequest
 from qlosync.sync.outbound.customers import placeholder_email
 from qlosync.sync.inbound.guests import update_guest_details
-from qlosync.sync.inbound.mapper import GuestData, normalise_email, normalise_phone
+from qlosync.sync.inbound.mapper import GuestData
 from qlosync.sync.inbound.pull import run_pull
 from tests.integration.sync_helpers import actual_booking, expected_booking
 
@@ -36,8 +36,7 @@ def _book(client, email: str, checkin: date) -> int:  # type: ignore[no-untyped-
 def _pms_guest(session_factory, email: str | None) -> int:  # type: ignore[no-untyped-def]
     """A guest the PMS already has (the front desk typed it in), same name and phone as the bookings."""
     with transaction(session_factory) as session:
-        guest = PmsGuest(first_name="Sam", last_name="Rivera", email=email, email_normalized=normalise_email(email),
-                         phone=PHONE, phone_normalized=normalise_phone(PHONE))
+        guest = PmsGuest(first_name="Sam", last_name="Rivera", email=email, phone=PHONE)
         session.add(guest)
         session.flush()
         return guest.id
@@ -135,13 +134,12 @@ def test_a_pms_guest_with_another_email_is_not_merged_and_keeps_its_email(
 
 def test_update_guest_details_never_swaps_or_erases_an_email():
     def guest() -> PmsGuest:
-        return PmsGuest(first_name="Sam", last_name="Rivera", email="sam@example.com",
-                        email_normalized="sam@example.com", phone=PHONE, phone_normalized=normalise_phone(PHONE))
+        return PmsGuest(first_name="Sam", last_name="Rivera", email="sam@example.com", phone=PHONE)
 
     # A phone-and-name match keeps the guest's own address
     kept = guest()
     update_guest_details(kept, GuestData(1, "Sam", "Rivera", "other@example.com", PHONE), method="phone_name")
-    assert (kept.email, kept.email_normalized) == ("sam@example.com", "sam@example.com")
+    assert kept.email == "sam@example.com"
     # A customer without a usable address (none, or the placeholder a push made up) erases nothing
     for email in (None, placeholder_email(5)):
         untouched = guest()
@@ -150,4 +148,4 @@ def test_update_guest_details_never_swaps_or_erases_an_email():
     # A mapped customer whose address changed in QloApps still updates its own guest
     mapped = guest()
     assert update_guest_details(mapped, GuestData(1, "Sam", "Rivera", "Sam.New@Example.com", PHONE), method="email")
-    assert (mapped.email, mapped.email_normalized) == ("Sam.New@Example.com", "sam.new@example.com")
+    assert mapped.email == "Sam.New@Example.com"

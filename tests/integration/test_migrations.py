@@ -41,3 +41,26 @@ def test_downgrade_to_base_then_upgrade_again(db_factory):
     assert _tables(url) == set()
     migrate.upgrade(url)
     assert _tables(url) == set(Base.metadata.tables)
+
+
+def test_guest_keys_survive_a_downgrade_and_are_generated_again_after_upgrade(db_factory):
+    from sqlalchemy import text
+
+    url = db_factory(migrated=False)
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as c:
+            c.execute(text("INSERT INTO pms_guests (first_name, last_name, email, phone) "
+                           "VALUES ('Ana', 'Lima', ' Ana@Lima.example ', '+46 70 123 4567')"))
+        migrate.downgrade(url, "0007")
+        with engine.begin() as c:
+            keys = c.execute(text("SELECT email_normalized, phone_normalized FROM pms_guests")).one()
+            assert tuple(keys) == ("ana@lima.example", "+46701234567")
+            # A plain column again: an old qlosync can write it
+            c.execute(text("UPDATE pms_guests SET email_normalized = 'x@y.example'"))
+        migrate.upgrade(url)
+        with engine.begin() as c:
+            assert c.execute(text("SELECT email_normalized FROM pms_guests")).scalar_one() == "ana@lima.example"
+    finally:
+        engine.dispose()

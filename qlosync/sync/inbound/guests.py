@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from qlosync.db.models import QloAppsCustomerMapping
 from qlosync.db.pms import PmsGuest
+from qlosync.db.guest_keys import normalise_email, normalise_phone
 from qlosync.sync.outbound.customers import PLACEHOLDER_DOMAIN
-from qlosync.sync.inbound.mapper import GuestData, normalise_email, normalise_phone
+from qlosync.sync.inbound.mapper import GuestData
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,22 @@ class GuestMatch:
     note: str | None = None
 
 
-def _same_name(guest: PmsGuest, data: GuestData) -> bool:
+def same_name(guest: PmsGuest, first_name: str, last_name: str) -> bool:
     return (
-        guest.first_name.strip().casefold() == data.first_name.casefold()
-        and guest.last_name.strip().casefold() == data.last_name.casefold()
+        guest.first_name.strip().casefold() == first_name.strip().casefold()
+        and guest.last_name.strip().casefold() == last_name.strip().casefold()
     )
+
+
+def pick_by_email(guests: Sequence[PmsGuest], first_name: str, last_name: str) -> PmsGuest | None:
+    """Of the guests sharing an address (a family, an agency), the first with this name, else the first."""
+    named = [g for g in guests if same_name(g, first_name, last_name)]
+    return (named or list(guests) or [None])[0]
+
+
+def guests_with_email(session: Session, email: str) -> list[PmsGuest]:
+    """The guests whose address normalises to *email* (already normalised), oldest first."""
+    return list(session.scalars(select(PmsGuest).where(PmsGuest.email_normalized == email).order_by(PmsGuest.id)))
 
 
 def usable_email(email: str | None) -> str | None:
@@ -51,8 +63,8 @@ def usable_email(email: str | None) -> str | None:
 
 
 def _guest_email(guest: PmsGuest) -> str | None:
-    # email_normalized can lag behind email when the PMS wrote the row itself.
-    return guest.email_normalized or normalise_email(guest.email)
+    # Not the generated column: a guest added in this page has no value there until it is flushed.
+    return normalise_email(guest.email)
 
 
 def update_guest_details(guest: PmsGuest, data: GuestData, method: str | None = None) -> bool:
@@ -62,15 +74,10 @@ def update_guest_details(guest: PmsGuest, data: GuestData, method: str | None = 
     without a usable address never erases the guest's, and a phone-and-name match (*method*
     ``"phone_name"``) never swaps the guest's address for another one.
     """
-    wanted: dict[str, str | None] = {
-        "first_name": data.first_name,
-        "last_name": data.last_name,
-        "phone": data.phone,
-        "phone_normalized": normalise_phone(data.phone),
-    }
+    wanted: dict[str, str | None] = {"first_name": data.first_name, "last_name": data.last_name, "phone": data.phone}
     email, current = usable_email(data.email), _guest_email(guest)
     if email is not None and not (method == "phone_name" and current not in (None, email)):
-        wanted |= {"email": data.email, "email_normalized": email}
+        wanted["email"] = data.email
     changed = False
     for attr, value in wanted.items():
         if getattr(guest, attr) != value:
@@ -116,19 +123,17 @@ class GuestIndex:
         return index
 
     def _remember(self, guest: PmsGuest) -> None:
-        if guest.email_normalized:
-            self.by_email[guest.email_normalized].append(guest)
-        if guest.phone_normalized:
-            self.by_phone[guest.phone_normalized].append(guest)
+        email, phone = _guest_email(guest), normalise_phone(guest.phone)
+        if email:
+            self.by_email[email].append(guest)
+        if phone:
+            self.by_phone[phone].append(guest)
 
     def _by_email(self, email: str, data: GuestData) -> PmsGuest | None:
-        guests = self.by_email.get(email, [])
-        # Several guests share the address (a family, an agency): prefer the one with the same name.
-        named = [g for g in guests if _same_name(g, data)]
-        return (named or guests or [None])[0]
+        return pick_by_email(self.by_email.get(email, []), data.first_name, data.last_name)
 
     def _by_phone_and_name(self, phone: str, email: str | None, data: GuestData) -> tuple[PmsGuest | None, str | None]:
-        same = [g for g in self.by_phone.get(phone, []) if _same_name(g, data)]
+        same = [g for g in self.by_phone.get(phone, []) if same_name(g, data.first_name, data.last_name)]
         # Phone and name only bridge a missing e-mail: two different addresses are two people.
         matches = [g for g in same if email is None or _guest_email(g) is None]
         if len(matches) == 1:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -87,23 +86,6 @@ class ReservationData:
 
 def money(value: Decimal) -> Decimal:
     return value.quantize(CENT)
-
-
-def normalise_email(email: str | None) -> str | None:
-    if not email:
-        return None
-    email = email.strip().lower()
-    return email if "@" in email else None
-
-
-def normalise_phone(phone: str | None) -> str | None:
-    """Digits only (a leading + kept); fewer than 7 digits is not a usable phone number."""
-    if not phone:
-        return None
-    digits = re.sub(r"\D", "", phone)
-    if len(digits) < 7:
-        return None
-    return ("+" if phone.strip().startswith("+") else "") + digits
 
 
 def map_line(room: RoomBooking) -> LineData:

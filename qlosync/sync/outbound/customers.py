@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from qlosync.db.models import QloAppsCustomerMapping
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.models import Customer, CustomerDetail
-from qlosync.sync.inbound.mapper import normalise_email, normalise_phone
+from qlosync.db.guest_keys import normalise_email, normalise_phone
 from qlosync.sync.outbound.mapper import GuestState, PushRejected
 
 PLACEHOLDER_DOMAIN = "guests.qlosync.invalid"

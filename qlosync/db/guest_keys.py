@@ -1,0 +1,49 @@
+"""The keys guests are matched by: one definition, in PostgreSQL and in Python, that agree exactly.
+
+``pms_guests.email_normalized`` and ``phone_normalized`` are generated columns: PostgreSQL derives them
+from ``email`` and ``phone`` on every insert and update, whoever writes the row (qlosync, the PMS, plain
+SQL). Python needs the same keys for rows not yet written (a page's customers, its new guests), so the two
+definitions are kept to what both compute identically whatever the database locale: ASCII white space is
+trimmed and only A-Z are lowercased (PostgreSQL's ``lower()`` follows the server's locale, Python's
+``str.lower()`` does not); only the digits 0-9 count in a phone number.
+
+``tests/integration/test_guest_keys.py`` checks that both sides agree.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SPACE = " \t\n\r\f\v"
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_NOT_DIGIT = re.compile(r"[^0-9]")
+MIN_PHONE_DIGITS = 7
+
+# Frozen copies live in migrations/versions/20261203_0008_guest_keys.py: a change here needs a migration.
+EMAIL_KEY_SQL = (
+    r"CASE WHEN strpos(btrim(email, E' \t\n\r\f\x0B'), '@') > 0 "
+    r"THEN translate(btrim(email, E' \t\n\r\f\x0B'), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') END"
+)
+PHONE_KEY_SQL = (
+    r"CASE WHEN length(regexp_replace(phone, '[^0-9]', '', 'g')) >= 7 "
+    r"THEN CASE WHEN ltrim(phone, E' \t\n\r\f\x0B') LIKE '+%' THEN '+' ELSE '' END "
+    r"|| regexp_replace(phone, '[^0-9]', '', 'g') END"
+)
+
+
+def normalise_email(email: str | None) -> str | None:
+    """Trimmed and A-Z lowercased; None when there is no ``@``."""
+    if not email:
+        return None
+    email = email.strip(_SPACE).translate(_ASCII_LOWER)
+    return email if "@" in email else None
+
+
+def normalise_phone(phone: str | None) -> str | None:
+    """Digits only (a leading + kept); fewer than 7 digits is not a usable phone number."""
+    if not phone:
+        return None
+    digits = _NOT_DIGIT.sub("", phone)
+    if len(digits) < MIN_PHONE_DIGITS:
+        return None
+    return ("+" if phone.lstrip(_SPACE).startswith("+") else "") + digits

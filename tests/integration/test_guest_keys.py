@@ -1,0 +1,126 @@
+"""Guests any PMS writer inserted (plain SQL, no qlosync columns filled) are matched like qlosync's own.
+
+The matching keys (``email_normalized``, ``phone_normalized``) are derived by PostgreSQL from ``email`` and
+``phone``; the Python functions that key a page's customers must give the same values.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+
+from qlosync.db.guest_keys import normalise_email, normalise_phone
+from qlosync.db.models import QloAppsCustomerMapping, QloAppsReservationMapping
+from qlosync.db.pms import PmsGuest, PmsReservation
+from qlosync.db.reservations import GuestInput, find_or_create_guest
+from qlosync.db.session import transaction
+from qlosync.qloapps.models import BookingRequest, CustomerDetail, RoomRequest, RoomTypeRequest
+from qlosync.sync.inbound.pull import run_pull
+
+
+def _book(client, first: str, last: str, email: str, phone: str) -> int:  # type: ignore[no-untyped-def]
+    checkin = date(2030, 9, 1)
+    request = BookingRequest(
+        id_property=1, currency="USD", source="qlosync-test", customer=CustomerDetail(first, last, email, phone),
+        room_types=(RoomTypeRequest(2, checkin, checkin + timedelta(days=2), rooms=(RoomRequest(adults=2),)),),
+    )
+    return client.create_booking(request).id
+
+
+def _insert_by_sql(session_factory, first: str, last: str, email: str | None, phone: str | None) -> int:  # type: ignore[no-untyped-def]
+    """What another PMS writer does: only the columns a PMS knows about."""
+    with transaction(session_factory) as session:
+        return int(session.execute(
+            text("INSERT INTO pms_guests (first_name, last_name, email, phone) VALUES (:f, :l, :e, :p) RETURNING id"),
+            {"f": first, "l": last, "e": email, "p": phone}).scalar_one())
+
+
+def _guest_of_order(session, order_id: int) -> int:  # type: ignore[no-untyped-def]
+    reservation_id = session.scalars(select(QloAppsReservationMapping.pms_reservation_id).where(
+        QloAppsReservationMapping.qloapps_order_id == order_id)).one()
+    return session.get_one(PmsReservation, reservation_id).guest_id
+
+
+def test_a_guest_inserted_by_sql_with_an_email_gets_the_booking_not_a_duplicate(
+    deps, client, session_factory, mapped_catalog, shop
+):
+    # Given a guest the PMS inserted by plain SQL: e-mail in mixed case with spaces, nothing else of qlosync's
+    guest_id = _insert_by_sql(session_factory, "Sam", "Rivera", "  Sam.Rivera@Example.COM ", None)
+    # And a QloApps booking of a customer with that address
+    order_id = _book(client, "Sam", "Rivera", "sam.rivera@example.com", "+1 555 010 2030")
+
+    # When it is pulled
+    report = run_pull(deps, kind="full")
+
+    # Then no second guest exists and the reservation belongs to the SQL one, matched by e-mail
+    assert report.counts["created"] == 1 and report.counts["failed"] == 0
+    with transaction(session_factory) as session:
+        assert session.scalar(select(func.count()).select_from(PmsGuest)) == 1
+        assert _guest_of_order(session, order_id) == guest_id
+        mapping = session.scalars(select(QloAppsCustomerMapping)).one()
+        assert (mapping.pms_guest_id, mapping.match_method) == (guest_id, "email")
+
+
+def test_a_guest_inserted_by_sql_with_a_phone_only_is_matched_by_phone_and_name(
+    deps, client, session_factory, mapped_catalog, shop
+):
+    # Given a guest inserted by SQL with a phone and no e-mail
+    guest_id = _insert_by_sql(session_factory, "Bo", "Berg", None, "+46 (70) 123-4567")
+    order_id = _book(client, "Bo", "Berg", "bo.berg@example.com", "+46 70 1234567")
+
+    # When the booking is pulled
+    assert run_pull(deps, kind="full").counts["created"] == 1
+
+    # Then it goes to that guest by phone and name, who now has the customer's e-mail as a key too
+    with transaction(session_factory) as session:
+        assert session.scalar(select(func.count()).select_from(PmsGuest)) == 1
+        assert _guest_of_order(session, order_id) == guest_id
+        guest = session.get_one(PmsGuest, guest_id)
+        assert (guest.email_normalized, guest.phone_normalized) == ("bo.berg@example.com", "+46701234567")
+        assert session.scalars(select(QloAppsCustomerMapping.match_method)).one() == "phone_name"
+
+
+EMAILS = [None, "", "   ", "no-at-sign", " Ana.Lima@Example.COM\t", "\nx@y.example\r\n", "ÉLODIE@Exemple.FR",
+          "a@b@c", "\u00a0nbsp@example.com", "MiXeD@ExAmPlE.cOm"]
+PHONES = [None, "", "123456", " +46 (70) 123-4567 ", "0611 22 33 44", "+1-555-0102", "tel: 555 0102 999",
+          "\t+33 6 11 22 33 44", "++44 20 7946 0958", "٠١٢٣٤٥٦٧٨ 12"]
+
+
+def test_python_keys_and_database_keys_agree(session_factory):
+    # Given guests inserted by SQL with awkward e-mails and phones
+    with transaction(session_factory) as session:
+        for email, phone in zip(EMAILS, PHONES, strict=True):
+            session.execute(text("INSERT INTO pms_guests (first_name, last_name, email, phone) VALUES ('A', 'B', :e, :p)"),
+                            {"e": email, "p": phone})
+    # Then the keys PostgreSQL derived are exactly what the Python functions give for the same values
+    with transaction(session_factory) as session:
+        rows = session.execute(select(PmsGuest.email, PmsGuest.email_normalized, PmsGuest.phone,
+                                      PmsGuest.phone_normalized).order_by(PmsGuest.id)).all()
+    assert [(r.email_normalized, r.phone_normalized) for r in rows] == [
+        (normalise_email(r.email), normalise_phone(r.phone)) for r in rows]
+    assert rows[4].email_normalized == "ana.lima@example.com" and rows[3].phone_normalized == "+46701234567"
+
+
+def test_keys_follow_a_later_sql_update(session_factory):
+    guest_id = _insert_by_sql(session_factory, "Ana", "Lima", None, None)
+    with transaction(session_factory) as session:
+        session.execute(text("UPDATE pms_guests SET email = ' ANA@Lima.example', phone = '0611223344' WHERE id = :id"),
+                        {"id": guest_id})
+    with transaction(session_factory) as session:
+        guest = session.get_one(PmsGuest, guest_id)
+        assert (guest.email_normalized, guest.phone_normalized) == ("ana@lima.example", "0611223344")
+
+
+@pytest.mark.parametrize("first, last", [("Ana", "Lima"), (" ana", "LIMA ")])
+def test_the_reservation_api_matches_guests_like_a_pull(session_factory, first, last):
+    # Given two guests inserted by SQL sharing an address (a family), the second one called Ana Lima
+    _insert_by_sql(session_factory, "Bo", "Lima", "lima@example.com", None)
+    ana = _insert_by_sql(session_factory, "Ana", "Lima", " Lima@Example.com", None)
+    # When the host creates a reservation for Ana Lima with that address (any case, stray spaces)
+    with transaction(session_factory) as session:
+        found = find_or_create_guest(session, GuestInput(first, last, "LIMA@example.com"))
+        # Then it is Ana's guest, as a pull would pick it, and no new guest is made
+        assert found.id == ana
+        assert session.scalar(select(func.count()).select_from(PmsGuest)) == 2
