@@ -21,7 +21,23 @@ if TYPE_CHECKING:
 NOT_AVAILABLE = "Requested room(s) not available."
 NAME_BAD = re.compile(r'[0-9!<>,;?=+()@#"°{}_$%:]')
 EMAIL_OK = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+# Customer::$definition: sizes in characters (Tools::strlen), checked when the customer is added or renamed.
+NAME_MAX, EMAIL_MAX = 32, 128
 PAYMENT_TYPES = ("online", "remote", "pay at hotel")
+
+
+def names_refused(first: str, last: str) -> bool:
+    """Customer validation fails (isName or size): an uncaught exception, 500 with an empty body (079)."""
+    return any(NAME_BAD.search(v) or len(v) > NAME_MAX for v in (first, last))
+
+
+def utf8_column(value: str) -> str:
+    """What a MySQL utf8 (3-byte) column under sql_mode '' keeps: the text before the first character
+    beyond U+FFFF (an emoji), dropped with a warning only."""
+    for index, char in enumerate(value):
+        if ord(char) > 0xFFFF:
+            return value[:index]
+    return value
 
 
 def bad(message: str) -> ApiError:
@@ -182,10 +198,14 @@ class BookingEngine:
                     err.errors.insert(0, (127, "Invalid request."))
                 raise
             first, last = str(cust["firstname"]).strip(), str(cust["lastname"]).strip()
-            if NAME_BAD.search(first) or NAME_BAD.search(last):
+            if names_refused(first, last):
                 raise RawAnswer(php_fatal(500))  # uncaught "Property Customer->lastname is not valid"
-            if not EMAIL_OK.match(str(cust["email"]).strip()):
+            email = str(cust["email"]).strip()
+            if not EMAIL_OK.match(email):
                 raise RawAnswer(php_fatal(200, "Fatal error"))
+            if len(email) > EMAIL_MAX and self.customer_by_email(email) is None:
+                raise RawAnswer(php_fatal(500))
+            cust = cust | {"firstname": utf8_column(first), "lastname": utf8_column(last)}
             return self._write_new(b, cust, plan, allocation)
 
     def _write_new(self, b: dict[str, Any], cust: dict[str, Any], plan: list[dict[str, Any]],
@@ -243,9 +263,12 @@ class BookingEngine:
             # new lines are allocated while the old ones still hold their rooms (B24: GR-101 -> GR-102)
             allocation = self._allocate(plan, keep, overbook=False)
             self._check_tail(b)
+            first, last = str(cust["firstname"]).strip(), str(cust["lastname"]).strip()
+            if names_refused(first, last):
+                raise RawAnswer(php_fatal(500))  # the rename fails Customer validation, as a POST does (079)
             now = self.store.clock.now_str()
             customer = match[0]
-            customer["firstname"], customer["lastname"] = str(cust["firstname"]).strip(), str(cust["lastname"]).strip()
+            customer["firstname"], customer["lastname"] = utf8_column(first), utf8_column(last)
             customer["date_upd"] = now
             for lid in drop:
                 self._delete_line(lid)
