@@ -30,11 +30,22 @@ _NAME_RE = re.compile(r'^[^0-9!<>,;?=+()@#"°{}_$%:¤|]*$')
 _PHONE_RE = re.compile(r"^[+0-9. ()/-]*$")
 # Deliberately simple: it only has to catch what makes QloApps answer 200 "Fatal error" (B18).
 _EMAIL_RE = re.compile(r"^[^@\s\[\]|,]+@[^@\s\[\]|,]+\.[A-Za-z0-9-]{2,}$")
+# Customer::$definition sizes, in characters: longer values fail its validation (an empty 500, like B18).
+NAME_MAX_CHARS, EMAIL_MAX_CHARS = 32, 128
 XLINK = "http://www.w3.org/1999/xlink"
 
 
 def _invalid(message: str) -> QloAppsInvalidRequest:
     return QloAppsInvalidRequest(message)
+
+
+def _check_storable(label: str, value: str, limit: int) -> None:
+    # The messages name the field and the limit, never the value (it may be personal data).
+    if len(value) > limit:
+        raise _invalid(f"customer {label} is {len(value)} characters, QloApps stores at most {limit}")
+    if any(ord(char) > 0xFFFF for char in value):
+        # QloApps' tables are MySQL utf8 (3 bytes): such a value would be cut off there, silently.
+        raise _invalid(f"customer {label} has a character QloApps cannot store (an emoji or another beyond U+FFFF)")
 
 
 def check_email(email: str) -> str:
@@ -44,13 +55,15 @@ def check_email(email: str) -> str:
 
 
 def check_person(firstname: str, lastname: str, email: str, phone: str) -> None:
-    """Refuse names, e-mails and phones that QloApps answers with a 500 or an HTML page (B18, B19)."""
+    """Refuse names, e-mails and phones that QloApps answers with a 500 or an HTML page (B18, B19), or that
+    it would store cut off (longer than its columns, characters its utf8 tables cannot hold)."""
     for label, value in (("firstname", firstname), ("lastname", lastname)):
         if not value or not value.strip():
             raise _invalid(f"customer {label} is empty")
         if not _NAME_RE.match(value):
             raise _invalid(f"customer {label} contains digits or characters QloApps rejects")
-    check_email(email)
+        _check_storable(label, value, NAME_MAX_CHARS)
+    _check_storable("e-mail", check_email(email), EMAIL_MAX_CHARS)
     if not phone or not _PHONE_RE.match(phone):
         raise _invalid("customer phone is empty or not a phone number")
 

@@ -45,6 +45,7 @@ class BadCase:
     make: Callable[[Engine, PushDeps], int]
     says: str
     fix: str
+    value: str | None = None  # the offending value, which the reason must not repeat
 
 
 def _unmapped(engine: Engine, deps: PushDeps) -> int:
@@ -75,6 +76,21 @@ def _no_adult(engine: Engine, deps: PushDeps) -> int:
 def _digits(engine: Engine, deps: PushDeps) -> int:
     return sql_reservation(engine, room_type_id=_pms_type(engine, deps.shop, 1), checkin=stay(30)[0],
                            checkout=stay(30)[1], first="J0hn", email="john@example.com")
+
+
+LONG_NAME, EMOJI_NAME = "Maximilian" * 25, "Smith \U0001F600"
+LONG_EMAIL = "j" * 117 + "@example.com"  # 129 characters
+
+
+def _named(first: str = "Jo", last: str = "Smith", email: str = "jo@example.com") -> Callable[[Engine, PushDeps], int]:
+    def make(engine: Engine, deps: PushDeps) -> int:
+        return sql_reservation(engine, room_type_id=_pms_type(engine, deps.shop, 1), checkin=stay(30)[0],
+                               checkout=stay(30)[1], first=first, last=last, email=email)
+    return make
+
+
+def _guest_fix(assignment: str) -> str:
+    return f"UPDATE pms_guests SET {assignment} WHERE id = (SELECT guest_id FROM pms_reservations WHERE id = :r)"
 
 
 def _bad_email(engine: Engine, deps: PushDeps) -> int:
@@ -110,6 +126,14 @@ CASES = {
     "invalid e-mail": BadCase(_bad_email, "e-mail is not a valid address",
                               "UPDATE pms_guests SET email = 'jo.smith@example.com' "
                               "WHERE id = (SELECT guest_id FROM pms_reservations WHERE id = :r)"),
+    "digits in the last name": BadCase(_named(last="Smith3"), "lastname contains digits",
+                                       _guest_fix("last_name = 'Smith'")),
+    "250-character first name": BadCase(_named(first=LONG_NAME), "firstname is 250 characters, QloApps stores at most 32",
+                                        _guest_fix("first_name = 'Maximilian'"), value=LONG_NAME),
+    "emoji in the last name": BadCase(_named(last=EMOJI_NAME), "lastname has a character QloApps cannot store",
+                                      _guest_fix("last_name = 'Smith'"), value="\U0001F600"),
+    "129-character e-mail": BadCase(_named(email=LONG_EMAIL), "e-mail is 129 characters, QloApps stores at most 128",
+                                    _guest_fix("email = 'jo.long@example.com'"), value=LONG_EMAIL),
     "no room free in QloApps": BadCase(_sold_out, "Requested room(s) not available.",
                                        "UPDATE pms_reservation_lines SET checkin = :later_in, checkout = :later_out "
                                        "WHERE reservation_id = :r"),
@@ -134,6 +158,7 @@ def test_a_bad_reservation_is_refused_flagged_and_goes_through_once_fixed(
     flagged = _mapping(engine, reservation)
     assert flagged.qloapps_order_id is None
     assert flagged.push_error is not None and case.says in flagged.push_error and flagged.push_error_at is not None
+    assert case.value is None or case.value not in flagged.push_error
     assert len(_refusals(engine, reservation)) == 1
     assert set(simulator.store.table("orders")) == orders_before
     assert not any(f"reservation {reservation}" in " ".join(o["_remarks"])

@@ -238,6 +238,24 @@ def test_bodies_quietly_mangled_by_qloapps_are_refused(customer, room):
         bodies.booking_body(req)
 
 
+@pytest.mark.parametrize(("first", "last", "email", "says"), [
+    ("J" * 33, "Smith", "j@example.com", "firstname is 33 characters, QloApps stores at most 32"),
+    ("John", "Smith\U0001F3E8", "j@example.com", "lastname has a character QloApps cannot store"),
+    ("John", "Smith", "j" * 117 + "@example.com", "e-mail is 129 characters, QloApps stores at most 128"),
+])
+def test_people_qloapps_would_store_cut_off_are_refused_without_repeating_the_value(first, last, email, says):
+    with pytest.raises(QloAppsInvalidRequest) as refused:
+        bodies.check_person(first, last, email, "0611223344")
+    assert says in str(refused.value)
+    assert all(v not in str(refused.value) for v in (first, last, email) if v not in ("John", "Smith"))
+
+
+def test_names_at_the_limits_qloapps_stores_are_accepted():
+    # 32 characters, accented letters, other scripts within U+FFFF: all fit QloApps' utf8 columns
+    for first, last in (("J" * 32, "S" * 32), ("Zoë", "Ñúñez-O'Brien"), ("李", "Иванова")):
+        bodies.check_person(first, last, "z@example.com", "0611223344")
+
+
 def test_empty_room_list_and_reversed_dates_are_refused():
     with pytest.raises(QloAppsInvalidRequest):
         bodies.booking_body(BookingRequest(id=2, id_property=1, currency="USD", customer=CUSTOMER, room_types=()))
