@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from qlosync.db.guest_keys import normalise_email, normalise_phone
 from qlosync.db.models import QloAppsCustomerMapping, QloAppsReservationMapping
@@ -111,6 +112,9 @@ def test_keys_follow_a_later_sql_update(session_factory):
     with transaction(session_factory) as session:
         guest = session.get_one(PmsGuest, guest_id)
         assert (guest.email_normalized, guest.phone_normalized) == ("ana@lima.example", "0611223344")
+    # A writer cannot set a key to something else
+    with pytest.raises(DBAPIError, match="generated column"), transaction(session_factory) as session:
+        session.execute(text("UPDATE pms_guests SET email_normalized = 'x@y.example' WHERE id = :id"), {"id": guest_id})
 
 
 @pytest.mark.parametrize("first, last", [("Ana", "Lima"), (" ana", "LIMA ")])
