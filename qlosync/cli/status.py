@@ -145,7 +145,10 @@ def _print_shops(shops: list[dict[str, Any]]) -> None:
         click.echo(f"  last successful sync  {shop['last_successful_sync'] or 'never'}")
         click.echo(f"  cursor                {shop['cursor'] or '(none: next pull is full)'}")
         run = shop["last_run"]
-        if run and run["error"]:
+        # A skipped run records why it did not run (another pull held the shop): that is no error.
+        if run and run["status"] == "skipped":
+            click.echo(f"  last run              skipped: {run['error'] or 'no reason recorded'}")
+        elif run and run["error"]:
             click.echo(f"  last error            {run['error']}")
         click.echo(f"  reservations mapped   {shop['reservations_mapped']}   parked {shop['bookings_parked']}")
         click.echo(f"  pushes refused        {shop['pushes_refused']}   open conflicts {shop['open_conflicts']}"
