@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from qlosync.crypto import KeyCipher
+from qlosync.db import migrate
 from qlosync.db.session import check_database, make_engine, make_sessionmaker, transaction
 from qlosync.errors import ConfigurationError, DatabaseUnavailableError, QlosyncError
 from qlosync.settings import Settings
@@ -43,9 +44,24 @@ class CliContext:
 
     settings: Settings
     _engine: Engine | None = field(default=None, repr=False)
+    _schema_checked: bool = field(default=False, repr=False)
 
     @property
     def engine(self) -> Engine:
+        """The engine, once PostgreSQL answered and the schema is the revision this qlosync needs.
+
+        Checked here, once, so that every command reading qlosync's tables says "run `qlosync db upgrade`"
+        on an unmigrated database instead of failing on the first missing table with a traceback.
+        """
+        engine = self.server_engine
+        if not self._schema_checked:
+            migrate.require_current_schema(engine, self.settings.database_url)
+            self._schema_checked = True
+        return engine
+
+    @property
+    def server_engine(self) -> Engine:
+        """The engine once PostgreSQL answered, whatever the schema (`db`, `status` and `health` report it)."""
         if self._engine is None:
             self._engine = make_engine(self.settings)
             check_database(self._engine)

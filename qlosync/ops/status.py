@@ -351,11 +351,11 @@ def status_report(settings: Settings, engine: Engine, sessions: sessionmaker[Ses
     current = migrate.current_revision(engine)
     head = migrate.head_revision(settings.database_url)
     report: dict[str, Any] = {"schema": {"current": current, "head": head}}
-    if current == head:
+    problem = migrate.schema_problem(engine, settings.database_url)
+    if problem is None:
         with transaction(sessions) as session:
             report.update(collect_status(session, amqp_url=settings.rabbitmq_url,
                                          sync_interval_ms=settings.sync_interval_ms))
     else:
-        report["health"] = {"healthy": False, "problems": [
-            f"database schema is at {current or '(empty)'}, this qlosync needs {head}: run `qlosync db upgrade`"]}
+        report["health"] = {"healthy": False, "problems": [problem]}
     return report
