@@ -111,3 +111,21 @@ def test_push_of_a_reservation_that_does_not_exist_says_so(database_url):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "reservation 99999999: does not exist in the PMS" in result.stderr
     assert "Traceback" not in result.stderr and "skipped" not in result.stdout
+
+
+def test_commands_reaching_rabbitmq_name_host_vhost_and_reason_when_refused(database_url):
+    from qlosync.crypto import generate_secret_key
+    from tests.acceptance.test_worker_environment import WRONG_PASSWORD, _refused_url
+
+    env = {"DATABASE_URL": database_url, "QLOSYNC_SECRET_KEY": generate_secret_key(),
+           "K": "ABCDEFGHIJKLMNOPQRSTUVWXYZ123456"}
+    assert _run("config", "set", "--base-url", "http://127.0.0.1:9", "--api-key-env", "K", "--enable", **env).returncode == 0
+    for case in ("missing vhost", "wrong password"):
+        url, where, reason = _refused_url(case)
+        for args in (("sync",), ("broker", "setup"), ("dlq", "list"), ("dlq", "purge", "--all", "--yes")):
+            result = _run(*args, RABBITMQ_URL=url, **env)
+            assert result.returncode == 3, (case, args, result.stderr)
+            line = _one_line(result)
+            assert line.startswith(f"Error: cannot reach RabbitMQ at {where} ("), (case, args, line)
+            assert reason in line, (case, args, line)
+            assert WRONG_PASSWORD not in result.stderr + result.stdout

@@ -1,14 +1,23 @@
-"""Declares the worker's queues when it boots, so a conflicting queue stops it with one clear error."""
+"""Declares the worker's queues when it boots, so a conflicting queue, or a RabbitMQ that cannot be reached or
+refuses the worker (missing vhost, wrong password), stops it with one clear error."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+import dramatiq.errors
+import pika.exceptions
 from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
 
+from qlosync.runtime.topology import unreachable_message
+
 logger = logging.getLogger(__name__)
+
+#: The worker's exit code when RabbitMQ cannot be reached at boot: dramatiq's own RET_CONNECT, and qlosync's
+#: "a service is down" of the CLI.
+EXIT_UNAVAILABLE = 3
 
 
 class TopologyCheckMiddleware(Middleware):
@@ -16,7 +25,8 @@ class TopologyCheckMiddleware(Middleware):
 
     Without it a queue that RabbitMQ refuses to redeclare (PRECONDITION_FAILED) only shows up as a
     consumer thread logging and restarting forever; with it ``QueueConflictError`` (a MiddlewareError)
-    aborts the worker's boot and names the fix.
+    aborts the worker's boot and names the fix. A RabbitMQ that cannot be reached, or refuses the login or
+    the vhost, ends the worker process with one line naming host, vhost and reason, and exit code 3.
     """
 
     def before_worker_boot(self, broker: Any, worker: Any) -> None:
@@ -26,5 +36,13 @@ class TopologyCheckMiddleware(Middleware):
         # `dramatiq --queues` lands in Worker.consumer_whitelist (dramatiq 2.x, pinned below 3).
         whitelist = getattr(worker, "consumer_whitelist", None)
         queues = sorted(q for q in broker.get_declared_queues() if not whitelist or q_name(q) in whitelist)
-        declare_topology(queues)
+        try:
+            declare_topology(queues)
+        except (dramatiq.errors.BrokerConnectionError, pika.exceptions.AMQPConnectionError) as exc:
+            # dramatiq would log this with a traceback, start the consumers anyway and restart them every 3 s
+            # forever. SystemExit passes its hook runner and its worker process (no traceback), and the main
+            # process then stops the others and exits with the same code.
+            logger.critical("Worker not started: %s.", unreachable_message(broker.parameters, exc),
+                            extra={"action": "worker_boot_failed"})
+            raise SystemExit(EXIT_UNAVAILABLE) from None
         logger.info("Declared queues %s.", ", ".join(queues), extra={"action": "declare_topology"})
