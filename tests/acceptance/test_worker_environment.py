@@ -1,4 +1,5 @@
-"""The real `dramatiq qlosync.actors` started against a RabbitMQ that refuses it: one line and an exit, no loop.
+"""The real `dramatiq qlosync.actors` and `periodiq qlosync.schedule` started against a RabbitMQ that refuses them:
+one line and an exit, no loop, no traceback.
 
 Without the check a worker whose RABBITMQ_URL names a missing vhost (or a wrong password) logged a CRITICAL
 traceback, then restarted its consumers every 3 s forever while looking alive.
@@ -33,14 +34,21 @@ def _refused_url(case: str) -> tuple[str, str, str]:
     return f"amqp://{params.credentials.username}:{WRONG_PASSWORD}@{server}/%2F", f"{server}/%2F", "ACCESS_REFUSED"
 
 
+PROCESSES = {
+    "worker": [DRAMATIQ, "qlosync.actors", "--processes", "1", "--threads", "1"],
+    "scheduler": [str(Path(sys.executable).with_name("periodiq")), "qlosync.schedule"],
+}
+
+
+@pytest.mark.parametrize("role", sorted(PROCESSES))
 @pytest.mark.parametrize("case", ["missing vhost", "wrong password"])
-def test_a_worker_that_rabbitmq_refuses_exits_3_with_one_line(database_url, tmp_path, case):
+def test_a_process_that_rabbitmq_refuses_exits_3_with_one_line(database_url, tmp_path, case, role):
     url, where, reason = _refused_url(case)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_", "DATABASE_URL", "RABBITMQ_URL"))}
-    env.update(DATABASE_URL=database_url, RABBITMQ_URL=url)
-    log = tmp_path / "worker.log"
+    env.update(DATABASE_URL=database_url, RABBITMQ_URL=url, TZ="UTC")
+    log = tmp_path / f"{role}.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([DRAMATIQ, "qlosync.actors", "--processes", "1", "--threads", "1"], cwd=ROOT,
+        process = subprocess.Popen(PROCESSES[role], cwd=ROOT,
                                    env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             returncode = process.wait(timeout=60)

@@ -30,19 +30,30 @@ class TopologyCheckMiddleware(Middleware):
     """
 
     def before_worker_boot(self, broker: Any, worker: Any) -> None:
-        declare_topology = getattr(broker, "declare_topology", None)
-        if declare_topology is None:  # not a QlosyncRabbitmqBroker (e.g. a StubBroker in a unit test)
+        if not hasattr(broker, "declare_topology"):  # not a QlosyncRabbitmqBroker (e.g. a StubBroker in a unit test)
             return
         # `dramatiq --queues` lands in Worker.consumer_whitelist (dramatiq 2.x, pinned below 3).
         whitelist = getattr(worker, "consumer_whitelist", None)
         queues = sorted(q for q in broker.get_declared_queues() if not whitelist or q_name(q) in whitelist)
-        try:
-            declare_topology(queues)
-        except (dramatiq.errors.BrokerConnectionError, pika.exceptions.AMQPConnectionError) as exc:
-            # dramatiq would log this with a traceback, start the consumers anyway and restart them every 3 s
-            # forever. SystemExit passes its hook runner and its worker process (no traceback), and the main
-            # process then stops the others and exits with the same code.
-            logger.critical("Worker not started: %s.", unreachable_message(broker.parameters, exc),
-                            extra={"action": "worker_boot_failed"})
-            raise SystemExit(EXIT_UNAVAILABLE) from None
-        logger.info("Declared queues %s.", ", ".join(queues), extra={"action": "declare_topology"})
+        # dramatiq would log a failed connect with a traceback, start the consumers anyway and restart them
+        # every 3 s forever. SystemExit passes its hook runner and its worker process (no traceback), and the
+        # main process then stops the others and exits with the same code.
+        declare_or_exit(broker, queues, "Worker")
+
+
+def declare_or_exit(broker: Any, queues: list[str], process: str) -> None:
+    """Declare *queues* on the broker's RabbitMQ, or end the process with one line and exit code 3 when
+    RabbitMQ cannot be reached or refuses it (wrong password, missing vhost)."""
+    pika_logger = logging.getLogger("pika")
+    level = pika_logger.level
+    # pika logs each step of a refused connect, at ERROR; the one line below says it all.
+    pika_logger.setLevel(logging.CRITICAL)
+    try:
+        broker.declare_topology(queues)
+    except (dramatiq.errors.BrokerConnectionError, pika.exceptions.AMQPConnectionError) as exc:
+        logger.critical("%s not started: %s.", process, unreachable_message(broker.parameters, exc),
+                        extra={"action": "boot_failed"})
+        raise SystemExit(EXIT_UNAVAILABLE) from None
+    finally:
+        pika_logger.setLevel(level)
+    logger.info("Declared queues %s.", ", ".join(queues), extra={"action": "declare_topology"})
