@@ -31,6 +31,7 @@ from qlosync.ops.shops import shop_status as shop_rows, summarise
 from qlosync.runtime.heartbeat import STALE_AFTER_BEATS
 from qlosync.runtime.queues import DLQ, INBOUND, OUTBOUND
 from qlosync.runtime.topology import BrokerUnavailableError, connection, passive_counts, redact_url
+from qlosync.secrets import without_credentials
 from qlosync.settings import DEFAULT_SYNC_INTERVAL_MS, Settings
 from qlosync.sync.outbound.outbox import backlog
 
@@ -160,7 +161,7 @@ def _shop_view(shop: QloAppsConfig, now: datetime, cursor: QloAppsSyncCursor | N
     mapped, parked, refused_count = (counts.mapped, counts.parked, counts.refused) if counts else (0, 0, 0)
     return {
         "name": shop.name,
-        "base_url": shop.base_url,
+        "base_url": without_credentials(shop.base_url),
         "sync_enabled": shop.sync_enabled,
         "last_successful_sync": _iso(cursor.last_successful_sync) if cursor else None,
         "last_full_sync": _iso(cursor.last_full_sync) if cursor else None,

@@ -78,6 +78,9 @@ def test_credentials_in_the_base_url_fail_the_run_show_the_error_and_stop_the_sl
                               f"must not contain credentials")
     assert status["shops"][0]["last_run"]["error"] == run.error
     assert listed["state"] == "failing" and listed["last_run_error"] == run.error
+    # and none of them shows the credentials of the stored URL
+    shown = json.dumps(status) + json.dumps(listed) + _cli(settings, "config", "show").output
+    assert "hunter2" not in shown and f"http://***@{host}" in shown
     # and the scheduler sends the shop no further slot
     assert _slots(runtime) == []
     # until its configuration is changed
