@@ -108,3 +108,11 @@ def test_a_key_that_cannot_be_decrypted_stops_the_slots_until_shops_set(settings
         assert _slots(wrong) == ["default"] * 4
     finally:
         wrong.close()
+
+
+def test_a_pull_of_a_shop_removed_meanwhile_is_dropped_not_dead_lettered(runtime, session_factory):
+    report = jobs.pull(runtime, "gone", kind="incremental", trigger="schedule",
+                       slot_at=datetime.now(UTC).isoformat(), retry_booking=print)
+    assert report is None
+    with transaction(session_factory) as session:
+        assert session.scalars(select(QloAppsSyncState)).all() == []

@@ -35,7 +35,8 @@ class Enqueue(Protocol):
 
 def pull(runtime: Runtime, shop_name: str, *, kind: str, trigger: str, slot_at: str | None,
          retry_booking: Callable[[int], None], message_id: str | None = None) -> RunReport | None:
-    """One pull; a shop whose sync was switched off meanwhile is skipped quietly (not dead-lettered).
+    """One pull; a shop whose sync was switched off (or that was removed) meanwhile is skipped quietly (not
+    dead-lettered), and one whose configuration cannot work is a failed run with the error (not a dead letter).
 
     A scheduled pull that cannot even start (PostgreSQL down) is dropped with a warning: the next slot
     is the retry, and a dead letter per slot would bury the real ones. A manual pull raises instead.
@@ -71,7 +72,9 @@ def _configuration_failed(runtime: Runtime, shop_name: str, kind: str, trigger: 
     error = f"{type(exc).__name__}: {exc}"
     with runtime.transaction() as session:
         config_id = session.scalar(select(QloAppsConfig.id).where(QloAppsConfig.name == shop_name))
-        if config_id is None:  # removed meanwhile: nothing to record it on
+        if config_id is None:
+            logger.info("Pull of %s skipped: the shop is not configured (removed meanwhile?).", shop_name,
+                        extra={"action": "pull_skipped"})
             return None
         slot = datetime.fromisoformat(slot_at) if slot_at else None
         run = runs.fail_on_configuration(session, config_id, kind, trigger, slot, error, message_id)
