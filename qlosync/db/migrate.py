@@ -44,19 +44,17 @@ class SchemaNotCurrentError(ConfigurationError):
     """The database's schema is not the revision this qlosync needs (never migrated, or behind)."""
 
 
-def schema_problem(engine: Engine, database_url: str) -> str | None:
+def schema_problem(current: str | None, head: str | None) -> str | None:
     """What is wrong with the database's schema revision, in one line naming the fix, or None if it is current.
 
     The one check behind `qlosync status` and every command that reads or writes qlosync's tables.
     """
-    current = current_revision(engine)
-    head = head_revision(database_url)
     if current == head:
         return None
     return f"database schema is at {current or '(empty)'}, this qlosync needs {head}: run `qlosync db upgrade`"
 
 
 def require_current_schema(engine: Engine, database_url: str) -> None:
-    problem = schema_problem(engine, database_url)
+    problem = schema_problem(current_revision(engine), head_revision(database_url))
     if problem is not None:
         raise SchemaNotCurrentError(problem)

@@ -352,7 +352,7 @@ def status_report(settings: Settings, engine: Engine, sessions: sessionmaker[Ses
     current = migrate.current_revision(engine)
     head = migrate.head_revision(settings.database_url)
     report: dict[str, Any] = {"schema": {"current": current, "head": head}}
-    problem = migrate.schema_problem(engine, settings.database_url)
+    problem = migrate.schema_problem(current, head)
     if problem is None:
         with transaction(sessions) as session:
             report.update(collect_status(session, amqp_url=settings.rabbitmq_url,

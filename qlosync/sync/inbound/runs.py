@@ -62,7 +62,7 @@ def fail_on_configuration(session: Session, config_id: int, kind: str, trigger: 
     else:
         run = start_run(session, config_id, kind, trigger, message_id)
     run.status = "failed"
-    run.error = (error[:2000 - len(CONFIGURATION_PAUSE)] + CONFIGURATION_PAUSE)
+    run.error = error[:2000 - len(CONFIGURATION_PAUSE)] + CONFIGURATION_PAUSE
     # PostgreSQL's clock, like qloapps_config.updated_at that it is compared with (configuration_paused).
     run.finished_at = func.now()
     return run
