@@ -51,7 +51,9 @@ def declare_or_exit(broker: Any, queues: list[str], process: str) -> None:
     try:
         broker.declare_topology(queues)
     except (dramatiq.errors.BrokerConnectionError, pika.exceptions.AMQPConnectionError) as exc:
-        logger.critical("%s not started: %s.", process, unreachable_message(broker.parameters, exc),
+        # dramatiq keeps a list when given several URLs (`a;b`); the first is the one it tries first.
+        params = broker.parameters[0] if isinstance(broker.parameters, list) else broker.parameters
+        logger.critical("%s not started: %s.", process, unreachable_message(params, exc),
                         extra={"action": "boot_failed"})
         raise SystemExit(EXIT_UNAVAILABLE) from None
     finally:
