@@ -5,10 +5,12 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
+from alembic.util import CommandError
 from sqlalchemy import Connection
 
 from qlosync.db.models import Base
-from qlosync.db.session import make_engine
+from qlosync.db.session import check_database, make_engine
+from qlosync.errors import DatabaseUnavailableError
 from qlosync.settings import Settings
 
 config = context.config
@@ -32,6 +34,11 @@ def run_migrations_online() -> None:
     url = config.attributes.get("database_url") or Settings.from_env().database_url
     engine = make_engine(Settings(database_url=url))
     try:
+        try:
+            check_database(engine)
+        except DatabaseUnavailableError as exc:
+            # alembic prints a CommandError as one "FAILED: ..." line; anything else would be a traceback.
+            raise CommandError(str(exc)) from None
         with engine.connect() as connection:
             run_with(connection)
     finally:

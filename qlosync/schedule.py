@@ -9,6 +9,7 @@ nothing to change).
 
 from qlosync.actors import broker, reconcile_rates, schedule_tick
 from qlosync.runtime.middleware.heartbeat import beat_as_scheduler, running_under_periodiq
+from qlosync.runtime.middleware.topology import declare_or_exit
 
 __all__ = ["broker", "reconcile_rates", "schedule_tick"]
 
@@ -16,4 +17,6 @@ __all__ = ["broker", "reconcile_rates", "schedule_tick"]
 # here. Workers, tests and other tools import this module too (for the actors); only a periodiq process
 # is a scheduler, so only there does a heartbeat start (and SIGTERM become a clean exit).
 if running_under_periodiq():
+    # periodiq itself would meet a refused or unreachable RabbitMQ at its first tick, with a traceback.
+    declare_or_exit(broker, sorted(broker.get_declared_queues()), "Scheduler")
     beat_as_scheduler(broker)

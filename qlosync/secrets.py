@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 
 class Secret:
     """A secret string whose repr and str are masked; call :meth:`reveal` where the value is needed."""
@@ -38,3 +40,12 @@ def mask(value: str, visible: int = 4) -> str:
     if len(value) <= visible * 2:
         return "*" * len(value)
     return "*" * (len(value) - visible) + value[-visible:]
+
+
+def without_credentials(url: str) -> str:
+    """*url* for display: a ``user:password@`` part (an older qlosync stored the API key that way) becomes
+    ``***@``, so no view prints it."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))

@@ -15,10 +15,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from qlosync.crypto import KeyCipher
+from qlosync.db import migrate
 from qlosync.db.session import check_database, make_engine, make_sessionmaker, transaction
 from qlosync.errors import ConfigurationError, DatabaseUnavailableError, QlosyncError
 from qlosync.settings import Settings
-from qlosync.runtime.topology import BrokerUnavailableError
+from qlosync.runtime.topology import BrokerUnavailableError, unreachable_message
 
 # Exit codes (documented in the README): 0 ok, 1 a qlosync error, 2 bad usage, 3 a service is down,
 # 4 `qlosync status` found qlosync unhealthy.
@@ -43,9 +44,24 @@ class CliContext:
 
     settings: Settings
     _engine: Engine | None = field(default=None, repr=False)
+    _schema_checked: bool = field(default=False, repr=False)
 
     @property
     def engine(self) -> Engine:
+        """The engine, once PostgreSQL answered and the schema is the revision this qlosync needs.
+
+        Checked here, once, so that every command reading qlosync's tables says "run `qlosync db upgrade`"
+        on an unmigrated database instead of failing on the first missing table with a traceback.
+        """
+        engine = self.server_engine
+        if not self._schema_checked:
+            migrate.require_current_schema(engine, self.settings.database_url)
+            self._schema_checked = True
+        return engine
+
+    @property
+    def server_engine(self) -> Engine:
+        """The engine once PostgreSQL answered, whatever the schema (`db`, `status` and `health` report it)."""
         if self._engine is None:
             self._engine = make_engine(self.settings)
             check_database(self._engine)
@@ -83,13 +99,19 @@ def command_errors(func: F) -> F:
         except (DatabaseUnavailableError, BrokerUnavailableError) as exc:
             raise CliError(str(exc), RET_UNAVAILABLE) from None
         except (pika.exceptions.AMQPConnectionError, dramatiq.errors.BrokerConnectionError) as exc:
-            raise CliError(f"cannot reach RabbitMQ (or lost the connection): {type(exc).__name__}", RET_UNAVAILABLE) from None
+            raise CliError(unreachable_message(_amqp_url(), exc), RET_UNAVAILABLE) from None
         except ConfigurationError as exc:
             raise CliError(str(exc), RET_ERROR) from None
         except QlosyncError as exc:
             raise CliError(f"{type(exc).__name__}: {exc}", RET_ERROR) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _amqp_url() -> str:
+    # dramatiq's errors do not say which RabbitMQ they tried; the command's settings do.
+    obj = click.get_current_context().find_object(CliContext)
+    return obj.settings.rabbitmq_url if obj is not None else Settings.from_env().rabbitmq_url
 
 
 pass_cli = click.make_pass_decorator(CliContext)

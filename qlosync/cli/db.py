@@ -19,9 +19,9 @@ def db_group() -> None:
 @command_errors
 def db_upgrade(cli: CliContext, revision: str) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
-    cli.engine  # noqa: B018  (fails with one clear line if PostgreSQL is down)
+    cli.server_engine  # noqa: B018  (fails with one clear line if PostgreSQL is down)
     migrate.upgrade(cli.settings.database_url, revision)
-    click.echo(f"database at revision {migrate.current_revision(cli.engine)}")
+    click.echo(f"database at revision {migrate.current_revision(cli.server_engine)}")
 
 
 @db_group.command("downgrade")
@@ -33,9 +33,9 @@ def db_downgrade(cli: CliContext, revision: str, yes: bool) -> None:
     """Migrate the database down to REVISION ("base" removes every qlosync table)."""
     if not yes:
         click.confirm(f"Downgrade to {revision}? Data in dropped tables is lost.", abort=True)
-    cli.engine  # noqa: B018
+    cli.server_engine  # noqa: B018
     migrate.downgrade(cli.settings.database_url, revision)
-    click.echo(f"database at revision {migrate.current_revision(cli.engine)}")
+    click.echo(f"database at revision {migrate.current_revision(cli.server_engine)}")
 
 
 @db_group.command("current")
@@ -43,6 +43,6 @@ def db_downgrade(cli: CliContext, revision: str, yes: bool) -> None:
 @command_errors
 def db_current(cli: CliContext) -> None:
     """Print the database's revision and the newest one."""
-    current = migrate.current_revision(cli.engine)
+    current = migrate.current_revision(cli.server_engine)
     head = migrate.head_revision(cli.settings.database_url)
     click.echo(f"current {current or '(empty)'}, head {head}{'' if current == head else '  (run: qlosync db upgrade)'}")

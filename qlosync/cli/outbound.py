@@ -11,7 +11,7 @@ import click
 from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli
 from qlosync.db.session import make_sessionmaker, transaction
 from qlosync.sync.conflicts import list_conflicts
-from qlosync.sync.outbound.jobs import flagged_reservations, push, resolve_conflict
+from qlosync.sync.outbound.jobs import flagged_reservations, missing_reservations, push, resolve_conflict
 from qlosync.sync.outbound.outbox import OutboxMessage, RoomTypeRequest
 from qlosync.sync.outbound.relay import RelayCounters, relay_once, run_relay
 from qlosync.runtime.heartbeat import Heartbeat
@@ -71,8 +71,14 @@ def push_command(cli: CliContext, reservation_ids: tuple[int, ...], failed: bool
             ids += [i for i in flagged_reservations(session) if i not in ids]
     if not ids:
         raise CliError("nothing to push: name reservation ids or use --failed", 2)
+    with transaction(sessions) as session:
+        missing = missing_reservations(session, ids)
     problems = 0
     for reservation_id in ids:
+        if reservation_id in missing:
+            problems += 1
+            click.echo(f"reservation {reservation_id}: does not exist in the PMS", err=True)
+            continue
         try:
             for result in push(cli.settings, cli.engine, sessions, reservation_id):
                 click.echo(f"reservation {reservation_id}: {result.action}"

@@ -12,7 +12,7 @@ from sqlalchemy import inspect
 from qlosync.cli.context import RET_ERROR, RET_UNHEALTHY, CliContext, command_errors, pass_cli
 from qlosync.cli.shops import table_lines
 from qlosync.db.models import PROCESS_ROLES, QlosyncProcess
-from qlosync.db.session import make_sessionmaker
+from qlosync.db.session import make_sessionmaker, transaction
 from qlosync.ops.shops import ATTENTION_STATES, summary_text
 from qlosync.ops.status import format_duration, process_status, status_report
 
@@ -26,7 +26,7 @@ def status_command(cli: CliContext, as_json: bool) -> None:
 
     Exit code 0 when healthy, 4 when something needs a person (the problems are listed).
     """
-    report = status_report(cli.settings, cli.engine, make_sessionmaker(cli.engine))
+    report = status_report(cli.settings, cli.server_engine, make_sessionmaker(cli.server_engine))
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
     else:
@@ -42,10 +42,11 @@ def status_command(cli: CliContext, as_json: bool) -> None:
 def health_command(cli: CliContext, role: str) -> None:
     """Exit 0 if an alive ROLE process beats on this host, else 1 (for container healthchecks)."""
     host = socket.gethostname()
-    if not inspect(cli.engine).has_table(QlosyncProcess.__tablename__):
+    # Any schema with the heartbeats table will do: a healthcheck must not fail a container mid-upgrade.
+    if not inspect(cli.server_engine).has_table(QlosyncProcess.__tablename__):
         click.echo(f"no alive {role} on {host} (no heartbeats table: run `qlosync db upgrade`)", err=True)
         click.get_current_context().exit(RET_ERROR)
-    with cli.session() as session:
+    with transaction(make_sessionmaker(cli.server_engine)) as session:
         mine = [p for p in process_status(session) if p["role"] == role and p["host"] == host]
     alive = [p for p in mine if p["state"] == "alive"]
     if alive:
@@ -145,7 +146,10 @@ def _print_shops(shops: list[dict[str, Any]]) -> None:
         click.echo(f"  last successful sync  {shop['last_successful_sync'] or 'never'}")
         click.echo(f"  cursor                {shop['cursor'] or '(none: next pull is full)'}")
         run = shop["last_run"]
-        if run and run["error"]:
+        # A skipped run records why it did not run (another pull held the shop): that is no error.
+        if run and run["status"] == "skipped":
+            click.echo(f"  last run              skipped: {run['error'] or 'no reason recorded'}")
+        elif run and run["error"]:
             click.echo(f"  last error            {run['error']}")
         click.echo(f"  reservations mapped   {shop['reservations_mapped']}   parked {shop['bookings_parked']}")
         click.echo(f"  pushes refused        {shop['pushes_refused']}   open conflicts {shop['open_conflicts']}"

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from qlosync.crypto import KeyCipher
 from qlosync.db.models import CONFLICT_STRATEGIES, QloAppsConfig, QloAppsShopGate
 from qlosync.errors import ConfigurationError, SyncDisabledError
-from qlosync.secrets import Secret, mask
+from qlosync.secrets import Secret, mask, without_credentials
 
 DEFAULT_SHOP = "default"
 
@@ -144,7 +144,7 @@ def describe(row: QloAppsConfig, cipher: KeyCipher | None) -> dict[str, object]:
         key_display = mask(cipher.decrypt(row.api_key_encrypted).reveal())
     return {
         "name": row.name,
-        "base_url": row.base_url,
+        "base_url": without_credentials(row.base_url),
         "api_key": key_display,
         "sync_enabled": row.sync_enabled,
         "id_hotel": row.id_hotel,

@@ -24,7 +24,7 @@ from qlosync.qloapps.errors import (
     QloAppsServerError,
     QloAppsTimeout,
 )
-from qlosync.secrets import Secret
+from qlosync.secrets import Secret, without_credentials
 from qlosync.settings import Settings
 
 #: Every webservice resource qlosync reads or writes; a key without one of them breaks some part of sync.
@@ -68,8 +68,8 @@ class ConnectionCheck:
 
 
 def _public(row: QloAppsConfig) -> ShopSettings:
-    return ShopSettings(name=row.name, base_url=row.base_url, api_key_set=bool(row.api_key_encrypted),
-                        sync_enabled=row.sync_enabled, hotel_id=row.id_hotel,
+    return ShopSettings(name=row.name, base_url=without_credentials(row.base_url),
+                        api_key_set=bool(row.api_key_encrypted), sync_enabled=row.sync_enabled, hotel_id=row.id_hotel,
                         conflict_strategy=row.conflict_strategy, updated_at=row.updated_at)
 
 

@@ -34,7 +34,7 @@ from qlosync.db.models import (
 from qlosync.db.session import transaction
 from qlosync.errors import ConfigurationError
 from qlosync.qloapps.client import api_root
-from qlosync.secrets import Secret, mask
+from qlosync.secrets import Secret, mask, without_credentials
 from qlosync.settings import DEFAULT_SYNC_INTERVAL_MS, Settings
 from qlosync.sync.gate import reset_breaker
 
@@ -529,18 +529,23 @@ def _status_row(shop: QloAppsConfig, now: datetime, cursor: QloAppsSyncCursor | 
     state = _state(shop, now, run, failures, open_until, synced_at, overdue_after_s)
     return ShopStatusRow(
         name=shop.name, enabled=shop.sync_enabled, state=state, attention=STATES.index(state),
-        base_url=shop.base_url, api_key_set=bool(shop.api_key_encrypted), id_hotel=shop.id_hotel,
+        base_url=without_credentials(shop.base_url), api_key_set=bool(shop.api_key_encrypted), id_hotel=shop.id_hotel,
         conflict_strategy=shop.conflict_strategy, max_concurrent_requests=shop.max_concurrent_requests,
         max_requests_per_second=shop.max_requests_per_second,
         last_run_id=run.id if run else None, last_run_kind=run.kind if run else None,
         last_run_status=run.status if run else None, last_run_started_at=run.started_at if run else None,
-        last_run_finished_at=run.finished_at if run else None, last_run_error=run.error if run else None,
+        last_run_finished_at=run.finished_at if run else None, last_run_error=_run_error(run),
         last_successful_sync=synced_at,
         seconds_since_successful_sync=round(max((now - synced_at).total_seconds(), 0.0), 1) if synced_at else None,
         failures=failures, open_until=open_until if open_until is not None and open_until > now else None,
         last_error=gate.last_error if gate else None,
         full_sync_reason=cursor.full_sync_reason if cursor else None,
     )
+
+
+def _run_error(run: QloAppsSyncState | None) -> str | None:
+    # A skipped run's error column holds why it skipped (e.g. another pull held the shop): not a failure.
+    return run.error if run is not None and run.status != "skipped" else None
 
 
 def summarise(rows: Sequence[ShopStatusRow]) -> dict[str, int]:

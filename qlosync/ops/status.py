@@ -31,6 +31,7 @@ from qlosync.ops.shops import shop_status as shop_rows, summarise
 from qlosync.runtime.heartbeat import STALE_AFTER_BEATS
 from qlosync.runtime.queues import DLQ, INBOUND, OUTBOUND
 from qlosync.runtime.topology import BrokerUnavailableError, connection, passive_counts, redact_url
+from qlosync.secrets import without_credentials
 from qlosync.settings import DEFAULT_SYNC_INTERVAL_MS, Settings
 from qlosync.sync.outbound.outbox import backlog
 
@@ -160,7 +161,7 @@ def _shop_view(shop: QloAppsConfig, now: datetime, cursor: QloAppsSyncCursor | N
     mapped, parked, refused_count = (counts.mapped, counts.parked, counts.refused) if counts else (0, 0, 0)
     return {
         "name": shop.name,
-        "base_url": shop.base_url,
+        "base_url": without_credentials(shop.base_url),
         "sync_enabled": shop.sync_enabled,
         "last_successful_sync": _iso(cursor.last_successful_sync) if cursor else None,
         "last_full_sync": _iso(cursor.last_full_sync) if cursor else None,
@@ -351,11 +352,11 @@ def status_report(settings: Settings, engine: Engine, sessions: sessionmaker[Ses
     current = migrate.current_revision(engine)
     head = migrate.head_revision(settings.database_url)
     report: dict[str, Any] = {"schema": {"current": current, "head": head}}
-    if current == head:
+    problem = migrate.schema_problem(current, head)
+    if problem is None:
         with transaction(sessions) as session:
             report.update(collect_status(session, amqp_url=settings.rabbitmq_url,
                                          sync_interval_ms=settings.sync_interval_ms))
     else:
-        report["health"] = {"healthy": False, "problems": [
-            f"database schema is at {current or '(empty)'}, this qlosync needs {head}: run `qlosync db upgrade`"]}
+        report["health"] = {"healthy": False, "problems": [problem]}
     return report

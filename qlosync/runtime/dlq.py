@@ -164,7 +164,8 @@ def purge(
                 dead_letters.mark_purged(session, item.message_id)
             channel.basic_ack(item.delivery_tag)
             purged.append(item.message_id)
-            logger.info("Purged dead letter %s.", item.message_id,
+            # DEBUG: `purge --all` would otherwise bury the one summary its caller prints under a line per message.
+            logger.debug("Purged dead letter %s.", item.message_id,
                         extra={"action": "dlq_purge", "message_id": item.message_id})
         _put_back(channel)
     return purged

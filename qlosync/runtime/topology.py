@@ -70,17 +70,27 @@ def declare(channel: BlockingChannel, queue_name: str, arguments: dict[str, obje
         raise
 
 
-def redact_url(amqp_url: str) -> str:
-    """``host:port/vhost`` of an AMQP URL, without credentials (for error messages)."""
-    params = pika.URLParameters(amqp_url)
+def redact_url(amqp_url: str | pika.ConnectionParameters) -> str:
+    """``host:port/vhost`` of an AMQP URL (or its parameters), without credentials (for error messages)."""
+    params = pika.URLParameters(amqp_url) if isinstance(amqp_url, str) else amqp_url
     return f"{params.host}:{params.port}/{quote(params.virtual_host, safe='')}"
 
 
+def unreachable_message(amqp_url: str | pika.ConnectionParameters, exc: BaseException) -> str:
+    """The one line every process and command gives when RabbitMQ cannot be reached or refuses the login:
+    host, port, vhost and RabbitMQ's reason (``ACCESS_REFUSED``, ``vhost ... not found``), never the password."""
+    return f"cannot reach RabbitMQ at {redact_url(amqp_url)} ({_root_cause(exc)})"
+
+
 def _root_cause(exc: BaseException) -> str:
-    # pika nests the socket error a few levels deep in args; the innermost one is what a person needs.
+    # pika nests the socket error a few levels deep in args, dramatiq wraps pika's error in ``message``; the
+    # innermost one is what a person needs.
     while True:
-        inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else getattr(exc, "exception", None)
-        if not isinstance(inner, BaseException):
+        inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
+        for attribute in ("exception", "message"):
+            if inner is None and isinstance(getattr(exc, attribute, None), BaseException):
+                inner = getattr(exc, attribute)
+        if inner is None:
             break
         exc = inner
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -97,7 +107,7 @@ def connection(amqp_url: str) -> Iterator[pika.BlockingConnection]:
     try:
         conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
     except pika.exceptions.AMQPConnectionError as exc:
-        raise BrokerUnavailableError(f"cannot reach RabbitMQ at {redact_url(amqp_url)} ({_root_cause(exc)})") from None
+        raise BrokerUnavailableError(unreachable_message(amqp_url, exc)) from None
     finally:
         pika_logger.setLevel(level)
     try:

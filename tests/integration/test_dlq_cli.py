@@ -102,3 +102,27 @@ def test_broker_setup_reports_a_conflicting_queue_and_recreates_it_when_empty(ru
     result = run("broker", "setup", "--recreate-empty")
     assert result.exit_code == 0, result.output
     assert "recreated qloapps.inbound" in result.output
+
+
+def test_purge_all_prints_its_summary_only(run, fresh_vhost):
+    # Given three dead letters in qloapps.dlq
+    assert run("broker", "setup").exit_code == 0
+    for _ in range(3):
+        _expire_into_dlq_one_more(fresh_vhost)
+    assert run("dlq", "list").exit_code == 0  # records them (with a warning each: RabbitMQ dead-lettered them)
+    # When every one is purged at the default log level
+    result = run("dlq", "purge", "--all", "--yes", QLOSYNC_LOG_LEVEL="INFO")
+    # Then the summary is the whole output: no line per message (those are DEBUG)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["3 message(s) purged"]
+    assert queue_counts(fresh_vhost, DLQ)[0] == 0
+
+
+def _expire_into_dlq_one_more(amqp_url: str) -> None:
+    before = queue_counts(amqp_url, DLQ)[0]
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    message = Message(queue_name=INBOUND, actor_name="ping_inbound", args=(), kwargs={}, options={})
+    connection.channel().basic_publish(exchange="", routing_key=INBOUND, body=message.encode(),
+                                       properties=pika.BasicProperties(delivery_mode=2, expiration="1"))
+    connection.close()
+    wait_until(lambda: queue_counts(amqp_url, DLQ)[0] == before + 1, what="RabbitMQ to dead-letter the message")

@@ -261,3 +261,23 @@ def test_a_database_without_the_schema_is_unhealthy_not_a_traceback(db_factory):
     health = CliRunner().invoke(cli, ["health", "--role", "worker"], env={"DATABASE_URL": url})
     assert health.exit_code == 1 and isinstance(health.exception, SystemExit)
     assert health.output.strip() == f"no alive worker on {HOST} (no heartbeats table: run `qlosync db upgrade`)"
+
+
+def test_a_skipped_last_run_shows_as_a_skip_not_as_the_shops_last_error(healthy, engine, database_url, status_vhost):
+    # Given the newest run skipped because another pull held the shop (e.g. one killed with -9), and the
+    # shop overdue, so `shops list` says why it needs attention
+    _run(engine, "skipped", error="another pull of this shop is running")
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE qloapps_sync_cursor SET last_successful_sync = now() - interval '1 hour'"))
+    result, report = _status(database_url, status_vhost)
+    # Then status names it a skip, never the last error
+    assert "last error" not in result.output, result.output
+    assert "  last run              skipped: another pull of this shop is running" in result.output
+    assert not any("another pull" in problem for problem in report["health"]["problems"])
+    # and `shops list` has no last run error for it, in JSON or in its table
+    env = _env(database_url, status_vhost)
+    listed = CliRunner().invoke(cli, ["shops", "list", "--json"], env=env)
+    (row,) = json.loads(listed.output)["shops"]
+    assert row["last_run_status"] == "skipped" and row["last_run_error"] is None
+    table = CliRunner().invoke(cli, ["shops", "list"], env=env)
+    assert "another pull" not in table.output, table.output

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.exc import OperationalError
 
-from qlosync.db.models import QloAppsConfig, QloAppsShopGate
-from qlosync.errors import SyncDisabledError, TransientError
+from qlosync.db.models import QloAppsConfig, QloAppsShopGate, QloAppsSyncState
+from qlosync.errors import ConfigurationError, SyncDisabledError, TransientError
 from qlosync.runtime.context import Runtime
 from qlosync.sync.inbound import runs
 from qlosync.sync.inbound.apply import ApplyResult
@@ -35,7 +35,8 @@ class Enqueue(Protocol):
 
 def pull(runtime: Runtime, shop_name: str, *, kind: str, trigger: str, slot_at: str | None,
          retry_booking: Callable[[int], None], message_id: str | None = None) -> RunReport | None:
-    """One pull; a shop whose sync was switched off meanwhile is skipped quietly (not dead-lettered).
+    """One pull; a shop whose sync was switched off (or that was removed) meanwhile is skipped quietly (not
+    dead-lettered), and one whose configuration cannot work is a failed run with the error (not a dead letter).
 
     A scheduled pull that cannot even start (PostgreSQL down) is dropped with a warning: the next slot
     is the retry, and a dead letter per slot would bury the real ones. A manual pull raises instead.
@@ -52,6 +53,8 @@ def pull(runtime: Runtime, shop_name: str, *, kind: str, trigger: str, slot_at: 
             _owe_full_sync(runtime, shop.id, f"the nightly full reconciliation of {slot_at} was {report.status}: "
                                              f"{report.error}")
         return report
+    except ConfigurationError as exc:
+        return _configuration_failed(runtime, shop_name, kind, trigger, slot_at, message_id, exc)
     except SyncDisabledError:
         logger.info("Sync of %s is disabled: pull skipped.", shop_name, extra={"action": "pull_skipped"})
         return None
@@ -61,6 +64,27 @@ def pull(runtime: Runtime, shop_name: str, *, kind: str, trigger: str, slot_at: 
         logger.warning("Scheduled pull of %s (slot %s) could not run: %s: %s; the next slot retries.", shop_name,
                        slot_at, type(exc).__name__, exc, extra={"action": "pull_dropped"})
         return None
+
+
+def _configuration_failed(runtime: Runtime, shop_name: str, kind: str, trigger: str, slot_at: str | None,
+                          message_id: str | None, exc: ConfigurationError) -> RunReport | None:
+    """A failed run with the error, not a dead letter per slot; tick() then sends the shop no more slots."""
+    error = f"{type(exc).__name__}: {exc}"
+    with runtime.transaction() as session:
+        config_id = session.scalar(select(QloAppsConfig.id).where(QloAppsConfig.name == shop_name))
+        if config_id is None:
+            logger.info("Pull of %s skipped: the shop is not configured (removed meanwhile?).", shop_name,
+                        extra={"action": "pull_skipped"})
+            return None
+        slot = datetime.fromisoformat(slot_at) if slot_at else None
+        run = runs.fail_on_configuration(session, config_id, kind, trigger, slot, error, message_id)
+        if run is None:
+            return RunReport(None, kind, trigger, status="duplicate")
+        session.flush()
+        report = RunReport(run.id, kind, trigger, status="failed", error=run.error)
+    logger.warning("Pull of %s cannot run: %s; no scheduled pulls until its configuration changes.", shop_name, error,
+                   extra={"action": "pull_misconfigured"})
+    return report
 
 
 def import_one(runtime: Runtime, shop_name: str, order_id: int) -> ApplyResult:
@@ -85,20 +109,32 @@ def tick(runtime: Runtime, enqueue: Enqueue, now: datetime | None = None) -> int
     Each shop's slots sit at its own offset in the interval (schedule_slots.shop_slots). Incremental slots
     are sent as ``enqueue(shop, slot, delay_ms)``; the nightly full reconciliation's slot as
     ``enqueue(shop, slot, delay_ms, "full")``. A shop whose circuit breaker is open gets no slot before the
-    breaker's pause ends: its pulls would only fail, and would take worker time from the healthy shops.
+    breaker's pause ends: its pulls would only fail, and would take worker time from the healthy shops. Nor
+    does a shop whose latest run failed on its configuration (runs.CONFIGURATION_PAUSE) until the configuration
+    changes (`config set`, `shops set`) or a pull by hand succeeds.
     """
     now = now or datetime.now(UTC)
+    # Each shop's latest run, one index probe per shop (ix_qloapps_sync_state_config_started), not a scan.
+    latest = (select(QloAppsSyncState.status, QloAppsSyncState.error, QloAppsSyncState.finished_at)
+              .where(QloAppsSyncState.config_id == QloAppsConfig.id)
+              .order_by(QloAppsSyncState.started_at.desc())
+              .limit(1).lateral())
     with runtime.transaction() as session:
         shops = session.execute(
-            select(QloAppsConfig.name, QloAppsShopGate.open_until)
+            select(QloAppsConfig.name, QloAppsShopGate.open_until,
+                   runs.configuration_paused(latest.c, QloAppsConfig.updated_at).is_(True).label("misconfigured"))
             .outerjoin(QloAppsShopGate, QloAppsShopGate.config_id == QloAppsConfig.id)
+            .outerjoin(latest, true())
             .where(QloAppsConfig.sync_enabled.is_(True))
             .order_by(QloAppsConfig.name)
         ).all()
     settings = runtime.settings
     count = 0
     paused = 0
-    for name, open_until in shops:
+    misconfigured = [name for name, _open_until, broken in shops if broken]
+    for name, open_until, broken in shops:
+        if broken:
+            continue
         for slot, delay_ms, kind in shop_slots(name, now, settings.sync_interval_ms, now, settings.full_sync_at):
             if open_until is not None and slot < open_until:
                 paused += 1
@@ -111,6 +147,9 @@ def tick(runtime: Runtime, enqueue: Enqueue, now: datetime | None = None) -> int
     if paused:
         logger.info("%s pull slots not sent: their shops' circuit breakers are open.", paused,
                     extra={"action": "slots_paused"})
+    if misconfigured:
+        logger.info("No pull slots for %s shop(s) whose configuration cannot work (e.g. %s) until it changes.",
+                    len(misconfigured), misconfigured[0], extra={"action": "slots_misconfigured"})
     return count
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -43,6 +44,34 @@ def start_run(session: Session, config_id: int, kind: str, trigger: str,
     session.add(run)
     session.flush()
     return run
+
+
+#: Ends the error of a run that could not start because the shop's stored configuration cannot work (credentials
+#: in the base URL, a key QLOSYNC_SECRET_KEY cannot decrypt): the scheduler then sends the shop no slot until its
+#: configuration changes, since every pull would fail the same way.
+CONFIGURATION_PAUSE = " (no scheduled pulls until the shop's configuration changes: qlosync config set / shops set)"
+
+
+def fail_on_configuration(session: Session, config_id: int, kind: str, trigger: str, slot_at: datetime | None,
+                          error: str, message_id: str | None = None) -> QloAppsSyncState | None:
+    """Record a pull that its shop's configuration stopped before it began, as a failed run (None: slot taken)."""
+    if slot_at is not None:
+        run = claim_slot(session, config_id, slot_at, kind, message_id)
+        if run is None:
+            return None
+    else:
+        run = start_run(session, config_id, kind, trigger, message_id)
+    run.status = "failed"
+    run.error = error[:2000 - len(CONFIGURATION_PAUSE)] + CONFIGURATION_PAUSE
+    # PostgreSQL's clock, like qloapps_config.updated_at that it is compared with (configuration_paused).
+    run.finished_at = func.now()
+    return run
+
+
+def configuration_paused(run: Any, updated_at: ColumnElement[datetime]) -> ColumnElement[bool]:
+    """SQL: the shop's latest run (*run*: the columns of a subquery of runs) failed on its configuration, and
+    the configuration has not changed since."""
+    return and_(run.status == "failed", run.error.endswith(CONFIGURATION_PAUSE), run.finished_at >= updated_at)
 
 
 def run_started_since(session: Session, config_id: int, since: datetime, exclude_id: int) -> bool:

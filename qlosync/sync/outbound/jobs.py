@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsConfig, QloAppsReservationMapping, QloAppsRoomTypeMapping
-from qlosync.db.pms import PmsReservationLine
+from qlosync.db.pms import PmsReservation, PmsReservationLine
 from qlosync.db.session import transaction
 from qlosync.errors import PermanentError
 from qlosync.qloapps.client import QloAppsClient
@@ -87,6 +87,12 @@ def push(settings: Settings, engine: Engine, session_factory: sessionmaker[Sessi
         if mapping_ids:
             return cancel_deleted(deps, mapping_ids)
         return [push_reservation(deps, reservation_id, prefer=prefer)]
+
+
+def missing_reservations(session: Session, reservation_ids: Sequence[int]) -> set[int]:
+    """Which of these ids no PMS reservation has (a push by hand of one is a mistake, not a skip)."""
+    found = set(session.scalars(select(PmsReservation.id).where(PmsReservation.id.in_(list(reservation_ids)))))
+    return set(reservation_ids) - found
 
 
 def flagged_reservations(session: Session) -> list[int]:
