@@ -1,7 +1,7 @@
 """The scheduler's entry point: ``periodiq qlosync.schedule`` (run it with TZ=UTC).
 
 periodiq enqueues ``schedule_tick`` every minute; the tick (run by an inbound worker) turns the minute
-into pull slots of ``QLOAPPS_SYNC_INTERVAL_MS``. periodiq has no lock, so two schedulers enqueue every
+into pull slots of this process's ``QLOAPPS_SYNC_INTERVAL_MS``, which every tick message carries. periodiq has no lock, so two schedulers enqueue every
 tick twice: harmless, because each slot is claimed once in PostgreSQL by the pull that runs it.
 It also enqueues ``reconcile_rates`` daily at 03:15 UTC (twice with two schedulers: the second finds
 nothing to change).
@@ -9,6 +9,8 @@ nothing to change).
 
 from qlosync.actors import broker, reconcile_rates, schedule_tick
 from qlosync.runtime.middleware.heartbeat import beat_as_scheduler, running_under_periodiq
+from qlosync.runtime.middleware.tick_interval import TickInterval
+from qlosync.settings import Settings
 
 __all__ = ["broker", "reconcile_rates", "schedule_tick"]
 
@@ -16,4 +18,6 @@ __all__ = ["broker", "reconcile_rates", "schedule_tick"]
 # here. Workers, tests and other tools import this module too (for the actors); only a periodiq process
 # is a scheduler, so only there does a heartbeat start (and SIGTERM become a clean exit).
 if running_under_periodiq():
-    beat_as_scheduler(broker)
+    _settings = Settings.from_env()
+    broker.add_middleware(TickInterval(_settings.sync_interval_ms))
+    beat_as_scheduler(broker, _settings)
