@@ -1,8 +1,10 @@
 """The scheduler's entry point: ``periodiq qlosync.schedule`` (run it with TZ=UTC).
 
 periodiq enqueues ``schedule_tick`` every minute; the tick (run by an inbound worker) turns the minute
-into pull slots of this process's ``QLOAPPS_SYNC_INTERVAL_MS``, which every tick message carries. periodiq has no lock, so two schedulers enqueue every
-tick twice: harmless, because each slot is claimed once in PostgreSQL by the pull that runs it.
+into pull slots of this process's ``QLOAPPS_SYNC_INTERVAL_MS``, which every tick message carries (so the
+scheduler's setting counts, not the worker's). periodiq has no lock, so two schedulers enqueue every
+tick twice: harmless, because each slot is claimed once in PostgreSQL by the pull that runs it (as long as
+they share one interval).
 It also enqueues ``reconcile_rates`` daily at 03:15 UTC (twice with two schedulers: the second finds
 nothing to change).
 """

@@ -101,7 +101,8 @@ def test_five_second_interval_runs_one_pull_per_slot_with_two_schedulers(
     # Both schedulers were ticking: every slot was enqueued twice and the second message found it claimed
     assert "Registered periodic actors" in logs["scheduler-1.log"] + logs["scheduler-2.log"]
     assert logs["worker.log"].count("already claimed") >= len(finished) - 1, logs["worker.log"][-3000:]
-    # The worker's own value disagrees with the schedulers': said once, not for each tick (two schedulers: every minute twice)
+    # The worker's own value disagrees with the schedulers': said once, not for each tick (two schedulers:
+    # every minute twice)
     mismatch = [line for line in logs["worker.log"].splitlines() if "QLOAPPS_SYNC_INTERVAL_MS" in line]
     assert len(mismatch) == 1 and "5000" in mismatch[0] and "300000" in mismatch[0], mismatch
     # The changes came with incremental pulls, not a fallback
