@@ -114,3 +114,18 @@ def test_the_tick_keeps_the_schedulers_interval_and_a_worker_that_disagrees_warn
     assert jobs.scheduler_interval(runtime.settings, None) == 15_000
     assert jobs.scheduler_interval(runtime.settings, 15_000) == 15_000
     assert len([r for r in caplog.records if getattr(r, "action", None) == "interval_mismatch"]) == 1
+
+
+def test_a_scheduled_pull_counts_its_lateness_in_the_schedulers_interval(simulator, runtime, mapped_catalog, shop):
+    simulator.store.generate_bookings(2, seed=9)
+    assert jobs.pull(runtime, "default", kind="incremental", trigger="manual", slot_at=None,
+                     retry_booking=print).status == "succeeded"
+    now = datetime.now(UTC)
+    # 20 s late, and a pull started since: two of the scheduler's 5 s intervals, so covered ...
+    late = jobs.pull(runtime, "default", kind="incremental", trigger="schedule",
+                     slot_at=(now - timedelta(seconds=20)).isoformat(), retry_booking=print, interval_ms=5_000)
+    assert (late.status, late.error) == ("skipped", "a later pull already covered this slot")
+    # ... but not two of the worker's own 15 s ones: a slot that carries no interval runs
+    own = jobs.pull(runtime, "default", kind="incremental", trigger="schedule",
+                    slot_at=(now - timedelta(seconds=21)).isoformat(), retry_booking=print)
+    assert own.status == "succeeded"
