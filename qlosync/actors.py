@@ -56,13 +56,15 @@ PULL_TIME_LIMIT_MS = 20 * 60 * 1000  # below RabbitMQ's 30-minute consumer timeo
 
 @qlosync_actor(queue_name=INBOUND, time_limit_ms=PULL_TIME_LIMIT_MS, max_retries=0)
 def pull_bookings(shop: str = "default", kind: str = "incremental", trigger: str = "manual",
-                  slot_at: str | None = None) -> None:
-    """Run one pull of QloApps bookings (the run records its own failure; the next slot retries)."""
+                  slot_at: str | None = None, interval_ms: int | None = None) -> None:
+    """Run one pull of QloApps bookings (the run records its own failure; the next slot retries).
+
+    A scheduled pull carries the interval of the scheduler that made its slot."""
     # The run keeps the message id, so whoever enqueued the pull (the admin API) can find its run.
     message = CurrentMessage.get_current_message()
     inbound_jobs.pull(current_runtime(), shop, kind=kind, trigger=trigger, slot_at=slot_at,
                       retry_booking=lambda order_id: import_booking.send(shop, order_id),
-                      message_id=message.message_id if message is not None else None)
+                      message_id=message.message_id if message is not None else None, interval_ms=interval_ms)
 
 
 @qlosync_actor(queue_name=INBOUND, time_limit_ms=120_000)
@@ -73,14 +75,19 @@ def import_booking(shop: str, order_id: int) -> None:
 
 
 @qlosync_actor(queue_name=INBOUND, max_retries=0, time_limit_ms=60_000, periodic=cron("* * * * *"))
-def schedule_tick() -> None:
+def schedule_tick(interval_ms: int | None = None) -> None:
     """Every minute (periodiq): enqueue this minute's incremental pull slots for every enabled shop, and in
-    the minute of QLOSYNC_FULL_SYNC_AT the nightly full reconciliation (kind full, trigger nightly)."""
+    the minute of QLOSYNC_FULL_SYNC_AT the nightly full reconciliation (kind full, trigger nightly).
+
+    *interval_ms* is the scheduler's QLOAPPS_SYNC_INTERVAL_MS (qlosync.schedule stamps it on every tick)."""
+    runtime = current_runtime()
+    interval = inbound_jobs.scheduler_interval(runtime.settings, interval_ms)
+
     def enqueue(shop: str, slot: datetime, delay_ms: int, kind: str = "incremental") -> None:
         pull_bookings.send_with_options(args=(shop, kind, inbound_jobs.SLOT_TRIGGERS[kind], slot.isoformat()),
-                                        delay=delay_ms)
+                                        kwargs={"interval_ms": interval}, delay=delay_ms)
 
-    inbound_jobs.tick(current_runtime(), enqueue)
+    inbound_jobs.tick(runtime, enqueue, interval_ms=interval)
 
 
 @qlosync_actor(queue_name=INBOUND, max_retries=0, time_limit_ms=600_000, periodic=cron("45 4 * * *"))

@@ -7,8 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import click
 from sqlalchemy import select
 
-from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli
-from qlosync.db.config_store import DEFAULT_SHOP
+from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli, shop_option
 from qlosync.db.models import QloAppsRoomTypeMapping
 from qlosync.db.pms import PmsRoomType
 from qlosync.db.session import make_sessionmaker, transaction
@@ -42,7 +41,7 @@ range_options = [
     click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), help="First night (default: today)."),
     click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="Last night (default: QLOSYNC_ARI_DAYS on)."),
     click.option("--room-type", help="One PMS room type (id or code); default: every mapped one."),
-    click.option("--shop", default=DEFAULT_SHOP, show_default=True, help="Which QloApps shop."),
+    shop_option,
 ]
 
 

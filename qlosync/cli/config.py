@@ -8,9 +8,9 @@ import sys
 
 import click
 
-from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli
+from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli, shop_option
 from qlosync.crypto import generate_secret_key
-from qlosync.db.config_store import DEFAULT_SHOP, rotate_keys
+from qlosync.db.config_store import rotate_keys
 from qlosync.db.models import CONFLICT_STRATEGIES
 from qlosync.db.session import make_sessionmaker
 from qlosync.ops import config as config_ops
@@ -40,7 +40,7 @@ def _read_api_key(from_stdin: bool, env_name: str | None) -> Secret | None:
 
 
 @config_group.command("set")
-@click.option("--name", default=DEFAULT_SHOP, show_default=True, help="Which QloApps shop.")
+@shop_option
 @click.option("--base-url", help="The shop's URL, e.g. https://booking.example.com (the API is under /api/).")
 @click.option("--api-key-stdin", is_flag=True, help="Read the API key from standard input (or a hidden prompt).")
 @click.option("--api-key-env", metavar="VAR", help="Read the API key from this environment variable.")
@@ -51,7 +51,7 @@ def _read_api_key(from_stdin: bool, env_name: str | None) -> Secret | None:
 @command_errors
 def config_set(
     cli: CliContext,
-    name: str,
+    shop: str,
     base_url: str | None,
     api_key_stdin: bool,
     api_key_env: str | None,
@@ -65,7 +65,7 @@ def config_set(
         saved = config_ops.save_settings(
             cli.settings,
             session,
-            name=name,
+            name=shop,
             base_url=base_url,
             api_key=api_key,
             sync_enabled=sync_enabled,
@@ -76,14 +76,14 @@ def config_set(
 
 
 @config_group.command("show")
-@click.option("--name", default=DEFAULT_SHOP, show_default=True)
+@shop_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @pass_cli
 @command_errors
-def config_show(cli: CliContext, name: str, as_json: bool) -> None:
+def config_show(cli: CliContext, shop: str, as_json: bool) -> None:
     """Print the configuration with the API key masked."""
     with cli.session() as session:
-        info = config_ops.describe_masked(cli.settings, session, name)
+        info = config_ops.describe_masked(cli.settings, session, shop)
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
@@ -93,12 +93,12 @@ def config_show(cli: CliContext, name: str, as_json: bool) -> None:
 
 
 @config_group.command("test")
-@click.option("--name", default=DEFAULT_SHOP, show_default=True)
+@shop_option
 @pass_cli
 @command_errors
-def config_test(cli: CliContext, name: str) -> None:
+def config_test(cli: CliContext, shop: str) -> None:
     """Check the stored URL and API key against QloApps and say what is wrong, if anything."""
-    check = config_ops.check_connection(cli.settings, make_sessionmaker(cli.engine), name)
+    check = config_ops.check_connection(cli.settings, make_sessionmaker(cli.engine), shop)
     if not check.ok:
         raise CliError(f"{check.problem}: {check.message}")
     click.echo(check.message)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from qlosync.crypto import KeyCipher
 from qlosync.db import migrate
+from qlosync.db.config_store import DEFAULT_SHOP
 from qlosync.db.session import check_database, make_engine, make_sessionmaker, transaction
 from qlosync.errors import ConfigurationError, DatabaseUnavailableError, QlosyncError
 from qlosync.settings import Settings
@@ -115,3 +116,20 @@ def _amqp_url() -> str:
 
 
 pass_cli = click.make_pass_decorator(CliContext)
+
+
+class _AliasedOption(click.Option):
+    """An option whose later spellings are accepted but left out of --help."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        opts, self.opts = self.opts, self.opts[:1]
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = opts
+
+
+#: The one spelling of "which shop" for every command that works on one: ``--shop NAME``. ``--name`` was
+#: ``qlosync config``'s; it stays accepted so that scripts written for it keep working.
+shop_option = click.option("--shop", "--name", "shop", cls=_AliasedOption, default=DEFAULT_SHOP, show_default=True,
+                           help="Which QloApps shop.")

@@ -1,8 +1,9 @@
-"""``qlosync db``: schema migrations (the same as ``alembic upgrade head``)."""
+"""``qlosync db``: create the database, schema migrations (the same as ``alembic upgrade head``)."""
 
 from __future__ import annotations
 
 import click
+from sqlalchemy.engine import make_url
 
 from qlosync.cli.context import CliContext, command_errors, pass_cli
 from qlosync.db import migrate
@@ -11,6 +12,16 @@ from qlosync.db import migrate
 @click.group("db")
 def db_group() -> None:
     """Manage the database schema."""
+
+
+@db_group.command("create")
+@pass_cli
+@command_errors
+def db_create(cli: CliContext) -> None:
+    """Create the database DATABASE_URL names, if it does not exist yet."""
+    name = make_url(cli.settings.database_url).database
+    created = migrate.create_database(cli.settings.database_url)
+    click.echo(f"database {name} {'created' if created else 'already exists'}")
 
 
 @db_group.command("upgrade")

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import click
 
-from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli
-from qlosync.db.config_store import DEFAULT_SHOP
+from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli, shop_option
 from qlosync.db.session import make_sessionmaker
 from qlosync.ops import mappings as mapping_ops
 from qlosync.ops import sync as sync_ops
 from qlosync.ops.shops import open_shop
 from qlosync.sync.inbound.pull import RunReport
 
-shop_option = click.option("--shop", default=DEFAULT_SHOP, show_default=True, help="Which QloApps shop.")
 
 
 def _progress(report: RunReport) -> None:

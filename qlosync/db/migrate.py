@@ -1,4 +1,5 @@
-"""Run Alembic migrations from Python (the CLI, the demo and the test fixtures use this)."""
+"""Run Alembic migrations from Python (the CLI, the demo and the test fixtures use this), and create the
+database they run in."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
+from qlosync.db.session import check_database
 from qlosync.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,3 +61,27 @@ def require_current_schema(engine: Engine, database_url: str) -> None:
     problem = schema_problem(current_revision(engine), head_revision(database_url))
     if problem is not None:
         raise SchemaNotCurrentError(problem)
+
+
+def create_database(database_url: str) -> bool:
+    """Create the database *database_url* names unless it exists; True if it was created.
+
+    It connects to the server's ``postgres`` database (the one every PostgreSQL has), so it needs a role
+    that may create databases; the new one belongs to the URL's user.
+    """
+    url = make_url(database_url)
+    name = url.database
+    if not name:
+        raise ConfigurationError("DATABASE_URL names no database")
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT",
+                          connect_args={"connect_timeout": 5})
+    try:
+        check_database(admin)
+        with admin.connect() as connection:
+            if connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+                return False
+            quoted = connection.dialect.identifier_preparer.quote(name)
+            connection.execute(text(f"CREATE DATABASE {quoted}"))
+        return True
+    finally:
+        admin.dispose()

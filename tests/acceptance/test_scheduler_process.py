@@ -1,4 +1,5 @@
-"""The scheduler for real: `periodiq qlosync.schedule` twice and a `dramatiq qlosync.actors` worker.
+"""The scheduler for real: `periodiq qlosync.schedule` twice and a `dramatiq qlosync.actors` worker, with
+QLOAPPS_SYNC_INTERVAL_MS on the schedulers only.
 
 periodiq ticks at the start of each minute, so this test takes one to two minutes.
 """
@@ -54,13 +55,14 @@ def test_five_second_interval_runs_one_pull_per_slot_with_two_schedulers(
         "DATABASE_URL": database_url,
         "RABBITMQ_URL": fresh_vhost,
         "QLOSYNC_SECRET_KEY": secret_key.reveal(),
-        "QLOAPPS_SYNC_INTERVAL_MS": "5000",
         "TZ": "UTC",
     }
+    # The interval is set on the schedulers only, as the guide says; the worker keeps the default (5 min).
+    scheduler_env = {**env, "QLOAPPS_SYNC_INTERVAL_MS": "5000"}
     processes = [
         _start([str(BIN / "dramatiq"), "qlosync.actors", "--processes", "1", "--threads", "2"], env, tmp_path / "worker.log"),
-        _start([str(BIN / "periodiq"), "qlosync.schedule"], env, tmp_path / "scheduler-1.log"),
-        _start([str(BIN / "periodiq"), "qlosync.schedule"], env, tmp_path / "scheduler-2.log"),
+        _start([str(BIN / "periodiq"), "qlosync.schedule"], scheduler_env, tmp_path / "scheduler-1.log"),
+        _start([str(BIN / "periodiq"), "qlosync.schedule"], scheduler_env, tmp_path / "scheduler-2.log"),
     ]
     try:
         def scheduled_runs() -> list[QloAppsSyncState]:
@@ -99,6 +101,10 @@ def test_five_second_interval_runs_one_pull_per_slot_with_two_schedulers(
     # Both schedulers were ticking: every slot was enqueued twice and the second message found it claimed
     assert "Registered periodic actors" in logs["scheduler-1.log"] + logs["scheduler-2.log"]
     assert logs["worker.log"].count("already claimed") >= len(finished) - 1, logs["worker.log"][-3000:]
+    # The worker's own value disagrees with the schedulers': said once, not for each tick (two schedulers:
+    # every minute twice)
+    mismatch = [line for line in logs["worker.log"].splitlines() if "QLOAPPS_SYNC_INTERVAL_MS" in line]
+    assert len(mismatch) == 1 and "5000" in mismatch[0] and "300000" in mismatch[0], mismatch
     # The changes came with incremental pulls, not a fallback
     assert all(r.kind == "incremental" for r in finished[1:])
 

@@ -184,3 +184,14 @@ def _seconds(duration: str) -> float:
         total += float(number) * {"h": 3600, "m": 60, "s": 1, "ms": 0.001, "us": 1e-6}[unit]
     assert total > 0, f"cannot read duration {duration!r}"
     return total
+
+
+def test_the_pull_interval_reaches_the_scheduler_and_everything_that_measures_against_it(tmp_path):
+    # Set once (in .env or the shell), it must reach the scheduler (whose ticks carry it) and the same value
+    # everything else: the API's status (overdue) and the workers (which warn on a mismatch).
+    result = compose(tmp_path, QLOSYNC_SECRET_KEY=FAKE_SECRET, QLOSYNC_API_TOKEN=FAKE_TOKEN,
+                     QLOAPPS_SYNC_INTERVAL_MS="600000")
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    assert {name: str(services[name]["environment"].get("QLOAPPS_SYNC_INTERVAL_MS")) for name in QLOSYNC_SERVICES} \
+        == dict.fromkeys(QLOSYNC_SERVICES, "600000")

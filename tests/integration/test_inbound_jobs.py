@@ -94,3 +94,38 @@ def test_prune_deletes_old_runs_but_keeps_each_shops_latest(runtime, session_fac
     with transaction(session_factory) as session:
         session.execute(update(Run).values(started_at=now - td(days=400)))
     assert jobs.prune(runtime, now=now) == 0
+
+
+def test_the_tick_keeps_the_schedulers_interval_and_a_worker_that_disagrees_warns_once(runtime, shop, caplog):
+    # The worker runs with 15 s; the scheduler that sent the ticks with 6 s (the value its messages carry).
+    minute = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+    offset = slot_offset_ms("default", 6_000)
+    caplog.set_level("WARNING", logger="qlosync.sync.inbound.jobs")
+    for _ in range(3):  # three ticks (or one delivered three times)
+        sent: list[tuple[str, datetime, int]] = []
+        interval = jobs.scheduler_interval(runtime.settings, 6_000)
+        assert jobs.tick(runtime, lambda name, slot, delay: sent.append((name, slot, delay)), now=minute,
+                         interval_ms=interval) == 10
+        assert [s for _, s, _ in sent] == [minute + timedelta(milliseconds=offset + k * 6_000) for k in range(10)]
+    warnings = [r for r in caplog.records if getattr(r, "action", None) == "interval_mismatch"]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    assert "6000" in warnings[0].getMessage() and "15000" in warnings[0].getMessage()
+    # A tick from an older scheduler carries nothing: the worker's own value, and no warning
+    assert jobs.scheduler_interval(runtime.settings, None) == 15_000
+    assert jobs.scheduler_interval(runtime.settings, 15_000) == 15_000
+    assert len([r for r in caplog.records if getattr(r, "action", None) == "interval_mismatch"]) == 1
+
+
+def test_a_scheduled_pull_counts_its_lateness_in_the_schedulers_interval(simulator, runtime, mapped_catalog, shop):
+    simulator.store.generate_bookings(2, seed=9)
+    assert jobs.pull(runtime, "default", kind="incremental", trigger="manual", slot_at=None,
+                     retry_booking=print).status == "succeeded"
+    now = datetime.now(UTC)
+    # 20 s late, and a pull started since: two of the scheduler's 5 s intervals, so covered ...
+    late = jobs.pull(runtime, "default", kind="incremental", trigger="schedule",
+                     slot_at=(now - timedelta(seconds=20)).isoformat(), retry_booking=print, interval_ms=5_000)
+    assert (late.status, late.error) == ("skipped", "a later pull already covered this slot")
+    # ... but not two of the worker's own 15 s ones: a slot that carries no interval runs
+    own = jobs.pull(runtime, "default", kind="incremental", trigger="schedule",
+                    slot_at=(now - timedelta(seconds=21)).isoformat(), retry_booking=print)
+    assert own.status == "succeeded"

@@ -90,7 +90,7 @@ def scheduler_heartbeat(broker: Any, settings: Settings) -> Heartbeat:
     return heartbeat
 
 
-def beat_as_scheduler(broker: Any) -> Heartbeat:
+def beat_as_scheduler(broker: Any, settings: Settings | None = None) -> Heartbeat:
     """In the periodiq process: start its heartbeat, and mark it stopped when the process exits.
 
     periodiq installs no SIGTERM handler, so SIGTERM would end the process at once, without the final
@@ -98,7 +98,7 @@ def beat_as_scheduler(broker: Any) -> Heartbeat:
     process exits normally, running the exit handler that marks the row stopped. A tick being sent at
     that moment is lost, which is harmless: the next minute's tick covers its slots.
     """
-    settings = Settings.from_env()
+    settings = settings or Settings.from_env()
     heartbeat = scheduler_heartbeat(broker, settings)
     atexit.register(heartbeat.stop)
     serve_process_metrics(settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -13,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from qlosync.db.models import QloAppsConfig, QloAppsShopGate, QloAppsSyncState
 from qlosync.errors import ConfigurationError, SyncDisabledError, TransientError
 from qlosync.runtime.context import Runtime
+from qlosync.settings import MIN_SYNC_INTERVAL_MS, Settings
 from qlosync.sync.inbound import runs
 from qlosync.sync.inbound.apply import ApplyResult
 from qlosync.sync.inbound.pull import RunReport, import_booking, run_pull
@@ -34,9 +36,13 @@ class Enqueue(Protocol):
 
 
 def pull(runtime: Runtime, shop_name: str, *, kind: str, trigger: str, slot_at: str | None,
-         retry_booking: Callable[[int], None], message_id: str | None = None) -> RunReport | None:
+         retry_booking: Callable[[int], None], message_id: str | None = None,
+         interval_ms: int | None = None) -> RunReport | None:
     """One pull; a shop whose sync was switched off (or that was removed) meanwhile is skipped quietly (not
     dead-lettered), and one whose configuration cannot work is a failed run with the error (not a dead letter).
+
+    *interval_ms* is the interval of the scheduler that made the slot (how late a slot may run is measured
+    in its intervals); without it, this process's own.
 
     A scheduled pull that cannot even start (PostgreSQL down) is dropped with a warning: the next slot
     is the retry, and a dead letter per slot would bury the real ones. A manual pull raises instead.
@@ -45,9 +51,10 @@ def pull(runtime: Runtime, shop_name: str, *, kind: str, trigger: str, slot_at: 
     the next pull of the shop becomes a full one (``trigger = fallback``), so the night is not lost.
     """
     try:
-        shop = load_shop_config(runtime.settings, runtime.session_factory, shop_name, require_enabled=True)
+        settings = runtime.settings if interval_ms is None else runtime.settings.with_(sync_interval_ms=interval_ms)
+        shop = load_shop_config(settings, runtime.session_factory, shop_name, require_enabled=True)
         slot = datetime.fromisoformat(slot_at) if slot_at else None
-        with pull_deps(runtime.settings, runtime.engine, runtime.session_factory, shop, retry_booking) as deps:
+        with pull_deps(settings, runtime.engine, runtime.session_factory, shop, retry_booking) as deps:
             report = run_pull(deps, kind=kind, trigger=trigger, slot_at=slot, message_id=message_id)
         if trigger == "nightly" and report.status in ("failed", "skipped"):
             _owe_full_sync(runtime, shop.id, f"the nightly full reconciliation of {slot_at} was {report.status}: "
@@ -103,8 +110,39 @@ def _owe_full_sync(runtime: Runtime, config_id: int, reason: str) -> None:
                    config_id, reason, extra={"action": "nightly_missed"})
 
 
-def tick(runtime: Runtime, enqueue: Enqueue, now: datetime | None = None) -> int:
+_mismatch_lock = threading.Lock()
+_mismatches_told: set[tuple[int, int]] = set()
+
+
+def scheduler_interval(settings: Settings, carried: object) -> int:
+    """The interval a tick's slots are made of: the one its scheduler carried, else this process's own.
+
+    A worker whose own QLOAPPS_SYNC_INTERVAL_MS differs says so once per value, not on every tick: the
+    scheduler's value is the one that counts, but an operator who set it here meant something.
+    """
+    own = settings.sync_interval_ms
+    if carried is None:
+        return own
+    if not isinstance(carried, int) or isinstance(carried, bool) or carried < MIN_SYNC_INTERVAL_MS:
+        logger.warning("A scheduler tick carried an unusable interval %r; using this worker's "
+                       "QLOAPPS_SYNC_INTERVAL_MS=%s.", carried, own, extra={"action": "interval_invalid"})
+        return own
+    if carried != own:
+        with _mismatch_lock:
+            first = (own, carried) not in _mismatches_told
+            _mismatches_told.add((own, carried))
+        if first:
+            logger.warning("The scheduler's QLOAPPS_SYNC_INTERVAL_MS=%s is used for the pull slots; this worker's "
+                           "own QLOAPPS_SYNC_INTERVAL_MS=%s is ignored (set the interval on the scheduler; said "
+                           "once).", carried, own, extra={"action": "interval_mismatch"})
+    return carried
+
+
+def tick(runtime: Runtime, enqueue: Enqueue, now: datetime | None = None, interval_ms: int | None = None) -> int:
     """Enqueue the pull slots of the current minute for every enabled shop; returns how many.
+
+    The slots are *interval_ms* apart (the scheduler's interval, see :func:`scheduler_interval`), or this
+    process's QLOAPPS_SYNC_INTERVAL_MS without it.
 
     Each shop's slots sit at its own offset in the interval (schedule_slots.shop_slots). Incremental slots
     are sent as ``enqueue(shop, slot, delay_ms)``; the nightly full reconciliation's slot as
@@ -129,13 +167,14 @@ def tick(runtime: Runtime, enqueue: Enqueue, now: datetime | None = None) -> int
             .order_by(QloAppsConfig.name)
         ).all()
     settings = runtime.settings
+    interval_ms = interval_ms or settings.sync_interval_ms
     count = 0
     paused = 0
     misconfigured = [name for name, _open_until, broken in shops if broken]
     for name, open_until, broken in shops:
         if broken:
             continue
-        for slot, delay_ms, kind in shop_slots(name, now, settings.sync_interval_ms, now, settings.full_sync_at):
+        for slot, delay_ms, kind in shop_slots(name, now, interval_ms, now, settings.full_sync_at):
             if open_until is not None and slot < open_until:
                 paused += 1
                 continue
@@ -168,4 +207,5 @@ def prune(runtime: Runtime, now: datetime | None = None) -> int:
     return total
 
 
-__all__ = ["SCHEDULED_TRIGGERS", "SLOT_TRIGGERS", "Enqueue", "import_one", "prune", "pull", "tick"]
+__all__ = ["SCHEDULED_TRIGGERS", "SLOT_TRIGGERS", "Enqueue", "import_one", "prune", "pull", "scheduler_interval",
+           "tick"]

@@ -1,0 +1,38 @@
+"""scripts/test, the README's test command, on a machine where the tools some tests call are missing.
+
+It must install them itself (scripts/install-tools), before pytest starts, not only when CI ran
+scripts/install-tools first. A copy of the script runs in a scratch checkout whose install-tools only
+records that it ran: this machine's real tools are neither needed nor touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.deploy.entry_points import ROOT
+
+VENV = Path(sys.executable).parent.parent
+
+
+def test_scripts_test_installs_the_tools_before_pytest_runs(tmp_path):
+    checkout = tmp_path / "checkout"
+    (checkout / "scripts").mkdir(parents=True)
+    for script in ("test", "ensure-services"):
+        shutil.copy2(ROOT / "scripts" / script, checkout / "scripts" / script)
+    marker = tmp_path / "install-tools-ran"
+    stub = checkout / "scripts" / "install-tools"
+    stub.write_text(f"#!/usr/bin/env bash\necho ran >> {marker}\n")
+    stub.chmod(0o755)
+    (checkout / ".venv").symlink_to(VENV)
+    # The one test pytest finds passes only if the tools were installed before it started.
+    (checkout / "test_tools_first.py").write_text(
+        f"from pathlib import Path\n\ndef test_tools_were_installed():\n    assert Path({str(marker)!r}).exists()\n")
+    result = subprocess.run([str(checkout / "scripts" / "test"), "-q", "-p", "no:cacheprovider", "test_tools_first.py"],
+                            cwd=checkout, env={**os.environ}, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout, result.stdout
+    assert marker.read_text() == "ran\n"
