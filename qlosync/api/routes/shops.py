@@ -29,6 +29,7 @@ from qlosync.api.models import (
 )
 from qlosync.api.routes.common import errors
 from qlosync.api.services import ApiServices, services
+from qlosync.db.config_store import KeyNeededForNewUrlError
 from qlosync.db.session import transaction
 from qlosync.ops import shops as shop_ops
 from qlosync.ops.shops import DuplicateShopError, InvalidShopError, ShopImportError
@@ -47,7 +48,7 @@ def _refusals() -> Iterator[None]:
         yield
     except DuplicateShopError as exc:
         raise HTTPException(409, str(exc)) from None
-    except InvalidShopError as exc:
+    except (InvalidShopError, KeyNeededForNewUrlError) as exc:
         raise HTTPException(422, str(exc)) from None
 
 
