@@ -47,6 +47,7 @@ class Settings:
     heartbeat_s: float = 10.0
     api_token: Secret | None = field(default=None, repr=False)
     api_allowed_hosts: tuple[str, ...] = ()  # Host names the API answers to besides loopback (with a token)
+    api_loopback_metrics: bool = False  # /metrics without the token for scrapers on this machine
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
     # Bounded PostgreSQL connections per process (SQLAlchemy pool: steady size + burst overflow).
@@ -82,6 +83,7 @@ class Settings:
             heartbeat_s=_float(env, "QLOSYNC_HEARTBEAT_SECONDS", 10.0),
             api_token=Secret(token) if token else None,
             api_allowed_hosts=_host_names(env, "QLOSYNC_API_ALLOWED_HOSTS"),
+            api_loopback_metrics=_flag(env, "QLOSYNC_API_LOOPBACK_METRICS"),
             metrics_host=env.get("QLOSYNC_METRICS_HOST", "127.0.0.1").strip() or "127.0.0.1",
             metrics_port=_int(env, "QLOSYNC_METRICS_PORT", 0, 0, unit=""),
             db_pool_size=_int(env, "QLOSYNC_DB_POOL_SIZE", 10, 1, unit="connections"),
@@ -197,3 +199,12 @@ def _is_ipv6(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "false", "0", "no"):
+        return False
+    if raw in ("true", "1", "yes"):
+        return True
+    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")

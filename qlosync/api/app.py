@@ -26,7 +26,8 @@ from qlosync.settings import Settings
 DESCRIPTION = """Operate qlosync over HTTP: trigger and follow pulls, read the status, change and test the
 QloApps settings, requeue dead letters, map room types. Every `/api/` operation needs
 `Authorization: Bearer <QLOSYNC_API_TOKEN>` (open only when no token is set, and then `qlosync api` listens
-on a loopback address only). `/healthz`, `/readyz` and `/metrics` need no token."""
+on a loopback address only), and so does `/metrics` (unless `QLOSYNC_API_LOOPBACK_METRICS` opens it to
+scrapers on this machine). `/healthz` and `/readyz` need no token."""
 
 
 class _AdminApi(FastAPI):
@@ -57,12 +58,13 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # Swagger UI would load its scripts from a CDN onto the page where the token is typed
         redoc_url=None,
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,  # counted as it arrives, so a chunked body without Content-Length too
     )
     app.state.api_token = settings.api_token
+    app.state.loopback_metrics = settings.api_loopback_metrics
     app.add_middleware(HostGuard, token_set=settings.api_token is not None,
                        allowed_hosts=settings.api_allowed_hosts)
     install_error_handlers(app)
