@@ -64,3 +64,11 @@ def test_a_body_that_is_not_json_is_422_with_errors(api, body, what):
     assert problem["detail"].startswith("invalid request: body: ") and what in problem["detail"], problem
     assert problem["errors"] == [{"loc": ["body"], "msg": problem["errors"][0]["msg"], "type": "json_invalid"}]
     assert what in problem["errors"][0]["msg"]
+
+
+def test_a_csv_that_is_not_utf8_is_422_with_errors(api):
+    response = api.post("/api/v1/shops/import", data=b"name,base_url,api_key\ncaf\xe9,http://x.test,\n",
+                        headers={"Content-Type": "text/csv"})
+    assert response.status_code == 422, response.text
+    assert response.json() == {"detail": "1 error(s) in the CSV; nothing was imported",
+                               "errors": ["line 2: the CSV must be UTF-8 text"]}
