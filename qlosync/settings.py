@@ -6,6 +6,7 @@ line naming the variable, so a bad deployment fails loudly instead of half-worki
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -45,6 +46,8 @@ class Settings:
     # and the port (0 = off) on which a worker, relay or scheduler serves Prometheus metrics.
     heartbeat_s: float = 10.0
     api_token: Secret | None = field(default=None, repr=False)
+    api_allowed_hosts: tuple[str, ...] = ()  # Host names the API answers to besides loopback (with a token)
+    api_loopback_metrics: bool = False  # /metrics without the token for scrapers on this machine
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
     # Bounded PostgreSQL connections per process (SQLAlchemy pool: steady size + burst overflow).
@@ -79,6 +82,8 @@ class Settings:
             ari_days=_int(env, "QLOSYNC_ARI_DAYS", 365, 1),
             heartbeat_s=_float(env, "QLOSYNC_HEARTBEAT_SECONDS", 10.0),
             api_token=Secret(token) if token else None,
+            api_allowed_hosts=_host_names(env, "QLOSYNC_API_ALLOWED_HOSTS"),
+            api_loopback_metrics=_flag(env, "QLOSYNC_API_LOOPBACK_METRICS"),
             metrics_host=env.get("QLOSYNC_METRICS_HOST", "127.0.0.1").strip() or "127.0.0.1",
             metrics_port=_int(env, "QLOSYNC_METRICS_PORT", 0, 0, unit=""),
             db_pool_size=_int(env, "QLOSYNC_DB_POOL_SIZE", 10, 1, unit="connections"),
@@ -169,3 +174,37 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     if value not in choices:
         raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
     return value
+
+
+_HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+
+
+def _host_names(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated host names or addresses, lower case, without port (``[::1]`` as ``::1``); ``*``: any."""
+    hosts = []
+    for raw in env.get(name, "").split(","):
+        host = raw.strip().lower().removeprefix("[").removesuffix("]").rstrip(".")
+        if not host:
+            continue
+        if host != "*" and not (_HOST_NAME.match(host) or _is_ipv6(host)):
+            raise ConfigurationError(f"{name} must be host names or addresses separated by commas, without "
+                                     f"scheme or port (or *), got {raw.strip()!r}")
+        hosts.append(host)
+    return tuple(hosts)
+
+
+def _is_ipv6(host: str) -> bool:
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "false", "0", "no"):
+        return False
+    if raw in ("true", "1", "yes"):
+        return True
+    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")

@@ -35,6 +35,16 @@ def require_token(request: Request,
                             headers={"WWW-Authenticate": "Bearer"})
 
 
+def require_metrics_access(request: Request,
+                           credentials: HTTPAuthorizationCredentials | None = Security(bearer_scheme)) -> None:
+    """FastAPI dependency of /metrics: the token, like the operations (it names shops and counts bookings),
+    unless QLOSYNC_API_LOOPBACK_METRICS lets a scraper on this machine in without it."""
+    peer = request.client.host if request.client is not None else ""
+    if request.app.state.loopback_metrics and is_loopback(peer):
+        return
+    require_token(request, credentials)
+
+
 def is_loopback(host: str) -> bool:
     """Whether *host* only accepts connections from this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
     if host.strip().lower() == "localhost":

@@ -11,10 +11,13 @@ import logging
 import dramatiq.errors
 import pika.exceptions
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from qlosync.api.guards import too_large
 from qlosync.errors import (
     ConfigurationError,
     DatabaseUnavailableError,
@@ -53,6 +56,10 @@ UNAVAILABLE_BROKER = "cannot reach RabbitMQ (or lost the connection)"
 UNAVAILABLE_DATABASE = "cannot reach PostgreSQL (or lost the connection)"
 
 
+#: What FastAPI raises its "error parsing the body" 400 from, other than JSONDecodeError (already a 422).
+_UNREADABLE_JSON = ((UnicodeDecodeError, "invalid UTF-8"), (RecursionError, "nested too deeply"))
+
+
 def status_for(exc: BaseException) -> int:
     return next(status for cls, status in STATUS_BY_ERROR if isinstance(exc, cls))
 
@@ -89,7 +96,26 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": f"invalid request: {summary}", "errors": problems})
 
 
+def _invalid_body(message: str) -> JSONResponse:
+    problems = [{"loc": ["body"], "msg": message, "type": "json_invalid"}]
+    return JSONResponse(status_code=422, content={"detail": f"invalid request: body: {message}", "errors": problems})
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 413:
+        return too_large()
+    if exc.status_code == 400:
+        # A body that is not UTF-8, or nested deeper than the JSON parser recurses, is as malformed as any
+        # invalid JSON: the same 422 with `errors`, not FastAPI's bare 400.
+        for cause, message in _UNREADABLE_JSON:
+            if isinstance(exc.__cause__, cause):
+                return _invalid_body(f"the JSON body is {message}")
+    return await http_exception_handler(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(QlosyncError, _qlosync_error)
     app.add_exception_handler(dramatiq.errors.BrokerConnectionError, _broker_error)

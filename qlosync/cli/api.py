@@ -14,7 +14,7 @@ from qlosync.cli.context import CliContext, CliError, pass_cli
               help="Port to listen on (0: any free port).")
 @pass_cli
 def api_command(cli: CliContext, host: str, port: int) -> None:
-    """Serve the admin HTTP API (OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs)."""
+    """Serve the admin HTTP API (OpenAPI document at /api/v1/openapi.json)."""
     import uvicorn
 
     from qlosync.api import create_app

@@ -41,6 +41,26 @@ def normalise_base_url(url: str) -> str:
     return url
 
 
+#: Why a call that points a shop elsewhere without its key is refused (one line, for the CLI and the API).
+KEY_NEEDED_FOR_NEW_URL = ("a base URL other than the stored one needs the API key in the same request "
+                          "(--api-key-stdin / api_key): the stored key is only ever sent to the stored URL")
+
+
+class KeyNeededForNewUrlError(ConfigurationError):
+    """A shop's base URL would change (or be tested) without an API key given with it."""
+
+
+def require_key_for_new_url(stored_url: str | None, new_url: str | None, api_key: Secret | None) -> None:
+    """The one rule every writer and the connection check share: the stored key goes to the stored URL only.
+
+    Otherwise whoever may call the API or the CLI could point a shop at a listener of theirs and read the
+    "write-only" key from the next request. *new_url* is already normalised; the same URL written
+    differently is not a change.
+    """
+    if stored_url is not None and new_url is not None and api_key is None and new_url != stored_url:
+        raise KeyNeededForNewUrlError(KEY_NEEDED_FOR_NEW_URL)
+
+
 def validate_api_key(api_key: Secret) -> None:
     value = api_key.reveal()
     if not value or any(c.isspace() for c in value):
@@ -80,6 +100,9 @@ def save_config(
             raise ConfigurationError("a new QloApps configuration needs both --base-url and the API key")
         row = QloAppsConfig(name=name, sync_enabled=False, id_hotel=1, conflict_strategy="qloapps_wins")
         session.add(row)
+    else:
+        require_key_for_new_url(row.base_url, normalise_base_url(base_url) if base_url is not None else None,
+                                api_key)
     if base_url is not None:
         row.base_url = normalise_base_url(base_url)
     if api_key is not None:

@@ -12,7 +12,13 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.crypto import KeyCipher
-from qlosync.db.config_store import describe, find_config, normalise_base_url, save_config
+from qlosync.db.config_store import (
+    describe,
+    find_config,
+    normalise_base_url,
+    require_key_for_new_url,
+    save_config,
+)
 from qlosync.db.models import QloAppsConfig
 from qlosync.db.session import transaction
 from qlosync.ops.shops import open_shop, shop_row
@@ -106,10 +112,14 @@ def save_settings(
 
 def check_connection(settings: Settings, sessions: sessionmaker[Session], name: str, *,
                      base_url: str | None = None, api_key: Secret | None = None) -> ConnectionCheck:
-    """Try the stored (or the given) URL and key against QloApps and say what works and what does not."""
+    """Try the stored (or the given) URL and key against QloApps and say what works and what does not.
+
+    Another URL than the stored one needs a key given with it (KeyNeededForNewUrlError otherwise)."""
     hotel_id: int | None = None
     if base_url is None or api_key is None:
         stored = open_shop(settings, sessions, name)
+        if base_url is not None:
+            require_key_for_new_url(stored.base_url, normalise_base_url(base_url), api_key)
         base_url = base_url if base_url is not None else stored.base_url
         api_key = api_key if api_key is not None else stored.api_key
         hotel_id = stored.id_hotel

@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.crypto import KeyCipher
 from qlosync.db.config_store import (
-    ShopConfig, close_breaker, find_config, load_shop, normalise_base_url, validate_api_key)
+    KeyNeededForNewUrlError,
+    ShopConfig,
+    close_breaker,
+    find_config,
+    load_shop,
+    normalise_base_url,
+    require_key_for_new_url,
+    validate_api_key,
+)
 from qlosync.db.models import (
     CONFLICT_STRATEGIES,
     DEFAULT_MAX_CONCURRENT_REQUESTS,
@@ -230,6 +238,7 @@ def update_shop(session: Session, settings: Settings, name: str, *, enabled: boo
                                    max_concurrent_requests=max_concurrent_requests,
                                    max_requests_per_second=max_requests_per_second))
     row = shop_row(session, name)
+    require_key_for_new_url(row.base_url, changes.base_url, changes.api_key)
     _apply(row, changes, _cipher_for(settings, changes))
     session.flush()
     if changes.base_url is not None or changes.api_key is not None:
@@ -420,6 +429,11 @@ def import_csv(session: Session, settings: Settings, text: str, *, dry_run: bool
     for row in rows:
         if row.name not in existing and (row.changes.base_url is None or row.changes.api_key is None):
             problems.append(f"line {row.line}: new shop {_shown(row.name)} needs a base_url and an api_key")
+        elif row.name in existing:
+            try:
+                require_key_for_new_url(existing[row.name].base_url, row.changes.base_url, row.changes.api_key)
+            except KeyNeededForNewUrlError as exc:
+                problems.append(f"line {row.line}: {exc}")
     if problems:
         problems.sort(key=lambda p: int(p.split(":", 1)[0].removeprefix("line ")))
         raise ShopImportError(problems)

@@ -58,10 +58,10 @@ class ApiServer:
         self.session.close()
 
 
-def serve(settings: Settings) -> ApiServer:
-    """Start the app on a free loopback port (the socket is bound before uvicorn starts: no port race)."""
+def serve(settings: Settings, host: str = "127.0.0.1") -> ApiServer:
+    """Start the app on a free port of *host* (the socket is bound before uvicorn starts: no port race)."""
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.bind((host, 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(create_app(settings), log_config=None, lifespan="on")
     server = uvicorn.Server(config)
@@ -70,7 +70,7 @@ def serve(settings: Settings) -> ApiServer:
     wait_until(lambda: server.started or not thread.is_alive(), timeout=30, what="uvicorn to start")
     assert thread.is_alive(), "uvicorn stopped at startup"
     token = settings.api_token.reveal() if settings.api_token else None
-    return ApiServer(url=f"http://127.0.0.1:{port}", token=token, server=server, thread=thread)
+    return ApiServer(url=f"http://{host}:{port}", token=token, server=server, thread=thread)
 
 
 @pytest.fixture
@@ -83,8 +83,8 @@ def start_api() -> Iterator[Callable[[Settings], ApiServer]]:
     """Factory: serve the app with these settings; every server is stopped at teardown."""
     started: list[ApiServer] = []
 
-    def start(settings: Settings) -> ApiServer:
-        started.append(serve(settings))
+    def start(settings: Settings, host: str = "127.0.0.1") -> ApiServer:
+        started.append(serve(settings, host))
         return started[-1]
 
     yield start

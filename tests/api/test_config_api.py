@@ -114,7 +114,8 @@ def test_config_test_with_a_wrong_key(api, shop):
 
 def test_config_test_with_a_url_where_nothing_listens(api, shop):
     url = f"http://127.0.0.1:{free_port()}"
-    result = api.post(f"{PREFIX}/config/test", json={"base_url": url}).json()
+    # Another URL than the stored one is only tried with a key given with it (test_key_destination.py)
+    result = api.post(f"{PREFIX}/config/test", json={"base_url": url, "api_key": TEST_API_KEY}).json()
     assert (result["ok"], result["problem"]) == (False, "cannot_connect")
     assert result["message"] == (f"cannot connect to {url}/api/: nothing answers there "
                                  "(wrong host or port, or the shop is down)")
@@ -122,7 +123,8 @@ def test_config_test_with_a_url_where_nothing_listens(api, shop):
 
 def test_config_test_with_a_server_that_is_not_qloapps(api, shop, simulator):
     # The simulator answers 404 outside /api/: like a web site without the webservice
-    result = api.post(f"{PREFIX}/config/test", json={"base_url": f"{simulator.base_url}/shop"}).json()
+    result = api.post(f"{PREFIX}/config/test", json={"base_url": f"{simulator.base_url}/shop",
+                                                     "api_key": TEST_API_KEY}).json()
     assert (result["ok"], result["problem"]) == (False, "not_qloapps")
     assert "answered, but not like a QloApps webservice (HTTP 404" in result["message"]
 

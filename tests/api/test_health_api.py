@@ -44,7 +44,7 @@ def test_not_ready_names_postgresql_and_the_process_stays_up(start_api, api_sett
 
 
 def test_metrics_are_prometheus_text_read_from_postgresql(api, shop):
-    response = api.get("/metrics", token=False)
+    response = api.get("/metrics")
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/plain; version=")
     names = {family.name for family in text_string_to_metric_families(response.text)}

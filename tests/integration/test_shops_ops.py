@@ -180,7 +180,7 @@ def test_csv_header_problems_and_dry_run(session_factory, settings):
     _add(session_factory, settings, "old")
     with transaction(session_factory) as session:
         report = shops.import_csv(session, settings, f"name,base_url,api_key\nnew,http://n.test,{TEST_API_KEY}\n"
-                                                     f"old,http://changed.test,\n", dry_run=True)
+                                                     f"old,http://changed.test,{TEST_API_KEY}\n", dry_run=True)
     assert (report.created, report.updated, report.dry_run) == (["new"], ["old"], True)
     assert _names(session_factory) == ["old"]
     with transaction(session_factory) as session:

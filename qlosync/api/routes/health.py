@@ -1,4 +1,5 @@
-"""Probes and metrics, outside /api/ and without a token: they reveal nothing an operator must guard."""
+"""Probes and metrics, outside /api/. The probes need no token and reveal nothing; /metrics names shops and
+counts their bookings, so it needs the token when one is set (see auth.require_metrics_access)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
+from qlosync.api.auth import require_metrics_access
 from qlosync.api.models import ErrorBody, Health, Readiness
 from qlosync.api.services import ApiServices, services
 from qlosync.db.session import check_database
@@ -41,7 +43,10 @@ def readyz(api: Annotated[ApiServices, Depends(services)]) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=Response, summary="Prometheus metrics (text exposition)",
-            responses={200: {"content": {"text/plain": {}}}, 503: {"model": ErrorBody, "description": "PostgreSQL down."}})
+            dependencies=[Depends(require_metrics_access)],
+            responses={200: {"content": {"text/plain": {}}},
+                       401: {"model": ErrorBody, "description": "Missing or wrong bearer token."},
+                       503: {"model": ErrorBody, "description": "PostgreSQL down."}})
 def metrics(api: Annotated[ApiServices, Depends(services)]) -> Response:
     body, content_type = render(api.engine)
     return Response(content=body, media_type=content_type)

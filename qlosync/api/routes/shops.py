@@ -29,6 +29,7 @@ from qlosync.api.models import (
 )
 from qlosync.api.routes.common import errors
 from qlosync.api.services import ApiServices, services
+from qlosync.db.config_store import KeyNeededForNewUrlError
 from qlosync.db.session import transaction
 from qlosync.ops import shops as shop_ops
 from qlosync.ops.shops import DuplicateShopError, InvalidShopError, ShopImportError
@@ -47,7 +48,7 @@ def _refusals() -> Iterator[None]:
         yield
     except DuplicateShopError as exc:
         raise HTTPException(409, str(exc)) from None
-    except InvalidShopError as exc:
+    except (InvalidShopError, KeyNeededForNewUrlError) as exc:
         raise HTTPException(422, str(exc)) from None
 
 
@@ -82,6 +83,11 @@ def add_shop(body: ShopCreate, api: Api) -> ShopView:
         return _view(api, session, body.name)
 
 
+def _import_refused(problems: list[str]) -> JSONResponse:
+    return JSONResponse(status_code=422, content=ShopImportErrors(
+        detail=f"{len(problems)} error(s) in the CSV; nothing was imported", errors=problems).model_dump())
+
+
 _IMPORT_REFUSED = {422: {"model": ShopImportErrors, "description": "Every bad line; nothing was written."}}
 
 
@@ -95,14 +101,15 @@ def import_shops(api: Api, csv_text: Annotated[bytes, Body(media_type="text/csv"
     """All or nothing: any bad line and nothing is written; the 422 lists every problem with its line."""
     try:
         text = csv_text.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise HTTPException(422, "the CSV must be UTF-8 text") from None
+    except UnicodeDecodeError as bad:
+        # Said like any other bad line of the file: the documented 422 with `errors`.
+        line = csv_text[:bad.start].count(b"\n") + 1
+        return _import_refused([f"line {line}: the CSV must be UTF-8 text"])
     try:
         with transaction(api.sessions) as session:
             report = shop_ops.import_csv(session, api.settings, text, dry_run=dry_run)
     except ShopImportError as exc:
-        return JSONResponse(status_code=422, content=ShopImportErrors(
-            detail=f"{len(exc.errors)} error(s) in the CSV; nothing was imported", errors=exc.errors).model_dump())
+        return _import_refused(exc.errors)
     return ShopImportResult.model_validate(asdict(report))
 
 
