@@ -169,11 +169,11 @@ def add_shop(session: Session, settings: Settings, name: str, *, base_url: str, 
              max_concurrent_requests: int | None = None,
              max_requests_per_second: float | None = None) -> QloAppsConfig:
     """A new shop (sync on unless told otherwise); DuplicateShopError if the name is taken."""
+    check_name(name)
     changes = _checked(ShopChanges(base_url=base_url, api_key=api_key, enabled=enabled, id_hotel=id_hotel,
                                    conflict_strategy=conflict_strategy,
                                    max_concurrent_requests=max_concurrent_requests,
                                    max_requests_per_second=max_requests_per_second), settings)
-    check_name(name)
     if find_config(session, name) is not None:
         raise DuplicateShopError(f"QloApps shop {name!r} already exists (change it with `qlosync shops set`)")
     row = _new_row(name)
