@@ -12,7 +12,7 @@ import ipaddress
 import math
 import re
 import socket
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from qlosync.db.models import CONFLICT_STRATEGIES
 from qlosync.errors import ConfigurationError
@@ -57,7 +57,7 @@ def base_url(value: str, *, allow_link_local: bool = False) -> str:
     """The shop's address as stored (no trailing ``/`` nor ``/api``); the client adds ``/api/``."""
     if len(value) > BASE_URL_MAX:
         raise InvalidValueError(f"the QloApps base URL is longer than {BASE_URL_MAX} characters")
-    url = value.strip()
+    url = value  # not stripped: a space or line break at either end is refused like one inside, as by the API
     if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
         raise InvalidValueError("the QloApps base URL must not contain spaces or control characters")
     if not url.startswith(("http://", "https://")):
@@ -87,12 +87,11 @@ def base_url(value: str, *, allow_link_local: bool = False) -> str:
     return url
 
 
-def _host(parts: object) -> str:
-    netloc: str = parts.netloc  # type: ignore[attr-defined]
-    hostname: str | None = parts.hostname  # type: ignore[attr-defined]
+def _host(parts: SplitResult) -> str:
+    hostname = parts.hostname
     if not hostname:
         raise InvalidValueError("the QloApps base URL has no host")
-    if netloc.startswith("["):
+    if parts.netloc.startswith("["):
         try:
             ipaddress.IPv6Address(hostname)
         except ValueError:
