@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from qlosync.crypto import KeyCipher
 from qlosync import fields
+from qlosync.crypto import KeyCipher
 from qlosync.db.models import QloAppsConfig, QloAppsShopGate
 from qlosync.errors import ConfigurationError, SyncDisabledError
 from qlosync.secrets import Secret, mask
