@@ -13,6 +13,7 @@ from qlosync.db.config_store import ShopConfig
 from qlosync.db.session import transaction
 from qlosync.ops.shops import open_shop, shop_row
 from qlosync.ops.sync import booking_retrier
+from qlosync.qloapps.errors import QloAppsError
 from qlosync.settings import Settings
 from qlosync.sync.inbound.catalog import (
     CatalogImport,
@@ -20,6 +21,7 @@ from qlosync.sync.inbound.catalog import (
     hotel_room_types,
     import_catalog,
     list_room_type_mappings,
+    room_type_mappings,
     set_room_type_mapping,
 )
 from qlosync.sync.inbound.pull import retry_parked
@@ -52,17 +54,26 @@ def set_mapping(settings: Settings, sessions: sessionmaker[Session], shop: str, 
     """Map a QloApps room type the shop has to a PMS room type (id or code); call :func:`apply_parked`
     afterwards. Used alike by `qlosync mappings set` and PUT /mappings/{id}."""
     config = open_shop(settings, sessions, shop)
-    check_room_type(settings, config, qloapps_room_type_id)
+    check_room_type(settings, sessions, config, qloapps_room_type_id)
     with transaction(sessions) as session:
         set_room_type_mapping(session, config, qloapps_room_type_id, pms_room_type)
     return next(m for m in list_mappings(sessions, shop) if m.qloapps_room_type_id == qloapps_room_type_id)
 
 
-def check_room_type(settings: Settings, config: ShopConfig, qloapps_room_type_id: int) -> None:
+def check_room_type(settings: Settings, sessions: sessionmaker[Session], config: ShopConfig,
+                    qloapps_room_type_id: int) -> None:
     """MappingError unless QloApps has this room type in the shop's hotel: a mapping of a room type that does
-    not exist would never match a booking, and would hide the typo that made it."""
-    with open_client(settings, config) as client:
-        known = sorted(t.id for t in hotel_room_types(client, config))
+    not exist would never match a booking, and would hide the typo that made it. While QloApps cannot be
+    asked, a room type it listed before (an existing mapping) is trusted, so remapping works offline."""
+    try:
+        with open_client(settings, config) as client:
+            known = sorted(t.id for t in hotel_room_types(client, config))
+    except QloAppsError as exc:
+        with transaction(sessions) as session:
+            if qloapps_room_type_id in room_type_mappings(session, config.id):
+                return
+        raise MappingError(f"cannot check that QloApps shop {config.name!r} has room type {qloapps_room_type_id} "
+                           f"({exc}), and no mapping of it exists yet; try again when QloApps answers") from None
     if qloapps_room_type_id not in known:
         raise MappingError(f"QloApps shop {config.name!r} has no room type {qloapps_room_type_id} in hotel "
                            f"{config.id_hotel} (its room types: {', '.join(map(str, known)) or 'none'}; "

@@ -73,3 +73,18 @@ def test_put_mapping_refuses_a_room_type_the_shop_does_not_have(api, shop, mappe
     with transaction(session_factory) as session:
         assert session.scalar(select(func.count()).select_from(QloAppsRoomTypeMapping)
                               .where(QloAppsRoomTypeMapping.qloapps_room_type_id == 777)) == 0
+
+
+def test_put_mapping_while_qloapps_is_unreachable_trusts_only_room_types_already_mapped(api, shop, mapped_catalog,
+                                                                                        session_factory, secret_key):
+    from qlosync.crypto import KeyCipher
+    from qlosync.db.config_store import save_config
+
+    with transaction(session_factory) as session:
+        save_config(session, KeyCipher(secret_key), base_url="http://127.0.0.1:9")  # nothing listens there
+    known = api.put(f"{PREFIX}/mappings/1", json={"pms_room_type": f"QLO-{shop.id}-1"})
+    assert known.status_code == 200, known.text
+    assert known.json()["mapping"]["pms_room_type"]["code"] == f"QLO-{shop.id}-1"
+    unknown = api.put(f"{PREFIX}/mappings/777", json={"pms_room_type": f"QLO-{shop.id}-1"})
+    assert unknown.status_code == 409, unknown.text
+    assert unknown.json()["detail"].startswith("cannot check that QloApps shop 'default' has room type 777")
