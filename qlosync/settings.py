@@ -62,6 +62,9 @@ class Settings:
     # seconds, doubling up to 30 times that.
     breaker_failures: int = 3
     breaker_open_s: float = 60.0
+    # A shop's base URL may point at a link-local or cloud metadata address only when this is on: such an
+    # address hands out the host's cloud credentials, so a mistyped or hostile URL must not reach it.
+    allow_link_local_urls: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -93,6 +96,7 @@ class Settings:
             run_retention_days=_int(env, "QLOSYNC_RUN_RETENTION_DAYS", 30, 1, unit="days"),
             breaker_failures=_int(env, "QLOSYNC_BREAKER_FAILURES", 3, 1, unit="requests"),
             breaker_open_s=_float(env, "QLOSYNC_BREAKER_OPEN_S", 60.0),
+            allow_link_local_urls=_flag(env, "QLOSYNC_ALLOW_LINK_LOCAL_URLS"),
         )
 
     def require_secret_key(self) -> Secret:
@@ -151,6 +155,19 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
     if value <= 0:
         raise ConfigurationError(f"{name} must be positive, got {value}")
+    return value
+
+
+_FLAGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = _FLAGS.get(raw.strip().lower())
+    if value is None:
+        raise ConfigurationError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}")
     return value
 
 

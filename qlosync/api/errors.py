@@ -26,6 +26,7 @@ from qlosync.errors import (
     SyncDisabledError,
     TransientError,
 )
+from qlosync.fields import InvalidValueError
 from qlosync.ops.dlq import NotRequeuableError
 from qlosync.ops.shops import UnknownShopError
 from qlosync.ops.sync import RunNotFoundError
@@ -46,6 +47,7 @@ STATUS_BY_ERROR: tuple[tuple[type[BaseException], int], ...] = (
     (MappingError, 409),
     (DatabaseUnavailableError, 503),
     (BrokerUnavailableError, 503),
+    (InvalidValueError, 422),  # what request models cannot see, e.g. a link-local URL the settings refuse
     (ConfigurationError, 400),
     (PermanentError, 400),
     (TransientError, 503),

@@ -10,26 +10,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
-from qlosync.db.config_store import DEFAULT_SHOP, validate_api_key
+from qlosync import fields
+from qlosync.db.config_store import DEFAULT_SHOP
 from qlosync.db.models import CONFLICT_STRATEGIES
-from qlosync.errors import ConfigurationError
-from qlosync.ops.config import PROBLEMS, validate_base_url
+from qlosync.fields import BASE_URL_MAX, INT32_MAX, MAX_CONCURRENT_RANGE, MAX_RPS_LIMIT, PMS_ROOM_TYPE_PATTERN
+from qlosync.ops.config import PROBLEMS
 from qlosync.ops.dlq import STATUSES
-from qlosync.ops.shops import MAX_CONCURRENT_RANGE, MAX_RPS_LIMIT, SHOP_NAME_PATTERN, STATES
+from qlosync.ops.shops import STATES
 from qlosync.secrets import Secret
 from qlosync.ops.sync import RunView
 
-INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
 
-SHOP_PATTERN = SHOP_NAME_PATTERN
+# Patterns and bounds come from qlosync.fields, so the OpenAPI document states the rules the CLI and CSV obey.
+SHOP_PATTERN = fields.SHOP_NAME_PATTERN
 MESSAGE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-PMS_ROOM_TYPE_PATTERN = r"^[^\x00-\x1f\x7f]{1,64}$"
 
-ShopName = Annotated[str, Field(pattern=SHOP_PATTERN, description="A shop's name (letters, digits, `.`, `_`, `-`).",
-                                examples=[DEFAULT_SHOP])]
+ShopName = Annotated[str, Field(pattern=SHOP_PATTERN, description="A shop's name (letters, digits, `.`, `_`, `-`; "
+                                "the first a letter or digit).", examples=[DEFAULT_SHOP])]
 MessageId = Annotated[str, Field(pattern=MESSAGE_ID_PATTERN, description="A dramatiq message id.")]
 PositiveInt32 = Annotated[int, Field(ge=1, le=INT32_MAX)]
 ConflictStrategy = Literal["qloapps_wins", "pms_wins", "newest_wins", "manual"]
@@ -49,34 +49,23 @@ class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-def _checked_base_url(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValueError("the QloApps base URL must not contain control characters")
-    try:
-        return validate_base_url(value)
-    except ConfigurationError as exc:
-        raise ValueError(str(exc)) from None
+def _base_url(value: str) -> str:
+    # Whether link-local addresses are allowed is a setting: the operation, which has the settings, decides.
+    return fields.base_url(value, allow_link_local=True)
 
 
-def _checked_api_key(value: SecretStr | None) -> SecretStr | None:
-    if value is None:
-        return None
-    key = value.get_secret_value()
-    try:
-        validate_api_key(Secret(key))
-    except ConfigurationError as exc:
-        raise ValueError(str(exc)) from None  # the message gives lengths and kinds of characters, never the key
-    if not all("!" <= c <= "~" for c in key):
-        raise ValueError("a QloApps API key is made of printable ASCII characters only")
+def _api_key(value: SecretStr) -> SecretStr:
+    fields.api_key(Secret(value.get_secret_value()))  # its message gives lengths and kinds of characters only
     return value
 
 
-BaseUrl = Annotated[str, Field(max_length=512, pattern=r"^https?://\S+$", examples=["https://booking.example.com"],
-                               description="The shop's address; the webservice is under /api/.")]
+BaseUrl = Annotated[str, Field(max_length=BASE_URL_MAX, pattern=r"^https?://\S+$",
+                               examples=["https://booking.example.com"],
+                               description="The shop's address; the webservice is under /api/."),
+                    AfterValidator(_base_url)]
 ApiKey = Annotated[SecretStr, Field(min_length=1, max_length=64, json_schema_extra={"writeOnly": True},
-                                    description="The QloApps webservice key (32 characters). Write-only.")]
+                                    description="The QloApps webservice key (32 characters). Write-only."),
+                   AfterValidator(_api_key)]
 
 
 # -- errors -------------------------------------------------------------------------------------------------------
@@ -160,9 +149,6 @@ class ShopConfigUpdate(RequestBody):
     hotel_id: PositiveInt32 | None = Field(None, description="QloApps hotel (id_property) this PMS is.")
     conflict_strategy: ConflictStrategy | None = None
 
-    _base_url = field_validator("base_url")(_checked_base_url)
-    _api_key = field_validator("api_key")(_checked_api_key)
-
 
 class ConnectionTestRequest(RequestBody):
     """Test the stored URL and key, or the ones given here (not stored)."""
@@ -170,9 +156,6 @@ class ConnectionTestRequest(RequestBody):
     shop: ShopName = DEFAULT_SHOP
     base_url: BaseUrl | None = None
     api_key: ApiKey | None = None
-
-    _base_url = field_validator("base_url")(_checked_base_url)
-    _api_key = field_validator("api_key")(_checked_api_key)
 
 
 class HotelSeen(BaseModel):
@@ -240,17 +223,10 @@ class RoomTypeMappingList(BaseModel):
 
 
 class RoomTypeMappingUpdate(RequestBody):
-    pms_room_type: str = Field(pattern=PMS_ROOM_TYPE_PATTERN, examples=["DLX"],
-                               description="The PMS room type's id or code.")
+    pms_room_type: Annotated[str, Field(pattern=PMS_ROOM_TYPE_PATTERN, examples=["DLX"],
+                                        description="The PMS room type's id or code."),
+                             AfterValidator(fields.pms_room_type)]
     shop: ShopName = DEFAULT_SHOP
-
-    @field_validator("pms_room_type")
-    @classmethod
-    def _id_fits(cls, value: str) -> str:
-        # An all-digit value is looked up as an id first: it must be a number the id column can hold.
-        if value.isdigit() and not (value.isascii() and int(value) <= INT32_MAX):
-            raise ValueError(f"a PMS room type id is made of the digits 0-9 and is at most {INT32_MAX}")
-        return value
 
 
 class RoomTypeMappingSet(BaseModel):
@@ -323,9 +299,6 @@ class ShopCreate(RequestBody):
     max_concurrent_requests: MaxConcurrent | None = None
     max_requests_per_second: MaxRequestsPerSecond | None = None
 
-    _base_url = field_validator("base_url")(_checked_base_url)
-    _api_key = field_validator("api_key")(_checked_api_key)
-
 
 class ShopUpdate(RequestBody):
     """Fields left out keep their value."""
@@ -337,9 +310,6 @@ class ShopUpdate(RequestBody):
     conflict_strategy: ConflictStrategy | None = None
     max_concurrent_requests: MaxConcurrent | None = None
     max_requests_per_second: MaxRequestsPerSecond | None = None
-
-    _base_url = field_validator("base_url")(_checked_base_url)
-    _api_key = field_validator("api_key")(_checked_api_key)
 
 
 class ShopRemoved(BaseModel):

@@ -9,6 +9,7 @@ import sys
 import click
 
 from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli, shop_option
+from qlosync.cli.params import HOTEL_ID
 from qlosync.crypto import generate_secret_key
 from qlosync.db.config_store import rotate_keys
 from qlosync.db.models import CONFLICT_STRATEGIES
@@ -45,7 +46,7 @@ def _read_api_key(from_stdin: bool, env_name: str | None) -> Secret | None:
 @click.option("--api-key-stdin", is_flag=True, help="Read the API key from standard input (or a hidden prompt).")
 @click.option("--api-key-env", metavar="VAR", help="Read the API key from this environment variable.")
 @click.option("--enable/--disable", "sync_enabled", default=None, help="Switch sync on or off.")
-@click.option("--hotel-id", type=int, help="QloApps hotel (id_property) this PMS is.")
+@click.option("--hotel-id", type=HOTEL_ID, help="QloApps hotel (id_property) this PMS is.")
 @click.option("--conflict-strategy", type=click.Choice(CONFLICT_STRATEGIES))
 @pass_cli
 @command_errors

@@ -19,6 +19,7 @@ from qlosync.db import migrate
 from qlosync.db.config_store import DEFAULT_SHOP
 from qlosync.db.session import check_database, make_engine, make_sessionmaker, transaction
 from qlosync.errors import ConfigurationError, DatabaseUnavailableError, QlosyncError
+from qlosync.fields import InvalidValueError
 from qlosync.settings import Settings
 from qlosync.runtime.topology import BrokerUnavailableError, unreachable_message
 
@@ -90,7 +91,8 @@ F = TypeVar("F", bound=Callable[..., object])
 def command_errors(func: F) -> F:
     """Turn qlosync errors into one-line CLI errors; everything else keeps its traceback (a bug).
 
-    PostgreSQL or RabbitMQ unreachable (at connect or mid-command) is exit code 3.
+    PostgreSQL or RabbitMQ unreachable (at connect or mid-command) is exit code 3; a value that breaks its
+    field's rule (qlosync.fields) is bad usage, exit code 2.
     """
 
     @functools.wraps(func)
@@ -101,6 +103,8 @@ def command_errors(func: F) -> F:
             raise CliError(str(exc), RET_UNAVAILABLE) from None
         except (pika.exceptions.AMQPConnectionError, dramatiq.errors.BrokerConnectionError) as exc:
             raise CliError(unreachable_message(_amqp_url(), exc), RET_UNAVAILABLE) from None
+        except InvalidValueError as exc:
+            raise CliError(str(exc), RET_USAGE) from None
         except ConfigurationError as exc:
             raise CliError(str(exc), RET_ERROR) from None
         except QlosyncError as exc:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli
+from qlosync.cli.params import positive_id
 from qlosync.db.session import make_sessionmaker, transaction
 from qlosync.sync.conflicts import list_conflicts
 from qlosync.sync.outbound.jobs import flagged_reservations, missing_reservations, push, resolve_conflict
@@ -58,7 +59,7 @@ def relay_command(cli: CliContext, once: bool, poll_interval: float) -> None:
 
 
 @click.command("push")
-@click.argument("reservation_ids", nargs=-1, type=int)
+@click.argument("reservation_ids", nargs=-1, type=positive_id("reservation"))
 @click.option("--failed", is_flag=True, help="Every reservation whose last push was refused.")
 @pass_cli
 @command_errors
@@ -114,7 +115,7 @@ def conflicts_list(cli: CliContext, include_resolved: bool) -> None:
 
 
 @conflicts_group.command("resolve")
-@click.argument("conflict_id", type=int)
+@click.argument("conflict_id", type=positive_id("conflict"))
 @click.option("--keep", type=click.Choice(["pms", "qloapps"]), required=True, help="Whose version both sides keep.")
 @pass_cli
 @command_errors

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli, shop_option
+from qlosync.cli.params import PMS_ROOM_TYPE, positive_id
 from qlosync.db.session import make_sessionmaker
 from qlosync.ops import mappings as mapping_ops
 from qlosync.ops import sync as sync_ops
@@ -82,8 +83,8 @@ def mappings_list(cli: CliContext, shop: str) -> None:
 
 @mappings_group.command("set")
 @shop_option
-@click.argument("qloapps_room_type_id", type=int)
-@click.argument("pms_room_type")
+@click.argument("qloapps_room_type_id", type=positive_id("QloApps room type"))
+@click.argument("pms_room_type", type=PMS_ROOM_TYPE)
 @pass_cli
 @command_errors
 def mappings_set(cli: CliContext, shop: str, qloapps_room_type_id: int, pms_room_type: str) -> None:

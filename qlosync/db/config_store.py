@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from qlosync import fields
 from qlosync.crypto import KeyCipher
-from qlosync.db.models import CONFLICT_STRATEGIES, QloAppsConfig, QloAppsShopGate
+from qlosync.db.models import QloAppsConfig, QloAppsShopGate
 from qlosync.errors import ConfigurationError, SyncDisabledError
 from qlosync.secrets import Secret, mask, without_credentials
 
@@ -30,17 +31,6 @@ class ShopConfig:
     max_requests_per_second: float = 25.0
 
 
-def normalise_base_url(url: str) -> str:
-    url = url.strip().rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise ConfigurationError(f"the QloApps base URL must start with http:// or https://, got {url!r}")
-    if "?" in url or "#" in url:
-        raise ConfigurationError("the QloApps base URL must not contain a query string or fragment")
-    if url.endswith("/api"):
-        url = url[: -len("/api")]
-    return url
-
-
 #: Why a call that points a shop elsewhere without its key is refused (one line, for the CLI and the API).
 KEY_NEEDED_FOR_NEW_URL = ("a base URL other than the stored one needs the API key in the same request "
                           "(--api-key-stdin / api_key): the stored key is only ever sent to the stored URL")
@@ -59,14 +49,6 @@ def require_key_for_new_url(stored_url: str | None, new_url: str | None, api_key
     """
     if stored_url is not None and new_url is not None and api_key is None and new_url != stored_url:
         raise KeyNeededForNewUrlError(KEY_NEEDED_FOR_NEW_URL)
-
-
-def validate_api_key(api_key: Secret) -> None:
-    value = api_key.reveal()
-    if not value or any(c.isspace() for c in value):
-        raise ConfigurationError("the QloApps API key is empty or contains white space")
-    if len(value) != 32:
-        raise ConfigurationError(f"a QloApps API key has 32 characters; this one has {len(value)}")
 
 
 def find_config(session: Session, name: str = DEFAULT_SHOP) -> QloAppsConfig | None:
@@ -92,33 +74,38 @@ def save_config(
     sync_enabled: bool | None = None,
     id_hotel: int | None = None,
     conflict_strategy: str | None = None,
+    allow_link_local_urls: bool = False,
 ) -> QloAppsConfig:
-    """Create or update a shop's configuration; only the given fields change."""
+    """Create or update a shop's configuration; only the given fields change, each checked by
+    :mod:`qlosync.fields` before anything is written."""
+    if base_url is not None:
+        base_url = fields.base_url(base_url, allow_link_local=allow_link_local_urls)
+    if api_key is not None:
+        fields.api_key(api_key)
+    if id_hotel is not None:
+        id_hotel = fields.hotel_id(id_hotel)
+    if conflict_strategy is not None:
+        fields.conflict_strategy(conflict_strategy)
     row = find_config(session, name)
     if row is None:
+        fields.shop_name(name)
         if base_url is None or api_key is None:
             raise ConfigurationError("a new QloApps configuration needs both --base-url and the API key")
         row = QloAppsConfig(name=name, sync_enabled=False, id_hotel=1, conflict_strategy="qloapps_wins")
         session.add(row)
     else:
-        require_key_for_new_url(row.base_url, normalise_base_url(base_url) if base_url is not None else None,
-                                api_key)
+        require_key_for_new_url(row.base_url, base_url, api_key)
     if base_url is not None:
-        row.base_url = normalise_base_url(base_url)
+        row.base_url = base_url
     if api_key is not None:
         if cipher is None:
             raise ConfigurationError("QLOSYNC_SECRET_KEY is needed to store the API key")
-        validate_api_key(api_key)
         row.api_key_encrypted = cipher.encrypt(api_key)
     if sync_enabled is not None:
         row.sync_enabled = sync_enabled
     if id_hotel is not None:
-        if id_hotel < 1:
-            raise ConfigurationError(f"the hotel id must be a positive number, got {id_hotel}")
         row.id_hotel = id_hotel
     if conflict_strategy is not None:
-        if conflict_strategy not in CONFLICT_STRATEGIES:
-            raise ConfigurationError(f"conflict strategy must be one of {', '.join(CONFLICT_STRATEGIES)}")
         row.conflict_strategy = conflict_strategy
     session.flush()
     if base_url is not None or api_key is not None:

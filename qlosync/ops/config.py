@@ -12,13 +12,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.crypto import KeyCipher
-from qlosync.db.config_store import (
-    describe,
-    find_config,
-    normalise_base_url,
-    require_key_for_new_url,
-    save_config,
-)
+from qlosync import fields
+from qlosync.db.config_store import describe, find_config, require_key_for_new_url, save_config
 from qlosync.db.models import QloAppsConfig
 from qlosync.db.session import transaction
 from qlosync.ops.shops import open_shop, shop_row
@@ -106,7 +101,8 @@ def save_settings(
     else:
         cipher = KeyCipher(settings.secret_key) if settings.secret_key else None
     row = save_config(session, cipher, name=name, base_url=base_url, api_key=api_key, sync_enabled=sync_enabled,
-                      id_hotel=hotel_id, conflict_strategy=conflict_strategy)
+                      id_hotel=hotel_id, conflict_strategy=conflict_strategy,
+                      allow_link_local_urls=settings.allow_link_local_urls)
     return _public(row)
 
 
@@ -116,10 +112,15 @@ def check_connection(settings: Settings, sessions: sessionmaker[Session], name: 
 
     Another URL than the stored one needs a key given with it (KeyNeededForNewUrlError otherwise)."""
     hotel_id: int | None = None
+    # A URL given only for the check is held to the rule of a stored one: this request goes out from here.
+    if base_url is not None:
+        base_url = fields.base_url(base_url, allow_link_local=settings.allow_link_local_urls)
+    if api_key is not None:
+        fields.api_key(api_key)
     if base_url is None or api_key is None:
         stored = open_shop(settings, sessions, name)
         if base_url is not None:
-            require_key_for_new_url(stored.base_url, normalise_base_url(base_url), api_key)
+            require_key_for_new_url(stored.base_url, base_url, api_key)
         base_url = base_url if base_url is not None else stored.base_url
         api_key = api_key if api_key is not None else stored.api_key
         hotel_id = stored.id_hotel
@@ -180,11 +181,4 @@ def _explain(api_url: str, exc: QloAppsError) -> tuple[str, str]:
         return "qloapps_failed", f"{api_url} failed ({status}): QloApps itself has a problem; look at its error log"
     return "not_qloapps", (f"{api_url} answered, but not like a QloApps webservice ({status}, {type(exc).__name__}): "
                            "check the URL (the shop's address, without /api)")
-
-
-def validate_base_url(url: str) -> str:
-    """The URL as it would be stored, or ConfigurationError saying what is wrong with it."""
-    normalised = normalise_base_url(url)
-    api_root(normalised)
-    return normalised
 

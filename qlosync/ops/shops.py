@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
@@ -16,6 +14,7 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, sessionmaker
 
+from qlosync import fields
 from qlosync.crypto import KeyCipher
 from qlosync.db.config_store import (
     KeyNeededForNewUrlError,
@@ -23,12 +22,9 @@ from qlosync.db.config_store import (
     close_breaker,
     find_config,
     load_shop,
-    normalise_base_url,
     require_key_for_new_url,
-    validate_api_key,
 )
 from qlosync.db.models import (
-    CONFLICT_STRATEGIES,
     DEFAULT_MAX_CONCURRENT_REQUESTS,
     DEFAULT_MAX_REQUESTS_PER_SECOND,
     QloAppsConfig,
@@ -41,7 +37,7 @@ from qlosync.db.models import (
 )
 from qlosync.db.session import transaction
 from qlosync.errors import ConfigurationError
-from qlosync.qloapps.client import api_root
+from qlosync.fields import InvalidValueError
 from qlosync.secrets import Secret, mask, without_credentials
 from qlosync.settings import DEFAULT_SYNC_INTERVAL_MS, Settings
 from qlosync.sync.gate import reset_breaker
@@ -80,14 +76,6 @@ def open_shop(settings: Settings, sessions: sessionmaker[Session], name: str, *,
 # Used alike by `qlosync shops` and /api/v1/shops. The API key goes in and never comes out: errors give
 # lengths, listings say only whether a key is stored.
 
-#: A shop's name: it appears in URLs, logs and metric labels.
-SHOP_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
-_SHOP_NAME = re.compile(SHOP_NAME_PATTERN)
-#: The bounds of the check constraints on qloapps_config (migration 0007).
-MAX_CONCURRENT_RANGE = (1, 64)
-MAX_RPS_LIMIT = 1000.0
-BASE_URL_MAX = 512  # qloapps_config.base_url
-INT32_MAX = 2**31 - 1
 #: A shop is overdue when enabled and its last successful sync is older than this many sync intervals.
 OVERDUE_INTERVALS = 2
 #: States in attention order (the list index is the rank); the first three need a person.
@@ -99,7 +87,7 @@ class DuplicateShopError(ConfigurationError):
     """A shop of that name already exists."""
 
 
-class InvalidShopError(ConfigurationError):
+class InvalidShopError(InvalidValueError):
     """A shop's settings break a rule (URL, key, limits, name...)."""
 
 
@@ -125,61 +113,35 @@ class ShopChanges:
 
 
 def check_name(name: str) -> str:
-    # The name is not echoed: in a CSV whose columns slipped, it could be the API key.
-    if not _SHOP_NAME.match(name):
-        raise InvalidShopError("a shop name is 1 to 64 letters, digits, '.', '_' or '-'")
-    return name
-
-
-def _problems(changes: ShopChanges) -> tuple[ShopChanges, list[str]]:
-    """The changes made canonical (URL normalised), and every rule they break."""
-    problems: list[str] = []
-    base_url = changes.base_url
-    if base_url is not None:
-        try:
-            base_url = _checked_base_url(base_url)
-        except ConfigurationError as exc:
-            problems.append(str(exc))
-    if changes.api_key is not None:
-        try:
-            _check_api_key(changes.api_key)
-        except ConfigurationError as exc:
-            problems.append(str(exc))  # lengths and kinds of characters, never the key
-    if changes.id_hotel is not None and not 1 <= changes.id_hotel <= INT32_MAX:
-        problems.append(f"the hotel id must be a positive number, got {changes.id_hotel}")
-    if changes.conflict_strategy is not None and changes.conflict_strategy not in CONFLICT_STRATEGIES:
-        problems.append(f"conflict strategy must be one of {', '.join(CONFLICT_STRATEGIES)}")
-    low, high = MAX_CONCURRENT_RANGE
-    if changes.max_concurrent_requests is not None and not low <= changes.max_concurrent_requests <= high:
-        problems.append(f"max concurrent requests must be from {low} to {high}, got {changes.max_concurrent_requests}")
-    rps = changes.max_requests_per_second
-    if rps is not None and not (math.isfinite(rps) and 0 < rps <= MAX_RPS_LIMIT):
-        problems.append(f"max requests per second must be above 0 and at most {MAX_RPS_LIMIT:g}, got {rps:g}")
-    return replace(changes, base_url=base_url), problems
-
-
-def _checked_base_url(url: str) -> str:
-    # What the column holds and the client accepts: a CSV cell is not checked by pydantic like an API body.
-    if len(url) > BASE_URL_MAX:
-        raise InvalidShopError(f"the QloApps base URL is longer than {BASE_URL_MAX} characters")
-    if any(ord(c) < 32 or ord(c) == 127 for c in url):
-        raise InvalidShopError("the QloApps base URL must not contain control characters")
-    normalised = normalise_base_url(url)
     try:
-        api_root(normalised)
-    except ValueError:
-        raise InvalidShopError(f"the QloApps base URL {url!r} is not a valid URL") from None
-    return normalised
+        return fields.shop_name(name)
+    except InvalidValueError as exc:
+        raise InvalidShopError(str(exc)) from None
 
 
-def _check_api_key(api_key: Secret) -> None:
-    validate_api_key(api_key)
-    if not all("!" <= c <= "~" for c in api_key.reveal()):
-        raise InvalidShopError("a QloApps API key is made of printable ASCII characters only")
+def _problems(changes: ShopChanges, *, allow_link_local: bool) -> tuple[ShopChanges, list[str]]:
+    """The changes made canonical (URL normalised), and every rule they break (one line each, never the key
+    nor the URL: either could have slipped into the wrong CSV column)."""
+    problems: list[str] = []
+    canonical: dict[str, Any] = {}
+    checks = {"base_url": lambda url: fields.base_url(url, allow_link_local=allow_link_local),
+              "api_key": fields.api_key, "id_hotel": fields.hotel_id,
+              "conflict_strategy": fields.conflict_strategy,
+              "max_concurrent_requests": fields.max_concurrent_requests,
+              "max_requests_per_second": fields.max_requests_per_second}
+    for attribute, check in checks.items():
+        value = getattr(changes, attribute)
+        if value is None:
+            continue
+        try:
+            canonical[attribute] = check(value)
+        except InvalidValueError as exc:
+            problems.append(str(exc))
+    return replace(changes, **canonical), problems
 
 
-def _checked(changes: ShopChanges) -> ShopChanges:
-    canonical, problems = _problems(changes)
+def _checked(changes: ShopChanges, settings: Settings) -> ShopChanges:
+    canonical, problems = _problems(changes, allow_link_local=settings.allow_link_local_urls)
     if problems:
         raise InvalidShopError("; ".join(problems))
     return canonical
@@ -214,11 +176,11 @@ def add_shop(session: Session, settings: Settings, name: str, *, base_url: str, 
              max_concurrent_requests: int | None = None,
              max_requests_per_second: float | None = None) -> QloAppsConfig:
     """A new shop (sync on unless told otherwise); DuplicateShopError if the name is taken."""
+    check_name(name)
     changes = _checked(ShopChanges(base_url=base_url, api_key=api_key, enabled=enabled, id_hotel=id_hotel,
                                    conflict_strategy=conflict_strategy,
                                    max_concurrent_requests=max_concurrent_requests,
-                                   max_requests_per_second=max_requests_per_second))
-    check_name(name)
+                                   max_requests_per_second=max_requests_per_second), settings)
     if find_config(session, name) is not None:
         raise DuplicateShopError(f"QloApps shop {name!r} already exists (change it with `qlosync shops set`)")
     row = _new_row(name)
@@ -236,7 +198,7 @@ def update_shop(session: Session, settings: Settings, name: str, *, enabled: boo
     changes = _checked(ShopChanges(base_url=base_url, api_key=api_key, enabled=enabled, id_hotel=id_hotel,
                                    conflict_strategy=conflict_strategy,
                                    max_concurrent_requests=max_concurrent_requests,
-                                   max_requests_per_second=max_requests_per_second))
+                                   max_requests_per_second=max_requests_per_second), settings)
     row = shop_row(session, name)
     require_key_for_new_url(row.base_url, changes.base_url, changes.api_key)
     _apply(row, changes, _cipher_for(settings, changes))
@@ -347,51 +309,41 @@ def _parse_cell(column: str, value: str) -> tuple[Any, str | None]:
     if column == "enabled":
         flag = _BOOLEANS.get(value.lower())
         return flag, None if flag is not None else "enabled must be true/false, 1/0 or yes/no"
-    if column in ("id_hotel", "max_concurrent_requests"):
-        try:
-            return int(value), None
-        except ValueError:
-            return None, f"{column} must be a whole number"
-    if column == "max_requests_per_second":
-        try:
-            return float(value), None
-        except ValueError:
-            return None, f"{column} must be a number"
-    return value, None
+    return value, None  # numbers too: qlosync.fields reads them from the text, as from the command line
 
 
-def _parse_row(line: int, cells: dict[str, str]) -> tuple[_CsvRow | None, list[str]]:
+def _parse_row(line: int, cells: dict[str, str], allow_link_local: bool) -> tuple[_CsvRow | None, list[str]]:
     problems: list[str] = []
     name = cells.get("name", "")
     try:
         check_name(name)
     except InvalidShopError as exc:
         problems.append(str(exc))
-    fields: dict[str, Any] = {}
+    given: dict[str, Any] = {}
     for column in OPTIONAL_COLUMNS:
         if cells.get(column):
             value, problem = _parse_cell(column, cells[column])
             if problem:
                 problems.append(problem)
-            fields[column] = value
+            given[column] = value
     changes = ShopChanges(base_url=cells.get("base_url") or None,
-                          api_key=Secret(cells["api_key"]) if cells.get("api_key") else None, **fields)
-    canonical, rule_problems = _problems(changes)
+                          api_key=Secret(cells["api_key"]) if cells.get("api_key") else None, **given)
+    canonical, rule_problems = _problems(changes, allow_link_local=allow_link_local)
     problems += rule_problems
     return (None if problems else _CsvRow(line, name, canonical)), [f"line {line}: {p}" for p in problems]
 
 
-def _read_csv(text: str) -> tuple[list[_CsvRow], list[str]]:
+def _read_csv(text: str, allow_link_local: bool) -> tuple[list[_CsvRow], list[str]]:
     """Every row parsed and checked on its own, and every problem with its line."""
     # newline="": a line break inside a quoted cell stays in the cell, a bare CR ends the line.
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     try:
-        return _read_rows(reader)
+        return _read_rows(reader, allow_link_local)
     except csv.Error as exc:
         return [], [f"line {reader.line_num}: not valid CSV ({exc})"]
 
 
-def _read_rows(reader: Any) -> tuple[list[_CsvRow], list[str]]:
+def _read_rows(reader: Any, allow_link_local: bool) -> tuple[list[_CsvRow], list[str]]:
     header = [c.strip().lower() for c in next(reader, [])]
     if not any(header):
         return [], ["line 1: the file is empty; it needs a header row: " + ",".join(REQUIRED_COLUMNS)]
@@ -412,7 +364,7 @@ def _read_rows(reader: Any) -> tuple[list[_CsvRow], list[str]]:
         if name in first_line:
             problems.append(f"line {line}: shop {_shown(name)} is already on line {first_line[name]}")
             continue
-        row, row_problems = _parse_row(line, cells)
+        row, row_problems = _parse_row(line, cells, allow_link_local)
         if row is not None:
             first_line[name] = line
             rows.append(row)
@@ -423,7 +375,7 @@ def _read_rows(reader: Any) -> tuple[list[_CsvRow], list[str]]:
 def import_csv(session: Session, settings: Settings, text: str, *, dry_run: bool = False) -> ImportReport:
     """Create or update shops from CSV text, all or nothing (the caller's transaction); ShopImportError lists
     every problem with its line. Existing shops (by name) change only where a cell is not empty."""
-    rows, problems = _read_csv(text)
+    rows, problems = _read_csv(text, settings.allow_link_local_urls)
     existing = {row.name: row for row in session.scalars(
         select(QloAppsConfig).where(QloAppsConfig.name.in_([r.name for r in rows])))} if rows else {}
     for row in rows:

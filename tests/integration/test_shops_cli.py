@@ -61,16 +61,16 @@ def test_add_list_enable_disable_set_remove(database_url, secret_key, session_fa
     assert TEST_API_KEY not in added.output
     assert _shops(database_url, secret_key, "add", "hotel-b", "--base-url", "http://b.test", "--api-key-stdin",
                   "--disabled", stdin=OTHER_KEY + "\n").exit_code == 0
-    # A duplicate name and a bad limit: exit 1 with one clear line
+    # A duplicate name: exit 1; a bad limit or key (bad usage): exit 2; each with one clear line
     duplicate = _shops(database_url, secret_key, "add", "hotel-a", "--base-url", "http://a.test", "--api-key-stdin",
                        stdin=TEST_API_KEY + "\n")
     assert (duplicate.exit_code, duplicate.output.strip().splitlines()[-1]) == (
         1, "Error: QloApps shop 'hotel-a' already exists (change it with `qlosync shops set`)")
     bad = _shops(database_url, secret_key, "set", "hotel-a", "--max-concurrent", "65")
-    assert (bad.exit_code, bad.output.strip()) == (1, "Error: max concurrent requests must be from 1 to 64, got 65")
+    assert (bad.exit_code, bad.output.strip()) == (2, "Error: max concurrent requests must be from 1 to 64, got 65")
     short = _shops(database_url, secret_key, "add", "hotel-c", "--base-url", "http://c.test", "--api-key-stdin",
                    stdin="short-key-12\n")
-    assert short.exit_code == 1 and "this one has 12" in short.output and "short-key-12" not in short.output
+    assert short.exit_code == 2 and "this one has 12" in short.output and "short-key-12" not in short.output
 
     # hotel-a never synced: overdue, so `list` exits 4, with hotel-b (disabled) last
     listed = _shops(database_url, secret_key, "list")

@@ -111,7 +111,7 @@ def test_duplicate_names_and_bad_settings_are_refused_with_readable_messages(ses
         ({"max_requests_per_second": float("nan")}, "max requests per second"),
         ({"api_key": Secret("short-key-12")}, "a QloApps API key has 32 characters; this one has 12"),
         ({"base_url": "ftp://x.test"}, "must start with http:// or https://"),
-        ({"id_hotel": 0}, "hotel id must be a positive number"),
+        ({"id_hotel": 0}, "hotel id must be from 1 to 2147483647, got 0"),
     ]
     for kwargs, message in cases:
         with pytest.raises(InvalidShopError, match=message.replace(".", r"\.").replace("/", "/")):

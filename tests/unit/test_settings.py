@@ -79,3 +79,15 @@ def test_secret_cannot_be_pickled_or_printed():
 def test_mask_keeps_only_the_last_characters():
     assert mask("ABCDEFGHIJKLMNOPQRSTUVWXYZ123456") == "*" * 28 + "3456"
     assert mask("short") == "*****"
+
+
+@pytest.mark.parametrize("raw,allowed", [(None, False), ("", False), ("1", True), ("true", True), ("YES", True),
+                                         ("0", False), ("off", False)])
+def test_link_local_urls_are_refused_unless_allowed(raw, allowed):
+    env = {} if raw is None else {"QLOSYNC_ALLOW_LINK_LOCAL_URLS": raw}
+    assert Settings.from_env(env).allow_link_local_urls is allowed
+
+
+def test_a_bad_link_local_flag_is_one_clear_line():
+    with pytest.raises(ConfigurationError, match="QLOSYNC_ALLOW_LINK_LOCAL_URLS must be 1 or 0"):
+        Settings.from_env({"QLOSYNC_ALLOW_LINK_LOCAL_URLS": "sometimes"})

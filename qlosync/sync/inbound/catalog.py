@@ -17,6 +17,7 @@ from qlosync.db.models import QloAppsRoomMapping, QloAppsRoomTypeMapping
 from qlosync.db.pms import PmsRoom, PmsRoomType
 from qlosync.errors import PermanentError
 from qlosync.qloapps.client import QloAppsClient
+from qlosync.qloapps.models import RoomType
 
 
 class MappingError(PermanentError):
@@ -54,13 +55,18 @@ def room_mappings(session: Session, config_id: int) -> dict[int, int]:
     return {qlo: pms for qlo, pms in rows}
 
 
+def hotel_room_types(client: QloAppsClient, shop: ShopConfig) -> list[RoomType]:
+    """The QloApps room types of the shop's hotel: the ones a mapping can be for."""
+    return [t for t in client.get_room_types() if t.id_hotel in (None, shop.id_hotel)]
+
+
 def import_catalog(session: Session, client: QloAppsClient, shop: ShopConfig) -> CatalogImport:
     result = CatalogImport()
     hotels = {hotel.id: hotel.name for hotel in client.get_hotels()}
     if shop.id_hotel not in hotels:
         known = ", ".join(f"{hotel_id} ({name})" for hotel_id, name in sorted(hotels.items())) or "none"
         raise MappingError(f"QloApps has no hotel {shop.id_hotel} (hotels: {known}); fix it with `qlosync config set --hotel-id`")
-    types = [t for t in client.get_room_types() if t.id_hotel in (None, shop.id_hotel)]
+    types = hotel_room_types(client, shop)
     mapped_types = room_type_mappings(session, shop.id)
     for room_type in types:
         if room_type.id in mapped_types:

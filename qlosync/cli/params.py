@@ -1,0 +1,40 @@
+"""Click parameter types over :mod:`qlosync.fields`: a bad value is a one-line usage error (exit 2) before the
+command runs, so an id PostgreSQL cannot hold never reaches a query."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from qlosync import fields
+from qlosync.cli.context import RET_USAGE, CliError
+
+
+class FieldType(click.ParamType):
+    """A value checked by one of qlosync.fields' functions."""
+
+    def __init__(self, name: str, check: Callable[[str], Any]) -> None:
+        self.name = name
+        self._check = check
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):  # a default, already canonical
+            return value
+        try:
+            return self._check(value)
+        except fields.InvalidValueError as exc:
+            # click's own usage errors print the usage and a hint first; this is one line, as the README promises.
+            raise CliError(str(exc), RET_USAGE) from None
+
+
+def positive_id(what: str) -> FieldType:
+    """An id of a row (reservation, conflict, QloApps room type): 1 to 2,147,483,647."""
+    return FieldType("id", lambda value: fields.positive_int32(value, f"the {what} id"))
+
+
+HOTEL_ID = FieldType("hotel_id", fields.hotel_id)
+MAX_CONCURRENT = FieldType("count", fields.max_concurrent_requests)
+MAX_RPS = FieldType("rate", fields.max_requests_per_second)
+PMS_ROOM_TYPE = FieldType("pms_room_type", fields.pms_room_type)
