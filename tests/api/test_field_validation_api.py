@@ -81,7 +81,8 @@ def test_put_mapping_while_qloapps_is_unreachable_trusts_only_room_types_already
     from qlosync.db.config_store import save_config
 
     with transaction(session_factory) as session:
-        save_config(session, KeyCipher(secret_key), base_url="http://127.0.0.1:9")  # nothing listens there
+        save_config(session, KeyCipher(secret_key), base_url="http://127.0.0.1:9",  # nothing listens there
+                    api_key=Secret(TEST_API_KEY))
     known = api.put(f"{PREFIX}/mappings/1", json={"pms_room_type": f"QLO-{shop.id}-1"})
     assert known.status_code == 200, known.text
     assert known.json()["mapping"]["pms_room_type"]["code"] == f"QLO-{shop.id}-1"

@@ -83,8 +83,8 @@ def test_credentials_in_the_base_url_fail_the_run_show_the_error_and_stop_the_sl
     assert "hunter2" not in shown and f"http://***@{host}" in shown
     # and the scheduler sends the shop no further slot
     assert _slots(runtime) == []
-    # until its configuration is changed
-    result = _cli(settings, "config", "set", "--base-url", simulator.base_url)
+    # until its configuration is changed (a new URL comes with the key: it is sent only where it was stored)
+    result = _cli(settings, "config", "set", "--base-url", simulator.base_url, "--api-key-stdin", input=TEST_API_KEY)
     assert result.exit_code == 0, result.output
     assert _slots(runtime) == ["default"] * 4
 
