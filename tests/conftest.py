@@ -78,6 +78,15 @@ def db_factory(pg_admin: Engine, template_db: str) -> Iterator[object]:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture
+def unused_database_name(pg_admin: Engine) -> Iterator[str]:
+    """A database name nobody created yet (for commands that create it); dropped afterwards if they did."""
+    name = f"qlosync_test_{RUN_ID}_{uuid.uuid4().hex[:8]}_new"
+    yield name
+    with pg_admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture(scope="session")
 def rabbitmq_vhost() -> Iterator[str]:
     """An AMQP URL on a vhost that exists only for this test run."""

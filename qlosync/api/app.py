@@ -15,7 +15,7 @@ from starlette.types import ASGIApp
 
 from qlosync import __version__
 from qlosync.api.errors import install_error_handlers
-from qlosync.api.guards import MAX_BODY_BYTES, DeclaredLengthGuard, HostGuard
+from qlosync.api.guards import MAX_BODY_BYTES, CrossSiteGuard, DeclaredLengthGuard, HostGuard
 from qlosync.api.routes import config, dlq, health, mappings, shops, status, sync
 from qlosync.api.services import ApiServices
 from qlosync.db.session import make_engine, make_sessionmaker
@@ -65,6 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.api_token = settings.api_token
     app.state.loopback_metrics = settings.api_loopback_metrics
+    app.add_middleware(CrossSiteGuard)
     app.add_middleware(HostGuard, token_set=settings.api_token is not None,
                        allowed_hosts=settings.api_allowed_hosts)
     install_error_handlers(app)

@@ -1,4 +1,5 @@
-"""Checks made on every request before any route sees it: the Host header, and the size of a declared body.
+"""Checks made on every request before any route sees it: the Host header, writes from another site's page,
+and the size of a declared body.
 
 FastAPI's own ``max_body_size`` counts the body as it arrives (so a chunked body is limited too), but a
 declared ``Content-Length`` above the limit gets Starlette's plain-text 413 whatever the app's handlers
@@ -8,6 +9,7 @@ answer; :class:`DeclaredLengthGuard` refuses those first, in the API's ``{"detai
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
@@ -72,6 +74,45 @@ class HostGuard:
         response = JSONResponse(status_code=421, content={
             "detail": f"this API does not answer to that Host header: it serves {served}"})
         await response(scope, receive, send)
+
+
+#: Methods that change nothing: a page on another site cannot read their answers (no CORS is ever granted).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CROSS_SITE = "cross-site request refused: a web page of another origin may not change qlosync through the browser"
+
+
+class CrossSiteGuard:
+    """ASGI middleware: 403 for a write that a browser sends on behalf of another site's page.
+
+    A page can make the operator's browser POST a "simple" request (``text/plain``, a form) to the API on
+    loopback without any preflight, e.g. a CSV that adds a shop pointing at the attacker; the Host check
+    does not see it, since the browser sends the API's own Host. Browsers say where such a request comes
+    from (``Origin``, ``Sec-Fetch-Site``); clients without a browser (curl, the CLI, scripts) send neither
+    and are not affected. ``same-site`` is refused too: another port of localhost is the same site.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in SAFE_METHODS and _from_another_origin(Headers(scope=scope)):
+            await JSONResponse(status_code=403, content={"detail": CROSS_SITE})(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _from_another_origin(headers: Headers) -> bool:
+    if headers.get("sec-fetch-site", "").lower() in ("cross-site", "same-site"):
+        return True
+    origin = headers.get("origin")
+    if origin is None:
+        return False
+    # Only host and port are compared: behind a TLS proxy the API itself sees plain http.
+    try:
+        netloc = urlsplit(origin).netloc
+    except ValueError:
+        return True
+    return not netloc or netloc.lower() != headers.get("host", "").lower()
 
 
 _HOST_HEADER = re.compile(r"^(?:\[(?P<ipv6>[0-9a-fA-F:.]+)\]|(?P<name>[A-Za-z0-9.-]+))(?::[0-9]{1,5})?$")

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import RUN_ID, TEST_API_KEY, _db_url
+from tests.conftest import TEST_API_KEY, _db_url
 from tests.deploy.entry_points import ROOT
 from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)
 
@@ -99,15 +99,6 @@ class Shell:
                 process.wait()
 
 
-@pytest.fixture
-def fresh_database(pg_admin):  # type: ignore[no-untyped-def]
-    """A database name nobody created: the guide's `qlosync db create` makes it."""
-    name = f"qlosync_test_{RUN_ID}_{uuid.uuid4().hex[:8]}_readme"
-    yield name
-    with pg_admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 def substitute(line: str, simulator_url: str) -> str:
     line = line.replace(README_URL, simulator_url)
     line = README_INTERVAL.sub(f"QLOAPPS_SYNC_INTERVAL_MS={INTERVAL_MS}", line)
@@ -115,7 +106,7 @@ def substitute(line: str, simulator_url: str) -> str:
 
 
 def test_readme_running_it_line_by_line_ends_with_the_bookings_in_the_pms(
-    simulator, pg_admin, fresh_database, fresh_vhost, tmp_path  # noqa: F811
+    simulator, pg_admin, unused_database_name, fresh_vhost, tmp_path  # noqa: F811
 ):
     simulator.store.generate_bookings(15, seed=13)
     expected = set(simulator.store.table("orders"))
@@ -124,7 +115,7 @@ def test_readme_running_it_line_by_line_ends_with_the_bookings_in_the_pms(
     # The guide puts the interval where it counts, on the scheduler's line, and nowhere else.
     assert [line for line in lines if README_INTERVAL.search(line)] == [
         line for line in lines if "periodiq qlosync.schedule" in line], lines
-    database_url = _db_url(fresh_database)
+    database_url = _db_url(unused_database_name)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_", "DATABASE_", "RABBITMQ_"))}
     env.update(PATH=f"{BIN}:{env.get('PATH', '')}", DATABASE_URL=database_url, RABBITMQ_URL=fresh_vhost)
     shell = Shell(env, tmp_path)

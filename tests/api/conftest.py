@@ -4,9 +4,11 @@ this test's database and the run's RabbitMQ vhost; requests go over HTTP with ``
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -104,3 +106,16 @@ def disabled_shop(session_factory, secret_key: Secret) -> str:  # type: ignore[n
         save_config(session, KeyCipher(secret_key), name="off", base_url="http://127.0.0.1:9",
                     api_key=Secret("OFFSHOPKEY0123456789ABCDEFGHIJKL"), sync_enabled=False)
     return "off"
+
+
+def await_healthz(process: "subprocess.Popen[bytes]", url: str, log: Path) -> None:
+    """Wait until a started `qlosync api` process answers /healthz; fail with its log if it exits first."""
+
+    def up() -> bool:
+        assert process.poll() is None, log.read_text()
+        try:
+            return requests.get(url + "/healthz", timeout=2).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    wait_until(up, timeout=30, interval=0.1, what="qlosync api to answer /healthz")

@@ -12,7 +12,7 @@ import requests
 
 from bench.processes import free_port
 from tests.acceptance.test_scheduler_process import _start, _stop
-from tests.api.conftest import API_TOKEN, PREFIX
+from tests.api.conftest import API_TOKEN, PREFIX, await_healthz
 from tests.runtime_support import wait_until
 
 QLOSYNC = str(Path(sys.executable).with_name("qlosync"))
@@ -36,15 +36,8 @@ def test_the_access_log_redacts_tokens_and_keys_in_query_strings(database_url, r
     process = _start([QLOSYNC, "api", "--port", str(port)], env, log)
     url = f"http://127.0.0.1:{port}"
 
-    def up() -> bool:
-        assert process.poll() is None, log.read_text()
-        try:
-            return requests.get(url + "/healthz", timeout=2).status_code == 200
-        except requests.ConnectionError:
-            return False
-
     try:
-        wait_until(up, timeout=30, interval=0.1, what="qlosync api to answer /healthz")
+        await_healthz(process, url, log)
         for path in ASKED:
             requests.get(url + path, headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10)
         wait_until(lambda: "limit=7" in log.read_text() and "/metrics?" in log.read_text(), timeout=30,

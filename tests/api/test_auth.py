@@ -15,8 +15,7 @@ import requests
 from bench.processes import free_port
 from qlosync.api import auth
 from tests.acceptance.test_scheduler_process import _start, _stop
-from tests.api.conftest import API_TOKEN, PREFIX
-from tests.runtime_support import wait_until
+from tests.api.conftest import API_TOKEN, PREFIX, await_healthz
 
 QLOSYNC = str(Path(sys.executable).with_name("qlosync"))
 
@@ -98,15 +97,8 @@ def test_qlosync_api_serves_with_a_token(database_url, rabbitmq_vhost, tmp_path)
                      tmp_path / "api.log")
     url = f"http://127.0.0.1:{port}"
 
-    def healthy() -> bool:
-        assert process.poll() is None, (tmp_path / "api.log").read_text()
-        try:
-            return requests.get(url + "/healthz", timeout=2).status_code == 200
-        except requests.ConnectionError:
-            return False
-
     try:
-        wait_until(healthy, timeout=30, interval=0.1, what="qlosync api to answer /healthz")
+        await_healthz(process, url, tmp_path / "api.log")
         assert requests.get(url + f"{PREFIX}/status", timeout=10).status_code == 401
         status = requests.get(url + f"{PREFIX}/status", headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10)
         assert status.status_code == 200, status.text

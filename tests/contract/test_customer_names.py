@@ -10,7 +10,6 @@ so MySQL keeps only the text before the first character beyond U+FFFF (an emoji)
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,14 +21,8 @@ from tests.contract.test_captures import structural_differences
 
 
 @pytest.fixture
-def sim() -> Iterator[Simulator]:
-    simulator = Simulator(api_key=TEST_API_KEY)
-    simulator.start()
-    simulator.store.clock.freeze("2026-11-27 04:55:59")
-    try:
-        yield simulator
-    finally:
-        simulator.stop()
+def sim(scratch_simulator: Simulator) -> Simulator:
+    return scratch_simulator
 
 
 def _post_like(capture: Capture, sim: Simulator, **customer: str) -> requests.Response:

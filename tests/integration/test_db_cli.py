@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
 from qlosync.cli import cli
-from tests.conftest import RUN_ID, _db_url
-
-
-@pytest.fixture
-def missing_database(pg_admin):  # type: ignore[no-untyped-def]
-    name = f"qlosync_test_{RUN_ID}_{uuid.uuid4().hex[:8]}_new"
-    yield name
-    with pg_admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+from tests.conftest import _db_url
 
 
 def _exists(pg_admin, name: str) -> bool:  # type: ignore[no-untyped-def]
@@ -25,17 +14,17 @@ def _exists(pg_admin, name: str) -> bool:  # type: ignore[no-untyped-def]
         return bool(connection.scalar(text("SELECT count(*) FROM pg_database WHERE datname = :n"), {"n": name}))
 
 
-def test_db_create_creates_the_database_once_then_says_it_is_there(pg_admin, missing_database):
+def test_db_create_creates_the_database_once_then_says_it_is_there(pg_admin, unused_database_name):
     runner = CliRunner()
-    env = {"DATABASE_URL": _db_url(missing_database)}
+    env = {"DATABASE_URL": _db_url(unused_database_name)}
     first = runner.invoke(cli, ["db", "create"], env=env)
     assert first.exit_code == 0, first.output
-    assert first.output.strip() == f"database {missing_database} created"
-    assert _exists(pg_admin, missing_database)
+    assert first.output.strip() == f"database {unused_database_name} created"
+    assert _exists(pg_admin, unused_database_name)
     # Safe to run again (a guide's line a user may repeat)
     again = runner.invoke(cli, ["db", "create"], env=env)
     assert again.exit_code == 0, again.output
-    assert again.output.strip() == f"database {missing_database} already exists"
+    assert again.output.strip() == f"database {unused_database_name} already exists"
     upgraded = runner.invoke(cli, ["db", "upgrade"], env=env)
     assert upgraded.exit_code == 0 and "database at revision" in upgraded.output, upgraded.output
 
