@@ -77,7 +77,7 @@ class PullDeps:
     session_factory: sessionmaker[Session]
     client: QloAppsClient
     shop: ShopConfig
-    retry_booking: Callable[[int], None]
+    retry_booking: Callable[[int], object]
     options: PullOptions = field(default_factory=PullOptions)
     progress: Callable[[RunReport], None] | None = None
     _currencies: dict[int, str] | None = None
