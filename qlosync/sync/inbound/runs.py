@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from qlosync.db.models import QloAppsSyncCursor, QloAppsSyncState
+from qlosync.db.session import rows_changed
 
 Cursor = tuple[datetime, int]
 
@@ -130,4 +131,4 @@ def prune_runs(session: Session, older_than: datetime, batch: int = 10_000) -> i
               .where(QloAppsSyncState.started_at < older_than, QloAppsSyncState.status != "running",
                      QloAppsSyncState.id.not_in(latest))
               .limit(batch).scalar_subquery())
-    return session.execute(delete(QloAppsSyncState).where(QloAppsSyncState.id.in_(doomed))).rowcount or 0
+    return rows_changed(session, delete(QloAppsSyncState).where(QloAppsSyncState.id.in_(doomed)))
