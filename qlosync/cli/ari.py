@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy import select
@@ -43,9 +45,10 @@ range_options = [
     click.option("--room-type", help="One PMS room type (id or code); default: every mapped one."),
     shop_option,
 ]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _with_range(func):  # type: ignore[no-untyped-def]
+def _with_range(func: F) -> F:
     for option in reversed(range_options):
         func = option(func)
     return func

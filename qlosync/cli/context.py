@@ -37,7 +37,8 @@ class CliError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = RET_ERROR) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        # click declares exit_code a ClassVar yet reads it from the instance it catches: one per error here.
+        self.exit_code = exit_code  # type: ignore[misc]
 
 
 @dataclass

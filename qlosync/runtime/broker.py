@@ -251,7 +251,7 @@ def qlosync_actor(
         actor_options["max_retries"] = max_retries
 
     def decorate(func: Callable[_P, _R], /) -> dramatiq.Actor[_P, _R]:
-        declare = dramatiq.actor(actor_name=actor_name, queue_name=queue_name, broker=broker, **actor_options)
-        return declare(func)
+        make_actor = dramatiq.actor(actor_name=actor_name, queue_name=queue_name, broker=broker, **actor_options)
+        return make_actor(func)
 
     return decorate if fn is None else decorate(fn)
