@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import click
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli, shop_option
 from qlosync.db.models import QloAppsRoomTypeMapping
@@ -26,7 +27,7 @@ def _range(first: date | None, last: date | None, days: int) -> tuple[date, date
     return start, end
 
 
-def _room_types(session, config_id: int, wanted: str | None) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+def _room_types(session: Session, config_id: int, wanted: str | None) -> list[tuple[int, str]]:
     """(PMS room type id, code) of the mapped room types, or of the one named by id or code."""
     rows = session.execute(select(PmsRoomType.id, PmsRoomType.code).join(
         QloAppsRoomTypeMapping, QloAppsRoomTypeMapping.pms_room_type_id == PmsRoomType.id)

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any, Literal
 
+import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session, selectinload
@@ -103,7 +104,7 @@ def apply_snapshots(
     mark_inbound_writes(session)
     try_record_locks(session, [("qloapps-order", shop.id, order_id) for order_id in order_ids])
     data = {order_id: map_snapshot(snapshot, catalog.currencies) for order_id, snapshot in by_id.items()}
-    # Keyed by the column, which is None only for a push's mapping that is not here (the ids are asked for).
+    # The column allows None (a push's own row before its order exists); this query finds none of those.
     mappings: dict[int | None, QloAppsReservationMapping] = {
         m.qloapps_order_id: m
         for m in session.scalars(
@@ -287,13 +288,13 @@ _INSERT_LOG = (
 )
 
 
-def _returned_ids(cursor: object) -> list[int]:
+def _returned_ids(cursor: psycopg.Cursor[Any]) -> list[int]:
     ids: list[int] = []
     while True:
-        row = cursor.fetchone()  # type: ignore[attr-defined]
+        row = cursor.fetchone()
         if row is not None:
             ids.append(row[0])
-        if not cursor.nextset():  # type: ignore[attr-defined]
+        if not cursor.nextset():
             return ids
 
 
@@ -306,7 +307,10 @@ def _insert_new(session: Session, shop: ShopConfig, fresh: list[_Pending], catal
     the same as the ORM path writes, in the same transaction (the ORM's pending changes are flushed first).
     """
     session.flush()
-    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver = session.connection().connection.driver_connection
+    if not isinstance(driver, psycopg.Connection):
+        raise TypeError(f"the pipelined inserts need a psycopg 3 connection, not {type(driver).__name__}")
+    cursor = driver.cursor()
     try:
         cursor.executemany(_INSERT_RESERVATION, [
             (matches[p.snapshot.id].guest.id, p.data.status, p.data.source, p.data.currency, p.data.total_without_tax,
