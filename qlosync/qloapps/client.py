@@ -56,7 +56,6 @@ from qlosync.secrets import Secret
 from qlosync.settings import Settings
 
 logger = logging.getLogger(__name__)
-#: What a parse function hands back: _json and _xml return it unchanged.
 T = TypeVar("T")
 
 Query = Sequence[tuple[str, str]]
