@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import time
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from qlosync.errors import ConfigurationError
@@ -107,8 +108,8 @@ class Settings:
             )
         return self.secret_key
 
-    def with_(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
 
 
 def _database_url(url: str) -> str:
@@ -216,12 +217,3 @@ def _is_ipv6(host: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw in ("", "false", "0", "no"):
-        return False
-    if raw in ("true", "1", "yes"):
-        return True
-    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")

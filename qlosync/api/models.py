@@ -8,7 +8,7 @@ is bounded and free of NUL characters, and every number fits its column.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
@@ -38,11 +38,11 @@ ConnectionProblem = Literal["cannot_connect", "not_qloapps", "key_refused", "mis
                             "unknown_hotel"]
 
 # The Literals above spell out what the OpenAPI document shows; they must not drift from the code's lists.
-assert ConflictStrategy.__args__ == CONFLICT_STRATEGIES  # type: ignore[attr-defined]
-assert DeadLetterStatus.__args__ == STATUSES  # type: ignore[attr-defined]
-assert ConnectionProblem.__args__ == PROBLEMS  # type: ignore[attr-defined]
+assert get_args(ConflictStrategy) == CONFLICT_STRATEGIES
+assert get_args(DeadLetterStatus) == STATUSES
+assert get_args(ConnectionProblem) == PROBLEMS
 ShopState = Literal["breaker_open", "failing", "overdue", "ok", "disabled"]
-assert ShopState.__args__ == STATES  # type: ignore[attr-defined]
+assert get_args(ShopState) == STATES
 
 
 class RequestBody(BaseModel):

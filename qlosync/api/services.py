@@ -23,4 +23,5 @@ class ApiServices:
 
 def services(request: Request) -> ApiServices:
     """FastAPI dependency: the running app's services."""
-    return request.app.state.services  # type: ignore[no-any-return]
+    found: ApiServices = request.app.state.services  # Starlette's app.state holds anything
+    return found

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli, shop_option
 from qlosync.db.models import QloAppsRoomTypeMapping
@@ -24,7 +27,7 @@ def _range(first: date | None, last: date | None, days: int) -> tuple[date, date
     return start, end
 
 
-def _room_types(session, config_id: int, wanted: str | None) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+def _room_types(session: Session, config_id: int, wanted: str | None) -> list[tuple[int, str]]:
     """(PMS room type id, code) of the mapped room types, or of the one named by id or code."""
     rows = session.execute(select(PmsRoomType.id, PmsRoomType.code).join(
         QloAppsRoomTypeMapping, QloAppsRoomTypeMapping.pms_room_type_id == PmsRoomType.id)
@@ -43,9 +46,10 @@ range_options = [
     click.option("--room-type", help="One PMS room type (id or code); default: every mapped one."),
     shop_option,
 ]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _with_range(func):  # type: ignore[no-untyped-def]
+def _with_range(func: F) -> F:
     for option in reversed(range_options):
         func = option(func)
     return func

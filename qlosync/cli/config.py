@@ -33,10 +33,10 @@ def _read_api_key(from_stdin: bool, env_name: str | None) -> Secret | None:
             value = sys.stdin.readline()
         return Secret(value.strip())
     if env_name:
-        value = os.environ.get(env_name)
-        if not value:
+        from_env = os.environ.get(env_name)
+        if not from_env:
             raise CliError(f"environment variable {env_name} is not set or empty", 2)
-        return Secret(value.strip())
+        return Secret(from_env.strip())
     return None
 
 

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 import click
 import dramatiq.errors
@@ -37,7 +37,8 @@ class CliError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = RET_ERROR) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        # click declares exit_code a ClassVar yet reads it from the instance it catches: one per error here.
+        self.exit_code = exit_code  # type: ignore[misc]
 
 
 @dataclass
@@ -85,10 +86,11 @@ class CliContext:
             self._engine.dispose()
 
 
-F = TypeVar("F", bound=Callable[..., object])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def command_errors(func: F) -> F:
+def command_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Turn qlosync errors into one-line CLI errors; everything else keeps its traceback (a bug).
 
     PostgreSQL or RabbitMQ unreachable (at connect or mid-command) is exit code 3; a value that breaks its
@@ -96,7 +98,7 @@ def command_errors(func: F) -> F:
     """
 
     @functools.wraps(func)
-    def wrapper(*args: object, **kwargs: object) -> object:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
         except (DatabaseUnavailableError, BrokerUnavailableError) as exc:
@@ -110,7 +112,7 @@ def command_errors(func: F) -> F:
         except QlosyncError as exc:
             raise CliError(f"{type(exc).__name__}: {exc}", RET_ERROR) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def _amqp_url() -> str:

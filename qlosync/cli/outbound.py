@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -20,7 +21,7 @@ from qlosync.runtime.metrics import serve_process_metrics
 from qlosync.runtime.queues import OUTBOUND
 
 
-def _publisher():  # type: ignore[no-untyped-def]
+def _publisher() -> Callable[[OutboxMessage], None]:
     from qlosync.actors import push_availability, push_rates, push_reservation  # sets up the broker
 
     def publish(message: OutboxMessage) -> None:

@@ -4,7 +4,7 @@ command runs, so an id PostgreSQL cannot hold never reaches a query."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import click
 
@@ -12,14 +12,17 @@ from qlosync import fields
 from qlosync.cli.context import RET_USAGE, CliError
 
 
-class FieldType(click.ParamType):
+T = TypeVar("T")
+
+
+class FieldType(click.ParamType[T, "str | T"], Generic[T]):
     """A value checked by one of qlosync.fields' functions."""
 
-    def __init__(self, name: str, check: Callable[[str], Any]) -> None:
+    def __init__(self, name: str, check: Callable[[str], T]) -> None:
         self.name = name
         self._check = check
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+    def convert(self, value: str | T, param: click.Parameter | None, ctx: click.Context | None) -> T:
         if not isinstance(value, str):  # a default, already canonical
             return value
         try:
@@ -29,7 +32,7 @@ class FieldType(click.ParamType):
             raise CliError(str(exc), RET_USAGE) from None
 
 
-def positive_id(what: str) -> FieldType:
+def positive_id(what: str) -> FieldType[int]:
     """An id of a row (reservation, conflict, QloApps room type): 1 to 2,147,483,647."""
     return FieldType("id", lambda value: fields.positive_int32(value, f"the {what} id"))
 

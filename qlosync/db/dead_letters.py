@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from qlosync.db.models import QloAppsDeadLetter
+from qlosync.db.session import rows_changed
 
 MAX_ERROR_CHARS = 2000
 REDACTED = "[redacted]"
@@ -135,7 +136,7 @@ def mark_succeeded(session: Session, message_id: str) -> bool:
         .where(QloAppsDeadLetter.message_id == message_id, QloAppsDeadLetter.status.in_(("requeued", "dead")))
         .values(status="succeeded", resolved_at=func.now())
     )
-    return bool(session.execute(statement).rowcount)
+    return bool(rows_changed(session, statement))
 
 
 def mark_purged(session: Session, message_id: str) -> None:

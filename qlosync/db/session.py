@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import CursorResult, Engine, Executable, create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,6 +36,17 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work commits on success and rolls back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+def rows_changed(session: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE in the session; the number of rows it changed.
+
+    Session.execute is typed as returning a plain Result, which has no rowcount; for DML it is a CursorResult.
+    """
+    result = session.execute(statement)
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"not an UPDATE or DELETE: {type(statement).__name__}")
+    return result.rowcount
 
 
 def check_database(engine: Engine) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -124,7 +124,7 @@ def _problems(changes: ShopChanges, *, allow_link_local: bool) -> tuple[ShopChan
     nor the URL: either could have slipped into the wrong CSV column)."""
     problems: list[str] = []
     canonical: dict[str, Any] = {}
-    checks = {"base_url": lambda url: fields.base_url(url, allow_link_local=allow_link_local),
+    checks: dict[str, Callable[[Any], object]] = {"base_url": lambda url: fields.base_url(url, allow_link_local=allow_link_local),
               "api_key": fields.api_key, "id_hotel": fields.hotel_id,
               "conflict_strategy": fields.conflict_strategy,
               "max_concurrent_requests": fields.max_concurrent_requests,
@@ -471,7 +471,7 @@ def shop_status(session: Session, *, sync_interval_ms: int = DEFAULT_SYNC_INTERV
         shops_query = shops_query.where(QloAppsConfig.name.in_(names))
     shops = session.scalars(shops_query).all()
     ids = [shop.id for shop in shops]
-    now: datetime = session.scalar(select(func.now()))  # PostgreSQL's clock, like the stored times
+    now: datetime = session.execute(select(func.now())).scalar_one()  # PostgreSQL's clock, like the stored times
     cursors = {c.config_id: c for c in session.scalars(
         select(QloAppsSyncCursor).where(QloAppsSyncCursor.config_id.in_(ids)))}
     last_runs = {r.config_id: r for r in session.scalars(

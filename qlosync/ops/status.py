@@ -16,7 +16,7 @@ The thresholds below are the whole rule book (docs/runtime.md, "Heartbeats and s
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pika.exceptions
@@ -96,7 +96,7 @@ def shops_status(session: Session, shops: list[QloAppsConfig]) -> list[dict[str,
     """Every shop's details for the report, with one query per table however many shops there are."""
     ids = [shop.id for shop in shops]
     # PostgreSQL's clock, like the timestamps it is compared with.
-    now: datetime = session.scalar(select(func.now()))
+    now: datetime = session.execute(select(func.now())).scalar_one()
     cursors = {c.config_id: c for c in session.scalars(
         select(QloAppsSyncCursor).where(QloAppsSyncCursor.config_id.in_(ids)))}
     run_ids = _top_per_shop(session, select(QloAppsSyncState.id, QloAppsSyncState.config_id)
@@ -133,7 +133,7 @@ def shops_status(session: Session, shops: list[QloAppsConfig]) -> list[dict[str,
                   QloAppsSyncLog.id.desc())
         .ext(distinct_on(QloAppsSyncLog.config_id, QloAppsSyncLog.entity_id))
     )
-    mismatches: dict[int, list[dict[str, Any]]] = {}
+    mismatches: dict[int | None, list[dict[str, Any]]] = {}  # the query asks only for these shops' ids
     for config_id, entity, action, reason in session.execute(latest_rates):
         if action == "rate_mismatch":
             mismatches.setdefault(config_id, []).append({"qloapps_room_type_id": entity, "reason": reason})
@@ -331,7 +331,7 @@ def _first_line(text: str | None) -> str:
     return lines[0] if lines else "no error recorded"
 
 
-def _seconds(delta: Any) -> float:
+def _seconds(delta: timedelta) -> float:
     return round(max(delta.total_seconds(), 0.0), 1)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import dramatiq
 from sqlalchemy import Engine, select
@@ -32,7 +32,7 @@ class RunNotFoundError(PermanentError):
 @dataclass(frozen=True)
 class PullRequested:
     shop: str
-    kind: str
+    kind: Literal["full", "incremental"]
     message_id: str
 
 
@@ -82,7 +82,7 @@ def request_pull(settings: Settings, sessions: sessionmaker[Session], shop: str,
                  broker: dramatiq.Broker | None = None) -> PullRequested:
     """Enqueue a manual pull for the inbound workers; refuses an unknown shop or one whose sync is off."""
     open_shop(settings, sessions, shop, require_enabled=True)
-    kind = "full" if full else "incremental"
+    kind: Literal["full", "incremental"] = "full" if full else "incremental"
     message = _enqueue("pull_bookings", (shop, kind, "manual"), broker)
     return PullRequested(shop=shop, kind=kind, message_id=message.message_id)
 

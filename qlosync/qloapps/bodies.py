@@ -195,7 +195,9 @@ def _add(parent: Element, tag: str, value: object) -> Element:
 
 
 def _xml_bytes(root: Element) -> bytes:
-    return tostring(root, encoding="utf-8", xml_declaration=True)
+    # The stubs type tostring's answer by encoding only for "unicode" (str); any other encoding gives bytes.
+    data: bytes = tostring(root, encoding="utf-8", xml_declaration=True)
+    return data
 
 
 def customer_xml(

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -23,7 +23,15 @@ from requests.auth import AuthBase, _basic_auth_str
 
 from qlosync.errors import ConfigurationError
 from qlosync.qloapps import bodies, payloads
-from qlosync.qloapps.errors import QloAppsAuthError, QloAppsError, QloAppsInvalidRequest, QloAppsNotFound, error_for
+from qlosync.qloapps.errors import (
+    QloAppsAuthError,
+    QloAppsBadResponse,
+    QloAppsError,
+    QloAppsInvalidRequest,
+    QloAppsNotFound,
+    QloAppsOutcomeUnknown,
+    error_for,
+)
 from qlosync.qloapps.models import (
     BOOKING_STATUS_CANCELLED,
     BOOKING_STATUS_REFUNDED,
@@ -48,6 +56,7 @@ from qlosync.secrets import Secret
 from qlosync.settings import Settings
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 Query = Sequence[tuple[str, str]]
 REQUIRED_RESOURCES = ("bookings", "customers", "orders", "room_bookings")
@@ -234,21 +243,24 @@ class QloAppsClient:
         )
 
     def _json(self, method: str, path: str, query: Query = (), *, body: bytes | None = None,
-              content_type: str | None = None, idempotent: bool | None = None, parse: Any = None) -> Any:
+              content_type: str | None = None, idempotent: bool | None = None, parse: Callable[[Any], T]) -> T:
         response = self._request(method, path, query=query, body=body, content_type=content_type, idempotent=idempotent)
         try:
             doc = json.loads(response.content.decode("utf-8"), parse_float=Decimal)
         except ValueError as exc:  # includes UnicodeDecodeError
             error = self._bad(method, path, response, f"not the expected JSON ({exc})"[:200], idempotent)
-            error.garbled = True
+            # A write's bad answer comes wrapped as "outcome unknown": the mark belongs on the answer itself.
+            bad = error.cause if isinstance(error, QloAppsOutcomeUnknown) else error
+            if isinstance(bad, QloAppsBadResponse):
+                bad.garbled = True
             raise error from None
         try:
-            return parse(doc) if parse is not None else doc
+            return parse(doc)
         except (ValueError, TypeError, AttributeError, KeyError) as exc:  # includes PayloadError
             raise self._bad(method, path, response, f"not the expected JSON ({exc})"[:200], idempotent) from None
 
     def _xml(self, method: str, path: str, query: Query = (), *, body: bytes | None = None,
-             idempotent: bool | None = None, parse: Any) -> Any:
+             idempotent: bool | None = None, parse: Callable[[bytes], T]) -> T:
         response = self._request(method, path, query=query, body=body, content_type="text/xml" if body else None,
                                  xml=True, idempotent=idempotent)
         try:
@@ -309,8 +321,9 @@ class QloAppsClient:
     def get_order(self, order_id: int) -> Order:
         return self._json("GET", f"orders/{int(order_id)}", parse=lambda d: payloads.parse_order(payloads.record(d, "order")))
 
-    def _by_ids(self, resource: str, root: str, field: str, ids: Iterable[int], parse: Any) -> list[Any]:
-        out: list[Any] = []
+    def _by_ids(self, resource: str, root: str, field: str, ids: Iterable[int],
+                parse: Callable[[Mapping[str, Any]], T]) -> list[T]:
+        out: list[T] = []
         for chunk in _chunks(ids, self.page_size):
             query = [("display", "full"), (f"filter[{field}]", _ids_filter(chunk)), ("sort", "[id_ASC]")]
             out.extend(self._json("GET", resource, query, parse=lambda d: payloads.parse_many(d, root, parse)))
@@ -433,7 +446,7 @@ class QloAppsClient:
 
     # -- catalog -----------------------------------------------------------------------------------------
 
-    def _list(self, resource: str, root: str, parse: Any) -> list[Any]:
+    def _list(self, resource: str, root: str, parse: Callable[[Mapping[str, Any]], T]) -> list[T]:
         query = [("display", "full"), ("sort", "[id_ASC]")]
         return self._json("GET", resource, query, parse=lambda d: payloads.parse_many(d, root, parse))
 

@@ -143,9 +143,10 @@ def records(doc: Any, root: str) -> list[Mapping[str, Any]]:
 
 def record(doc: Any, root: str) -> Mapping[str, Any]:
     """The object of a single-resource answer ``{root: {...}}``."""
-    if not isinstance(doc, Mapping) or not isinstance(doc.get(root), Mapping):
+    found = doc.get(root) if isinstance(doc, Mapping) else None
+    if not isinstance(found, Mapping):
         raise PayloadError(f"expected a {root!r} object")
-    return doc[root]
+    return found
 
 
 def parse_many(doc: Any, root: str, parse: Callable[[Mapping[str, Any]], T]) -> list[T]:

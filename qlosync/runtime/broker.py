@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
 import dramatiq
 import dramatiq.broker
@@ -185,8 +185,22 @@ def setup_broker(settings: Settings | None = None) -> QlosyncRabbitmqBroker:
     return broker
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+# The decorator made inside qlosync_actor is generic on its own, not in qlosync_actor's P and R.
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+class ActorDecorator(Protocol):
+    """What ``@qlosync_actor(...)`` returns: keeps the function's signature so ``.send(...)`` is checked."""
+
+    def __call__(self, fn: Callable[P, R], /) -> dramatiq.Actor[P, R]: ...
+
+
+@overload
 def qlosync_actor(
-    fn: Callable[..., Any] | None = None,
+    fn: Callable[P, R],
     *,
     queue_name: str,
     actor_name: str | None = None,
@@ -195,7 +209,34 @@ def qlosync_actor(
     throws: tuple[type[BaseException], ...] = (),
     broker: dramatiq.Broker | None = None,
     **options: Any,
-) -> Any:
+) -> dramatiq.Actor[P, R]: ...
+
+
+@overload
+def qlosync_actor(
+    fn: None = None,
+    *,
+    queue_name: str,
+    actor_name: str | None = None,
+    time_limit_ms: int | None = None,
+    max_retries: int | None = None,
+    throws: tuple[type[BaseException], ...] = (),
+    broker: dramatiq.Broker | None = None,
+    **options: Any,
+) -> ActorDecorator: ...
+
+
+def qlosync_actor(
+    fn: Callable[P, R] | None = None,
+    *,
+    queue_name: str,
+    actor_name: str | None = None,
+    time_limit_ms: int | None = None,
+    max_retries: int | None = None,
+    throws: tuple[type[BaseException], ...] = (),
+    broker: dramatiq.Broker | None = None,
+    **options: Any,
+) -> dramatiq.Actor[P, R] | ActorDecorator:
     """Declare a dramatiq actor with qlosync's defaults: a PermanentError (or *throws*) is never retried.
 
     ``broker`` defaults to the global one, which :func:`setup_broker` must have set first (dramatiq
@@ -209,7 +250,8 @@ def qlosync_actor(
     if max_retries is not None:
         actor_options["max_retries"] = max_retries
 
-    def decorate(func: Callable[..., Any]) -> dramatiq.Actor[Any, Any]:
-        return dramatiq.actor(func, actor_name=actor_name, queue_name=queue_name, broker=broker, **actor_options)
+    def decorate(func: Callable[_P, _R], /) -> dramatiq.Actor[_P, _R]:
+        make_actor = dramatiq.actor(actor_name=actor_name, queue_name=queue_name, broker=broker, **actor_options)
+        return make_actor(func)
 
     return decorate if fn is None else decorate(fn)

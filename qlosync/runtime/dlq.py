@@ -190,7 +190,7 @@ def _requeue_one(session_factory: sessionmaker[Session], channel: BlockingChanne
         count = dead_letters.mark_requeued(session, item.message_id)
     options = {k: v for k, v in item.message.options.items() if k not in RUN_OPTIONS}
     options[REQUEUE_OPTION] = count
-    fresh = Message(
+    fresh: Message[Any] = Message(
         queue_name=item.origin_queue,
         actor_name=item.message.actor_name,
         args=item.message.args,
@@ -224,8 +224,10 @@ def _browse(channel: BlockingChannel, dlq: str) -> list[DlqMessage]:
     found: list[DlqMessage] = []
     while len(found) < MAX_BROWSE:
         method, properties, body = channel.basic_get(dlq, auto_ack=False)
-        if method is None:
-            break
+        if method is None or properties is None or body is None:
+            break  # the queue is empty (all three are None then)
+        # pika's GetOk declares all its fields optional; a message that was handed out has its tag.
+        assert method.delivery_tag is not None
         found.append(_parse(method.delivery_tag, properties, body))
     else:
         logger.warning("More than %d messages in %s: only the first ones are shown.", MAX_BROWSE, dlq)
@@ -240,7 +242,8 @@ def _put_back(channel: BlockingChannel) -> None:
 
 
 def _parse(delivery_tag: int, properties: pika.BasicProperties, body: bytes) -> DlqMessage:
-    deaths = [_plain(d) for d in ((properties.headers or {}).get("x-death") or [])]
+    x_death = (properties.headers or {}).get("x-death")
+    deaths = [_plain(d) for d in x_death] if isinstance(x_death, list) else []
     last = deaths[0] if deaths else {}  # RabbitMQ puts the most recent death first
     try:
         message: Message[Any] | None = Message.decode(body)

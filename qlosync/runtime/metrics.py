@@ -18,8 +18,8 @@ import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
 from qlosync.errors import ConfigurationError
 from qlosync.settings import Settings
@@ -109,7 +109,7 @@ def worker_metrics_dir(main_pid: int | None = None) -> str:
     return os.path.join(tempfile.gettempdir(), f"{_DIR_PREFIX}{main_pid or os.getppid()}")
 
 
-def serve_process_metrics(settings: Settings) -> ThreadingHTTPServer | None:
+def serve_process_metrics(settings: Settings) -> WSGIServer | None:
     """Serve this (single) process's metrics on QLOSYNC_METRICS_PORT from a daemon thread; None when off."""
     if not settings.metrics_port:
         return None
@@ -135,7 +135,7 @@ def serve_worker_metrics() -> int:
     os.makedirs(directory, exist_ok=True)
     _remove_dirs_of_dead_runs()
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=directory)
+    MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]  # prometheus_client: unannotated
     server, thread = start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
     logger.info("Worker metrics on http://%s:%s/metrics", settings.metrics_host, settings.metrics_port)
     try:

@@ -60,7 +60,7 @@ def queue_arguments(queue_name: str, *, dead_letter_queue: str = DLQ, max_priori
     return arguments
 
 
-def declare(channel: BlockingChannel, queue_name: str, arguments: dict[str, object]) -> pika.frame.Method:
+def declare(channel: BlockingChannel, queue_name: str, arguments: dict[str, object]) -> pika.frame.Method[pika.spec.Queue.DeclareOk]:
     """Declare a durable queue; a 406 becomes :class:`QueueConflictError` (the channel is then closed)."""
     try:
         return channel.queue_declare(queue=queue_name, durable=True, arguments=arguments)

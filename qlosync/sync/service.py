@@ -50,7 +50,7 @@ def pull_deps(
     engine: Engine,
     session_factory: sessionmaker[Session],
     shop: ShopConfig,
-    retry_booking: Callable[[int], None],
+    retry_booking: Callable[[int], object],
     progress: Callable[[RunReport], None] | None = None,
 ) -> Iterator[PullDeps]:
     with open_client(settings, shop, engine) as client:

@@ -65,5 +65,5 @@ def test_loopback_metrics_setting(raw, value):
 
 
 def test_loopback_metrics_setting_refuses_other_words():
-    with pytest.raises(ConfigurationError, match="QLOSYNC_API_LOOPBACK_METRICS must be true or false"):
+    with pytest.raises(ConfigurationError, match="QLOSYNC_API_LOOPBACK_METRICS must be 1 or 0"):
         Settings.from_env({"QLOSYNC_API_LOOPBACK_METRICS": "sometimes"})

@@ -144,6 +144,12 @@ def test_fatal_error_html_200_on_post_is_outcome_unknown(client, simulator, capl
     assert "Fatal error" in err.body_excerpt
 
 
+def test_an_error_page_answering_a_post_marks_the_wrapped_answer_garbled(client, simulator, caplog):
+    simulator.faults.add("fatal_html", count=1, method="POST", path="/api/bookings")
+    err = raised(QloAppsOutcomeUnknown, lambda: client.create_booking(booking_request()), caplog)
+    assert isinstance(err.cause, QloAppsBadResponse) and err.cause.garbled
+
+
 def test_fatal_error_html_200_on_get_is_bad_response(client, simulator, caplog):
     simulator.faults.add("fatal_html", count=1, method="GET", path="/api/orders")
     err = raised(QloAppsBadResponse, lambda: client.get_orders([1]), caplog)

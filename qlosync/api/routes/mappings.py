@@ -9,7 +9,6 @@ import dramatiq.errors
 from fastapi import Depends, Path, Query
 
 from qlosync.api.models import (
-    INT32_MAX,
     SHOP_PATTERN,
     PmsRoomTypeRef,
     RoomTypeMapping,
@@ -18,6 +17,7 @@ from qlosync.api.models import (
     RoomTypeMappingUpdate,
 )
 from qlosync.api.routes.common import errors, operations_router
+from qlosync.fields import INT32_MAX
 from qlosync.api.services import ApiServices, services
 from qlosync.db.config_store import DEFAULT_SHOP
 from qlosync.errors import QlosyncError

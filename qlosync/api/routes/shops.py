@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Any, overload
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query
 from fastapi.responses import JSONResponse
+from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
 from qlosync.api.auth import require_token
@@ -52,8 +53,12 @@ def _refusals() -> Iterator[None]:
         raise HTTPException(422, str(exc)) from None
 
 
-def _secret(value: object) -> Secret | None:
-    return Secret(value.get_secret_value()) if value is not None else None  # type: ignore[attr-defined]
+@overload
+def _secret(value: SecretStr) -> Secret: ...
+@overload
+def _secret(value: SecretStr | None) -> Secret | None: ...
+def _secret(value: SecretStr | None) -> Secret | None:
+    return Secret(value.get_secret_value()) if value is not None else None
 
 
 def _view(api: ApiServices, session: Session, name: str) -> ShopView:
@@ -88,7 +93,7 @@ def _import_refused(problems: list[str]) -> JSONResponse:
         detail=f"{len(problems)} error(s) in the CSV; nothing was imported", errors=problems).model_dump())
 
 
-_IMPORT_REFUSED = {422: {"model": ShopImportErrors, "description": "Every bad line; nothing was written."}}
+_IMPORT_REFUSED: dict[int | str, dict[str, Any]] = {422: {"model": ShopImportErrors, "description": "Every bad line; nothing was written."}}
 
 
 @router.post("/import", response_model=ShopImportResult, summary="Create or update shops from a CSV file",

@@ -30,7 +30,7 @@ def request_sync(body: SyncRequest, api: Annotated[ApiServices, Depends(services
     message id, so `poll` finds it as soon as a worker has started it."""
     requested = sync_ops.request_pull(api.settings, api.sessions, body.shop, full=body.full, broker=api.broker)
     return SyncAccepted(message_id=requested.message_id, run_id=None, shop=requested.shop,
-                        kind=requested.kind,  # type: ignore[arg-type]
+                        kind=requested.kind,
                         poll=f"{PREFIX}/sync-state?message_id={requested.message_id}")
 
 

@@ -223,7 +223,7 @@ class Availability:
 
 
 def _schema_inner(key: str) -> str:
-    text = seed_data()["schemas"][key]
+    text: str = seed_data()["schemas"][key]
     start = text.index(">", text.index("<qloapps")) + 2
     return text[start:text.rindex("</qloapps>")]
 

@@ -40,6 +40,11 @@ def utf8_column(value: str) -> str:
     return value
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object of the request body, or an empty one for anything else (as QloApps reads it)."""
+    return value if isinstance(value, dict) else {}
+
+
 def bad(message: str) -> ApiError:
     """Bookings validation error: HTTP 400 with inner code 404 (B1)."""
     return ApiError(400, (404, message))
@@ -70,16 +75,16 @@ class BookingEngine:
             for rid, row in sorted(customers.items(), reverse=True):
                 self._emails[str(row["email"]).lower()] = rid
             self._emails_seen = len(customers)
-        rid = self._emails.get(email.lower())
-        row = customers.get(rid) if rid is not None else None
-        return row if row is not None and str(row["email"]).lower() == email.lower() else None
+        found_id = self._emails.get(email.lower())
+        found = customers.get(found_id) if found_id is not None else None
+        return found if found is not None and str(found["email"]).lower() == email.lower() else None
 
     # ------------------------------------------------------------------ shared validation
     def _check_common(self, b: dict[str, Any]) -> dict[str, Any]:
         currency = str(b.get("currency") or "")
         if not any(c["iso_code"] == currency for c in self.tables["currencies"].values()):
             raise bad("Please provide valid currency.")
-        assoc = b.get("associations") if isinstance(b.get("associations"), dict) else {}
+        assoc = _object(b.get("associations"))
         cust = assoc.get("customer_detail")
         if not isinstance(cust, dict) or not cust:
             raise bad("Customer details not found.")
@@ -95,7 +100,7 @@ class BookingEngine:
             raise bad("Please provide a valid email.")
         if not str(cust.get("phone") or "").strip():
             raise bad("Please provide a valid phone number.")
-        prices = assoc.get("price_details") if isinstance(assoc.get("price_details"), dict) else {}
+        prices = _object(assoc.get("price_details"))
         for key in ("total_paid", "total_price_with_tax"):
             if prices.get(key) not in (None, "") and to_float(prices.get(key)) is None:
                 raise bad("Invalid total price.")
@@ -167,7 +172,7 @@ class BookingEngine:
                 return False
             return not any(r == room_id and f < entry["to"] and entry["from"] < t for r, f, t in taken)
 
-        rooms = [r["id"] for r in self.store.rooms_of_type(entry["type"])]
+        rooms: list[int] = [r["id"] for r in self.store.rooms_of_type(entry["type"])]
         wanted = to_int((spec or {}).get("id_room"))
         if wanted:
             if wanted in rooms and free(wanted):
@@ -215,7 +220,7 @@ class BookingEngine:
         id_cart = self.store.new_id("carts")
         order_id = self.store.new_id("orders")
         assoc = b.get("associations") or {}
-        payment = assoc.get("payment_detail") if isinstance(assoc.get("payment_detail"), dict) else {}
+        payment = _object(assoc.get("payment_detail"))
         booking_date = str(b.get("booking_date") or "").strip()
         try:
             date_add = parse_datetime(booking_date).strftime("%Y-%m-%d %H:%M:%S") if booking_date else now

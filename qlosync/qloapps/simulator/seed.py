@@ -34,7 +34,8 @@ SOURCES = ["Booking.com", "Expedia", "Direct", "Phone"]
 @lru_cache(maxsize=1)
 def seed_data() -> dict[str, Any]:
     """The captured demo data (parsed once)."""
-    return json.loads(DATA_FILE.read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(DATA_FILE.read_text(encoding="utf-8"))
+    return data
 
 
 def initial_tables(seed_demo: bool) -> dict[str, dict[int, dict[str, Any]]]:

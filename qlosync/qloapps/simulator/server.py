@@ -218,14 +218,14 @@ class Simulator:
         split = urlsplit(target)
         path = split.path
         params = dict(parse_qsl(split.query, keep_blank_values=True))
-        shop: ShopSim | None = self.default_shop
+        shop = self.default_shop
         match = _SHOP_TARGET.fullmatch(path)
         if match:
             with self._shops_lock:
-                shop = self._shops.get(match.group(1))
-            path = match.group(2) or "/"
-            if shop is None:  # no such website: the web server's bare 404, not a webservice error
+                named = self._shops.get(match.group(1))
+            if named is None:  # no such website: the web server's bare 404, not a webservice error
                 return empty(404), False
+            shop, path = named, match.group(2) or "/"
         elif path == "/_sim/shops" or path.startswith("/_sim/shops/"):
             return self._shops_control(method, path, body), False
         return shop.dispatch(method, path, params, headers, body), path.startswith("/api")

@@ -25,4 +25,4 @@ class WorkerMetrics(dramatiq_prometheus.Prometheus):
         os.makedirs(directory, exist_ok=True)
         # dramatiq reads the directory from this module global when it boots and when a worker stops.
         dramatiq_prometheus.DB_PATH = directory
-        super().after_process_boot(broker)
+        super().after_process_boot(broker)  # type: ignore[no-untyped-call]  # dramatiq's Prometheus: unannotated

@@ -25,6 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -156,7 +157,9 @@ def push_availability(engine: Engine, client: QloAppsClient, shop: ShopConfig, p
         action = "unchanged"
         if target != held_now:
             if not target:
-                client.cancel_booking(order_id)  # type: ignore[arg-type]  (held_now is non-empty: an order exists)
+                # target differs from held_now, so held_now holds nights: only an existing order holds any (_held).
+                assert order_id is not None
+                client.cancel_booking(order_id)
                 order_id, action = None, "released"
             elif order_id is None:
                 token = new_token()
@@ -176,7 +179,7 @@ def push_availability(engine: Engine, client: QloAppsClient, shop: ShopConfig, p
                 row.push_token = row.push_attempted_at = None
             row.blocked = [[n.isoformat(), c] for n, c in sorted(after.items())]
             row.conflicts = [[n.isoformat(), c] for n, c in sorted(short.items())]
-            details = {"pms_room_type_id": pms_room_type_id, "from": first.isoformat(), "to": last.isoformat(),
+            details: dict[str, Any] = {"pms_room_type_id": pms_room_type_id, "from": first.isoformat(), "to": last.isoformat(),
                        "held_room_nights": sum(after.values())}
             if short:
                 sync_log(session, shop, "warning", qlo, "stop_sell_short",

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -177,7 +178,7 @@ def push_rates(engine: Engine, client: QloAppsClient, shop: ShopConfig, pms_room
         with transaction(factory) as session:
             owned, others, _ = _owned_now(session, shop, qlo, client.get_feature_prices(qlo))
             result.mismatches = _compare(prices, owned, others, window_from, window_to)
-            details = {"pms_room_type_id": pms_room_type_id, "from": window_from.isoformat(),
+            details: dict[str, Any] = {"pms_room_type_id": pms_room_type_id, "from": window_from.isoformat(),
                        "to": window_to.isoformat(), "created": result.created, "updated": result.updated,
                        "deleted": result.deleted, "kept": result.kept}
             if result.mismatches:

@@ -18,8 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Literal
+from typing import Any, Literal
 
+import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session, selectinload
@@ -103,7 +104,8 @@ def apply_snapshots(
     mark_inbound_writes(session)
     try_record_locks(session, [("qloapps-order", shop.id, order_id) for order_id in order_ids])
     data = {order_id: map_snapshot(snapshot, catalog.currencies) for order_id, snapshot in by_id.items()}
-    mappings = {
+    # The column allows None (a push's own row before its order exists); this query finds none of those.
+    mappings: dict[int | None, QloAppsReservationMapping] = {
         m.qloapps_order_id: m
         for m in session.scalars(
             select(QloAppsReservationMapping)
@@ -118,7 +120,7 @@ def apply_snapshots(
                                if m.pms_reservation_id is not None])
     in_conflict = open_conflict_mappings(session, [m.id for m in mappings.values()])
     todo: list[_Pending] = []
-    changed: list[_Pending] = []
+    changed: list[tuple[_Pending, QloAppsReservationMapping]] = []  # with the mapping they change
     for order_id in order_ids:
         if order_id in results:
             continue
@@ -146,7 +148,7 @@ def apply_snapshots(
             results[order_id] = ApplyResult("unchanged", order_id, mapping.pms_reservation_id)
             continue
         if mapping is not None and mapping.pms_reservation_id is not None and mapping.parked_reason is None:
-            changed.append(_Pending(snapshot, booking, digest, mapping))
+            changed.append((_Pending(snapshot, booking, digest, mapping), mapping))
             continue
         missing = sorted({line.qloapps_room_type_id for line in booking.lines} - catalog.room_types.keys())
         if missing:
@@ -250,7 +252,7 @@ def _write_bookings(session: Session, shop: ShopConfig, todo: list[_Pending], ca
         mapping.parked_reason = None
         mapping.last_synced_at = now
         match = matches[order_id]
-        guest_decision = (
+        guest_decision: dict[str, Any] = (
             {"guest_match": match.method, "qloapps_customer_id": pending.data.guest.qloapps_customer_id,
              "pms_guest_id": match.guest.id}
             if match.new_mapping
@@ -286,13 +288,13 @@ _INSERT_LOG = (
 )
 
 
-def _returned_ids(cursor: object) -> list[int]:
+def _returned_ids(cursor: psycopg.Cursor[Any]) -> list[int]:
     ids: list[int] = []
     while True:
-        row = cursor.fetchone()  # type: ignore[attr-defined]
+        row = cursor.fetchone()
         if row is not None:
             ids.append(row[0])
-        if not cursor.nextset():  # type: ignore[attr-defined]
+        if not cursor.nextset():
             return ids
 
 
@@ -305,7 +307,10 @@ def _insert_new(session: Session, shop: ShopConfig, fresh: list[_Pending], catal
     the same as the ORM path writes, in the same transaction (the ORM's pending changes are flushed first).
     """
     session.flush()
-    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver = session.connection().connection.driver_connection
+    if not isinstance(driver, psycopg.Connection):
+        raise TypeError(f"the pipelined inserts need a psycopg 3 connection, not {type(driver).__name__}")
+    cursor = driver.cursor()
     try:
         cursor.executemany(_INSERT_RESERVATION, [
             (matches[p.snapshot.id].guest.id, p.data.status, p.data.source, p.data.currency, p.data.total_without_tax,
@@ -342,7 +347,7 @@ def _insert_new(session: Session, shop: ShopConfig, fresh: list[_Pending], catal
             pms_hash = pms_state_hash(state_of(view, match.guest, with_changed_at=False))  # type: ignore[arg-type]
             mapping_rows.append((shop.id, order_id, reservation_id, pending.digest, pms_hash,
                                  pending.snapshot.order.date_upd, now))
-            guest_decision = (
+            guest_decision: dict[str, Any] = (
                 {"guest_match": match.method, "qloapps_customer_id": data.guest.qloapps_customer_id,
                  "pms_guest_id": match.guest.id}
                 if match.new_mapping
@@ -364,12 +369,12 @@ def mark_inbound_writes(session: Session) -> None:
 
 
 def _adopt_pushed_orders(session: Session, shop: ShopConfig, snapshots: Sequence[BookingSnapshot],
-                         results: dict[int, ApplyResult]) -> dict[int, QloAppsReservationMapping]:
+                         results: dict[int, ApplyResult]) -> dict[int | None, QloAppsReservationMapping]:
     """Orders a push created but did not record (its worker died after the POST): link, never import twice."""
     tokens = {token: snapshot for snapshot in snapshots if (token := token_in(snapshot.order.source))}
     if not tokens:
         return {}
-    adopted = {}
+    adopted: dict[int | None, QloAppsReservationMapping] = {}
     for mapping in session.scalars(select(QloAppsReservationMapping).where(
             QloAppsReservationMapping.config_id == shop.id, QloAppsReservationMapping.push_token.in_(list(tokens)),
             QloAppsReservationMapping.qloapps_order_id.is_(None)).with_for_update()):
@@ -385,7 +390,7 @@ def _adopt_pushed_orders(session: Session, shop: ShopConfig, snapshots: Sequence
     return adopted
 
 
-def _settle_conflicts(session: Session, shop: ShopConfig, changed: list[_Pending],
+def _settle_conflicts(session: Session, shop: ShopConfig, changed: list[tuple[_Pending, QloAppsReservationMapping]],
                       sync_state_id: int | None) -> list[tuple[_Pending, ApplyResult | None]]:
     """For bookings QloApps changed: None to apply them, or the result when the PMS changed too and wins or waits.
 
@@ -393,14 +398,14 @@ def _settle_conflicts(session: Session, shop: ShopConfig, changed: list[_Pending
     """
     if not changed:
         return []
-    reservation_ids = [p.mapping.pms_reservation_id for p in changed]
+    reservation_ids = [mapping.pms_reservation_id for _, mapping in changed]
     reservations = {r.id: r for r in session.scalars(select(PmsReservation).options(selectinload(PmsReservation.lines))
                                                      .where(PmsReservation.id.in_(reservation_ids)))}
     guests = {g.id: g for g in session.scalars(select(PmsGuest).where(
         PmsGuest.id.in_({r.guest_id for r in reservations.values()})))}
     out: list[tuple[_Pending, ApplyResult | None]] = []
-    for pending in changed:
-        mapping, order_id = pending.mapping, pending.snapshot.id
+    for pending, mapping in changed:
+        order_id = pending.snapshot.id
         reservation = reservations.get(mapping.pms_reservation_id or -1)
         if reservation is None or mapping.pms_hash in (None, mapping.qloapps_hash):
             out.append((pending, None))

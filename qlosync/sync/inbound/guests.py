@@ -45,7 +45,8 @@ def same_name(guest: PmsGuest, first_name: str, last_name: str) -> bool:
 def pick_by_email(guests: Sequence[PmsGuest], first_name: str, last_name: str) -> PmsGuest | None:
     """Of the guests sharing an address (a family, an agency), the first with this name, else the first."""
     named = [g for g in guests if same_name(g, first_name, last_name)]
-    return (named or list(guests) or [None])[0]
+    candidates = named or guests
+    return candidates[0] if candidates else None
 
 
 def guests_with_email(session: Session, email: str) -> list[PmsGuest]:

@@ -36,7 +36,7 @@ class Enqueue(Protocol):
 
 
 def pull(runtime: Runtime, shop_name: str, *, kind: str, trigger: str, slot_at: str | None,
-         retry_booking: Callable[[int], None], message_id: str | None = None,
+         retry_booking: Callable[[int], object], message_id: str | None = None,
          interval_ms: int | None = None) -> RunReport | None:
     """One pull; a shop whose sync was switched off (or that was removed) meanwhile is skipped quietly (not
     dead-lettered), and one whose configuration cannot work is a failed run with the error (not a dead letter).

@@ -14,7 +14,7 @@ import logging
 import queue
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -77,7 +77,7 @@ class PullDeps:
     session_factory: sessionmaker[Session]
     client: QloAppsClient
     shop: ShopConfig
-    retry_booking: Callable[[int], None]
+    retry_booking: Callable[[int], object]
     options: PullOptions = field(default_factory=PullOptions)
     progress: Callable[[RunReport], None] | None = None
     _currencies: dict[int, str] | None = None
@@ -217,7 +217,7 @@ class _Fetched:
 
 
 def _fetch_pages(deps: PullDeps, pages: Iterable[list[Order]], incremental: bool,
-                 lower: datetime | None) -> Iterator[_Fetched]:
+                 lower: datetime | None) -> Generator[_Fetched, None, None]:
     for orders in pages:
         if lower is not None and any(o.date_upd < lower.replace(microsecond=0) for o in orders):
             raise DoubtfulCursorError("QloApps returned orders older than the date filter: it ignored the filter")
@@ -239,20 +239,24 @@ def _fetch_pages(deps: PullDeps, pages: Iterable[list[Order]], incremental: bool
         yield _Fetched(orders, todo, snapshots)
 
 
-_DONE = object()
+class _Done:
+    """The reader's last item: every page was handed over."""
 
 
-def _read_ahead(produce: Iterator[_Fetched], depth: int = 1) -> Iterator[_Fetched]:
+_DONE = _Done()
+
+
+def _read_ahead(produce: Generator[_Fetched, None, None], depth: int = 1) -> Iterator[_Fetched]:
     """Run *produce* one page ahead in a thread: page N+1 is read from QloApps while page N is applied.
 
     Only the thread uses the QloApps client while this runs. At most *depth* pages wait in between, so
     memory stays that of a couple of pages whatever the number of bookings. An error of the reader is
     raised here, in the applying thread; when the applying side stops early the reader stops too.
     """
-    handoff: queue.Queue[object] = queue.Queue(maxsize=depth)
+    handoff: queue.Queue[_Fetched | BaseException | _Done] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
-    def put(item: object) -> bool:
+    def put(item: _Fetched | BaseException | _Done) -> bool:
         while not stop.is_set():
             try:
                 handoff.put(item, timeout=0.1)
@@ -271,7 +275,7 @@ def _read_ahead(produce: Iterator[_Fetched], depth: int = 1) -> Iterator[_Fetche
             put(exc)
         finally:
             with contextlib.suppress(Exception):
-                produce.close()  # type: ignore[attr-defined]
+                produce.close()
 
     reader = threading.Thread(target=run, name="qloapps-pull-reader", daemon=True)
     reader.start()
@@ -282,11 +286,11 @@ def _read_ahead(produce: Iterator[_Fetched], depth: int = 1) -> Iterator[_Fetche
                 item = handoff.get(timeout=0.5)
             except queue.Empty:
                 continue
-            if item is _DONE:
+            if isinstance(item, _Done):
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item  # type: ignore[misc]
+            yield item
     finally:
         stop.set()
         reader.join()

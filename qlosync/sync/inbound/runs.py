@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from qlosync.db.models import QloAppsSyncCursor, QloAppsSyncState
+from qlosync.db.session import rows_changed
 
 Cursor = tuple[datetime, int]
 
@@ -68,7 +69,7 @@ def fail_on_configuration(session: Session, config_id: int, kind: str, trigger: 
     return run
 
 
-def configuration_paused(run: Any, updated_at: ColumnElement[datetime]) -> ColumnElement[bool]:
+def configuration_paused(run: Any, updated_at: SQLColumnExpression[datetime]) -> ColumnElement[bool]:
     """SQL: the shop's latest run (*run*: the columns of a subquery of runs) failed on its configuration, and
     the configuration has not changed since."""
     return and_(run.status == "failed", run.error.endswith(CONFIGURATION_PAUSE), run.finished_at >= updated_at)
@@ -130,4 +131,4 @@ def prune_runs(session: Session, older_than: datetime, batch: int = 10_000) -> i
               .where(QloAppsSyncState.started_at < older_than, QloAppsSyncState.status != "running",
                      QloAppsSyncState.id.not_in(latest))
               .limit(batch).scalar_subquery())
-    return session.execute(delete(QloAppsSyncState).where(QloAppsSyncState.id.in_(doomed))).rowcount or 0
+    return rows_changed(session, delete(QloAppsSyncState).where(QloAppsSyncState.id.in_(doomed)))

@@ -80,9 +80,13 @@ def choose_customer(session: Session, client: QloAppsClient, config_id: int, gue
 def _choose(session: Session, client: QloAppsClient, config_id: int, guest: GuestState,
             order_customer_id: int | None) -> CustomerChoice:
     if order_customer_id is not None:
-        return _for_customer_id(session, client, config_id, guest, order_customer_id)
+        choice = _for_customer_id(session, client, config_id, guest, order_customer_id)
+        if choice is None:
+            # The order's customer is gone; a PUT needs an existing customer's e-mail (B23).
+            raise PushRejected(f"QloApps customer {order_customer_id} of this booking no longer exists")
+        return choice
     for customer_id, _method in _mapped(session, config_id, guest.id):
-        choice = _for_customer_id(session, client, config_id, guest, customer_id, required=False)
+        choice = _for_customer_id(session, client, config_id, guest, customer_id)
         if choice is not None:
             return choice
     email = normalise_email(guest.email)
@@ -102,13 +106,11 @@ def _choose(session: Session, client: QloAppsClient, config_id: int, guest: Gues
                                          guest.phone or ""), None, "pushed")
 
 
-def _for_customer_id(session: Session, client: QloAppsClient, config_id: int, guest: GuestState, customer_id: int,
-                     *, required: bool = True) -> CustomerChoice | None:
+def _for_customer_id(session: Session, client: QloAppsClient, config_id: int, guest: GuestState,
+                     customer_id: int) -> CustomerChoice | None:
+    """The choice of this QloApps customer, or None when it no longer exists."""
     found = client.get_customers([customer_id])
     if not found:
-        if required:
-            # The order's customer is gone; a PUT needs an existing customer's e-mail (B23).
-            raise PushRejected(f"QloApps customer {customer_id} of this booking no longer exists")
         return None
     owners = owner_guests(session, config_id, customer_id)
     owned = bool(owners) and all(g == guest.id and m == "pushed" for g, m in owners)

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -333,7 +333,7 @@ def _record(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order
                         for line, rb in pairs)
         if snapshot.customer is not None and choice is not None:
             _remember_customer(session, shop.id, snapshot.customer.id, state.guest.id, choice.method)
-        details: dict[str, object] = {"pms_reservation_id": state.reservation_id}
+        details: dict[str, Any] = {"pms_reservation_id": state.reservation_id}
         if choice is not None and choice.note:
             sync_log(session, shop, "warning", order_id, "customer_name_kept", choice.note, **details)
         for line, rb in pairs:

@@ -1,0 +1,28 @@
+"""An actor declared with qlosync_actor keeps its function's signature: mypy checks ``.send(...)`` calls.
+
+scripts/test runs mypy over qlosync/ (which enqueues through ``.send``) before the tests, so its cache makes
+this check quick there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mypy import api
+
+from tests.deploy.entry_points import ROOT
+
+
+def test_mypy_checks_the_arguments_of_an_actors_send(tmp_path: Path) -> None:
+    snippet = tmp_path / "enqueue.py"
+    snippet.write_text(
+        "from qlosync.actors import import_booking, push_rates\n"
+        "import_booking.send('default', 42)\n"
+        "push_rates.send('not an id', '2027-03-01', '2027-03-02')\n"
+        "import_booking.send('default')\n")
+    out, err, status = api.run(["--config-file", str(ROOT / "pyproject.toml"), str(snippet)])
+    errors = [line for line in out.splitlines() if ": error:" in line]
+    assert status == 1, out + err
+    assert len(errors) == 2, out
+    assert errors[0].startswith(f"{snippet}:3:") and '"send"' in errors[0] and 'expected "int"' in errors[0]
+    assert errors[1].startswith(f"{snippet}:4:") and '"send"' in errors[1]
