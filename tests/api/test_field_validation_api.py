@@ -79,6 +79,7 @@ def test_put_mapping_while_qloapps_is_unreachable_trusts_only_room_types_already
                                                                                         session_factory, secret_key):
     from qlosync.crypto import KeyCipher
     from qlosync.db.config_store import save_config
+    from qlosync.secrets import Secret
 
     with transaction(session_factory) as session:
         save_config(session, KeyCipher(secret_key), base_url="http://127.0.0.1:9",  # nothing listens there
