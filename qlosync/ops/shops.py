@@ -38,6 +38,7 @@ from qlosync.db.models import (
 from qlosync.db.session import transaction
 from qlosync.errors import ConfigurationError
 from qlosync.fields import InvalidValueError
+from qlosync.ops.overdue import is_overdue
 from qlosync.secrets import Secret, mask, without_credentials
 from qlosync.settings import DEFAULT_SYNC_INTERVAL_MS, Settings
 from qlosync.sync.gate import reset_breaker
@@ -76,8 +77,6 @@ def open_shop(settings: Settings, sessions: sessionmaker[Session], name: str, *,
 # Used alike by `qlosync shops` and /api/v1/shops. The API key goes in and never comes out: errors give
 # lengths, listings say only whether a key is stored.
 
-#: A shop is overdue when enabled and its last successful sync is older than this many sync intervals.
-OVERDUE_INTERVALS = 2
 #: States in attention order (the list index is the rank); the first three need a person.
 STATES = ("breaker_open", "failing", "overdue", "ok", "disabled")
 ATTENTION_STATES = STATES[:3]
@@ -450,7 +449,7 @@ class ShopStatusRow:
 
 
 def _state(shop: QloAppsConfig, now: datetime, run: QloAppsSyncState | None, failures: int,
-           open_until: datetime | None, synced_at: datetime | None, overdue_after_s: float) -> str:
+           open_until: datetime | None, synced_at: datetime | None, sync_interval_ms: int) -> str:
     # A disabled shop gets no pulls, so whatever its breaker or last run say is history.
     if not shop.sync_enabled:
         return "disabled"
@@ -458,7 +457,8 @@ def _state(shop: QloAppsConfig, now: datetime, run: QloAppsSyncState | None, fai
         return "breaker_open"
     if failures > 0 or (run is not None and run.status == "failed"):
         return "failing"
-    if synced_at is None or (now - synced_at).total_seconds() > overdue_after_s:
+    since = (now - synced_at).total_seconds() if synced_at is not None else None
+    if is_overdue(since, (now - shop.created_at).total_seconds(), sync_interval_ms):
         return "overdue"
     return "ok"
 
@@ -480,19 +480,18 @@ def shop_status(session: Session, *, sync_interval_ms: int = DEFAULT_SYNC_INTERV
         .ext(distinct_on(QloAppsSyncState.config_id)))}
     gates = {g.config_id: g for g in session.scalars(
         select(QloAppsShopGate).where(QloAppsShopGate.config_id.in_(ids)))}
-    overdue_after_s = OVERDUE_INTERVALS * sync_interval_ms / 1000
-    rows = [_status_row(shop, now, cursors.get(shop.id), last_runs.get(shop.id), gates.get(shop.id), overdue_after_s)
+    rows = [_status_row(shop, now, cursors.get(shop.id), last_runs.get(shop.id), gates.get(shop.id), sync_interval_ms)
             for shop in shops]
     rows.sort(key=lambda r: (r.attention, r.name))
     return rows
 
 
 def _status_row(shop: QloAppsConfig, now: datetime, cursor: QloAppsSyncCursor | None, run: QloAppsSyncState | None,
-                gate: QloAppsShopGate | None, overdue_after_s: float) -> ShopStatusRow:
+                gate: QloAppsShopGate | None, sync_interval_ms: int) -> ShopStatusRow:
     synced_at = cursor.last_successful_sync if cursor else None
     failures = gate.failures if gate else 0
     open_until = gate.open_until if gate else None
-    state = _state(shop, now, run, failures, open_until, synced_at, overdue_after_s)
+    state = _state(shop, now, run, failures, open_until, synced_at, sync_interval_ms)
     return ShopStatusRow(
         name=shop.name, enabled=shop.sync_enabled, state=state, attention=STATES.index(state),
         base_url=without_credentials(shop.base_url), api_key_set=bool(shop.api_key_encrypted), id_hotel=shop.id_hotel,

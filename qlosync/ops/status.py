@@ -7,8 +7,8 @@ The thresholds below are the whole rule book (docs/runtime.md, "Heartbeats and s
 * a process is stale when its last beat is older than ``STALE_AFTER_BEATS`` of its own beat periods;
 * sync enabled for some shop, but no alive worker consumes ``qloapps.inbound`` (or ``qloapps.outbound``);
 * RabbitMQ unreachable (when an AMQP URL was given);
-* an enabled shop whose last run failed, or whose last successful sync is older than
-  ``SYNC_OVERDUE_INTERVALS`` sync intervals plus ``SYNC_OVERDUE_GRACE_S``;
+* an enabled shop whose last run failed, or whose sync is overdue (:mod:`qlosync.ops.overdue`, the rule the
+  shop list's ``overdue`` state uses too);
 * an enabled shop whose circuit breaker is open (qlosync.sync.gate);
 * any dead letter (recorded, or waiting in ``qloapps.dlq``);
 * unsent outbox rows older than ``OUTBOX_LAG_LIMIT_S``.
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db import migrate
 from qlosync.db.session import transaction
+from qlosync.ops.overdue import is_overdue, overdue_after_s
 from qlosync.ops.shops import shop_status as shop_rows, summarise
 from qlosync.runtime.heartbeat import STALE_AFTER_BEATS
 from qlosync.runtime.queues import DLQ, INBOUND, OUTBOUND
@@ -48,11 +49,6 @@ from qlosync.db.models import (
     QlosyncProcess,
 )
 
-#: An enabled shop is overdue when its last successful sync is older than this many sync intervals
-#: (QLOAPPS_SYNC_INTERVAL_MS): two missed pulls in a row are tolerated, a third is not ...
-SYNC_OVERDUE_INTERVALS = 3
-#: ... plus this much: periodiq ticks once a minute, and a pull takes time to finish.
-SYNC_OVERDUE_GRACE_S = 60
 #: Unsent outbox rows older than this: PMS changes are not reaching QloApps (is a relay running?).
 OUTBOX_LAG_LIMIT_S = 5 * 60
 #: How many of each shop's latest runs the report lists.
@@ -287,9 +283,8 @@ def assess(report: dict[str, Any], *, sync_interval_ms: int = DEFAULT_SYNC_INTER
     rabbitmq = report["rabbitmq"]
     if rabbitmq["checked"] and not rabbitmq["reachable"]:
         problems.append(f"RabbitMQ unreachable: {rabbitmq['error']}")
-    overdue_after_s = SYNC_OVERDUE_INTERVALS * sync_interval_ms / 1000 + SYNC_OVERDUE_GRACE_S
     for shop in enabled:
-        problems += _shop_problems(shop, overdue_after_s)
+        problems += _shop_problems(shop, sync_interval_ms)
     problems += _breaker_problems(report.get("shop_rows", []))
     dlq = report["queues"].get(DLQ)
     waiting = dlq["ready"] if dlq else 0
@@ -302,7 +297,7 @@ def assess(report: dict[str, Any], *, sync_interval_ms: int = DEFAULT_SYNC_INTER
     return {"healthy": not problems, "problems": problems}
 
 
-def _shop_problems(shop: dict[str, Any], overdue_after_s: float) -> list[str]:
+def _shop_problems(shop: dict[str, Any], sync_interval_ms: int) -> list[str]:
     problems: list[str] = []
     name = shop["name"]
     run = shop["last_run"]
@@ -310,10 +305,12 @@ def _shop_problems(shop: dict[str, Any], overdue_after_s: float) -> list[str]:
         error = (run["error"] or "no error recorded").strip().splitlines()
         problems.append(f"shop {name}: last run #{run['id']} ({run['kind']}) failed: {error[0] if error else ''}")
     since = shop["seconds_since_successful_sync"]
-    if since is not None and since > overdue_after_s:
+    if not is_overdue(since, shop["configured_seconds_ago"], sync_interval_ms):
+        return problems
+    if since is not None:
         problems.append(f"shop {name}: last successful sync {format_duration(since)} ago "
-                        f"(expected within {format_duration(overdue_after_s)})")
-    elif since is None and shop["configured_seconds_ago"] > overdue_after_s:
+                        f"(expected within {format_duration(overdue_after_s(sync_interval_ms))})")
+    else:
         problems.append(f"shop {name}: has never synced successfully, configured "
                         f"{format_duration(shop['configured_seconds_ago'])} ago")
     return problems

@@ -40,7 +40,7 @@ def test_add_get_patch_delete_and_the_key_never_comes_back(api, session_factory,
     body = created.json()
     assert (body["name"], body["enabled"], body["state"], body["api_key_set"], body["max_concurrent_requests"],
             body["max_requests_per_second"], body["id_hotel"], body["base_url"]) == \
-        ("hotel-a", True, "overdue", True, 2, 7.5, 4, "http://hotel-a.test")
+        ("hotel-a", True, "ok", True, 2, 7.5, 4, "http://hotel-a.test")  # just added: not overdue yet
     shown = api.get(f"{SHOPS}/hotel-a")
     assert shown.status_code == 200 and shown.json() == body
     patched = api.request("PATCH", f"{SHOPS}/hotel-a", json={"enabled": False, "api_key": NEW_KEY,
@@ -116,6 +116,9 @@ def test_the_list_puts_attention_first_filters_and_resets_a_breaker(api, engine)
         assert _add(api, name, enabled=name != "a-off").status_code == 201
     ids = {name: _config_id(engine, name) for name in ("b-ok", "d-failing", "e-breaker")}
     with engine.begin() as connection:
+        # Never synced in the day since it was configured: overdue
+        connection.execute(text("UPDATE qloapps_config SET created_at = now() - interval '1 day' "
+                                "WHERE name = 'c-never'"))
         for name in ("b-ok", "d-failing", "e-breaker"):
             connection.execute(insert(QloAppsSyncCursor).values(
                 config_id=ids[name], last_successful_sync=text("now() - interval '1 minute'")))

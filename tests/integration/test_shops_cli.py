@@ -36,6 +36,12 @@ def _synced(engine: Engine, name: str) -> None:
                                                             last_successful_sync=text("now() - interval '10 seconds'")))
 
 
+def _configured_long_ago(engine: Engine) -> None:
+    # A shop that never synced is overdue only once it had the window to do so since it was configured.
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE qloapps_config SET created_at = now() - interval '1 day'"))
+
+
 def _runs(engine: Engine, name: str, statuses: list[str]) -> None:
     """Runs of the shop, the first given the newest."""
     with engine.begin() as connection:
@@ -72,7 +78,8 @@ def test_add_list_enable_disable_set_remove(database_url, secret_key, session_fa
                    stdin="short-key-12\n")
     assert short.exit_code == 2 and "this one has 12" in short.output and "short-key-12" not in short.output
 
-    # hotel-a never synced: overdue, so `list` exits 4, with hotel-b (disabled) last
+    # hotel-a, configured a day ago, never synced: overdue, so `list` exits 4, with hotel-b (disabled) last
+    _configured_long_ago(engine)
     listed = _shops(database_url, secret_key, "list")
     assert listed.exit_code == 4, listed.output
     lines = listed.output.splitlines()
@@ -179,7 +186,8 @@ def test_status_with_many_shops_prints_only_those_needing_attention(database_url
     csv_file.write_text("name,base_url,api_key\n" + "".join(
         f"shop-{i:02d},http://s{i}.test,{TEST_API_KEY}\n" for i in range(30)))
     assert _shops(database_url, secret_key, "import", str(csv_file)).exit_code == 0
-    for i in range(5):  # 5 synced; the 24 others without a breaker never synced (overdue)
+    _configured_long_ago(engine)
+    for i in range(5):  # 5 synced; the 24 others without a breaker never synced in a day (overdue)
         _synced(engine, f"shop-{i:02d}")
     _open_breaker(engine, "shop-29")
     _runs(engine, "shop-00", ["succeeded", "failed", "succeeded"])

@@ -53,6 +53,13 @@ def _synced(engine: Engine, config_id: int, ago_s: int = 60) -> None:
             config_id=config_id, last_successful_sync=text(f"now() - make_interval(secs => {ago_s})")))
 
 
+def _configured_long_ago(engine: Engine, config_id: int) -> None:
+    # A shop that never synced is overdue only once it had the window to do so since it was configured.
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE qloapps_config SET created_at = now() - interval '1 day' WHERE id = :id"),
+                           {"id": config_id})
+
+
 def _open_breaker(engine: Engine, config_id: int) -> None:
     with engine.begin() as connection:
         connection.execute(insert(QloAppsShopGate).values(
@@ -191,6 +198,7 @@ def test_shop_status_puts_attention_first_in_the_exact_order(session_factory, se
     # Names run against the expected order, so sorting by name alone would fail
     ids = {name: _add(session_factory, settings, name, enabled=name != "a-off")
            for name in ("a-off", "b-ok", "c-never", "d-failing", "e-breaker")}
+    _configured_long_ago(engine, ids["c-never"])
     _open_breaker(engine, ids["e-breaker"])
     _synced(engine, ids["e-breaker"])
     _run(engine, ids["d-failing"], "failed", "QloAppsServerError: HTTP 500\ntraceback...")
@@ -209,9 +217,13 @@ def test_shop_status_puts_attention_first_in_the_exact_order(session_factory, se
     assert never.last_successful_sync is None and never.seconds_since_successful_sync is None
     assert 55 <= ok.seconds_since_successful_sync <= 120 and ok.api_key_set
     assert shops.summary_line(rows) == "5 shops: 1 breaker open, 1 failing, 1 overdue, 1 ok, 1 disabled"
-    # Older than two intervals is overdue
+    # Older than three intervals plus the grace minute is overdue (qlosync.ops.overdue), not before
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE qloapps_sync_cursor SET last_successful_sync = now() - interval '230 seconds' "
+                                "WHERE config_id = :id"), {"id": ids["b-ok"]})
     with transaction(session_factory) as session:
-        assert shops.shop_status(session, sync_interval_ms=20_000, names=["b-ok"])[0].state == "overdue"
+        assert shops.shop_status(session, sync_interval_ms=60_000, names=["b-ok"])[0].state == "ok"
+        assert shops.shop_status(session, sync_interval_ms=50_000, names=["b-ok"])[0].state == "overdue"
     # A breaker whose time is up (the trial is due) no longer counts as open, but its failures do
     with engine.begin() as connection:
         connection.execute(text("UPDATE qloapps_shop_gate SET open_until = now() - interval '1 second'"))

@@ -21,7 +21,8 @@ from qlosync.db.config_store import save_config
 from qlosync.db.models import QloAppsSyncCursor, QloAppsSyncState, QlosyncProcess
 from qlosync.db.pms import PmsOutbox
 from qlosync.db.session import transaction
-from qlosync.ops.status import OUTBOX_LAG_LIMIT_S, SYNC_OVERDUE_GRACE_S, SYNC_OVERDUE_INTERVALS
+from qlosync.ops.overdue import OVERDUE_GRACE_S, OVERDUE_INTERVALS
+from qlosync.ops.status import OUTBOX_LAG_LIMIT_S
 from qlosync.runtime.heartbeat import Heartbeat
 from qlosync.runtime.queues import DLQ, INBOUND, OUTBOUND
 from qlosync.runtime.topology import setup_topology
@@ -162,13 +163,41 @@ def test_a_failed_last_run_is_a_problem_and_the_recent_runs_are_listed(healthy, 
 
 
 def test_an_overdue_sync_is_a_problem(healthy, engine, database_url, status_vhost):
-    limit_s = SYNC_OVERDUE_INTERVALS * SYNC_INTERVAL_MS / 1000 + SYNC_OVERDUE_GRACE_S
+    limit_s = OVERDUE_INTERVALS * SYNC_INTERVAL_MS / 1000 + OVERDUE_GRACE_S
     with engine.begin() as connection:
         connection.execute(text("UPDATE qloapps_sync_cursor SET last_successful_sync = now() - make_interval(secs => :s)"),
                            {"s": limit_s + 60})
     result, report = _status(database_url, status_vhost)
     assert result.exit_code == 4, result.output
     assert report["health"]["problems"] == ["shop default: last successful sync 5 min ago (expected within 4 min)"]
+
+
+@pytest.mark.parametrize("synced_ago_s, overdue", [
+    (2.5 * SYNC_INTERVAL_MS / 1000, False),  # late, but inside the window: neither calls it overdue
+    (4 * SYNC_INTERVAL_MS / 1000 + 30, True),  # past 3 intervals + the grace: both do
+])
+def test_status_and_the_shop_list_call_the_same_shop_overdue(healthy, engine, database_url, status_vhost,
+                                                            synced_ago_s, overdue):
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE qloapps_sync_cursor SET last_successful_sync = now() - make_interval(secs => :s)"),
+                           {"s": synced_ago_s})
+    result, report = _status(database_url, status_vhost)
+    (row,) = report["shop_rows"]
+    assert (row["state"] == "overdue", report["shop_summary"]["overdue"]) == (overdue, int(overdue))
+    assert any("last successful sync" in p for p in report["health"]["problems"]) is overdue
+    assert result.exit_code == (4 if overdue else 0), result.output
+    listed = CliRunner().invoke(cli, ["shops", "list", "--json"], env=_env(database_url, status_vhost))
+    assert json.loads(listed.output)["shops"][0]["state"] == row["state"]
+
+
+def test_a_shop_configured_a_moment_ago_is_not_overdue_before_its_first_pull(session_factory, secret_key,
+                                                                             database_url, status_vhost):
+    with transaction(session_factory) as session:
+        save_config(session, KeyCipher(secret_key), base_url="http://new.test", api_key=Secret(TEST_API_KEY),
+                    sync_enabled=True)
+    _, report = _status(database_url, status_vhost)
+    assert [row["state"] for row in report["shop_rows"]] == ["ok"]
+    assert not any("never synced" in p for p in report["health"]["problems"])
 
 
 def test_dead_letters_recorded_or_only_in_the_queue_are_a_problem(healthy, session_factory, database_url, fresh_vhost):

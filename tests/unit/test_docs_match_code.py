@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from qlosync.ops.shops import OVERDUE_INTERVALS
-from qlosync.ops.status import SYNC_OVERDUE_GRACE_S, SYNC_OVERDUE_INTERVALS
+from qlosync.ops.overdue import OVERDUE_GRACE_S, OVERDUE_INTERVALS
 from tests.deploy.entry_points import ROOT
 
 INTERVAL = "`QLOAPPS_SYNC_INTERVAL_MS`"
@@ -13,13 +12,13 @@ def doc(name: str) -> str:
     return " ".join((ROOT / "docs" / name).read_text().split())  # line breaks do not matter
 
 
-def test_both_overdue_rules_are_stated_where_either_is():
-    # The shop list's state and the status verdict are two rules today; each page gives both, with the code's numbers.
+def test_the_one_overdue_rule_is_stated_with_the_codes_numbers():
+    # The shop list's state and the status verdict share one rule; both pages give it, neither a second one.
     shops, runtime = doc("shops.md"), doc("runtime.md")
-    assert f"older than {OVERDUE_INTERVALS} × {INTERVAL}" in shops
-    assert f"older than {SYNC_OVERDUE_INTERVALS} × {INTERVAL} + {SYNC_OVERDUE_GRACE_S} s" in shops
-    assert f"{SYNC_OVERDUE_INTERVALS} x {INTERVAL} (`SYNC_OVERDUE_INTERVALS`) + {SYNC_OVERDUE_GRACE_S} s" in runtime
-    assert f"stricter, {OVERDUE_INTERVALS} x and no grace" in runtime
+    assert f"older than {OVERDUE_INTERVALS} × {INTERVAL} + {OVERDUE_GRACE_S} s" in shops
+    assert f"{OVERDUE_INTERVALS} x {INTERVAL} (`OVERDUE_INTERVALS`) + {OVERDUE_GRACE_S} s (`OVERDUE_GRACE_S`)" in runtime
+    assert "the same rule as the shop table's `overdue` state" in runtime
+    assert "stricter" not in runtime and "looser rule" not in shops
 
 
 def test_slots_are_described_with_per_shop_offsets():

@@ -71,7 +71,7 @@ def _view(api: ApiServices, session: Session, name: str) -> ShopView:
 def list_shops(api: Api, attention: Annotated[bool, Query(description="Only shops needing a person.")] = False
                ) -> ShopList:
     """Attention order: circuit breaker open, failing (last run failed or failed requests), overdue (enabled,
-    no successful sync within two sync intervals, or never), ok, disabled; then by name."""
+    no successful sync within three sync intervals and a minute, qlosync.ops.overdue), ok, disabled; then by name."""
     with transaction(api.sessions) as session:
         rows = shop_ops.shop_status(session, sync_interval_ms=api.settings.sync_interval_ms)
     shown = [r for r in rows if r.needs_attention] if attention else rows
