@@ -14,7 +14,7 @@ from qlosync.cli.params import positive_id
 from qlosync.db.session import make_sessionmaker, transaction
 from qlosync.sync.conflicts import list_conflicts
 from qlosync.sync.outbound.jobs import flagged_reservations, missing_reservations, push, resolve_conflict
-from qlosync.sync.outbound.outbox import OutboxMessage, RoomTypeRequest
+from qlosync.sync.outbox import OutboxMessage, RoomTypeRequest
 from qlosync.sync.outbound.relay import RelayCounters, relay_once, run_relay
 from qlosync.runtime.heartbeat import Heartbeat
 from qlosync.runtime.metrics import serve_process_metrics

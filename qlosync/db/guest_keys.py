@@ -18,6 +18,8 @@ _SPACE = " \t\n\r\f\v"
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _NOT_DIGIT = re.compile(r"[^0-9]")
 MIN_PHONE_DIGITS = 7
+#: The domain of the address a push gives an e-mail-less guest (qlosync.sync.outbound.customers): never a key.
+PLACEHOLDER_DOMAIN = "guests.qlosync.invalid"
 
 # Frozen copies live in migrations/versions/20261203_0008_guest_keys.py: a change here needs a migration.
 EMAIL_KEY_SQL = (

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from qlosync.db.pms import PmsGuest, PmsReservation, PmsReservationLine
 from qlosync.errors import PermanentError
-from qlosync.sync.inbound.guests import guests_with_email, pick_by_email, usable_email
+from qlosync.db.guest_email import guests_with_email, pick_by_email, usable_email
 
 
 class ReservationNotFound(PermanentError):

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, text
 
 from qlosync.db.session import make_sessionmaker, transaction
 from qlosync.runtime.heartbeat import STALE_AFTER_BEATS
-from qlosync.sync.outbound.outbox import backlog
+from qlosync.sync.outbox import backlog
 
 BOOKING_OUTCOMES = ("created", "updated", "unchanged", "failed", "parked")
 

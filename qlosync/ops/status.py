@@ -34,7 +34,7 @@ from qlosync.runtime.queues import DLQ, INBOUND, OUTBOUND
 from qlosync.runtime.topology import BrokerUnavailableError, connection, passive_counts, redact_url
 from qlosync.secrets import without_credentials
 from qlosync.settings import DEFAULT_SYNC_INTERVAL_MS, Settings
-from qlosync.sync.outbound.outbox import backlog
+from qlosync.sync.outbox import backlog
 
 from qlosync.db.models import (
     PROCESS_ROLES,

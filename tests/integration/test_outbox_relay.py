@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from qlosync.runtime.broker import QlosyncRabbitmqBroker, build_broker
-from qlosync.sync.outbound.outbox import PushRequest, RoomTypeRequest, backlog, claim
+from qlosync.sync.outbox import PushRequest, RoomTypeRequest, backlog, claim
 from qlosync.sync.outbound.relay import relay_once, run_relay
 from qlosync.db.session import transaction
 from tests.runtime_support import queue_counts, unique, wait_until

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from qlosync.db.pms import PmsRoomType
 from qlosync.errors import PermanentError
-from qlosync.sync.outbound.mapper import PushRejected, load_state, validate
+from qlosync.sync.outbound.mapper import PushRejected, validate
+from qlosync.sync.pms_state import load_state
 from qlosync.sync.outbound.push import PushDeps, push_reservation
 from tests.outbound_fixtures import TODAY, pms_room_type, sql_reservation, stay
 

@@ -12,15 +12,8 @@ from qlosync.db.pms import PmsRoomType
 from qlosync.qloapps import bodies
 from qlosync.qloapps.models import CustomerDetail, RoomBooking
 from qlosync.sync.conflicts import winner
-from qlosync.sync.outbound.mapper import (
-    GuestState,
-    LineState,
-    PmsState,
-    PushRejected,
-    booking_request,
-    pms_state_hash,
-    validate,
-)
+from qlosync.sync.outbound.mapper import PushRejected, booking_request, validate
+from qlosync.sync.pms_state import GuestState, LineState, PmsState, pms_state_hash
 from qlosync.sync.outbound.push import match_lines
 from qlosync.sync.push_token import new_token, token_in, with_token, without_token
 

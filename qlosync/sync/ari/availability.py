@@ -45,7 +45,7 @@ from qlosync.qloapps.models import (
     RoomRequest,
     RoomTypeRequest,
 )
-from qlosync.sync.inbound.apply import sync_log
+from qlosync.sync.sync_log import sync_log
 from qlosync.sync.locks import held_lock
 from qlosync.sync.push_token import STOP_SELL_SOURCE, new_token, with_token
 from qlosync.sync.ari.rates import qloapps_room_type

@@ -34,7 +34,7 @@ from qlosync.db.session import transaction
 from qlosync.errors import PermanentError, TransientError
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.models import FeaturePrice, FeaturePriceRequest
-from qlosync.sync.inbound.apply import sync_log
+from qlosync.sync.sync_log import sync_log
 from qlosync.sync.locks import held_lock
 from qlosync.sync.push_token import new_token
 from qlosync.sync.ari.rate_plan import Owned, Run, effective, plan, runs

@@ -26,7 +26,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from qlosync.db.config_store import ShopConfig
-from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomLineMapping, QloAppsSyncLog
+from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomLineMapping
 from qlosync.db.pms import PmsGuest, PmsReservation, PmsReservationLine
 from qlosync.qloapps.models import BookingSnapshot
 from qlosync.sync.inbound.catalog import room_mappings, room_type_mappings
@@ -34,9 +34,10 @@ from qlosync.sync.inbound.guests import GuestIndex, GuestMatch, update_guest_det
 from qlosync.sync.locks import try_record_locks
 from qlosync.sync.conflicts import open_conflict_mappings, record_conflict, winner
 from qlosync.sync.inbound.mapper import LineData, ReservationData, content_hash, map_snapshot
-from qlosync.sync.outbound.mapper import pms_state_hash, state_of
-from qlosync.sync.outbound.outbox import request_push
+from qlosync.sync.pms_state import pms_state_hash, state_of
+from qlosync.sync.outbox import request_push
 from qlosync.sync.push_token import is_stop_sell, token_in
+from qlosync.sync.sync_log import sync_log
 
 logger = logging.getLogger(__name__)
 
@@ -64,17 +65,6 @@ class Catalog:
     @classmethod
     def load(cls, session: Session, config_id: int, currencies: Mapping[int, str]) -> Catalog:
         return cls(room_type_mappings(session, config_id), room_mappings(session, config_id), currencies)
-
-
-def sync_log(session: Session, shop: ShopConfig, level: str, entity_id: object, action: str, reason: str | None = None,
-             sync_state_id: int | None = None, *, entity_type: str = "booking", **details: object) -> None:
-    """Record a per-booking (or per-room-type) event for operators (qloapps_sync_logs)."""
-    session.add(
-        QloAppsSyncLog(
-            config_id=shop.id, sync_state_id=sync_state_id, level=level, entity_type=entity_type,
-            entity_id=str(entity_id), action=action, reason=reason, details=details,
-        )
-    )
 
 
 def apply_snapshot(

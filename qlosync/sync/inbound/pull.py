@@ -31,7 +31,8 @@ from qlosync.qloapps.errors import QloAppsBadResponse
 from qlosync.qloapps.models import BookingSnapshot, Order
 from qlosync.runtime import metrics
 from qlosync.sync.inbound import runs
-from qlosync.sync.inbound.apply import ApplyResult, Catalog, apply_snapshot, apply_snapshots, sync_log
+from qlosync.sync.inbound.apply import ApplyResult, Catalog, apply_snapshot, apply_snapshots
+from qlosync.sync.sync_log import sync_log
 from qlosync.sync.inbound.mapper import InvalidBookingError
 from qlosync.sync.locks import exclusive_run, one_of_locks
 

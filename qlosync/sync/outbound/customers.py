@@ -22,10 +22,9 @@ from sqlalchemy.orm import Session
 from qlosync.db.models import QloAppsCustomerMapping
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.models import Customer, CustomerDetail
-from qlosync.db.guest_keys import normalise_email, normalise_phone
-from qlosync.sync.outbound.mapper import GuestState, PushRejected
-
-PLACEHOLDER_DOMAIN = "guests.qlosync.invalid"
+from qlosync.db.guest_keys import PLACEHOLDER_DOMAIN, normalise_email, normalise_phone
+from qlosync.sync.outbound.mapper import PushRejected
+from qlosync.sync.pms_state import GuestState
 
 
 @dataclass(frozen=True)

@@ -47,19 +47,13 @@ from qlosync.settings import Settings
 from qlosync.sync.ari.availability import push_availability
 from qlosync.sync.conflicts import Side, open_conflict_mappings, record_conflict, winner
 from qlosync.sync.outbound.customers import CustomerChoice, choose_customer, placeholder_email
-from qlosync.sync.inbound.apply import Catalog, apply_snapshot, sync_log
+from qlosync.sync.inbound.apply import Catalog, apply_snapshot
 from qlosync.sync.locks import held_lock
 from qlosync.sync.inbound.mapper import ORDER_STATE_TO_STATUS, content_hash, map_snapshot
-from qlosync.sync.outbound.mapper import (
-    LineState,
-    PmsState,
-    PushRejected,
-    booking_request,
-    load_state,
-    pms_state_hash,
-    validate,
-)
+from qlosync.sync.outbound.mapper import PushRejected, booking_request, validate
+from qlosync.sync.pms_state import LineState, PmsState, load_state, pms_state_hash
 from qlosync.sync.push_token import new_token
+from qlosync.sync.sync_log import sync_log
 from qlosync.sync.outbound.reconcile import find_created_order
 
 logger = logging.getLogger(__name__)

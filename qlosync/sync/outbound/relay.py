@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from qlosync.db.session import transaction
 from qlosync.runtime import metrics
 from qlosync.runtime.heartbeat import Heartbeat
-from qlosync.sync.outbound.outbox import CHANNEL, OutboxMessage, claim, mark_published
+from qlosync.sync.outbox import CHANNEL, OutboxMessage, claim, mark_published
 
 logger = logging.getLogger(__name__)
 
