@@ -76,7 +76,7 @@ from qlosync.crypto import generate_secret_key  # noqa: E402
 from qlosync.qloapps.client import QloAppsClient  # noqa: E402
 from qlosync.qloapps.models import STATE_CANCELLED, STATE_REFUNDED  # noqa: E402
 from qlosync.secrets import Secret  # noqa: E402
-from qlosync.sync.outbound.mapper import load_state, pms_state_hash  # noqa: E402
+from qlosync.sync.pms_state import load_state, pms_state_hash  # noqa: E402
 from qlosync.sync.push_token import token_in  # noqa: E402
 
 API_KEY = "BENCHBENCHBENCHBENCHBENCHBENCH12"
