@@ -15,6 +15,7 @@ from qlosync.db.models import QloAppsRoomTypeMapping
 from qlosync.db.pms import PmsRoomType
 from qlosync.db.session import make_sessionmaker, transaction
 from qlosync.sync.ari.availability import AvailabilityPending, availability_diff, push_availability
+from qlosync.sync.create_once import CreatePending, settle_window_of
 from qlosync.sync.ari.rates import RatesMismatch, diff_rates, push_rates
 from qlosync.sync.service import load_shop_config, open_client
 
@@ -79,11 +80,12 @@ def ari_push(cli: CliContext, first: datetime | None, last: datetime | None, roo
                 r = push_rates(cli.engine, client, config, room_type_id, start, end)
                 click.echo(f"{code}: rates {r.date_from}..{r.date_to}: {r.created} created, {r.updated} updated, "
                            f"{r.deleted} deleted, {r.kept} kept; {r.requests} requests")
-                a = push_availability(cli.engine, client, config, room_type_id, start, end)
+                a = push_availability(cli.engine, client, config, room_type_id, start, end,
+                                      settle_after=settle_window_of(cli.settings))
                 short = f", {sum(a.short.values())} room-nights guests keep" if a.short else ""
                 click.echo(f"{code}: availability {a.action}: {sum(a.held.values())} room-nights off sale{short}; "
                            f"{a.requests} requests")
-            except (RatesMismatch, AvailabilityPending) as exc:
+            except (RatesMismatch, AvailabilityPending, CreatePending) as exc:
                 failed += 1
                 click.echo(f"{code}: {exc}", err=True)
     if failed:

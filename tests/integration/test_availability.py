@@ -192,3 +192,25 @@ def test_ari_diff_and_push_cover_availability(engine, shop, simulator, room_type
     assert sellable(client, 2, NIGHT) == 0
     after = runner.invoke(cli, ["ari", "diff", *window], env=env)
     assert after.exit_code == 0 and "no differences" in after.output
+
+
+def test_ari_push_from_the_cli_waits_out_the_settle_window_its_read_timeout_gives(
+        engine, shop, simulator, room_type, database_url, secret_key):
+    from click.testing import CliRunner
+
+    from qlosync.cli import cli
+    from qlosync.sync.push_token import new_token
+
+    # Given a stop-sell create sent 100 s ago that left no order (yet), by a client that waits 60 s for answers
+    _close(engine, room_type, NIGHT)
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO qloapps_stop_sell_blocks (config_id, qloapps_room_type_id, push_token, "
+                       "push_attempted_at) VALUES (:c, 2, :t, now() - interval '100 seconds')"),
+                  {"c": shop.id, "t": new_token()})
+    env = {"DATABASE_URL": database_url, "QLOSYNC_SECRET_KEY": secret_key.reveal(), "QLOAPPS_HTTP_READ_TIMEOUT_S": "60"}
+    window = ["--from", NIGHT.isoformat(), "--to", NIGHT.isoformat(), "--room-type", str(room_type)]
+    pushed = CliRunner().invoke(cli, ["ari", "push", *window], env=env)
+    # Then `ari push` waits like the workers do (2 x 60 s + 5 s), and sends no second create
+    assert pushed.exit_code == 1, pushed.output
+    assert "left no order yet; waiting up to 125 s before sending it again" in pushed.output
+    assert not [o for o in simulator.store.table("orders").values() if o["source"].startswith("qlosync stop-sell")]

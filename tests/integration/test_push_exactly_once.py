@@ -17,7 +17,8 @@ from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.errors import QloAppsOutcomeUnknown, QloAppsTimeout
 from qlosync.sync.outbound.mapper import PushRejected
 from qlosync.sync.inbound.pull import run_pull
-from qlosync.sync.outbound.push import PushDeps, PushOptions, PushOutcomePending, push_reservation
+from qlosync.sync.create_once import CreatePending
+from qlosync.sync.outbound.push import PushDeps, PushOptions, push_reservation
 from qlosync.sync.push_token import token_in
 from tests.outbound_fixtures import pms_room_type, sql_reservation, stay
 from tests.runtime_support import wait_until
@@ -125,7 +126,7 @@ def test_a_timed_out_create_waits_to_settle_and_then_adopts_the_order_qloapps_ma
     token = _mapping(engine, reservation).push_token
 
     # Then a retry while QloApps is still working neither creates nor gives up: it waits for the outcome
-    with pytest.raises(PushOutcomePending):
+    with pytest.raises(CreatePending):
         push_reservation(impatient_deps, reservation)
     assert _mapping(engine, reservation).qloapps_order_id is None
 
@@ -150,7 +151,7 @@ def test_a_failed_create_that_left_no_order_is_sent_again_only_after_the_settle_
     assert not simulator.store.table("orders")
 
     # When the push is retried within the settle window
-    with pytest.raises(PushOutcomePending):
+    with pytest.raises(CreatePending):
         push_reservation(push_deps, reservation)
     assert not simulator.store.table("orders")
 

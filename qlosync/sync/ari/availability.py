@@ -49,15 +49,17 @@ from qlosync.sync.sync_log import sync_log
 from qlosync.sync.locks import held_lock
 from qlosync.sync.push_token import STOP_SELL_SOURCE, new_token, with_token
 from qlosync.sync.ari.rates import qloapps_room_type
-from qlosync.sync.outbound.reconcile import find_created_order
+from qlosync.db.guest_keys import PLACEHOLDER_DOMAIN
+from qlosync.sync.create_once import DEFAULT_SETTLE_WINDOW, earlier_create
 
 logger = logging.getLogger(__name__)
 
-STOP_SELL_CUSTOMER = CustomerDetail("Stop", "Sell", "stop-sell@guests.qlosync.invalid", "0000000000")
+STOP_SELL_CUSTOMER = CustomerDetail("Stop", "Sell", f"stop-sell@{PLACEHOLDER_DOMAIN}", "0000000000")
 
 
 class AvailabilityPending(TransientError):
-    """The stop-sell booking's earlier create may still be running on QloApps, or its read-back differs."""
+    """The stop-sell booking's read-back differs from what was asked (a create still settling is a
+    :class:`~qlosync.sync.create_once.CreatePending`)."""
 
 
 @dataclass
@@ -136,7 +138,7 @@ def _request(qlo_room_type: int, id_hotel: int, hold: dict[date, int], order_id:
 
 
 def push_availability(engine: Engine, client: QloAppsClient, shop: ShopConfig, pms_room_type_id: int, first: date,
-                      last: date, *, settle_after: timedelta = timedelta(seconds=65),
+                      last: date, *, settle_after: timedelta = DEFAULT_SETTLE_WINDOW,
                       lock_timeout_s: float = 15.0) -> AvailabilityResult:
     """Make QloApps sell none of the rooms the PMS closed or has out of order on nights first..last."""
     before = client.request_count
@@ -147,11 +149,9 @@ def push_availability(engine: Engine, client: QloAppsClient, shop: ShopConfig, p
             total = _total_rooms(session, shop, qlo)
             block = _block(session, shop, qlo)
             order_id, token, attempted = block.qloapps_order_id, block.push_token, block.push_attempted_at
-        if order_id is None and token and attempted is not None:
-            order_id = find_created_order(client, token, [STOP_SELL_CUSTOMER.email])
-            if order_id is None and datetime.now(UTC) - attempted < settle_after:
-                raise AvailabilityPending(f"the stop-sell booking of QloApps room type {qlo} sent "
-                                          f"{(datetime.now(UTC) - attempted).total_seconds():.0f} s ago left no order yet")
+        if order_id is None:
+            order_id = earlier_create(client, token, attempted, [STOP_SELL_CUSTOMER.email], settle_after,
+                                      f"the stop-sell booking of QloApps room type {qlo}")
         order_id, held_now, target, short = _plan(factory, client, qlo, total, order_id, pms_room_type_id, first,
                                                   last)
         action = "unchanged"

@@ -24,6 +24,7 @@ from qlosync.errors import PermanentError
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.settings import Settings
 from qlosync.sync.conflicts import Side, close_conflict
+from qlosync.sync.create_once import settle_window_of
 from qlosync.sync.outbound.mapper import PushRejected
 from qlosync.sync.outbound.push import PushDeps, PushOptions, PushResult, cancel_deleted, flag_refused, push_reservation
 from qlosync.sync.ari.availability import AvailabilityResult, push_availability
@@ -151,7 +152,7 @@ def push_rates_job(settings: Settings, engine: Engine, session_factory: sessionm
 def push_availability_job(settings: Settings, engine: Engine, session_factory: sessionmaker[Session],
                           pms_room_type_id: int, start: date, end: date) -> list[AvailabilityResult]:
     """Hold off sale, in every enabled shop that sells the room type, what the PMS closed or has out of order."""
-    settle_after = PushOptions.from_settings(settings).settle_after
+    settle_after = settle_window_of(settings)
     return _for_each_shop_selling(settings, engine, session_factory, pms_room_type_id, "Availability",
                                   lambda shop, client: push_availability(engine, client, shop, pms_room_type_id,
                                                                          start, end, settle_after=settle_after))

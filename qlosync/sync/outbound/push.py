@@ -39,7 +39,7 @@ from qlosync.db.models import (
 )
 from qlosync.db.pms import PmsRoomType
 from qlosync.db.session import transaction
-from qlosync.errors import PermanentError, TransientError
+from qlosync.errors import PermanentError
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.errors import QloAppsInvalidRequest, QloAppsValidationError
 from qlosync.qloapps.models import STATE_CANCELLED, STATE_REFUNDED, BookingSnapshot, Order, RoomBooking
@@ -54,27 +54,23 @@ from qlosync.sync.outbound.mapper import PushRejected, booking_request, validate
 from qlosync.sync.pms_state import LineState, PmsState, load_state, pms_state_hash
 from qlosync.sync.push_token import new_token
 from qlosync.sync.sync_log import sync_log
-from qlosync.sync.outbound.reconcile import find_created_order
+from qlosync.sync.create_once import DEFAULT_SETTLE_WINDOW, earlier_create, settle_window_of
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class PushOutcomePending(TransientError):
-    """An earlier create may still be running on QloApps: wait before deciding it never happened."""
-
-
 @dataclass(frozen=True)
 class PushOptions:
-    # A create whose outcome is unknown is sent again only after this long without finding its order:
-    # QloApps may still be processing a request the client gave up on.
-    settle_after: timedelta = timedelta(seconds=60)
+    # A create whose outcome is unknown is sent again only after this long without finding its order
+    # (qlosync.sync.create_once).
+    settle_after: timedelta = DEFAULT_SETTLE_WINDOW
     lock_timeout_s: float = 15.0
     today: Callable[[], date] = field(default=lambda: datetime.now(UTC).date())
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PushOptions:
-        return cls(settle_after=timedelta(seconds=2 * settings.http_read_timeout_s + 5))
+        return cls(settle_after=settle_window_of(settings))
 
 
 @dataclass
@@ -202,22 +198,15 @@ def _context(session: Session, shop: ShopConfig, reservation_id: int) -> _Contex
 
 
 def _earlier_attempt(deps: PushDeps, ctx: _Context) -> int | None:
-    """The order a previous create made, if it did; raises PushOutcomePending while that is not yet knowable."""
+    """The order a previous create made, if it did; raises CreatePending while that is not yet knowable."""
     known = ctx.known
-    if known.push_token is None or known.push_attempted_at is None:
-        return None
     emails = [e for e in (ctx.state.guest.email, placeholder_email(ctx.state.guest.id)) if e]
-    order_id = find_created_order(deps.client, known.push_token, emails)
+    order_id = earlier_create(deps.client, known.push_token, known.push_attempted_at, emails,
+                              deps.options.settle_after, f"reservation {ctx.state.reservation_id}: the create")
     if order_id is not None:
         logger.info("Reservation %s: found QloApps order %s from an earlier create; adopting it.",
                     ctx.state.reservation_id, order_id, extra={"action": "push_adopt", "qloapps_order_id": order_id})
-        return order_id
-    waited = datetime.now(UTC) - known.push_attempted_at
-    if waited < deps.options.settle_after:
-        raise PushOutcomePending(
-            f"reservation {ctx.state.reservation_id}: the create sent {waited.total_seconds():.0f} s ago left no order "
-            f"yet; waiting up to {deps.options.settle_after.total_seconds():.0f} s before sending it again")
-    return None
+    return order_id
 
 
 def _create(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context) -> PushResult:
