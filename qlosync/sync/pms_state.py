@@ -13,9 +13,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from qlosync.db.pms import PmsGuest, PmsReservation
-
-CLOSED_STATUSES = ("cancelled", "refunded")
+from qlosync.db.pms import CLOSED_STATUSES, PmsGuest, PmsReservation
 
 
 @dataclass(frozen=True)

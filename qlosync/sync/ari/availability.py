@@ -32,7 +32,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsRoomMapping, QloAppsStopSellBlock
-from qlosync.db.pms import PmsClosedNight, PmsReservation, PmsReservationLine, PmsRoom, PmsRoomOutage
+from qlosync.db.pms import (
+    CLOSED_STATUSES,
+    PmsClosedNight,
+    PmsReservation,
+    PmsReservationLine,
+    PmsRoom,
+    PmsRoomOutage,
+)
 from qlosync.db.session import transaction
 from qlosync.errors import TransientError
 from qlosync.qloapps.client import QloAppsClient
@@ -103,7 +110,7 @@ def pms_guests(session: Session, pms_room_type_id: int, first: date, last: date)
             select(PmsReservationLine.checkin, PmsReservationLine.checkout)
             .join(PmsReservation, PmsReservation.id == PmsReservationLine.reservation_id)
             .where(PmsReservationLine.room_type_id == pms_room_type_id,
-                   PmsReservation.status.not_in(("cancelled", "refunded")),
+                   PmsReservation.status.not_in(CLOSED_STATUSES),
                    PmsReservationLine.checkin <= last, PmsReservationLine.checkout > first)):
         counts.update(_nights(max(checkin, first), min(checkout - timedelta(days=1), last)))
     return counts

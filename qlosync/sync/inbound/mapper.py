@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from qlosync.db.pms import CLOSED_STATUSES
 from qlosync.errors import PermanentError
 from qlosync.qloapps.models import BookingSnapshot, RoomBooking
 from qlosync.sync.push_token import without_token
@@ -119,7 +120,7 @@ def map_snapshot(snapshot: BookingSnapshot, currency_by_id: Mapping[int, str]) -
     customer = snapshot.customer
     lines = tuple(sorted((map_line(r) for r in snapshot.room_bookings), key=lambda line: line.qloapps_room_booking_id))
     status = ORDER_STATE_TO_STATUS.get(order.current_state, "pending")
-    if status not in ("cancelled", "refunded"):
+    if status not in CLOSED_STATUSES:
         # A room cancelled inside a live order frees the room: the PMS keeps only the rooms still booked.
         live = tuple(line for line in lines if not line.cancelled)
         lines = live or lines

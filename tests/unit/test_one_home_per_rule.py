@@ -1,0 +1,21 @@
+"""Rules that used to be spelled out in several places (issue 19) live in one, and the others call it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "qlosync"
+
+
+def _modules() -> list[tuple[str, ast.AST]]:
+    return [(str(path.relative_to(PACKAGE.parent)), ast.parse(path.read_text()))
+            for path in PACKAGE.rglob("*.py") if "simulator" not in path.parts]
+
+
+def test_the_closed_reservation_statuses_are_listed_once():
+    spelled = [where for where, tree in _modules() for node in ast.walk(tree)
+               if isinstance(node, (ast.Tuple, ast.List, ast.Set))
+               and {getattr(e, "value", None) for e in node.elts} == {"cancelled", "refunded"}]
+    assert spelled == ["qlosync/db/pms.py"]
+
