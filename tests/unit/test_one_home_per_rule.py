@@ -19,3 +19,9 @@ def test_the_closed_reservation_statuses_are_listed_once():
                and {getattr(e, "value", None) for e in node.elts} == {"cancelled", "refunded"}]
     assert spelled == ["qlosync/db/pms.py"]
 
+
+def test_one_module_asks_qloapps_for_its_currencies():
+    callers = sorted({where for where, tree in _modules() for node in ast.walk(tree)
+                      if isinstance(node, ast.Attribute) and node.attr == "get_currency_codes"
+                      and not where.startswith("qlosync/qloapps/")})
+    assert callers == ["qlosync/sync/currencies.py"]

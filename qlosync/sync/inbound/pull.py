@@ -32,6 +32,7 @@ from qlosync.qloapps.models import BookingSnapshot, Order
 from qlosync.runtime import metrics
 from qlosync.sync.inbound import runs
 from qlosync.sync.inbound.apply import ApplyResult, Catalog, apply_snapshot, apply_snapshots
+from qlosync.sync.currencies import ShopCurrencies
 from qlosync.sync.sync_log import sync_log
 from qlosync.sync.inbound.mapper import InvalidBookingError
 from qlosync.sync.locks import exclusive_run, one_of_locks
@@ -81,11 +82,11 @@ class PullDeps:
     retry_booking: Callable[[int], object]
     options: PullOptions = field(default_factory=PullOptions)
     progress: Callable[[RunReport], None] | None = None
-    _currencies: dict[int, str] | None = None
+    _currencies: ShopCurrencies | None = None
 
-    def currencies(self) -> dict[int, str]:
+    def currencies(self) -> ShopCurrencies:
         if self._currencies is None:
-            self._currencies = self.client.get_currency_codes()
+            self._currencies = ShopCurrencies(self.client, self.shop)
         return self._currencies
 
     def catalog(self, session: Session) -> Catalog:

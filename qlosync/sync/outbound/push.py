@@ -19,7 +19,6 @@ written to the sync log, never dropped silently.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -54,6 +53,7 @@ from qlosync.sync.outbound.mapper import PushRejected, booking_request, validate
 from qlosync.sync.pms_state import LineState, PmsState, load_state, pms_state_hash
 from qlosync.sync.push_token import new_token
 from qlosync.sync.sync_log import sync_log
+from qlosync.sync.currencies import ShopCurrencies
 from qlosync.sync.create_once import DEFAULT_SETTLE_WINDOW, earlier_create, settle_window_of
 
 logger = logging.getLogger(__name__)
@@ -81,25 +81,12 @@ class PushDeps:
     client: QloAppsClient
     shop: ShopConfig
     options: PushOptions = field(default_factory=PushOptions)
-    _currencies: dict[int, str] | None = None
+    _currencies: ShopCurrencies | None = None
 
-    def currencies(self) -> dict[int, str]:
+    def currencies(self) -> ShopCurrencies:
         if self._currencies is None:
-            self._currencies = _currency_codes(self.client, self.shop)
+            self._currencies = ShopCurrencies(self.client, self.shop)
         return self._currencies
-
-
-# A shop's currency ids hardly ever change; one lookup per worker process and ten minutes, not per push.
-_CURRENCIES: dict[tuple[int, str], tuple[float, dict[int, str]]] = {}
-CURRENCY_TTL_S = 600.0
-
-
-def _currency_codes(client: QloAppsClient, shop: ShopConfig) -> dict[int, str]:
-    key, now = (shop.id, shop.base_url), time.monotonic()
-    cached = _CURRENCIES.get(key)
-    if cached is None or now - cached[0] > CURRENCY_TTL_S:
-        cached = _CURRENCIES[key] = (now, client.get_currency_codes())
-    return cached[1]
 
 
 @dataclass(frozen=True)
