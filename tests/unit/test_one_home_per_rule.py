@@ -25,3 +25,10 @@ def test_one_module_asks_qloapps_for_its_currencies():
                       if isinstance(node, ast.Attribute) and node.attr == "get_currency_codes"
                       and not where.startswith("qlosync/qloapps/")})
     assert callers == ["qlosync/sync/currencies.py"]
+
+
+def test_int32_max_is_written_once():
+    spelled = [where for where, tree in _modules() for node in ast.walk(tree)
+               if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow)
+               and getattr(node.left, "value", None) == 2 and getattr(node.right, "value", None) == 31]
+    assert spelled == ["qlosync/fields.py"]

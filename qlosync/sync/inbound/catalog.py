@@ -16,6 +16,7 @@ from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsRoomMapping, QloAppsRoomTypeMapping
 from qlosync.db.pms import PmsRoom, PmsRoomType
 from qlosync.errors import PermanentError
+from qlosync.fields import INT32_MAX
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.models import RoomType
 
@@ -139,7 +140,7 @@ def set_room_type_mapping(
     """Map a QloApps room type to a PMS room type given by id or code (replacing any earlier mapping)."""
     # An id is ASCII digits within PostgreSQL's integer; anything else can only be a code.
     as_id = int(pms_room_type) if pms_room_type.isascii() and pms_room_type.isdigit() else None
-    pms = session.get(PmsRoomType, as_id) if as_id is not None and as_id < 2**31 else None
+    pms = session.get(PmsRoomType, as_id) if as_id is not None and as_id <= INT32_MAX else None
     if pms is None:
         pms = session.scalars(select(PmsRoomType).where(PmsRoomType.code == pms_room_type)).first()
     if pms is None:
