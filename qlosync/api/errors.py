@@ -26,9 +26,9 @@ from qlosync.errors import (
     SyncDisabledError,
     TransientError,
 )
+from qlosync.db.config_store import UnknownShopError
 from qlosync.fields import InvalidValueError
 from qlosync.ops.dlq import NotRequeuableError
-from qlosync.ops.shops import UnknownShopError
 from qlosync.ops.sync import RunNotFoundError
 from qlosync.runtime.dlq import DeadLetterNotFoundError
 from qlosync.runtime.topology import BrokerUnavailableError, QueueConflictError

@@ -9,7 +9,7 @@ from qlosync.cli.params import PMS_ROOM_TYPE, positive_id
 from qlosync.db.session import make_sessionmaker
 from qlosync.ops import mappings as mapping_ops
 from qlosync.ops import sync as sync_ops
-from qlosync.ops.shops import open_shop
+from qlosync.sync.service import load_shop_config
 from qlosync.sync.inbound.pull import RunReport
 
 
@@ -36,7 +36,7 @@ def sync_command(cli: CliContext, shop: str, full: bool, wait: bool) -> None:
         requested = sync_ops.request_pull(cli.settings, sessions, shop, full=full)
         click.echo(f"enqueued {requested.kind} pull of {shop} as message {requested.message_id}")
         return
-    config = open_shop(cli.settings, sessions, shop, require_enabled=True)
+    config = load_shop_config(cli.settings, sessions, shop, require_enabled=True)
     click.echo(f"{'full' if full else 'incremental'} pull of {shop} ({config.base_url}) running...", err=True)
     report = sync_ops.pull_now(cli.settings, cli.engine, sessions, shop, full=full, progress=_progress)
     click.echo(

@@ -36,6 +36,10 @@ KEY_NEEDED_FOR_NEW_URL = ("a base URL other than the stored one needs the API ke
                           "(--api-key-stdin / api_key): the stored key is only ever sent to the stored URL")
 
 
+class UnknownShopError(ConfigurationError):
+    """No QloApps shop of that name is configured (the API answers 404)."""
+
+
 class KeyNeededForNewUrlError(ConfigurationError):
     """A shop's base URL would change (or be tested) without an API key given with it."""
 
@@ -56,9 +60,10 @@ def find_config(session: Session, name: str = DEFAULT_SHOP) -> QloAppsConfig | N
 
 
 def get_config_row(session: Session, name: str = DEFAULT_SHOP) -> QloAppsConfig:
+    """The shop's stored row (API key still encrypted): the one lookup behind every load of a shop."""
     row = find_config(session, name)
     if row is None:
-        raise ConfigurationError(
+        raise UnknownShopError(
             f"QloApps shop {name!r} is not configured: run `qlosync config set --base-url URL --api-key-stdin`"
         )
     return row

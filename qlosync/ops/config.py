@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.crypto import KeyCipher
 from qlosync import fields
-from qlosync.db.config_store import describe, find_config, require_key_for_new_url, save_config
+from qlosync.db.config_store import describe, find_config, get_config_row, require_key_for_new_url, save_config
 from qlosync.db.models import QloAppsConfig
 from qlosync.db.session import transaction
-from qlosync.ops.shops import open_shop, shop_row
+from qlosync.sync.service import load_shop_config
 from qlosync.qloapps.client import QloAppsClient, api_root
 from qlosync.qloapps.errors import (
     QloAppsAuthError,
@@ -75,13 +75,13 @@ def _public(row: QloAppsConfig) -> ShopSettings:
 
 
 def read_settings(session: Session, name: str) -> ShopSettings:
-    return _public(shop_row(session, name))
+    return _public(get_config_row(session, name))
 
 
 def describe_masked(settings: Settings, session: Session, name: str) -> dict[str, object]:
     """What ``qlosync config show`` prints: the key masked to its last characters (when it can be decrypted)."""
     cipher = KeyCipher(settings.secret_key) if settings.secret_key else None
-    return describe(shop_row(session, name), cipher)
+    return describe(get_config_row(session, name), cipher)
 
 
 def save_settings(
@@ -118,7 +118,7 @@ def check_connection(settings: Settings, sessions: sessionmaker[Session], name: 
     if api_key is not None:
         fields.api_key(api_key)
     if base_url is None or api_key is None:
-        stored = open_shop(settings, sessions, name)
+        stored = load_shop_config(settings, sessions, name)
         if base_url is not None:
             require_key_for_new_url(stored.base_url, base_url, api_key)
         base_url = base_url if base_url is not None else stored.base_url

@@ -9,9 +9,9 @@ import dramatiq
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from qlosync.db.config_store import ShopConfig
+from qlosync.db.config_store import ShopConfig, get_config_row
 from qlosync.db.session import transaction
-from qlosync.ops.shops import open_shop, shop_row
+from qlosync.sync.service import load_shop_config
 from qlosync.ops.sync import booking_retrier
 from qlosync.qloapps.errors import QloAppsError
 from qlosync.settings import Settings
@@ -41,7 +41,7 @@ class RoomTypeMappingInfo:
 def list_mappings(sessions: sessionmaker[Session], shop: str) -> list[RoomTypeMappingInfo]:
     """The shop's room-type mappings, by QloApps room type id."""
     with transaction(sessions) as session:
-        config_id = shop_row(session, shop).id
+        config_id = get_config_row(session, shop).id
         return [
             RoomTypeMappingInfo(mapping.qloapps_room_type_id, mapping.qloapps_name, mapping.qloapps_hotel_id,
                                 room_type.id, room_type.code, room_type.name)
@@ -53,7 +53,7 @@ def set_mapping(settings: Settings, sessions: sessionmaker[Session], shop: str, 
                 pms_room_type: str) -> RoomTypeMappingInfo:
     """Map a QloApps room type the shop has to a PMS room type (id or code); call :func:`apply_parked`
     afterwards. Used alike by `qlosync mappings set` and PUT /mappings/{id}."""
-    config = open_shop(settings, sessions, shop)
+    config = load_shop_config(settings, sessions, shop)
     check_room_type(settings, sessions, config, qloapps_room_type_id)
     with transaction(sessions) as session:
         set_room_type_mapping(session, config, qloapps_room_type_id, pms_room_type)
@@ -82,7 +82,7 @@ def check_room_type(settings: Settings, sessions: sessionmaker[Session], config:
 
 def import_mappings(settings: Settings, sessions: sessionmaker[Session], shop: str) -> CatalogImport:
     """Map QloApps room types and rooms to PMS ones by name/number, creating what the PMS lacks."""
-    config = open_shop(settings, sessions, shop)
+    config = load_shop_config(settings, sessions, shop)
     with open_client(settings, config) as client, transaction(sessions) as session:
         return import_catalog(session, client, config)
 
@@ -90,6 +90,6 @@ def import_mappings(settings: Settings, sessions: sessionmaker[Session], shop: s
 def apply_parked(settings: Settings, engine: Engine, sessions: sessionmaker[Session], shop: str, *,
                  broker: dramatiq.Broker | None = None) -> Counter[str]:
     """Apply the bookings parked for want of a mapping that now exists; outcome counts (empty: none were)."""
-    config = open_shop(settings, sessions, shop)
+    config = load_shop_config(settings, sessions, shop)
     with pull_deps(settings, engine, sessions, config, booking_retrier(shop, broker)) as deps:
         return retry_parked(deps)

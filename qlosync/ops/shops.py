@@ -1,5 +1,6 @@
-"""Shops: finding one for an operation (an unknown shop is its own error, so the API can answer 404), and
-managing many of them: add, change, remove, import from CSV, and each one's status in attention order."""
+"""Managing many shops: add, change, remove, import from CSV, and each one's status in attention order.
+Finding one for an operation is qlosync.db.config_store.get_config_row (an unknown shop is its own error,
+so the API answers 404) and qlosync.sync.service.load_shop_config (with its key decrypted)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,16 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from qlosync import fields
 from qlosync.crypto import KeyCipher
 from qlosync.db.config_store import (
     KeyNeededForNewUrlError,
-    ShopConfig,
+    UnknownShopError,
     close_breaker,
     find_config,
-    load_shop,
+    get_config_row,
     require_key_for_new_url,
 )
 from qlosync.db.models import (
@@ -42,35 +43,6 @@ from qlosync.ops.overdue import is_overdue
 from qlosync.secrets import Secret, mask, without_credentials
 from qlosync.settings import DEFAULT_SYNC_INTERVAL_MS, Settings
 from qlosync.sync.gate import reset_breaker
-
-
-class UnknownShopError(ConfigurationError):
-    """No QloApps shop of that name is configured."""
-
-
-def _not_configured(name: str) -> UnknownShopError:
-    # Same words as config_store.get_config_row, so the CLI's output did not change.
-    return UnknownShopError(
-        f"QloApps shop {name!r} is not configured: run `qlosync config set --base-url URL --api-key-stdin`"
-    )
-
-
-def shop_row(session: Session, name: str) -> QloAppsConfig:
-    """The shop's stored row (API key still encrypted)."""
-    row = find_config(session, name)
-    if row is None:
-        raise _not_configured(name)
-    return row
-
-
-def open_shop(settings: Settings, sessions: sessionmaker[Session], name: str, *,
-              require_enabled: bool = False) -> ShopConfig:
-    """The shop's configuration with its API key decrypted; optionally insist that sync is on."""
-    # The cipher first: without QLOSYNC_SECRET_KEY nothing here can work, whichever shop was asked for.
-    cipher = KeyCipher(settings.require_secret_key())
-    with transaction(sessions) as session:
-        shop_row(session, name)
-        return load_shop(session, cipher, name, require_enabled=require_enabled)
 
 
 # -- managing many shops ------------------------------------------------------------------------------------------
@@ -198,7 +170,7 @@ def update_shop(session: Session, settings: Settings, name: str, *, enabled: boo
                                    conflict_strategy=conflict_strategy,
                                    max_concurrent_requests=max_concurrent_requests,
                                    max_requests_per_second=max_requests_per_second), settings)
-    row = shop_row(session, name)
+    row = get_config_row(session, name)
     require_key_for_new_url(row.base_url, changes.base_url, changes.api_key)
     _apply(row, changes, _cipher_for(settings, changes))
     session.flush()
@@ -236,7 +208,7 @@ class ShopData:
 
 
 def shop_data(session: Session, name: str) -> ShopData:
-    config_id = shop_row(session, name).id
+    config_id = get_config_row(session, name).id
 
     def count(model: Any) -> int:
         return int(session.scalar(select(func.count()).select_from(model).where(model.config_id == config_id)) or 0)
@@ -532,4 +504,4 @@ def summary_text(counts: dict[str, int]) -> str:
 
 def reset_shop_breaker(engine: Engine, session: Session, name: str) -> bool:
     """Close the named shop's breaker; True if it was open or counting failures."""
-    return reset_breaker(engine, shop_row(session, name).id)
+    return reset_breaker(engine, get_config_row(session, name).id)

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db.models import QloAppsConfig, QloAppsSyncState
 from qlosync.errors import PermanentError
-from qlosync.ops.shops import open_shop, shop_row
+from qlosync.db.config_store import get_config_row
+from qlosync.sync.service import load_shop_config
 from qlosync.settings import Settings
 from qlosync.sync.inbound.pull import RunReport, run_pull
 from qlosync.sync.service import pull_deps
@@ -81,7 +82,7 @@ def booking_retrier(shop: str, broker: dramatiq.Broker | None = None) -> Callabl
 def request_pull(settings: Settings, sessions: sessionmaker[Session], shop: str, *, full: bool = False,
                  broker: dramatiq.Broker | None = None) -> PullRequested:
     """Enqueue a manual pull for the inbound workers; refuses an unknown shop or one whose sync is off."""
-    open_shop(settings, sessions, shop, require_enabled=True)
+    load_shop_config(settings, sessions, shop, require_enabled=True)
     kind: Literal["full", "incremental"] = "full" if full else "incremental"
     message = _enqueue("pull_bookings", (shop, kind, "manual"), broker)
     return PullRequested(shop=shop, kind=kind, message_id=message.message_id)
@@ -90,7 +91,7 @@ def request_pull(settings: Settings, sessions: sessionmaker[Session], shop: str,
 def pull_now(settings: Settings, engine: Engine, sessions: sessionmaker[Session], shop: str, *, full: bool = False,
              progress: Callable[[RunReport], None] | None = None) -> RunReport:
     """Run a manual pull in this process (``qlosync sync --wait``)."""
-    config = open_shop(settings, sessions, shop, require_enabled=True)
+    config = load_shop_config(settings, sessions, shop, require_enabled=True)
     with pull_deps(settings, engine, sessions, config, booking_retrier(shop), progress=progress) as deps:
         return run_pull(deps, kind="full" if full else "incremental", trigger="manual")
 
@@ -100,7 +101,7 @@ def list_runs(session: Session, *, shop: str | None = None, message_id: str | No
     """Pull runs, newest first, optionally of one shop or started by one message."""
     query = select(QloAppsSyncState, QloAppsConfig.name).join(QloAppsConfig, QloAppsConfig.id == QloAppsSyncState.config_id)
     if shop is not None:
-        query = query.where(QloAppsSyncState.config_id == shop_row(session, shop).id)
+        query = query.where(QloAppsSyncState.config_id == get_config_row(session, shop).id)
     if message_id is not None:
         query = query.where(QloAppsSyncState.message_id == message_id)
     query = query.order_by(QloAppsSyncState.started_at.desc(), QloAppsSyncState.id.desc())

@@ -271,3 +271,19 @@ def test_a_thousand_shops_import_and_status_quickly(session_factory, settings, e
     assert len(rows) == 1000
     assert [r.name for r in rows[:2]] == ["shop-0007", "shop-0501"]
     assert shops.summarise(rows) == {"breaker_open": 2, "failing": 0, "overdue": 0, "ok": 988, "disabled": 10}
+
+
+def test_every_way_of_loading_a_shop_says_unknown_shop_alike(session_factory, settings, secret_key):
+    from qlosync.db import config_store
+    from qlosync.sync.service import load_shop_config
+
+    expected = ("QloApps shop 'nowhere' is not configured: run "
+                "`qlosync config set --base-url URL --api-key-stdin`")
+    with transaction(session_factory) as session:
+        with pytest.raises(config_store.UnknownShopError) as by_store:
+            config_store.load_shop(session, KeyCipher(secret_key), "nowhere")
+        with pytest.raises(config_store.UnknownShopError) as by_row:
+            config_store.get_config_row(session, "nowhere")
+    with pytest.raises(config_store.UnknownShopError) as by_service:
+        load_shop_config(settings, session_factory, "nowhere")
+    assert [str(e.value) for e in (by_store, by_row, by_service)] == [expected] * 3

@@ -30,7 +30,7 @@ from qlosync.api.models import (
 )
 from qlosync.api.routes.common import errors
 from qlosync.api.services import ApiServices, services
-from qlosync.db.config_store import KeyNeededForNewUrlError
+from qlosync.db.config_store import KeyNeededForNewUrlError, get_config_row
 from qlosync.db.session import transaction
 from qlosync.ops import shops as shop_ops
 from qlosync.ops.shops import DuplicateShopError, InvalidShopError, ShopImportError
@@ -62,7 +62,7 @@ def _secret(value: SecretStr | None) -> Secret | None:
 
 
 def _view(api: ApiServices, session: Session, name: str) -> ShopView:
-    shop_ops.shop_row(session, name)  # 404 for an unknown shop
+    get_config_row(session, name)  # 404 for an unknown shop
     row = shop_ops.shop_status(session, sync_interval_ms=api.settings.sync_interval_ms, names=[name])[0]
     return ShopView.model_validate(asdict(row))
 
