@@ -9,7 +9,12 @@ from sqlalchemy.orm import Session
 
 from qlosync import fields
 from qlosync.crypto import KeyCipher
-from qlosync.db.models import QloAppsConfig, QloAppsShopGate
+from qlosync.db.models import (
+    DEFAULT_MAX_CONCURRENT_REQUESTS,
+    DEFAULT_MAX_REQUESTS_PER_SECOND,
+    QloAppsConfig,
+    QloAppsShopGate,
+)
 from qlosync.errors import ConfigurationError, SyncDisabledError
 from qlosync.secrets import Secret, mask, without_credentials
 
@@ -79,10 +84,14 @@ def save_config(
     sync_enabled: bool | None = None,
     id_hotel: int | None = None,
     conflict_strategy: str | None = None,
+    max_concurrent_requests: int | None = None,
+    max_requests_per_second: float | None = None,
     allow_link_local_urls: bool = False,
+    stored: QloAppsConfig | None = None,
 ) -> QloAppsConfig:
-    """Create or update a shop's configuration; only the given fields change, each checked by
-    :mod:`qlosync.fields` before anything is written."""
+    """Create or update a shop's configuration: the one writer of ``qloapps_config``. Only the given fields
+    change, each checked by :mod:`qlosync.fields` before anything is written; a new shop gets sync off
+    unless *sync_enabled* says otherwise. *stored* is the shop's row when the caller has already read it."""
     if base_url is not None:
         base_url = fields.base_url(base_url, allow_link_local=allow_link_local_urls)
     if api_key is not None:
@@ -91,12 +100,18 @@ def save_config(
         id_hotel = fields.hotel_id(id_hotel)
     if conflict_strategy is not None:
         fields.conflict_strategy(conflict_strategy)
-    row = find_config(session, name)
+    if max_concurrent_requests is not None:
+        max_concurrent_requests = fields.max_concurrent_requests(max_concurrent_requests)
+    if max_requests_per_second is not None:
+        max_requests_per_second = fields.max_requests_per_second(max_requests_per_second)
+    row = stored if stored is not None else find_config(session, name)
     if row is None:
         fields.shop_name(name)
         if base_url is None or api_key is None:
             raise ConfigurationError("a new QloApps configuration needs both --base-url and the API key")
-        row = QloAppsConfig(name=name, sync_enabled=False, id_hotel=1, conflict_strategy="qloapps_wins")
+        row = QloAppsConfig(name=name, sync_enabled=False, id_hotel=1, conflict_strategy="qloapps_wins",
+                            max_concurrent_requests=DEFAULT_MAX_CONCURRENT_REQUESTS,
+                            max_requests_per_second=DEFAULT_MAX_REQUESTS_PER_SECOND)
         session.add(row)
     else:
         require_key_for_new_url(row.base_url, base_url, api_key)
@@ -112,6 +127,10 @@ def save_config(
         row.id_hotel = id_hotel
     if conflict_strategy is not None:
         row.conflict_strategy = conflict_strategy
+    if max_concurrent_requests is not None:
+        row.max_concurrent_requests = max_concurrent_requests
+    if max_requests_per_second is not None:
+        row.max_requests_per_second = max_requests_per_second
     session.flush()
     if base_url is not None or api_key is not None:
         close_breaker(session, row.id)

@@ -20,14 +20,12 @@ from qlosync.crypto import KeyCipher
 from qlosync.db.config_store import (
     KeyNeededForNewUrlError,
     UnknownShopError,
-    close_breaker,
     find_config,
     get_config_row,
     require_key_for_new_url,
+    save_config,
 )
 from qlosync.db.models import (
-    DEFAULT_MAX_CONCURRENT_REQUESTS,
-    DEFAULT_MAX_REQUESTS_PER_SECOND,
     QloAppsConfig,
     QloAppsReservationMapping,
     QloAppsRoomTypeMapping,
@@ -118,24 +116,15 @@ def _checked(changes: ShopChanges, settings: Settings) -> ShopChanges:
     return canonical
 
 
-def _apply(row: QloAppsConfig, changes: ShopChanges, cipher: KeyCipher | None) -> None:
-    """Write already checked changes onto the row."""
-    if changes.api_key is not None:
-        if cipher is None:
-            raise ConfigurationError("QLOSYNC_SECRET_KEY is needed to store the API key")
-        row.api_key_encrypted = cipher.encrypt(changes.api_key)
-    for attribute, value in (("base_url", changes.base_url), ("sync_enabled", changes.enabled),
-                             ("id_hotel", changes.id_hotel), ("conflict_strategy", changes.conflict_strategy),
-                             ("max_concurrent_requests", changes.max_concurrent_requests),
-                             ("max_requests_per_second", changes.max_requests_per_second)):
-        if value is not None:
-            setattr(row, attribute, value)
-
-
-def _new_row(name: str) -> QloAppsConfig:
-    return QloAppsConfig(name=name, sync_enabled=True, id_hotel=1, conflict_strategy="qloapps_wins",
-                         max_concurrent_requests=DEFAULT_MAX_CONCURRENT_REQUESTS,
-                         max_requests_per_second=DEFAULT_MAX_REQUESTS_PER_SECOND)
+def _save(session: Session, settings: Settings, cipher: KeyCipher | None, name: str, changes: ShopChanges,
+          stored: QloAppsConfig | None) -> QloAppsConfig:
+    """Already checked changes, through the one writer (config_store.save_config)."""
+    return save_config(session, cipher, name=name, base_url=changes.base_url, api_key=changes.api_key,
+                       sync_enabled=changes.enabled, id_hotel=changes.id_hotel,
+                       conflict_strategy=changes.conflict_strategy,
+                       max_concurrent_requests=changes.max_concurrent_requests,
+                       max_requests_per_second=changes.max_requests_per_second,
+                       allow_link_local_urls=settings.allow_link_local_urls, stored=stored)
 
 
 def _cipher_for(settings: Settings, changes: ShopChanges) -> KeyCipher | None:
@@ -154,11 +143,7 @@ def add_shop(session: Session, settings: Settings, name: str, *, base_url: str, 
                                    max_requests_per_second=max_requests_per_second), settings)
     if find_config(session, name) is not None:
         raise DuplicateShopError(f"QloApps shop {name!r} already exists (change it with `qlosync shops set`)")
-    row = _new_row(name)
-    _apply(row, changes, _cipher_for(settings, changes))
-    session.add(row)
-    session.flush()
-    return row
+    return _save(session, settings, _cipher_for(settings, changes), name, changes, None)
 
 
 def update_shop(session: Session, settings: Settings, name: str, *, enabled: bool | None = None,
@@ -171,12 +156,7 @@ def update_shop(session: Session, settings: Settings, name: str, *, enabled: boo
                                    max_concurrent_requests=max_concurrent_requests,
                                    max_requests_per_second=max_requests_per_second), settings)
     row = get_config_row(session, name)
-    require_key_for_new_url(row.base_url, changes.base_url, changes.api_key)
-    _apply(row, changes, _cipher_for(settings, changes))
-    session.flush()
-    if changes.base_url is not None or changes.api_key is not None:
-        close_breaker(session, row.id)
-    return row
+    return _save(session, settings, _cipher_for(settings, changes), name, changes, row)
 
 
 def set_enabled(session: Session, names: Sequence[str], enabled: bool) -> list[str]:
@@ -369,14 +349,10 @@ def import_csv(session: Session, settings: Settings, text: str, *, dry_run: bool
     cipher = KeyCipher(settings.require_secret_key())
     for row in rows:
         target = existing.get(row.name)
-        if target is None:
-            target = _new_row(row.name)
-            session.add(target)
-        _apply(target, row.changes, cipher)
-    session.flush()
-    for row in rows:
-        if row.name in existing and (row.changes.base_url is not None or row.changes.api_key is not None):
-            close_breaker(session, existing[row.name].id)
+        # A new shop of the file has sync on unless its `enabled` cell says otherwise (like `shops add`).
+        changes = row.changes if target is not None or row.changes.enabled is not None \
+            else replace(row.changes, enabled=True)
+        _save(session, settings, cipher, row.name, changes, target)
     return report
 
 

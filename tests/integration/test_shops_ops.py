@@ -287,3 +287,18 @@ def test_every_way_of_loading_a_shop_says_unknown_shop_alike(session_factory, se
     with pytest.raises(config_store.UnknownShopError) as by_service:
         load_shop_config(settings, session_factory, "nowhere")
     assert [str(e.value) for e in (by_store, by_row, by_service)] == [expected] * 3
+
+
+def test_the_one_writer_takes_the_limits_too_and_checks_them(session_factory, settings, secret_key):
+    from qlosync.db.config_store import save_config
+    from qlosync.fields import InvalidValueError
+
+    cipher = KeyCipher(secret_key)
+    with transaction(session_factory) as session:
+        row = save_config(session, cipher, name="limited", base_url="http://limited.test", api_key=Secret(TEST_API_KEY),
+                          sync_enabled=True, max_concurrent_requests=8, max_requests_per_second=2.5)
+        assert (row.sync_enabled, row.max_concurrent_requests, row.max_requests_per_second) == (True, 8, 2.5)
+        with pytest.raises(InvalidValueError, match="max concurrent requests must be from 1 to 64, got 65"):
+            save_config(session, cipher, name="limited", max_concurrent_requests=65)
+    with transaction(session_factory) as session:
+        assert load_shop(session, cipher, "limited").max_concurrent_requests == 8
