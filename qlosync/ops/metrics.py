@@ -17,7 +17,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, text
 
 from qlosync.db.session import make_sessionmaker, transaction
+from qlosync.ops.overdue import is_overdue
 from qlosync.runtime.heartbeat import STALE_AFTER_BEATS
+from qlosync.settings import DEFAULT_SYNC_INTERVAL_MS
 from qlosync.sync.outbox import backlog
 
 BOOKING_OUTCOMES = ("created", "updated", "unchanged", "failed", "parked")
@@ -34,7 +36,8 @@ SELECT c.name, c.sync_enabled, extract(epoch FROM k.last_successful_sync),
        extract(epoch FROM now() - k.last_successful_sync),
        (SELECT count(*) FROM qloapps_conflicts x WHERE x.config_id = c.id AND x.status = 'open'),
        (SELECT count(*) FROM qloapps_reservation_mappings m WHERE m.config_id = c.id AND m.parked_reason IS NOT NULL),
-       (SELECT count(*) FROM qloapps_reservation_mappings m WHERE m.config_id = c.id AND m.push_error IS NOT NULL)
+       (SELECT count(*) FROM qloapps_reservation_mappings m WHERE m.config_id = c.id AND m.push_error IS NOT NULL),
+       extract(epoch FROM now() - c.created_at)
 FROM qloapps_config c LEFT JOIN qloapps_sync_cursor k ON k.config_id = c.id
 """
 
@@ -52,8 +55,9 @@ FROM qlosync_processes GROUP BY 1, 2
 class DatabaseCollector(Collector):
     """Reads the numbers at every scrape (a handful of aggregate queries; no state kept here)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, sync_interval_ms: int = DEFAULT_SYNC_INTERVAL_MS) -> None:
         self._sessions = make_sessionmaker(engine)
+        self._sync_interval_ms = sync_interval_ms
 
     def collect(self) -> Iterator[Any]:
         with transaction(self._sessions) as session:
@@ -92,15 +96,20 @@ class DatabaseCollector(Collector):
                                        labels=["shop"])
             refused = GaugeMetricFamily("qlosync_pushes_refused", "PMS reservations whose last push was refused.",
                                         labels=["shop"])
-            for shop, is_enabled, last_at, age, n_conflicts, n_parked, n_refused in rows(_SHOPS):
+            overdue = GaugeMetricFamily("qlosync_sync_overdue", "1 when sync is on and overdue (the status rule).",
+                                        labels=["shop"])
+            for shop, is_enabled, last_at, age, n_conflicts, n_parked, n_refused, configured_ago in rows(_SHOPS):
                 enabled.add_metric([shop], 1 if is_enabled else 0)
+                late = is_enabled and is_overdue(None if age is None else float(age), float(configured_ago),
+                                                 self._sync_interval_ms)
+                overdue.add_metric([shop], 1 if late else 0)
                 if last_at is not None:
                     last.add_metric([shop], float(last_at))
                     since.add_metric([shop], float(age))
                 conflicts.add_metric([shop], n_conflicts)
                 parked.add_metric([shop], n_parked)
                 refused.add_metric([shop], n_refused)
-            yield from (last, since, enabled, conflicts, parked, refused)
+            yield from (last, since, enabled, conflicts, parked, refused, overdue)
 
             outbox = backlog(session)
             yield GaugeMetricFamily("qlosync_outbox_unsent", "PMS changes not yet relayed.", value=outbox.unsent)
@@ -134,10 +143,10 @@ class DatabaseCollector(Collector):
             yield from (processes, done)
 
 
-def render(engine: Engine) -> tuple[bytes, str]:
+def render(engine: Engine, *, sync_interval_ms: int = DEFAULT_SYNC_INTERVAL_MS) -> tuple[bytes, str]:
     """The Prometheus text exposition: the database's numbers plus this process's own metrics."""
     from prometheus_client import CONTENT_TYPE_LATEST
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DatabaseCollector(engine))
+    registry.register(DatabaseCollector(engine, sync_interval_ms))
     return generate_latest(registry) + generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -80,3 +80,23 @@ def test_endpoint_labels_never_carry_record_ids() -> None:
     assert endpoint_of("/api/bookings/17") == "bookings/:id"
     assert endpoint_of("orders") == "orders"
     assert endpoint_of("/api/") == "root"
+
+
+def test_overdue_is_the_status_rule_per_shop(engine, session_factory, shop) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from qlosync.ops.overdue import overdue_after_s
+
+    interval_ms = 60_000
+    label = (("shop", shop.name),)
+    with transaction(session_factory) as session:
+        session.execute(text("UPDATE qloapps_config SET sync_enabled = true WHERE id = :c"), {"c": shop.id})
+        session.execute(text("INSERT INTO qloapps_sync_cursor (config_id, last_successful_sync) "
+                             "VALUES (:c, now() - make_interval(secs => :s))"),
+                        {"c": shop.id, "s": overdue_after_s(interval_ms) - 30})
+    body, _ = render(engine, sync_interval_ms=interval_ms)
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(body.decode()) for s in family.samples}
+    assert samples[("qlosync_sync_overdue", label)] == 0
+    with transaction(session_factory) as session:
+        session.execute(text("UPDATE qloapps_sync_cursor SET last_successful_sync = now() - interval '1 hour'"))
+    body, _ = render(engine, sync_interval_ms=interval_ms)
+    assert "qlosync_sync_overdue{shop=\"%s\"} 1.0" % shop.name in body.decode()

@@ -48,5 +48,5 @@ def readyz(api: Annotated[ApiServices, Depends(services)]) -> JSONResponse:
                        401: {"model": ErrorBody, "description": "Missing or wrong bearer token."},
                        503: {"model": ErrorBody, "description": "PostgreSQL down."}})
 def metrics(api: Annotated[ApiServices, Depends(services)]) -> Response:
-    body, content_type = render(api.engine)
+    body, content_type = render(api.engine, sync_interval_ms=api.settings.sync_interval_ms)
     return Response(content=body, media_type=content_type)
