@@ -6,6 +6,7 @@ this check quick there.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from mypy import api
@@ -14,7 +15,8 @@ from tests.deploy.entry_points import ROOT
 
 
 def test_mypy_checks_the_arguments_of_an_actors_send(tmp_path: Path) -> None:
-    snippet = tmp_path / "enqueue.py"
+    # A module name of its own each run: mypy's cache would otherwise answer with an earlier run's path.
+    snippet = tmp_path / f"enqueue_{uuid.uuid4().hex}.py"
     snippet.write_text(
         "from qlosync.actors import import_booking, push_rates\n"
         "import_booking.send('default', 42)\n"
