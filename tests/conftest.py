@@ -1,6 +1,7 @@
 """Shared fixtures: real PostgreSQL and RabbitMQ, isolated per test run, and the QloApps simulator.
 
-Each run gets a random id. PostgreSQL: a template database migrated once per run, cloned for every
+Each run gets a random id; under pytest-xdist every worker is a run of its own (its id ends in the worker's,
+``gw0``...), so session fixtures are made once per worker. PostgreSQL: a template database migrated once per run, cloned for every
 test that needs a database, dropped afterwards. RabbitMQ: a vhost per run, deleted at the end.
 A service that is down fails the run with the command that starts it; nothing is skipped.
 """
@@ -26,9 +27,22 @@ from tests import rabbitmq_admin
 pytest_plugins = ["tests.sync_fixtures", "tests.outbound_fixtures"]
 
 TEST_API_KEY = "QLOSYNCTESTKEY0123456789ABCDEFGH"  # 32 characters, like a real QloApps key
-RUN_ID = uuid.uuid4().hex[:8]
+RUN_ID = uuid.uuid4().hex[:8] + (f"_{os.environ['PYTEST_XDIST_WORKER']}" if "PYTEST_XDIST_WORKER" in os.environ else "")
 ADMIN_URL = os.environ.get("QLOSYNC_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("QLOSYNC_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672")
+
+
+#: Under ``--dist loadgroup`` these run one after another on one worker while the other workers run the rest:
+#: the fault tests start, stop and break private servers and network namespaces (and load the machine), and
+#: the others assert how long a whole scenario takes.
+SERIAL_GROUP = "serial"
+SERIAL_TESTS = ("tests/faults/", "tests/deploy/test_demo.py", "tests/acceptance/test_outbound_scale.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SERIAL_TESTS):
+            item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP))
 
 
 def _db_url(name: str) -> str:
