@@ -43,6 +43,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.nodeid.startswith(SERIAL_TESTS):
             item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP))
+    # The group is the longest piece of work a worker gets: handed out first, it ends while the others still
+    # share the rest, instead of after them.
+    items.sort(key=lambda item: not item.nodeid.startswith(SERIAL_TESTS))
 
 
 def _db_url(name: str) -> str:
