@@ -24,28 +24,13 @@ from qlosync.secrets import Secret
 from qlosync.settings import Settings
 from tests import rabbitmq_admin
 
-pytest_plugins = ["tests.sync_fixtures", "tests.outbound_fixtures"]
+pytest_plugins = ["tests.sync_fixtures", "tests.outbound_fixtures", "tests.serial_group"]
 
 TEST_API_KEY = "QLOSYNCTESTKEY0123456789ABCDEFGH"  # 32 characters, like a real QloApps key
-RUN_ID = uuid.uuid4().hex[:8] + (f"_{os.environ['PYTEST_XDIST_WORKER']}" if "PYTEST_XDIST_WORKER" in os.environ else "")
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1... when pytest-xdist runs this process
+RUN_ID = uuid.uuid4().hex[:8] + (f"_{_XDIST_WORKER}" if _XDIST_WORKER else "")
 ADMIN_URL = os.environ.get("QLOSYNC_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("QLOSYNC_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672")
-
-
-#: Under ``--dist loadgroup`` these run one after another on one worker while the other workers run the rest:
-#: the fault tests start, stop and break private servers and network namespaces (and load the machine), and
-#: the others assert how long a whole scenario takes.
-SERIAL_GROUP = "serial"
-SERIAL_TESTS = ("tests/faults/", "tests/deploy/test_demo.py", "tests/acceptance/test_outbound_scale.py")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.nodeid.startswith(SERIAL_TESTS):
-            item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP))
-    # The group is the longest piece of work a worker gets: handed out first, it ends while the others still
-    # share the rest, instead of after them.
-    items.sort(key=lambda item: not item.nodeid.startswith(SERIAL_TESTS))
 
 
 def _db_url(name: str) -> str:
