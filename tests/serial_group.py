@@ -1,7 +1,7 @@
 """The tests pytest-xdist must not run beside each other: one worker runs them one after another.
 
 scripts/test runs ``pytest -n N --dist loadgroup``. The fault tests start, stop and break private servers and
-network namespaces, and load the machine; the others assert how long a whole scenario takes. Together they are
+network namespaces, and load the machine; the others assert how long something takes. Together they are
 one work unit, the largest, which xdist hands out first; the other workers share the rest meanwhile.
 
 xdist's own ``xdist_group`` marker groups by renaming the test ids, which pytest 9.2 no longer lets it do (the
@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 
 SERIAL_GROUP = "serial"
-SERIAL_TESTS = ("tests/faults/", "tests/deploy/test_demo.py", "tests/acceptance/test_outbound_scale.py")
+SERIAL_TESTS = (
+    "tests/faults/",
+    # Bounds on how long something takes, which the load of the other workers could break.
+    "tests/deploy/test_demo.py",
+    "tests/acceptance/test_outbound_scale.py",
+    "tests/acceptance/test_outbound_processes.py::test_sql_changes_reach_qloapps_through_relay_and_worker",
+    "tests/acceptance/test_scheduler_process.py::test_five_second_interval_runs_one_pull_per_slot_with_two_schedulers",
+)
 
 
 def work_unit(nodeid: str) -> str | None:
