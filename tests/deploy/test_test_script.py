@@ -40,7 +40,8 @@ def scratch_checkout(tmp_path: Path, package_source: str, test_source: str | Non
 
 def run_scripts_test(checkout: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(checkout / "scripts" / "test"), "-q", "-p", "no:cacheprovider", "test_tools_first.py"],
-                          cwd=checkout, env={**os.environ}, capture_output=True, text=True, timeout=120)
+                          cwd=checkout, env={**os.environ, "QLOSYNC_TEST_WORKERS": "1"}, capture_output=True,
+                          text=True, timeout=120)  # one worker is enough for one test
 
 
 def test_scripts_test_installs_the_tools_before_pytest_runs(tmp_path):
