@@ -1,6 +1,7 @@
 """Shared fixtures: real PostgreSQL and RabbitMQ, isolated per test run, and the QloApps simulator.
 
-Each run gets a random id. PostgreSQL: a template database migrated once per run, cloned for every
+Each run gets a random id; under pytest-xdist every worker is a run of its own (its id ends in the worker's,
+``gw0``...), so session fixtures are made once per worker. PostgreSQL: a template database migrated once per run, cloned for every
 test that needs a database, dropped afterwards. RabbitMQ: a vhost per run, deleted at the end.
 A service that is down fails the run with the command that starts it; nothing is skipped.
 """
@@ -23,10 +24,11 @@ from qlosync.secrets import Secret
 from qlosync.settings import Settings
 from tests import rabbitmq_admin
 
-pytest_plugins = ["tests.sync_fixtures", "tests.outbound_fixtures"]
+pytest_plugins = ["tests.sync_fixtures", "tests.outbound_fixtures", "tests.serial_group"]
 
 TEST_API_KEY = "QLOSYNCTESTKEY0123456789ABCDEFGH"  # 32 characters, like a real QloApps key
-RUN_ID = uuid.uuid4().hex[:8]
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1... when pytest-xdist runs this process
+RUN_ID = uuid.uuid4().hex[:8] + (f"_{_XDIST_WORKER}" if _XDIST_WORKER else "")
 ADMIN_URL = os.environ.get("QLOSYNC_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("QLOSYNC_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672")
 

@@ -19,7 +19,7 @@ from tests.deploy.entry_points import ROOT
 VENV = Path(sys.executable).parent.parent
 
 
-def scratch_checkout(tmp_path: Path, package_source: str) -> tuple[Path, Path]:
+def scratch_checkout(tmp_path: Path, package_source: str, test_source: str | None = None) -> tuple[Path, Path]:
     """A checkout with copies of scripts/test and ensure-services, a recording install-tools, and one test."""
     checkout = tmp_path / "checkout"
     (checkout / "scripts").mkdir(parents=True)
@@ -33,14 +33,15 @@ def scratch_checkout(tmp_path: Path, package_source: str) -> tuple[Path, Path]:
     (checkout / "qlosync").mkdir()
     (checkout / "qlosync" / "__init__.py").write_text(package_source)
     # The one test pytest finds passes only if the tools were installed before it started.
-    (checkout / "test_tools_first.py").write_text(
-        f"from pathlib import Path\n\ndef test_tools_were_installed():\n    assert Path({str(marker)!r}).exists()\n")
+    (checkout / "test_tools_first.py").write_text(test_source or (
+        f"from pathlib import Path\n\ndef test_tools_were_installed():\n    assert Path({str(marker)!r}).exists()\n"))
     return checkout, marker
 
 
 def run_scripts_test(checkout: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(checkout / "scripts" / "test"), "-q", "-p", "no:cacheprovider", "test_tools_first.py"],
-                          cwd=checkout, env={**os.environ}, capture_output=True, text=True, timeout=120)
+                          cwd=checkout, env={**os.environ, "QLOSYNC_TEST_WORKERS": "1"}, capture_output=True,
+                          text=True, timeout=120)  # one worker is enough for one test
 
 
 def test_scripts_test_installs_the_tools_before_pytest_runs(tmp_path):
@@ -57,3 +58,19 @@ def test_scripts_test_fails_on_a_type_error_before_pytest_runs(tmp_path):
     assert result.returncode != 0, result.stdout + result.stderr
     assert "Found 1 error in 1 file" in result.stdout, result.stdout
     assert "passed" not in result.stdout, result.stdout
+
+
+def test_scripts_test_runs_the_tests_on_xdist_workers_and_names_the_slowest(tmp_path):
+    checkout, _ = scratch_checkout(tmp_path, "ANSWER: int = 42\n", test_source=(
+        "import os\n\ndef test_runs_on_a_worker():\n    assert os.environ.get('PYTEST_XDIST_WORKER', '').startswith('gw')\n"))
+    result = run_scripts_test(checkout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout, result.stdout
+    assert "slowest 10 durations" in result.stdout, result.stdout
+
+
+def test_scripts_test_fails_when_no_test_is_collected_on_workers(tmp_path):
+    checkout, _ = scratch_checkout(tmp_path, "ANSWER: int = 42\n", test_source="X = 1\n")
+    result = run_scripts_test(checkout)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "collected no tests" in result.stderr, result.stderr
