@@ -157,6 +157,9 @@ class QloAppsSyncState(Base):
     parked: Mapped[int] = mapped_column(Integer, default=0)
     requests: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # The run could not start because the shop's stored configuration cannot work: the scheduler sends the shop
+    # no slot until its configuration changes (sync.inbound.runs.configuration_paused).
+    stopped_by_configuration: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     # The dramatiq message that ran this pull (None for a pull run by hand): how the API finds a run it enqueued.
     message_id: Mapped[str | None] = mapped_column(String(64), index=True)
 

@@ -64,3 +64,37 @@ def test_guest_keys_survive_a_downgrade_and_are_generated_again_after_upgrade(db
             assert c.execute(text("SELECT email_normalized FROM pms_guests")).scalar_one() == "ana@lima.example"
     finally:
         engine.dispose()
+
+
+def test_a_shop_paused_on_its_configuration_stays_paused_across_the_upgrade(db_factory):
+    from sqlalchemy import text
+
+    from qlosync.sync.inbound.runs import CONFIGURATION_PAUSE
+
+    # Given a database at 0008 holding a run stopped by its shop's configuration and an ordinary failed run
+    url = db_factory(migrated=False)
+    migrate.upgrade(url, "0008")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as c:
+            shop = c.execute(text("INSERT INTO qloapps_config (name, base_url, api_key_encrypted, sync_enabled, "
+                                  "id_hotel, conflict_strategy) VALUES ('s', 'http://x.example', '\\x00', true, 1, "
+                                  "'qloapps_wins') RETURNING id")).scalar_one()
+            for error in ("credentials in the URL" + CONFIGURATION_PAUSE, "QloApps answered 500"):
+                c.execute(text("INSERT INTO qloapps_sync_state (config_id, kind, trigger, status, error, seen, "
+                               "created, updated, unchanged, failed, parked, requests) VALUES "
+                               "(:shop, 'incremental', 'schedule', 'failed', :error, 0, 0, 0, 0, 0, 0, 0)"),
+                          {"shop": shop, "error": error})
+        # When it is upgraded
+        migrate.upgrade(url)
+        # Then only the run that the configuration stopped is marked so
+        with engine.begin() as c:
+            rows = c.execute(text("SELECT error, stopped_by_configuration FROM qloapps_sync_state ORDER BY id")).all()
+        assert [stopped for _error, stopped in rows] == [True, False]
+        # And the column goes away on a downgrade, leaving the error texts as they were
+        migrate.downgrade(url, "0008")
+        with engine.begin() as c:
+            errors = c.execute(text("SELECT error FROM qloapps_sync_state ORDER BY id")).scalars().all()
+        assert errors == [error for error, _stopped in rows]
+    finally:
+        engine.dispose()

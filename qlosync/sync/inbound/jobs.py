@@ -148,12 +148,12 @@ def tick(runtime: Runtime, enqueue: Enqueue, now: datetime | None = None, interv
     are sent as ``enqueue(shop, slot, delay_ms)``; the nightly full reconciliation's slot as
     ``enqueue(shop, slot, delay_ms, "full")``. A shop whose circuit breaker is open gets no slot before the
     breaker's pause ends: its pulls would only fail, and would take worker time from the healthy shops. Nor
-    does a shop whose latest run failed on its configuration (runs.CONFIGURATION_PAUSE) until the configuration
+    does a shop whose latest run failed on its configuration (its run's stopped_by_configuration) until the configuration
     changes (`config set`, `shops set`) or a pull by hand succeeds.
     """
     now = now or datetime.now(UTC)
     # Each shop's latest run, one index probe per shop (ix_qloapps_sync_state_config_started), not a scan.
-    latest = (select(QloAppsSyncState.status, QloAppsSyncState.error, QloAppsSyncState.finished_at)
+    latest = (select(QloAppsSyncState.status, QloAppsSyncState.stopped_by_configuration, QloAppsSyncState.finished_at)
               .where(QloAppsSyncState.config_id == QloAppsConfig.id)
               .order_by(QloAppsSyncState.started_at.desc())
               .limit(1).lateral())

@@ -48,8 +48,9 @@ def start_run(session: Session, config_id: int, kind: str, trigger: str,
 
 
 #: Ends the error of a run that could not start because the shop's stored configuration cannot work (credentials
-#: in the base URL, a key QLOSYNC_SECRET_KEY cannot decrypt): the scheduler then sends the shop no slot until its
-#: configuration changes, since every pull would fail the same way.
+#: in the base URL, a key QLOSYNC_SECRET_KEY cannot decrypt), to tell the operator what follows: the scheduler
+#: sends the shop no slot until its configuration changes, since every pull would fail the same way. The run's
+#: ``stopped_by_configuration`` column is what the scheduler reads.
 CONFIGURATION_PAUSE = " (no scheduled pulls until the shop's configuration changes: qlosync config set / shops set)"
 
 
@@ -63,6 +64,7 @@ def fail_on_configuration(session: Session, config_id: int, kind: str, trigger: 
     else:
         run = start_run(session, config_id, kind, trigger, message_id)
     run.status = "failed"
+    run.stopped_by_configuration = True
     run.error = error[:2000 - len(CONFIGURATION_PAUSE)] + CONFIGURATION_PAUSE
     # PostgreSQL's clock, like qloapps_config.updated_at that it is compared with (configuration_paused).
     run.finished_at = func.now()
@@ -72,7 +74,7 @@ def fail_on_configuration(session: Session, config_id: int, kind: str, trigger: 
 def configuration_paused(run: Any, updated_at: SQLColumnExpression[datetime]) -> ColumnElement[bool]:
     """SQL: the shop's latest run (*run*: the columns of a subquery of runs) failed on its configuration, and
     the configuration has not changed since."""
-    return and_(run.status == "failed", run.error.endswith(CONFIGURATION_PAUSE), run.finished_at >= updated_at)
+    return and_(run.status == "failed", run.stopped_by_configuration, run.finished_at >= updated_at)
 
 
 def run_started_since(session: Session, config_id: int, since: datetime, exclude_id: int) -> bool:
