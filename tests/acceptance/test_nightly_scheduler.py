@@ -15,7 +15,7 @@ from qlosync.db.models import QloAppsSyncState
 from qlosync.db.session import transaction
 from qlosync.sync.inbound.pull import run_pull
 from qlosync.sync.inbound.schedule_slots import nightly_offset
-from tests.integration.test_nightly_full_sync import _guest_name
+from tests.integration.sync_helpers import pms_guest_name
 from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)
 from tests.subprocesses import BIN, start_process, stop_process
 
@@ -29,7 +29,7 @@ def test_two_schedulers_run_the_nightly_full_pull_once_and_it_finds_a_renamed_cu
     order_id = simulator.store.generate_bookings(5, seed=11)[0]
     assert run_pull(deps).status == "succeeded"
     simulator.store.rename_customer(int(simulator.store.table("orders")[order_id]["id_customer"]), "Nightly", "Found")
-    assert _guest_name(session_factory, shop.id, order_id) != ("Nightly", "Found")
+    assert pms_guest_name(session_factory, shop.id, order_id) != ("Nightly", "Found")
 
     # And QLOSYNC_FULL_SYNC_AT set so that the shop's nightly slot (the time plus the shop's own offset in the
     # nightly hour) comes 30 to 90 s from now: time for the processes to start
@@ -72,4 +72,4 @@ def test_two_schedulers_run_the_nightly_full_pull_once_and_it_finds_a_renamed_cu
     assert [(r.kind, r.trigger, r.status) for r in runs] == [("full", "nightly", "succeeded")], log[-3000:]
     assert timedelta(0) <= runs[0].started_at - nightly < timedelta(seconds=30)
     # And the renamed customer reached the PMS
-    assert _guest_name(session_factory, shop.id, order_id) == ("Nightly", "Found")
+    assert pms_guest_name(session_factory, shop.id, order_id) == ("Nightly", "Found")
