@@ -33,7 +33,8 @@ ADMIN_URL = os.environ.get("QLOSYNC_TEST_PG_ADMIN_URL", "postgresql+psycopg://po
 AMQP_URL = os.environ.get("QLOSYNC_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672")
 
 
-def _db_url(name: str) -> str:
+def database_url_for(name: str) -> str:
+    """The URL of database *name* on the test PostgreSQL, with the admin's credentials."""
     return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
@@ -55,7 +56,7 @@ def template_db(pg_admin: Engine) -> Iterator[str]:
     name = f"qlosync_test_{RUN_ID}_tpl"
     with pg_admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    migrate.upgrade(_db_url(name))
+    migrate.upgrade(database_url_for(name))
     yield name
     with pg_admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -72,7 +73,7 @@ def db_factory(pg_admin: Engine, template_db: str) -> Iterator[object]:
         with pg_admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"{clause}'))
         created.append(name)
-        return _db_url(name)
+        return database_url_for(name)
 
     yield create
     with pg_admin.connect() as connection:

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from tests.acceptance.test_scheduler_process import _start, _stop
 from tests.outbound_fixtures import stay
 from tests.runtime_support import queue_counts, wait_until
+from tests.subprocesses import start_process, stop_process
 
 BIN = Path(sys.executable).parent
 WORKER_CMD = [str(BIN / "dramatiq"), "qlosync.actors", "--processes", "1", "--threads", "2"]
@@ -56,13 +56,13 @@ class OutboundProcesses:
 
     def start_worker(self) -> subprocess.Popen[bytes]:
         log = self.logs / f"worker-{sum(1 for p in self.logs.glob('worker-*.log')) + 1}.log"
-        self.worker = _start(WORKER_CMD, self.env, log)
+        self.worker = start_process(WORKER_CMD, self.env, log)
         self._all.append(self.worker)
         wait_until(self._worker_consuming, timeout=30, interval=0.1, what=f"a worker consuming {OUTBOUND_QUEUE}")
         return self.worker
 
     def start_relay(self) -> subprocess.Popen[bytes]:
-        self.relay = _start([str(BIN / "qlosync"), "relay", *self.relay_args], self.env, self.logs / "relay.log")
+        self.relay = start_process([str(BIN / "qlosync"), "relay", *self.relay_args], self.env, self.logs / "relay.log")
         self._all.append(self.relay)
         wait_until(self._relay_listening, timeout=30, interval=0.05, what="the relay to LISTEN on qlosync_outbox")
         return self.relay
@@ -78,7 +78,7 @@ class OutboundProcesses:
 
     def stop(self) -> None:
         for process in reversed(self._all):
-            _stop(process)
+            stop_process(process)
 
     def log(self, name: str) -> str:
         path = self.logs / name

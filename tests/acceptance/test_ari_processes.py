@@ -15,9 +15,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tests.acceptance.outbound_support import BIN, OUTBOUND_QUEUE, OutboundProcesses, dead_letters, outbox_rows
-from tests.acceptance.test_outbound_processes import processes, room_types  # noqa: F401  (fixtures)
-from tests.integration.test_availability import ROOMS, _close, sellable
-from tests.integration.test_rates import _night_rates, _set_rates
+from tests.integration.ari_support import ROOMS, close_nights, night_rates, sellable, set_rates
 from tests.outbound_fixtures import TODAY, sql_reservation
 from tests.runtime_support import fresh_vhost, queue_counts, wait_until  # noqa: F401  (fixture)
 
@@ -35,7 +33,7 @@ def _night(i: int) -> date:
 
 def _charged(client, first: date, last: date) -> dict[date, Decimal]:  # type: ignore[no-untyped-def]
     """What QloApps room type 1 charges per night first..last, without tax and the auto-added services."""
-    return _night_rates(client, 1, first, (last - first).days + 1)
+    return night_rates(client, 1, first, (last - first).days + 1)
 
 
 def _rules(simulator) -> dict[int, dict[str, Any]]:  # type: ignore[no-untyped-def]
@@ -88,14 +86,14 @@ def test_three_changed_nights_and_a_closed_night_reach_qloapps_exactly_and_the_s
     first, last = _night(-3), _night(12)  # what is read back: three nights either side of the PMS calendar
     window = [_night(i) for i in range(-3, 13)]
     # Given ten nights at 900 in the PMS, charged by QloApps
-    _set_rates(engine, standard, START, ["900"] * 10)
+    set_rates(engine, standard, START, ["900"] * 10)
     wait_until(lambda: [_charged(client, START, _night(9))[n] for n in window[3:13]] == [Decimal("900")] * 10,
                timeout=20, interval=0.1, what="the ten nights at 900 in QloApps")
 
     # When the PMS changes three nights and closes another night, by plain SQL
-    _set_rates(engine, standard, _night(4), ["750"] * 3)
+    set_rates(engine, standard, _night(4), ["750"] * 3)
     closed = _night(8)
-    _close(engine, standard, closed)
+    close_nights(engine, standard, closed)
 
     # Then QloApps charges exactly the PMS rates on those nights and its own price around them
     expected = {n: CATALOG for n in window} | {_night(i): Decimal("900") for i in range(10)} | {
@@ -173,7 +171,7 @@ def test_a_rule_changed_by_hand_in_qloapps_is_found_by_diff_and_put_back_by_the_
         processes, room_types, engine, client, simulator):  # noqa: F811
     procs = processes()
     standard, _deluxe = room_types
-    _set_rates(engine, standard, START, ["900"] * 10)
+    set_rates(engine, standard, START, ["900"] * 10)
     wait_until(lambda: [_charged(client, START, _night(9))[_night(i)] for i in range(10)] == [Decimal("900")] * 10,
                timeout=20, interval=0.1, what="the ten nights at 900 in QloApps")
     # (the push has checked its work: a hand edit made during that check would be put back by the push itself)

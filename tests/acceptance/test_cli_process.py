@@ -115,13 +115,13 @@ def test_push_of_a_reservation_that_does_not_exist_says_so(database_url):
 
 def test_commands_reaching_rabbitmq_name_host_vhost_and_reason_when_refused(database_url):
     from qlosync.crypto import generate_secret_key
-    from tests.acceptance.test_worker_environment import WRONG_PASSWORD, _refused_url
+    from tests.acceptance.refused_broker import WRONG_PASSWORD, refused_amqp_url
 
     env = {"DATABASE_URL": database_url, "QLOSYNC_SECRET_KEY": generate_secret_key(),
            "K": "ABCDEFGHIJKLMNOPQRSTUVWXYZ123456"}
     assert _run("config", "set", "--base-url", "http://127.0.0.1:9", "--api-key-env", "K", "--enable", **env).returncode == 0
     for case in ("missing vhost", "wrong password"):
-        url, where, reason = _refused_url(case)
+        url, where, reason = refused_amqp_url(case)
         for args in (("sync",), ("broker", "setup"), ("dlq", "list"), ("dlq", "purge", "--all", "--yes")):
             result = _run(*args, RABBITMQ_URL=url, **env)
             assert result.returncode == 3, (case, args, result.stderr)

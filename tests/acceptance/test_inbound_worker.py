@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from qlosync.db.models import QloAppsDeadLetter, QloAppsReservationMapping, QloAppsSyncState
 from qlosync.db.session import transaction
-from tests.acceptance.test_scheduler_process import _start, _stop
 from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)
+from tests.subprocesses import start_process, stop_process
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
@@ -35,7 +35,7 @@ def test_sync_command_enqueues_a_pull_and_a_bad_booking_ends_in_the_dlq_alone(
         **{k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_"))},
         "DATABASE_URL": database_url, "RABBITMQ_URL": fresh_vhost, "QLOSYNC_SECRET_KEY": secret_key.reveal(),
     }
-    worker = _start([str(BIN / "dramatiq"), "qlosync.actors", "--processes", "1", "--threads", "2"], env,
+    worker = start_process([str(BIN / "dramatiq"), "qlosync.actors", "--processes", "1", "--threads", "2"], env,
                     tmp_path / "worker.log")
     try:
         # When an operator asks for a full sync
@@ -54,7 +54,7 @@ def test_sync_command_enqueues_a_pull_and_a_bad_booking_ends_in_the_dlq_alone(
         letter = wait_until(dead_letter_after_the_run, timeout=60, interval=0.2,
                             what="the pull to finish and the bad booking's dead letter")
     finally:
-        _stop(worker)
+        stop_process(worker)
 
     # Then the run imported the others, the bad booking failed alone and was dead-lettered with its reason
     with transaction(session_factory) as session:

@@ -17,9 +17,9 @@ from bench.processes import free_port
 from qlosync.db.models import QloAppsSyncState
 from qlosync.db.session import transaction
 from qlosync.settings import Settings
-from tests.acceptance.test_scheduler_process import _start, _stop
 from tests.api.conftest import serve
 from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)
+from tests.subprocesses import start_process, stop_process
 
 BIN = Path(sys.executable).parent
 BOOKINGS = 1200
@@ -42,7 +42,7 @@ def test_pull_counters_move_while_the_pull_runs(simulator, shop, mapped_catalog,
         "DATABASE_URL": database_url, "RABBITMQ_URL": fresh_vhost, "QLOSYNC_SECRET_KEY": secret_key.reveal(),
         "QLOSYNC_METRICS_PORT": str(port),
     }
-    worker = _start([str(BIN / "dramatiq"), "qlosync.actors", "--processes", "2", "--threads", "1"], env,
+    worker = start_process([str(BIN / "dramatiq"), "qlosync.actors", "--processes", "2", "--threads", "1"], env,
                     tmp_path / "worker.log")
     url = f"http://127.0.0.1:{port}/metrics"
 
@@ -92,6 +92,6 @@ def test_pull_counters_move_while_the_pull_runs(simulator, shop, mapped_catalog,
         assert _total(body, "dramatiq_messages_total", actor_name="pull_bookings") == 1
         assert _total(body, "qlosync_qloapps_request_seconds_count", endpoint="room_bookings") >= BOOKINGS / 100  # a page holds up to 100
     finally:
-        _stop(worker)
+        stop_process(worker)
         api.stop()
     assert worker.returncode == 0, (tmp_path / "worker.log").read_text()[-3000:]

@@ -15,9 +15,9 @@ from qlosync.db.models import QloAppsSyncState
 from qlosync.db.session import transaction
 from qlosync.sync.inbound.pull import run_pull
 from qlosync.sync.inbound.schedule_slots import nightly_offset
-from tests.acceptance.test_scheduler_process import BIN, _start, _stop
-from tests.integration.test_nightly_full_sync import _guest_name
+from tests.integration.sync_helpers import pms_guest_name
 from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)
+from tests.subprocesses import BIN, start_process, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,7 @@ def test_two_schedulers_run_the_nightly_full_pull_once_and_it_finds_a_renamed_cu
     order_id = simulator.store.generate_bookings(5, seed=11)[0]
     assert run_pull(deps).status == "succeeded"
     simulator.store.rename_customer(int(simulator.store.table("orders")[order_id]["id_customer"]), "Nightly", "Found")
-    assert _guest_name(session_factory, shop.id, order_id) != ("Nightly", "Found")
+    assert pms_guest_name(session_factory, shop.id, order_id) != ("Nightly", "Found")
 
     # And QLOSYNC_FULL_SYNC_AT set so that the shop's nightly slot (the time plus the shop's own offset in the
     # nightly hour) comes 30 to 90 s from now: time for the processes to start
@@ -46,9 +46,9 @@ def test_two_schedulers_run_the_nightly_full_pull_once_and_it_finds_a_renamed_cu
         "TZ": "UTC",
     }
     processes = [
-        _start([str(BIN / "dramatiq"), "qlosync.actors", "--processes", "1", "--threads", "2"], env, tmp_path / "worker.log"),
-        _start([str(BIN / "periodiq"), "qlosync.schedule"], env, tmp_path / "scheduler-1.log"),
-        _start([str(BIN / "periodiq"), "qlosync.schedule"], env, tmp_path / "scheduler-2.log"),
+        start_process([str(BIN / "dramatiq"), "qlosync.actors", "--processes", "1", "--threads", "2"], env, tmp_path / "worker.log"),
+        start_process([str(BIN / "periodiq"), "qlosync.schedule"], env, tmp_path / "scheduler-1.log"),
+        start_process([str(BIN / "periodiq"), "qlosync.schedule"], env, tmp_path / "scheduler-2.log"),
     ]
 
     def nightly_runs() -> list[QloAppsSyncState]:
@@ -65,11 +65,11 @@ def test_two_schedulers_run_the_nightly_full_pull_once_and_it_finds_a_renamed_cu
                    timeout=30, interval=0.5, what="the second scheduler's nightly message")
     finally:
         for process in processes:
-            _stop(process)
+            stop_process(process)
     log = (tmp_path / "worker.log").read_text(errors="replace")
 
     # Then the slot ran once, as a full pull recorded as the nightly reconciliation
     assert [(r.kind, r.trigger, r.status) for r in runs] == [("full", "nightly", "succeeded")], log[-3000:]
     assert timedelta(0) <= runs[0].started_at - nightly < timedelta(seconds=30)
     # And the renamed customer reached the PMS
-    assert _guest_name(session_factory, shop.id, order_id) == ("Nightly", "Found")
+    assert pms_guest_name(session_factory, shop.id, order_id) == ("Nightly", "Found")

@@ -9,17 +9,14 @@ a test says why not.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, text
 
-from qlosync.db.session import transaction
 from qlosync.qloapps.models import STATE_CANCELLED
 from qlosync.qloapps.simulator import Simulator
 from tests.acceptance.outbound_support import (
-    OutboundProcesses,
     dead_letters,
     mapping_of,
     order_customer,
@@ -28,41 +25,14 @@ from tests.acceptance.outbound_support import (
     outbox_rows,
     pms_lines,
     posts,
-    process_env,
     qlo_cancelled_flags,
     qlo_lines,
     sync_actions,
 )
-from tests.outbound_fixtures import pms_room_type, sql_reservation, stay
+from tests.outbound_fixtures import sql_reservation, stay
 from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def processes(engine: Engine, database_url, secret_key, fresh_vhost, tmp_path,  # noqa: F811
-              shop, mapped_catalog) -> Iterator[Callable[..., OutboundProcesses]]:
-    """Starts a worker and a relay on this test's database and vhost (ready to consume and LISTENing)."""
-    started: list[OutboundProcesses] = []
-
-    def start(*, read_timeout_s: float = 2.0, relay_args: tuple[str, ...] = ()) -> OutboundProcesses:
-        env = process_env(database_url, fresh_vhost, secret_key.reveal(), read_timeout_s=read_timeout_s)
-        procs = OutboundProcesses(env=env, logs=tmp_path, engine=engine, relay_args=relay_args)
-        started.append(procs)
-        procs.start_worker()
-        procs.start_relay()
-        return procs
-
-    yield start
-    for procs in started:
-        procs.stop()
-
-
-@pytest.fixture
-def room_types(session_factory, shop, mapped_catalog) -> tuple[int, int]:
-    """Two PMS room types, mapped to QloApps room types 1 and 2."""
-    with transaction(session_factory) as session:
-        return pms_room_type(session, shop.id, 1), pms_room_type(session, shop.id, 2)
 
 
 def _pushed_order(engine: Engine, simulator: Simulator, reservation_id: int) -> int | None:

@@ -22,9 +22,9 @@ from sqlalchemy.engine import make_url
 from qlosync.db.session import transaction
 from qlosync.sync.push_token import token_in
 from tests.acceptance.outbound_support import sql_burst
-from tests.acceptance.test_scheduler_process import _start, _stop
 from tests.outbound_fixtures import pms_room_type
 from tests.runtime_support import fresh_vhost, queue_counts, wait_until  # noqa: F401  (fixture)
+from tests.subprocesses import start_process, stop_process
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
@@ -54,7 +54,7 @@ def test_500_sql_reservations_with_two_workers_and_two_relays_become_500_orders(
         "DATABASE_URL": database_url, "RABBITMQ_URL": fresh_vhost, "QLOSYNC_SECRET_KEY": secret_key.reveal(),
     }
     worker_cmd = [str(BIN / "dramatiq"), "qlosync.actors", "--processes", "1", "--threads", "2"]
-    processes = [_start(worker_cmd, env, tmp_path / f"worker-{n}.log") for n in (1, 2)]
+    processes = [start_process(worker_cmd, env, tmp_path / f"worker-{n}.log") for n in (1, 2)]
 
     def logs() -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(tmp_path.glob("*.log")))
@@ -76,7 +76,7 @@ def test_500_sql_reservations_with_two_workers_and_two_relays_become_500_orders(
 
     try:
         wait_until(lambda: consumers() >= 2, timeout=30, interval=0.1, what="two workers consuming qloapps.outbound")
-        processes += [_start([str(BIN / "qlosync"), "relay"], env, tmp_path / f"relay-{n}.log") for n in (1, 2)]
+        processes += [start_process([str(BIN / "qlosync"), "relay"], env, tmp_path / f"relay-{n}.log") for n in (1, 2)]
         wait_until(lambda: listening_relays() == 2, timeout=30, interval=0.05, what="two relays LISTENing")
 
         # When 500 reservations are inserted by plain SQL, in transactions of 1 to 200 reservations
@@ -109,7 +109,7 @@ def test_500_sql_reservations_with_two_workers_and_two_relays_become_500_orders(
                    what="the outbound queue drained")
     finally:
         for process in processes:
-            _stop(process)
+            stop_process(process)
 
     with engine.connect() as c:
         mappings = c.execute(text(

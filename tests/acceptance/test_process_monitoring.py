@@ -24,9 +24,9 @@ from qlosync.runtime.broker import build_broker
 from qlosync.runtime.queues import INBOUND, OUTBOUND
 from qlosync.settings import Settings
 from tests.acceptance.outbound_support import BIN, WORKER_CMD, process_env
-from tests.acceptance.test_scheduler_process import _start, _stop
 from tests.api.conftest import serve
 from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)
+from tests.subprocesses import start_process, stop_process
 
 HEARTBEAT_S = 1.0
 WORKER = [WORKER_CMD[0], "qlosync.actors", "--processes", "1", "--threads", "1"]
@@ -59,10 +59,10 @@ def test_status_sees_workers_relay_and_scheduler_go_stale_when_killed_and_stoppe
 ):
     env = process_env(database_url, fresh_vhost, secret_key.reveal(), QLOSYNC_HEARTBEAT_SECONDS=f"{HEARTBEAT_S:g}",
                       TZ="UTC")
-    worker = _start(WORKER, env, tmp_path / "worker-1.log")
-    relay = _start([str(BIN / "qlosync"), "relay"], env, tmp_path / "relay.log")
+    worker = start_process(WORKER, env, tmp_path / "worker-1.log")
+    relay = start_process([str(BIN / "qlosync"), "relay"], env, tmp_path / "relay.log")
     metrics_port = free_port()
-    scheduler = _start([str(BIN / "periodiq"), "qlosync.schedule"], {**env, "QLOSYNC_METRICS_PORT": str(metrics_port)},
+    scheduler = start_process([str(BIN / "periodiq"), "qlosync.schedule"], {**env, "QLOSYNC_METRICS_PORT": str(metrics_port)},
                        tmp_path / "scheduler.log")
     processes = [worker, relay, scheduler]
     try:
@@ -127,7 +127,7 @@ def test_status_sees_workers_relay_and_scheduler_go_stale_when_killed_and_stoppe
         assert f"problems:\n  - worker {killed['pid']} on {killed['host']} is stale" in text.stdout
 
         # When a supervisor starts a replacement, the dead row is closed and status is healthy again
-        worker = _start(WORKER, env, tmp_path / "worker-2.log")
+        worker = start_process(WORKER, env, tmp_path / "worker-2.log")
         processes.append(worker)
         replacement = wait_until(lambda: _alive(env, "worker", exclude=frozenset({killed["pid"]})), timeout=60,
                                  interval=0.3, what="the replacement alive")
@@ -137,7 +137,7 @@ def test_status_sees_workers_relay_and_scheduler_go_stale_when_killed_and_stoppe
 
         # When every process gets SIGTERM, each exits cleanly and shows as stopped, not stale
         for process in (worker, relay, scheduler):
-            _stop(process)
+            stop_process(process)
         assert [p.returncode for p in (worker, relay, scheduler)] == [0, 0, 0], _logs(tmp_path)
         code, report = _status(env)
         states = {(p["role"], p["pid"]): p["state"] for p in report["processes"]}

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from qlosync.db.models import QloAppsReservationMapping, QloAppsSyncCursor, QloAppsSyncState
 from qlosync.db.pms import PmsReservation
 from qlosync.db.session import transaction
-from tests.acceptance.test_scheduler_process import _start, _stop
 from tests.integration.sync_helpers import actual_booking, expected_booking
 from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)
+from tests.subprocesses import start_process, stop_process
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
@@ -33,7 +33,7 @@ def test_a_pull_killed_mid_import_is_redelivered_and_every_booking_lands_once(
         "DATABASE_URL": database_url, "RABBITMQ_URL": fresh_vhost, "QLOSYNC_SECRET_KEY": secret_key.reveal(),
     }
     worker_cmd = [str(BIN / "dramatiq"), "qlosync.actors", "--processes", "1", "--threads", "1"]
-    first = _start(worker_cmd, env, tmp_path / "worker-1.log")
+    first = start_process(worker_cmd, env, tmp_path / "worker-1.log")
     second = None
     try:
         assert subprocess.run([str(BIN / "qlosync"), "sync", "--full"], env=env, capture_output=True,
@@ -50,7 +50,7 @@ def test_a_pull_killed_mid_import_is_redelivered_and_every_booking_lands_once(
         assert committed() < 400
         simulator.faults.clear()
         # And another worker starts
-        second = _start(worker_cmd, env, tmp_path / "worker-2.log")
+        second = start_process(worker_cmd, env, tmp_path / "worker-2.log")
 
         def finished_run():
             with transaction(session_factory) as session:
@@ -58,9 +58,9 @@ def test_a_pull_killed_mid_import_is_redelivered_and_every_booking_lands_once(
 
         done = wait_until(finished_run, timeout=90, interval=0.2, what="the redelivered pull to finish")
     finally:
-        _stop(first)
+        stop_process(first)
         if second is not None:
-            _stop(second)
+            stop_process(second)
 
     # Then every booking is in the PMS exactly once and as QloApps has it
     with transaction(session_factory) as session:

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import TEST_API_KEY, _db_url
+from tests.conftest import TEST_API_KEY, database_url_for
 from tests.deploy.entry_points import ROOT
 from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)
 
@@ -115,7 +115,7 @@ def test_readme_running_it_line_by_line_ends_with_the_bookings_in_the_pms(
     # The guide puts the interval where it counts, on the scheduler's line, and nowhere else.
     assert [line for line in lines if README_INTERVAL.search(line)] == [
         line for line in lines if "periodiq qlosync.schedule" in line], lines
-    database_url = _db_url(unused_database_name)
+    database_url = database_url_for(unused_database_name)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_", "DATABASE_", "RABBITMQ_"))}
     env.update(PATH=f"{BIN}:{env.get('PATH', '')}", DATABASE_URL=database_url, RABBITMQ_URL=fresh_vhost)
     shell = Shell(env, tmp_path)

@@ -7,11 +7,7 @@ periodiq ticks at the start of each minute, so this test takes one to two minute
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -22,25 +18,9 @@ from qlosync.db.session import transaction
 from qlosync.qloapps.models import RoomRequest, RoomTypeRequest
 from tests.integration.sync_helpers import actual_booking, expected_booking, move_booking, request_like
 from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)
+from tests.subprocesses import BIN, start_process, stop_process
 
-BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
-
-
-def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(args, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Graceful stop: SIGTERM to the main process only (dramatiq forwards it to its workers once; a
-    second SIGTERM, as a signal to the whole group would deliver, makes a worker kill itself at once)."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def test_five_second_interval_runs_one_pull_per_slot_with_two_schedulers(
@@ -60,9 +40,9 @@ def test_five_second_interval_runs_one_pull_per_slot_with_two_schedulers(
     # The interval is set on the schedulers only, as the guide says; the worker keeps the default (5 min).
     scheduler_env = {**env, "QLOAPPS_SYNC_INTERVAL_MS": "5000"}
     processes = [
-        _start([str(BIN / "dramatiq"), "qlosync.actors", "--processes", "1", "--threads", "2"], env, tmp_path / "worker.log"),
-        _start([str(BIN / "periodiq"), "qlosync.schedule"], scheduler_env, tmp_path / "scheduler-1.log"),
-        _start([str(BIN / "periodiq"), "qlosync.schedule"], scheduler_env, tmp_path / "scheduler-2.log"),
+        start_process([str(BIN / "dramatiq"), "qlosync.actors", "--processes", "1", "--threads", "2"], env, tmp_path / "worker.log"),
+        start_process([str(BIN / "periodiq"), "qlosync.schedule"], scheduler_env, tmp_path / "scheduler-1.log"),
+        start_process([str(BIN / "periodiq"), "qlosync.schedule"], scheduler_env, tmp_path / "scheduler-2.log"),
     ]
     try:
         def scheduled_runs() -> list[QloAppsSyncState]:
@@ -86,7 +66,7 @@ def test_five_second_interval_runs_one_pull_per_slot_with_two_schedulers(
                           timeout=150, interval=0.5, what="six finished scheduled pulls")
     finally:
         for process in processes:
-            _stop(process)
+            stop_process(process)
     logs = {p.name: p.read_text(errors="replace") for p in tmp_path.glob("*.log")}
 
     slots = [r.slot_at for r in runs]

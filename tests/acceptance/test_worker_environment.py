@@ -10,30 +10,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
-import pika
 import pytest
 
-from tests.conftest import AMQP_URL, RUN_ID
+from tests.acceptance.refused_broker import WRONG_PASSWORD, refused_amqp_url
 
 DRAMATIQ = str(Path(sys.executable).with_name("dramatiq"))
 ROOT = Path(__file__).resolve().parents[2]
-WRONG_PASSWORD = "not-the-password-7Qx"
-
-
-def _refused_url(case: str) -> tuple[str, str, str]:
-    """(RABBITMQ_URL, the host:port/vhost its error must name, the reason it must give)."""
-    params = pika.URLParameters(AMQP_URL)
-    server = f"{params.host}:{params.port}"
-    if case == "missing vhost":
-        vhost = f"qlosync_test_{RUN_ID}_missing_{uuid.uuid4().hex[:6]}"
-        return f"amqp://{params.credentials.username}:{params.credentials.password}@{server}/{vhost}", \
-            f"{server}/{vhost}", f"vhost {vhost} not found"
-    return f"amqp://{params.credentials.username}:{WRONG_PASSWORD}@{server}/%2F", f"{server}/%2F", "ACCESS_REFUSED"
-
-
 PROCESSES = {
     "worker": [DRAMATIQ, "qlosync.actors", "--processes", "1", "--threads", "1"],
     "scheduler": [str(Path(sys.executable).with_name("periodiq")), "qlosync.schedule"],
@@ -43,7 +27,7 @@ PROCESSES = {
 @pytest.mark.parametrize("role", sorted(PROCESSES))
 @pytest.mark.parametrize("case", ["missing vhost", "wrong password"])
 def test_a_process_that_rabbitmq_refuses_exits_3_with_one_line(database_url, tmp_path, case, role):
-    url, where, reason = _refused_url(case)
+    url, where, reason = refused_amqp_url(case)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_", "DATABASE_URL", "RABBITMQ_URL"))}
     env.update(DATABASE_URL=database_url, RABBITMQ_URL=url, TZ="UTC")
     log = tmp_path / f"{role}.log"

@@ -11,9 +11,9 @@ import pytest
 import requests
 
 from bench.processes import free_port
-from tests.acceptance.test_scheduler_process import _start, _stop
 from tests.api.conftest import API_TOKEN, PREFIX, await_healthz
 from tests.runtime_support import wait_until
+from tests.subprocesses import start_process, stop_process
 
 QLOSYNC = str(Path(sys.executable).with_name("qlosync"))
 SECRETS = [f"S3CRET{i}-{'x' * 20}" for i in range(6)]
@@ -33,7 +33,7 @@ def test_the_access_log_redacts_tokens_and_keys_in_query_strings(database_url, r
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_"))},
            "DATABASE_URL": database_url, "RABBITMQ_URL": rabbitmq_vhost, "QLOSYNC_API_TOKEN": API_TOKEN,
            "QLOSYNC_LOG_FORMAT": log_format}
-    process = _start([QLOSYNC, "api", "--port", str(port)], env, log)
+    process = start_process([QLOSYNC, "api", "--port", str(port)], env, log)
     url = f"http://127.0.0.1:{port}"
 
     try:
@@ -43,7 +43,7 @@ def test_the_access_log_redacts_tokens_and_keys_in_query_strings(database_url, r
         wait_until(lambda: "limit=7" in log.read_text() and "/metrics?" in log.read_text(), timeout=30,
                    what="the access log lines")
     finally:
-        _stop(process)
+        stop_process(process)
     text = log.read_text()
     lines = [line for line in text.splitlines() if "HTTP/1.1" in line]
     if log_format == "json":

@@ -14,8 +14,8 @@ import requests
 
 from bench.processes import free_port
 from qlosync.api import auth
-from tests.acceptance.test_scheduler_process import _start, _stop
 from tests.api.conftest import API_TOKEN, PREFIX, await_healthz
+from tests.subprocesses import start_process, stop_process
 
 QLOSYNC = str(Path(sys.executable).with_name("qlosync"))
 
@@ -92,7 +92,7 @@ def test_loopback_addresses(host, loopback):
 
 def test_qlosync_api_serves_with_a_token(database_url, rabbitmq_vhost, tmp_path):
     port = free_port()
-    process = _start([QLOSYNC, "api", "--port", str(port)],
+    process = start_process([QLOSYNC, "api", "--port", str(port)],
                      _env(DATABASE_URL=database_url, RABBITMQ_URL=rabbitmq_vhost, QLOSYNC_API_TOKEN=API_TOKEN),
                      tmp_path / "api.log")
     url = f"http://127.0.0.1:{port}"
@@ -104,7 +104,7 @@ def test_qlosync_api_serves_with_a_token(database_url, rabbitmq_vhost, tmp_path)
         assert status.status_code == 200, status.text
         assert status.json()["schema"]["current"] == status.json()["schema"]["head"] is not None
     finally:
-        _stop(process)
+        stop_process(process)
     # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status says what stopped it.
     log = (tmp_path / "api.log").read_text()
     assert process.returncode == -signal.SIGTERM, log

@@ -9,7 +9,7 @@ from dramatiq.message import Message
 from qlosync.runtime.queues import DLQ, INBOUND
 from qlosync.runtime.topology import setup_topology
 from tests.api.conftest import CLOSED_AMQP_URL, PREFIX
-from tests.integration.test_dlq_cli import _expire_into_dlq
+from tests.dlq_support import expire_into_dlq
 from tests.runtime_support import fresh_vhost, queue_counts, wait_until  # noqa: F401  (fixture)
 
 
@@ -25,7 +25,7 @@ def test_list_then_requeue_a_dead_letter(dlq_api, fresh_vhost):  # noqa: F811
     message = Message(queue_name=INBOUND, actor_name="ping_inbound", args=(7,), kwargs={},
                       options={"retries": 2, "max_retries": 5})
     assert dlq_api.get(f"{PREFIX}/dlq").json() == {"dead_letters": []}
-    _expire_into_dlq(fresh_vhost, message)
+    expire_into_dlq(fresh_vhost, message)
     # When it is listed, it has its actor, origin and reason
     listing = dlq_api.get(f"{PREFIX}/dlq")
     assert listing.status_code == 200, listing.text

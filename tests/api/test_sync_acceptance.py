@@ -13,9 +13,9 @@ import requests
 from bench.processes import free_port
 from qlosync.runtime.queues import INBOUND
 from tests.acceptance.outbound_support import WORKER_CMD, process_env
-from tests.acceptance.test_scheduler_process import _start, _stop
 from tests.api.conftest import API_TOKEN, PREFIX
 from tests.runtime_support import fresh_vhost, queue_counts, wait_until  # noqa: F401  (fixture)
+from tests.subprocesses import start_process, stop_process
 
 QLOSYNC = str(Path(sys.executable).with_name("qlosync"))
 BOOKINGS = 25
@@ -29,8 +29,8 @@ def test_post_sync_then_the_run_is_found_by_its_message_id_and_succeeds(
     port = free_port()
     env = process_env(database_url, fresh_vhost, secret_key.reveal(), QLOSYNC_API_TOKEN=API_TOKEN)
     logs = {name: tmp_path / f"{name}.log" for name in ("api", "worker")}
-    api = _start([QLOSYNC, "api", "--port", str(port)], env, logs["api"])
-    worker = _start(WORKER_CMD, env, logs["worker"])
+    api = start_process([QLOSYNC, "api", "--port", str(port)], env, logs["api"])
+    worker = start_process(WORKER_CMD, env, logs["worker"])
     url = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {API_TOKEN}"}
 
@@ -64,8 +64,8 @@ def test_post_sync_then_the_run_is_found_by_its_message_id_and_succeeds(
 
         run = wait_until(finished_run, timeout=90, interval=0.2, what="the pull started by the message to finish")
     finally:
-        _stop(worker)
-        _stop(api)
+        stop_process(worker)
+        stop_process(api)
     assert (run["status"], run["kind"], run["trigger"], run["message_id"]) == ("succeeded", "full", "manual", message_id), run
     assert (run["seen"], run["created"], run["failed"], run["parked"]) == (BOOKINGS, BOOKINGS, 0, 0), run
     assert run["finished_at"] is not None and run["error"] is None

@@ -1,4 +1,5 @@
-"""Loading the captured QloApps request/response pairs and replaying one against a simulator."""
+"""Loading the captured QloApps request/response pairs, replaying one against a simulator and comparing
+an answer with it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+
+from tests.contract.shapes import compare_json, compare_xml, content_family
 
 TEST_API_KEY = "QLOSYNCTESTKEY0123456789ABCDEFGH"
 
@@ -84,3 +87,24 @@ def replay(base_url: str, capture: Capture, session: requests.Session | None = N
     prepared = req.prepare()
     prepared.url = url  # keep the capture's own encoding
     return (session or requests.Session()).send(prepared, timeout=30)
+
+
+def structural_differences(capture: Capture, status: int, content_type: str | None, body: bytes) -> list[str]:
+    """Everything that differs between the capture and an answer, structurally."""
+    diffs = []
+    if status != capture.meta["status"]:
+        diffs.append(f"status {status} != captured {capture.meta['status']}")
+    ours, theirs = content_family(content_type, body), content_family(capture.content_type, capture.body)
+    if ours != theirs:
+        diffs.append(f"content family {ours} != captured {theirs}")
+        return diffs
+    family, is_empty = theirs
+    if is_empty:
+        return diffs
+    if family == "json":
+        diffs += compare_json(capture.body.decode("utf-8"), body.decode("utf-8"))
+    elif family == "xml":
+        diffs += compare_xml(capture.body.decode("utf-8"), body.decode("utf-8"))
+    elif body.strip() != capture.body.strip():
+        diffs.append(f"body {body[:80]!r} != captured {capture.body[:80]!r}")
+    return diffs

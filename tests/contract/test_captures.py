@@ -12,9 +12,8 @@ from __future__ import annotations
 import pytest
 
 from qlosync.qloapps.simulator import KNOWN_GAPS as SIMULATOR_GAPS
-from tests.contract.captures import Capture, load_captures, replay, samples_dir
+from tests.contract.captures import Capture, load_captures, replay, samples_dir, structural_differences
 from tests.contract.plan import build_plan
-from tests.contract.shapes import compare_json, compare_xml, content_family
 
 KNOWN_GAPS = {
     "054": "unpatched PHP 8 DivisionByZeroError (500 after commit); we emulate the patched server (056)",
@@ -25,27 +24,6 @@ KNOWN_GAPS = {
 
 _FOLDER = samples_dir()
 _NUMBERS = [c.number for c in load_captures(_FOLDER)] if _FOLDER.is_dir() else ["missing-folder"]
-
-
-def structural_differences(capture: Capture, status: int, content_type: str | None, body: bytes) -> list[str]:
-    """Everything that differs between the capture and an answer, structurally."""
-    diffs = []
-    if status != capture.meta["status"]:
-        diffs.append(f"status {status} != captured {capture.meta['status']}")
-    ours, theirs = content_family(content_type, body), content_family(capture.content_type, capture.body)
-    if ours != theirs:
-        diffs.append(f"content family {ours} != captured {theirs}")
-        return diffs
-    family, is_empty = theirs
-    if is_empty:
-        return diffs
-    if family == "json":
-        diffs += compare_json(capture.body.decode("utf-8"), body.decode("utf-8"))
-    elif family == "xml":
-        diffs += compare_xml(capture.body.decode("utf-8"), body.decode("utf-8"))
-    elif body.strip() != capture.body.strip():
-        diffs.append(f"body {body[:80]!r} != captured {capture.body[:80]!r}")
-    return diffs
 
 
 def test_gap_lists_agree() -> None:

@@ -16,8 +16,7 @@ import pytest
 import requests
 
 from qlosync.qloapps.simulator import Simulator
-from tests.contract.captures import TEST_API_KEY, Capture
-from tests.contract.test_captures import structural_differences
+from tests.contract.captures import TEST_API_KEY, Capture, structural_differences
 
 
 @pytest.fixture

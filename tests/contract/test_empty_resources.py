@@ -14,8 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from qlosync.qloapps.simulator import Simulator
-from tests.contract.captures import TEST_API_KEY, Capture, load_captures, replay, samples_dir
-from tests.contract.test_captures import structural_differences
+from tests.contract.captures import TEST_API_KEY, Capture, load_captures, replay, samples_dir, structural_differences
 
 FIELD_ERRORS = {32, 35, 38}  # filter does not exist, unable to display, unable to filter (sort)
 

@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from qlosync.db.session import transaction
 from qlosync.sync.push_token import token_in
 from tests.acceptance.outbound_support import pms_lines, process_env, qlo_lines, sql_burst  # noqa: F401
-from tests.acceptance.test_scheduler_process import _start, _stop
 from tests.integration.sync_helpers import actual_booking, expected_booking
 from tests.runtime_support import wait_until
+from tests.subprocesses import start_process, stop_process
 
 BIN = Path(sys.executable).parent
 INBOUND, OUTBOUND, DLQ = "qloapps.inbound", "qloapps.outbound", "qloapps.dlq"
@@ -56,7 +56,7 @@ class Fleet:
 
     def start(self, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
         n = sum(1 for p in self.logs.glob(f"{name}*.log"))
-        process = _start(cmd, self.env, self.logs / f"{name}{'' if not n else f'.{n}'}.log")
+        process = start_process(cmd, self.env, self.logs / f"{name}{'' if not n else f'.{n}'}.log")
         self.procs[name] = process
         self._all.append(process)
         return process
@@ -75,7 +75,7 @@ class Fleet:
 
     def stop_all(self) -> None:
         for process in reversed(self._all):
-            _stop(process)
+            stop_process(process)
 
     def all_logs(self, tail: int = 3000) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-tail:]}" for p in sorted(self.logs.glob("*.log")))

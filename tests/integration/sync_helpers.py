@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomMapping
 from qlosync.db.pms import PmsGuest, PmsReservation
+from qlosync.db.session import transaction
 from qlosync.sync.inbound.mapper import ORDER_STATE_TO_STATUS
 
 WRITE_TABLES = (
@@ -107,3 +108,13 @@ def move_booking(client, order_id: int, days: int) -> None:  # type: ignore[no-u
         for rt in request.room_types
     )
     client.update_booking(replace(request, room_types=moved))
+
+
+def pms_guest_name(session_factory, config_id: int, order_id: int) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """(first, last) name of the PMS guest on the reservation QloApps order *order_id* became."""
+    with transaction(session_factory) as session:
+        reservation_id = session.scalars(select(QloAppsReservationMapping.pms_reservation_id).where(
+            QloAppsReservationMapping.config_id == config_id,
+            QloAppsReservationMapping.qloapps_order_id == order_id)).one()
+        guest = session.get_one(PmsGuest, session.get_one(PmsReservation, reservation_id).guest_id)
+        return guest.first_name, guest.last_name

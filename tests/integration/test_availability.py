@@ -12,22 +12,10 @@ from qlosync.ops.status import collect_status
 from qlosync.sync.ari.availability import push_availability
 from qlosync.sync.inbound.pull import run_pull
 from qlosync.sync.outbound.push import push_reservation
+from tests.integration.ari_support import ROOMS, close_nights, sellable
 from tests.outbound_fixtures import TODAY, pms_room_type, sql_reservation
 
 NIGHT = TODAY + timedelta(days=60)
-ROOMS = 5  # per room type in the demo hotel
-
-
-def sellable(client, qloapps_room_type: int, first, nights: int = 1) -> int:  # type: ignore[no-untyped-def]
-    """Rooms of the type QloApps offers for the whole stay (hotel_ari, B38)."""
-    ari = client.get_availability(1, first, first + timedelta(days=nights), qloapps_room_type)
-    return sum(len(rt.available_room_ids) for rt in ari.room_types if rt.id_room_type == qloapps_room_type)
-
-
-def _close(engine: Engine, room_type: int, *nights) -> None:  # type: ignore[no-untyped-def]
-    with engine.begin() as c:
-        for night in nights:
-            c.execute(text("INSERT INTO pms_closed_nights (room_type_id, night) VALUES (:t, :n)"), {"t": room_type, "n": night})
 
 
 def _pms_room(engine: Engine, room_type: int) -> int:
@@ -45,7 +33,7 @@ def room_type(shop, mapped_catalog, session_factory) -> int:  # type: ignore[no-
 def test_a_closed_night_is_not_sold_and_reopening_it_sells_it_again(engine, client, shop, simulator, room_type):
     assert sellable(client, 2, NIGHT) == ROOMS
     # Given the PMS closes one night of the room type
-    _close(engine, room_type, NIGHT)
+    close_nights(engine, room_type, NIGHT)
     result = push_availability(engine, client, shop, room_type, NIGHT - timedelta(days=2), NIGHT + timedelta(days=2))
     # Then QloApps sells none of its rooms that night, and the nights around it as before
     assert (result.action, result.held, result.short) == ("created", {NIGHT: ROOMS}, {})
@@ -100,7 +88,7 @@ def test_a_full_night_cannot_be_closed_further_and_says_so_and_the_pull_ignores_
     # Given four guests on the night, and the PMS closes it and has two rooms out of order
     for _ in range(4):
         push_reservation_for(engine, client, shop, room_type)
-    _close(engine, room_type, NIGHT)
+    close_nights(engine, room_type, NIGHT)
     result = push_availability(engine, client, shop, room_type, NIGHT, NIGHT)
     assert result.held == {NIGHT: 1} and sellable(client, 2, NIGHT) == 0
     with engine.begin() as c:
@@ -126,7 +114,7 @@ def test_a_full_night_cannot_be_closed_further_and_says_so_and_the_pull_ignores_
 
 
 def test_a_stop_sell_create_whose_answer_was_lost_is_adopted_not_doubled(engine, client, shop, simulator, room_type):
-    _close(engine, room_type, NIGHT)
+    close_nights(engine, room_type, NIGHT)
     simulator.faults.add("error_after_commit", count=1, method="POST", path="/api/bookings")
     with pytest.raises(Exception, match="outcome unknown"):
         push_availability(engine, client, shop, room_type, NIGHT, NIGHT)
@@ -137,7 +125,7 @@ def test_a_stop_sell_create_whose_answer_was_lost_is_adopted_not_doubled(engine,
 
 
 def test_a_stay_on_a_closed_night_queues_an_availability_push_even_from_the_pull(engine, room_type):
-    _close(engine, room_type, NIGHT)
+    close_nights(engine, room_type, NIGHT)
     # A reservation on another night queues nothing; one on the closed night does, also when the pull wrote it
     sql_reservation(engine, room_type_id=room_type, checkin=NIGHT + timedelta(days=5), checkout=NIGHT + timedelta(days=6))
     with engine.begin() as c:
@@ -160,7 +148,7 @@ def test_a_stay_on_a_closed_night_queues_an_availability_push_even_from_the_pull
 def test_the_front_desk_can_sell_a_closed_night_the_block_gives_the_room_back(
         engine, client, shop, simulator, room_type, push_deps):
     # Given a night closed on the website: the stop-sell booking holds all five rooms
-    _close(engine, room_type, NIGHT)
+    close_nights(engine, room_type, NIGHT)
     push_availability(engine, client, shop, room_type, NIGHT, NIGHT)
     assert sellable(client, 2, NIGHT) == 0
     # When the front desk sells a room that night anyway
@@ -182,7 +170,7 @@ def test_ari_diff_and_push_cover_availability(engine, shop, simulator, room_type
     env = {"DATABASE_URL": database_url, "QLOSYNC_SECRET_KEY": secret_key.reveal()}
     window = ["--from", NIGHT.isoformat(), "--to", (NIGHT + timedelta(days=1)).isoformat(), "--room-type",
               str(room_type)]
-    _close(engine, room_type, NIGHT)
+    close_nights(engine, room_type, NIGHT)
     runner = CliRunner()
     before = runner.invoke(cli, ["ari", "diff", *window], env=env)
     assert before.exit_code == 1 and f"{NIGHT}: off sale: 0 rooms in QloApps, the PMS wants {ROOMS}" in before.output
@@ -202,7 +190,7 @@ def test_ari_push_from_the_cli_waits_out_the_settle_window_its_read_timeout_give
     from qlosync.sync.push_token import new_token
 
     # Given a stop-sell create sent 100 s ago that left no order (yet), by a client that waits 60 s for answers
-    _close(engine, room_type, NIGHT)
+    close_nights(engine, room_type, NIGHT)
     with engine.begin() as c:
         c.execute(text("INSERT INTO qloapps_stop_sell_blocks (config_id, qloapps_room_type_id, push_token, "
                        "push_attempted_at) VALUES (:c, 2, :t, now() - interval '100 seconds')"),

@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from qlosync.cli import cli
-from tests.conftest import _db_url
+from tests.conftest import database_url_for
 
 
 def _exists(pg_admin, name: str) -> bool:  # type: ignore[no-untyped-def]
@@ -16,7 +16,7 @@ def _exists(pg_admin, name: str) -> bool:  # type: ignore[no-untyped-def]
 
 def test_db_create_creates_the_database_once_then_says_it_is_there(pg_admin, unused_database_name):
     runner = CliRunner()
-    env = {"DATABASE_URL": _db_url(unused_database_name)}
+    env = {"DATABASE_URL": database_url_for(unused_database_name)}
     first = runner.invoke(cli, ["db", "create"], env=env)
     assert first.exit_code == 0, first.output
     assert first.output.strip() == f"database {unused_database_name} created"

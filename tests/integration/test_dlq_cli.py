@@ -10,6 +10,7 @@ from dramatiq.message import Message
 from qlosync.cli import cli
 from qlosync.runtime.middleware.dead_letters import REQUEUE_OPTION
 from qlosync.runtime.queues import DLQ, INBOUND
+from tests.dlq_support import expire_into_dlq
 from tests.runtime_support import fresh_vhost, queue_counts, wait_until  # noqa: F401
 
 
@@ -24,14 +25,6 @@ def run(database_url, fresh_vhost):
     return invoke
 
 
-def _expire_into_dlq(amqp_url: str, message: Message) -> None:
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    connection.channel().basic_publish(exchange="", routing_key=INBOUND, body=message.encode(),
-                                       properties=pika.BasicProperties(delivery_mode=2, expiration="1"))
-    connection.close()
-    wait_until(lambda: queue_counts(amqp_url, DLQ)[0] == 1, what="RabbitMQ to dead-letter the message")
-
-
 def test_broker_setup_then_dlq_list_show_requeue_purge(run, fresh_vhost):
     # Given the topology declared by `qlosync broker setup`
     result = run("broker", "setup")
@@ -41,7 +34,7 @@ def test_broker_setup_then_dlq_list_show_requeue_purge(run, fresh_vhost):
     # and a message that expired in qloapps.inbound
     message = Message(queue_name=INBOUND, actor_name="ping_inbound", args=(), kwargs={},
                       options={"retries": 2, "max_retries": 5})
-    _expire_into_dlq(fresh_vhost, message)
+    expire_into_dlq(fresh_vhost, message)
     # `dlq list` shows it in a table
     result = run("dlq", "list")
     assert result.exit_code == 0, result.output
@@ -66,7 +59,7 @@ def test_broker_setup_then_dlq_list_show_requeue_purge(run, fresh_vhost):
     assert requeued.options == {"max_retries": 5, REQUEUE_OPTION: 1}
     assert "requeued" in run("dlq", "list", "--status", "requeued").output
     # `dlq purge --all` asks first; --yes does it
-    _expire_into_dlq(fresh_vhost, Message(queue_name=INBOUND, actor_name="ping_inbound", args=(), kwargs={}, options={}))
+    expire_into_dlq(fresh_vhost, Message(queue_name=INBOUND, actor_name="ping_inbound", args=(), kwargs={}, options={}))
     assert run("dlq", "purge", "--all", input="n\n").exit_code == 1
     result = run("dlq", "purge", "--all", "--yes")
     assert result.exit_code == 0 and "1 message(s) purged" in result.output

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from qlosync.db import migrate
-from qlosync.db.models import QloAppsReservationMapping, QloAppsSyncCursor, QloAppsSyncState
-from qlosync.db.pms import PmsGuest, PmsReservation
+from qlosync.db.models import QloAppsSyncCursor, QloAppsSyncState
 from qlosync.db.session import transaction
 from qlosync.runtime.context import Runtime
 from qlosync.sync.inbound import jobs
 from qlosync.sync.inbound.schedule_slots import nightly_offset, slot_offset_ms
+from tests.integration.sync_helpers import pms_guest_name
 
 
 def _this_minute() -> datetime:
@@ -53,15 +53,6 @@ class Sent(list):
                          retry_booking=print)
 
 
-def _guest_name(session_factory, config_id: int, order_id: int) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    with transaction(session_factory) as session:
-        reservation_id = session.scalars(select(QloAppsReservationMapping.pms_reservation_id).where(
-            QloAppsReservationMapping.config_id == config_id,
-            QloAppsReservationMapping.qloapps_order_id == order_id)).one()
-        guest = session.get_one(PmsGuest, session.get_one(PmsReservation, reservation_id).guest_id)
-        return guest.first_name, guest.last_name
-
-
 def _runs(session_factory) -> list[QloAppsSyncState]:  # type: ignore[no-untyped-def]
     with transaction(session_factory) as session:
         return list(session.scalars(select(QloAppsSyncState).order_by(QloAppsSyncState.id)))
@@ -75,7 +66,7 @@ def test_a_renamed_customer_is_missed_by_an_incremental_pull_and_found_by_the_ni
     first = jobs.pull(runtime, "default", kind="incremental", trigger="manual", slot_at=None, retry_booking=print)
     assert first is not None and first.status == "succeeded"
     customer_id = int(simulator.store.table("orders")[order_id]["id_customer"])
-    before = _guest_name(session_factory, shop.id, order_id)
+    before = pms_guest_name(session_factory, shop.id, order_id)
     assert before != ("Renamed", "Traveller")
 
     # When the customer is renamed in QloApps (the order's date_upd does not move, B9)
@@ -86,7 +77,7 @@ def test_a_renamed_customer_is_missed_by_an_incremental_pull_and_found_by_the_ni
     # Then an incremental pull does not see it
     incremental = jobs.pull(runtime, "default", kind="incremental", trigger="manual", slot_at=None, retry_booking=print)
     assert incremental is not None and (incremental.kind, incremental.status) == ("incremental", "succeeded")
-    assert _guest_name(session_factory, shop.id, order_id) == before
+    assert pms_guest_name(session_factory, shop.id, order_id) == before
 
     # But the nightly slot the minute tick sends does
     sent = Sent()
@@ -95,7 +86,7 @@ def test_a_renamed_customer_is_missed_by_an_incremental_pull_and_found_by_the_ni
     assert len(nightly) == 1 and nightly[0][1] == nightly_minute and nightly[0][2] == 0
     report = sent.run(runtime, nightly[0])
     assert report is not None and report.status == "succeeded"
-    assert _guest_name(session_factory, shop.id, order_id) == ("Renamed", "Traveller")
+    assert pms_guest_name(session_factory, shop.id, order_id) == ("Renamed", "Traveller")
     run = _runs(session_factory)[-1]
     assert (run.kind, run.trigger, run.slot_at, run.status) == ("full", "nightly", nightly_minute, "succeeded")
     with transaction(session_factory) as session:

@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 
 from qlosync.db.session import transaction
 from qlosync.qloapps.models import FeaturePriceRequest
 from qlosync.sync.ari.rates import RatesMismatch, diff_rates, push_rates
+from tests.integration.ari_support import night_rates, set_rates
 from tests.outbound_fixtures import TODAY, pms_room_type
 
 START = TODAY + timedelta(days=30)
-
-
-def _set_rates(engine: Engine, room_type: int, first: date, prices: list[str]) -> None:
-    """Upsert one rate per night from *first*, by plain SQL as a host PMS would."""
-    with engine.begin() as c:
-        for i, price in enumerate(prices):
-            c.execute(text("INSERT INTO pms_room_type_rates (room_type_id, night, price) VALUES (:t, :n, :p) "
-                           "ON CONFLICT (room_type_id, night) DO UPDATE SET price = excluded.price"),
-                      {"t": room_type, "n": first + timedelta(days=i), "p": price})
-
-
-def _night_rates(client, qloapps_room_type: int, first: date, nights: int) -> dict[date, Decimal]:  # type: ignore[no-untyped-def]
-    """What QloApps charges per night without tax, minus the auto-added services (read on a night no rule touches)."""
-    rates = client.get_room_rates(1, first - timedelta(days=1), first + timedelta(days=nights), qloapps_room_type)
-    by_night = {r.date: r.tax_exc for r in rates}
-    services = by_night.pop(first - timedelta(days=1)) - Decimal("1000")  # room type 1's catalog price
-    return {night: price - services for night, price in by_night.items()}
 
 
 def _rules(simulator, qloapps_room_type: int) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -46,7 +30,7 @@ def room_type(shop, mapped_catalog, session_factory) -> int:  # type: ignore[no-
 
 def test_a_calendar_becomes_one_rule_per_price_run_and_qloapps_charges_it(engine, client, shop, simulator, room_type):
     # Given 10 nights at 900, then 3 at 1200, then 5 at 900 in the PMS
-    _set_rates(engine, room_type, START, ["900"] * 10 + ["1200"] * 3 + ["900"] * 5)
+    set_rates(engine, room_type, START, ["900"] * 10 + ["1200"] * 3 + ["900"] * 5)
     # When they are pushed
     result = push_rates(engine, client, shop, room_type, START, START + timedelta(days=17))
     # Then QloApps has three rules (one per run) and charges exactly the PMS price each night, nowhere else
@@ -56,7 +40,7 @@ def test_a_calendar_becomes_one_rule_per_price_run_and_qloapps_charges_it(engine
         ((START + timedelta(days=10)).isoformat(), (START + timedelta(days=12)).isoformat(), Decimal("1200")),
         ((START + timedelta(days=13)).isoformat(), (START + timedelta(days=17)).isoformat(), Decimal("900")),
     ]
-    charged = _night_rates(client, 1, START, 19)
+    charged = night_rates(client, 1, START, 19)
     assert [charged[START + timedelta(days=i)] for i in range(18)] == [Decimal("900")] * 10 + [Decimal("1200")] * 3 + [
         Decimal("900")] * 5
     assert charged[START + timedelta(days=18)] == Decimal("1000")  # the night after: QloApps' own price
@@ -67,14 +51,14 @@ def test_a_calendar_becomes_one_rule_per_price_run_and_qloapps_charges_it(engine
 
 
 def test_a_change_of_three_nights_touches_only_those_rules(engine, client, shop, simulator, room_type):
-    _set_rates(engine, room_type, START, ["900"] * 20)
+    set_rates(engine, room_type, START, ["900"] * 20)
     push_rates(engine, client, shop, room_type, START, START + timedelta(days=19))
     # When three nights in the middle get a new price
-    _set_rates(engine, room_type, START + timedelta(days=5), ["750"] * 3)
+    set_rates(engine, room_type, START + timedelta(days=5), ["750"] * 3)
     result = push_rates(engine, client, shop, room_type, START + timedelta(days=5), START + timedelta(days=7))
     # Then the one rule was split into three, with three writes, and QloApps charges it
     assert result.created + result.updated == 3 and result.deleted == 0 and result.mismatches == []
-    charged = _night_rates(client, 1, START, 20)
+    charged = night_rates(client, 1, START, 20)
     assert [charged[START + timedelta(days=i)] for i in range(20)] == (
         [Decimal("900")] * 5 + [Decimal("750")] * 3 + [Decimal("900")] * 12)
 
@@ -85,7 +69,7 @@ def test_rules_qlosync_does_not_own_are_left_alone_and_a_hand_edit_is_found_and_
     foreign = client.create_feature_price(FeaturePriceRequest(
         id_product=1, date_from=START + timedelta(days=40), date_to=START + timedelta(days=41), impact_way=2,
         impact_type=2, impact_value=Decimal("50"), name="Summer promo"))
-    _set_rates(engine, room_type, START, ["900"] * 5)
+    set_rates(engine, room_type, START, ["900"] * 5)
     push_rates(engine, client, shop, room_type, START, START + timedelta(days=4))
     ours = _rules(simulator, 1)[-1]
     # When someone changes qlosync's rule by hand in QloApps
@@ -108,7 +92,7 @@ def test_rules_qlosync_does_not_own_are_left_alone_and_a_hand_edit_is_found_and_
 
 def test_removed_pms_rates_remove_the_rules_and_a_lost_create_is_adopted_not_duplicated(
         engine, client, shop, simulator, room_type):
-    _set_rates(engine, room_type, START, ["900"] * 3 + ["1100"] * 3)
+    set_rates(engine, room_type, START, ["900"] * 3 + ["1100"] * 3)
     push_rates(engine, client, shop, room_type, START, START + timedelta(days=5))
     # Given a rule QloApps made for a push whose worker died before recording it
     with engine.begin() as c:
@@ -120,11 +104,11 @@ def test_removed_pms_rates_remove_the_rules_and_a_lost_create_is_adopted_not_dup
     # Then the unrecorded rule was adopted and deleted, not left to double the price, and QloApps' own price is back
     assert (result.adopted, result.deleted, result.mismatches) == (1, 1, [])
     assert len(_rules(simulator, 1)) == 1
-    assert _night_rates(client, 1, START, 6)[START + timedelta(days=4)] == Decimal("1000")
+    assert night_rates(client, 1, START, 6)[START + timedelta(days=4)] == Decimal("1000")
 
 
 def test_rate_changes_land_in_the_outbox_as_one_row_per_room_type_and_statement(engine, room_type):
-    _set_rates(engine, room_type, START, ["900"] * 3)  # three statements in one transaction
+    set_rates(engine, room_type, START, ["900"] * 3)  # three statements in one transaction
     with engine.begin() as c:
         c.execute(text("UPDATE pms_room_type_rates SET price = price + 10"))
         rows = c.execute(text("SELECT aggregate, aggregate_id, operation, payload FROM pms_outbox ORDER BY id")).all()
@@ -134,7 +118,7 @@ def test_rate_changes_land_in_the_outbox_as_one_row_per_room_type_and_statement(
 
 def test_a_mismatch_after_the_push_is_raised_with_both_values(engine, client, shop, simulator, room_type, monkeypatch,
                                                               session_factory):
-    _set_rates(engine, room_type, START, ["900"] * 2)
+    set_rates(engine, room_type, START, ["900"] * 2)
     # Given QloApps stores the rule with another price than it was sent (a misbehaving server)
     original = client.create_feature_price
 
@@ -169,7 +153,7 @@ def test_ari_diff_and_push_through_the_cli(engine, shop, simulator, room_type, d
 
     env = {"DATABASE_URL": database_url, "QLOSYNC_SECRET_KEY": secret_key.reveal()}
     window = ["--from", START.isoformat(), "--to", (START + timedelta(days=3)).isoformat()]
-    _set_rates(engine, room_type, START, ["900", "900", "950", "950"])
+    set_rates(engine, room_type, START, ["900", "900", "950", "950"])
     runner = CliRunner()
     # Before a push, diff lists every night with a PMS rate and exits 1
     before = runner.invoke(cli, ["ari", "diff", *window, "--room-type", str(room_type)], env=env)
@@ -197,14 +181,14 @@ def test_the_daily_reconciliation_covers_every_room_type_an_enabled_shop_sells(e
 
 
 def test_a_night_set_back_to_its_neighbours_price_merges_the_rules_again(engine, client, shop, simulator, room_type):
-    _set_rates(engine, room_type, START, ["900"] * 9)
+    set_rates(engine, room_type, START, ["900"] * 9)
     push_rates(engine, client, shop, room_type, START, START + timedelta(days=8))
     middle = START + timedelta(days=4)
-    _set_rates(engine, room_type, middle, ["700"])
+    set_rates(engine, room_type, middle, ["700"])
     push_rates(engine, client, shop, room_type, middle, middle)
     assert len(_rules(simulator, 1)) == 3
     # When the night gets its neighbours' price back and only that night is pushed
-    _set_rates(engine, room_type, middle, ["900"])
+    set_rates(engine, room_type, middle, ["900"])
     result = push_rates(engine, client, shop, room_type, middle, middle)
     # Then one rule covers the nine nights again
     assert result.mismatches == [] and len(_rules(simulator, 1)) == 1
