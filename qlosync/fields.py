@@ -14,7 +14,7 @@ import re
 import socket
 from urllib.parse import SplitResult, urlsplit
 
-from qlosync.db.models import CONFLICT_STRATEGIES
+from qlosync.states import ConflictStrategy, values
 from qlosync.errors import ConfigurationError
 from qlosync.secrets import Secret
 
@@ -161,8 +161,8 @@ def hotel_id(value: int | str) -> int:
 
 
 def conflict_strategy(value: str) -> str:
-    if value not in CONFLICT_STRATEGIES:
-        raise InvalidValueError(f"conflict strategy must be one of {', '.join(CONFLICT_STRATEGIES)}")
+    if value not in values(ConflictStrategy):
+        raise InvalidValueError(f"conflict strategy must be one of {', '.join(ConflictStrategy)}")
     return value
 
 

@@ -14,13 +14,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from qlosync import fields
 from qlosync.db.config_store import DEFAULT_SHOP
-from qlosync.db.models import CONFLICT_STRATEGIES
 from qlosync.fields import BASE_URL_MAX, INT32_MAX, MAX_CONCURRENT_RANGE, MAX_RPS_LIMIT, PMS_ROOM_TYPE_PATTERN
 from qlosync.ops.config import PROBLEMS
 from qlosync.ops.dlq import STATUSES
 from qlosync.ops.shops import STATES
 from qlosync.secrets import Secret
 from qlosync.ops.sync import RunView
+from qlosync.states import ConflictStrategy, DeadLetterStatus, RunKind, values
 
 INT64_MAX = 2**63 - 1
 
@@ -32,14 +32,13 @@ ShopName = Annotated[str, Field(pattern=SHOP_PATTERN, description="A shop's name
                                 "the first a letter or digit).", examples=[DEFAULT_SHOP])]
 MessageId = Annotated[str, Field(pattern=MESSAGE_ID_PATTERN, description="A dramatiq message id.")]
 PositiveInt32 = Annotated[int, Field(ge=1, le=INT32_MAX)]
-ConflictStrategy = Literal["qloapps_wins", "pms_wins", "newest_wins", "manual"]
-DeadLetterStatus = Literal["dead", "requeued", "succeeded", "purged"]
+# Request bodies are strict, and strict pydantic takes only members for an enum: the JSON's strings must do too.
+ConflictStrategyField = Annotated[ConflictStrategy, Field(strict=False)]
 ConnectionProblem = Literal["cannot_connect", "not_qloapps", "key_refused", "missing_permission", "qloapps_failed",
                             "unknown_hotel"]
 
-# The Literals above spell out what the OpenAPI document shows; they must not drift from the code's lists.
-assert get_args(ConflictStrategy) == CONFLICT_STRATEGIES
-assert get_args(DeadLetterStatus) == STATUSES
+# What the OpenAPI document shows must not drift from the code's lists.
+assert values(DeadLetterStatus) == STATUSES
 assert get_args(ConnectionProblem) == PROBLEMS
 ShopState = Literal["breaker_open", "failing", "overdue", "ok", "disabled"]
 assert get_args(ShopState) == STATES
@@ -98,7 +97,7 @@ class SyncAccepted(BaseModel):
     message_id: str = Field(description="The `pull_bookings` message; its run will carry this id.")
     run_id: int | None = Field(description="Null until a worker starts the run: poll `poll` for it.")
     shop: str
-    kind: Literal["full", "incremental"]
+    kind: RunKind
     poll: str = Field(description="Where the run appears once a worker has started it.")
 
 
@@ -147,7 +146,7 @@ class ShopConfigUpdate(RequestBody):
     api_key: ApiKey | None = None
     sync_enabled: bool | None = None
     hotel_id: PositiveInt32 | None = Field(None, description="QloApps hotel (id_property) this PMS is.")
-    conflict_strategy: ConflictStrategy | None = None
+    conflict_strategy: ConflictStrategyField | None = None
 
 
 class ConnectionTestRequest(RequestBody):
@@ -295,7 +294,7 @@ class ShopCreate(RequestBody):
     api_key: ApiKey
     enabled: bool = Field(True, description="Whether sync is on.")
     id_hotel: PositiveInt32 | None = Field(None, description="QloApps hotel (id_property) this PMS is; default 1.")
-    conflict_strategy: ConflictStrategy | None = None
+    conflict_strategy: ConflictStrategyField | None = None
     max_concurrent_requests: MaxConcurrent | None = None
     max_requests_per_second: MaxRequestsPerSecond | None = None
 
@@ -307,7 +306,7 @@ class ShopUpdate(RequestBody):
     base_url: BaseUrl | None = None
     api_key: ApiKey | None = None
     id_hotel: PositiveInt32 | None = None
-    conflict_strategy: ConflictStrategy | None = None
+    conflict_strategy: ConflictStrategyField | None = None
     max_concurrent_requests: MaxConcurrent | None = None
     max_requests_per_second: MaxRequestsPerSecond | None = None
 

@@ -12,7 +12,7 @@ from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli, 
 from qlosync.cli.params import HOTEL_ID
 from qlosync.crypto import generate_secret_key
 from qlosync.db.config_store import rotate_keys
-from qlosync.db.models import CONFLICT_STRATEGIES
+from qlosync.states import ConflictStrategy, values
 from qlosync.db.session import make_sessionmaker
 from qlosync.ops import config as config_ops
 from qlosync.secrets import Secret
@@ -47,7 +47,7 @@ def _read_api_key(from_stdin: bool, env_name: str | None) -> Secret | None:
 @click.option("--api-key-env", metavar="VAR", help="Read the API key from this environment variable.")
 @click.option("--enable/--disable", "sync_enabled", default=None, help="Switch sync on or off.")
 @click.option("--hotel-id", type=HOTEL_ID, help="QloApps hotel (id_property) this PMS is.")
-@click.option("--conflict-strategy", type=click.Choice(CONFLICT_STRATEGIES))
+@click.option("--conflict-strategy", type=click.Choice(values(ConflictStrategy)))
 @pass_cli
 @command_errors
 def config_set(

@@ -19,6 +19,7 @@ from qlosync.sync.outbound.relay import RelayCounters, relay_once, run_relay
 from qlosync.runtime.heartbeat import Heartbeat
 from qlosync.runtime.metrics import serve_process_metrics
 from qlosync.runtime.queues import OUTBOUND
+from qlosync.states import OutboxOperation, Side, values
 
 
 def _publisher() -> Callable[[OutboxMessage], None]:
@@ -26,7 +27,7 @@ def _publisher() -> Callable[[OutboxMessage], None]:
 
     def publish(message: OutboxMessage) -> None:
         if isinstance(message, RoomTypeRequest):
-            actor = push_rates if message.operation == "rates" else push_availability
+            actor = push_rates if message.operation == OutboxOperation.RATES else push_availability
             actor.send(message.room_type_id, message.date_from.isoformat(), message.date_to.isoformat())
             return
         kwargs: dict[str, Any] = {"mapping_ids": message.mapping_ids} if message.mapping_ids else {}
@@ -117,12 +118,11 @@ def conflicts_list(cli: CliContext, include_resolved: bool) -> None:
 
 @conflicts_group.command("resolve")
 @click.argument("conflict_id", type=positive_id("conflict"))
-@click.option("--keep", type=click.Choice(["pms", "qloapps"]), required=True, help="Whose version both sides keep.")
+@click.option("--keep", type=click.Choice(values(Side)), required=True, help="Whose version both sides keep.")
 @pass_cli
 @command_errors
 def conflicts_resolve(cli: CliContext, conflict_id: int, keep: str) -> None:
     """End a conflict: write the kept side's version to the other side now."""
-    result = resolve_conflict(cli.settings, cli.engine, make_sessionmaker(cli.engine), conflict_id,
-                              "pms" if keep == "pms" else "qloapps")
+    result = resolve_conflict(cli.settings, cli.engine, make_sessionmaker(cli.engine), conflict_id, Side(keep))
     outcome = f"{result.action} (QloApps order {result.qloapps_order_id})" if result else "nothing left to sync"
     click.echo(f"conflict {conflict_id} resolved, {keep} kept: {outcome}")

@@ -11,7 +11,8 @@ from sqlalchemy import inspect
 
 from qlosync.cli.context import RET_ERROR, RET_UNHEALTHY, CliContext, command_errors, pass_cli
 from qlosync.cli.shops import table_lines
-from qlosync.db.models import PROCESS_ROLES, QlosyncProcess
+from qlosync.db.models import QlosyncProcess
+from qlosync.states import ProcessRole, values
 from qlosync.db.session import make_sessionmaker, transaction
 from qlosync.ops.shops import ATTENTION_STATES, summary_text
 from qlosync.ops.status import format_duration, process_status, status_report
@@ -36,7 +37,7 @@ def status_command(cli: CliContext, as_json: bool) -> None:
 
 
 @click.command("health")
-@click.option("--role", type=click.Choice(PROCESS_ROLES), required=True, help="The kind of process to look for.")
+@click.option("--role", type=click.Choice(values(ProcessRole)), required=True, help="The kind of process to look for.")
 @pass_cli
 @command_errors
 def health_command(cli: CliContext, role: str) -> None:

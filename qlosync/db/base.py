@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import CheckConstraint, DateTime, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -30,6 +32,17 @@ def updated_at_column() -> Mapped[datetime]:
     return mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False)
 
 
-def in_values(column: str, values: tuple[str, ...]) -> str:
+def in_values(column: str, values: Iterable[str]) -> str:
     """SQL for a CHECK that *column* holds one of *values* (all plain identifiers, never user input)."""
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+    # str(): a StrEnum member's repr is not its value.
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
+def one_of(column: str, names: type[StrEnum], *, name: str, nullable: bool = False) -> CheckConstraint:
+    """A CHECK that *column* holds a value of *names* (or NULL when *nullable*).
+
+    The enum rides along in the constraint's ``info``, so a test can hold the database's CHECK to it.
+    """
+    sql = in_values(column, names)
+    return CheckConstraint(f"{column} IS NULL OR {sql}" if nullable else sql, name=name,
+                           info={"enum": names, "column": column})

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from qlosync.db.base import Base, created_at_column, in_values, updated_at_column
+from qlosync.db.base import Base, created_at_column, one_of, updated_at_column
 from qlosync.db.pms import (  # noqa: F401  (registers the PMS tables on the shared metadata)
     PmsGuest,
     PmsOutbox,
@@ -38,16 +38,19 @@ from qlosync.db.pms import (  # noqa: F401  (registers the PMS tables on the sha
     PmsRoomOutage,
     PmsRoomTypeRate,
 )
+from qlosync.states import (
+    ConflictStatus,
+    ConflictStrategy,
+    DeadLetterStatus,
+    LogLevel,
+    MatchMethod,
+    ProcessRole,
+    RunKind,
+    RunStatus,
+    RunTrigger,
+    Side,
+)
 
-CONFLICT_STRATEGIES = ("qloapps_wins", "pms_wins", "newest_wins", "manual")
-SYNC_KINDS = ("full", "incremental")
-SYNC_TRIGGERS = ("schedule", "manual", "fallback", "nightly")
-SYNC_STATUSES = ("running", "succeeded", "failed", "skipped")
-ORIGINS = ("qloapps", "pms")
-MATCH_METHODS = ("email", "phone_name", "created", "manual", "pushed")
-CONFLICT_SIDES = ("pms", "qloapps")
-CONFLICT_STATUSES = ("open", "resolved")
-LOG_LEVELS = ("debug", "info", "warning", "error")
 DEFAULT_MAX_CONCURRENT_REQUESTS = 4
 DEFAULT_MAX_REQUESTS_PER_SECOND = 25.0
 
@@ -57,7 +60,7 @@ class QloAppsConfig(Base):
 
     __tablename__ = "qloapps_config"
     __table_args__ = (
-        CheckConstraint(in_values("conflict_strategy", CONFLICT_STRATEGIES), name="conflict_strategy"),
+        one_of("conflict_strategy", ConflictStrategy, name="conflict_strategy"),
         CheckConstraint("max_concurrent_requests BETWEEN 1 AND 64", name="max_concurrent_requests"),
         CheckConstraint("max_requests_per_second > 0 AND max_requests_per_second <= 1000",
                         name="max_requests_per_second"),
@@ -69,7 +72,7 @@ class QloAppsConfig(Base):
     api_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     sync_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     id_hotel: Mapped[int] = mapped_column(Integer, default=1)
-    conflict_strategy: Mapped[str] = mapped_column(String(32), default="qloapps_wins")
+    conflict_strategy: Mapped[str] = mapped_column(String(32), default=ConflictStrategy.QLOAPPS_WINS)
     # Politeness towards the shop's website, summed over every qlosync process on every host.
     max_concurrent_requests: Mapped[int] = mapped_column(Integer, default=DEFAULT_MAX_CONCURRENT_REQUESTS,
                                                          server_default=str(DEFAULT_MAX_CONCURRENT_REQUESTS))
@@ -129,9 +132,9 @@ class QloAppsSyncState(Base):
 
     __tablename__ = "qloapps_sync_state"
     __table_args__ = (
-        CheckConstraint(in_values("kind", SYNC_KINDS), name="kind"),
-        CheckConstraint(in_values("trigger", SYNC_TRIGGERS), name="trigger"),
-        CheckConstraint(in_values("status", SYNC_STATUSES), name="status"),
+        one_of("kind", RunKind, name="kind"),
+        one_of("trigger", RunTrigger, name="trigger"),
+        one_of("status", RunStatus, name="status"),
         # A scheduler slot runs at most once cluster-wide: the claim is this unique key.
         UniqueConstraint("config_id", "slot_at", name="uq_qloapps_sync_state_slot"),
         Index("ix_qloapps_sync_state_config_started", "config_id", "started_at"),
@@ -142,7 +145,7 @@ class QloAppsSyncState(Base):
     kind: Mapped[str] = mapped_column(String(16))
     trigger: Mapped[str] = mapped_column(String(16))
     slot_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(16), default="running")
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.RUNNING)
     started_at: Mapped[datetime] = created_at_column()
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cursor_before_date_upd: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
@@ -216,7 +219,7 @@ class QloAppsReservationMapping(Base):
         UniqueConstraint("config_id", "qloapps_order_id"),
         UniqueConstraint("pms_reservation_id"),
         UniqueConstraint("push_token"),
-        CheckConstraint(in_values("origin", ORIGINS), name="origin"),
+        one_of("origin", Side, name="origin"),
         Index("ix_qloapps_reservation_mappings_parked", "config_id", postgresql_where="parked_reason IS NOT NULL"),
         Index("ix_qloapps_reservation_mappings_push_error", "config_id", postgresql_where="push_error IS NOT NULL"),
     )
@@ -270,7 +273,7 @@ class QloAppsCustomerMapping(Base):
     __tablename__ = "qloapps_customer_mappings"
     __table_args__ = (
         UniqueConstraint("config_id", "qloapps_customer_id"),
-        CheckConstraint(in_values("match_method", MATCH_METHODS), name="match_method"),
+        one_of("match_method", MatchMethod, name="match_method"),
         Index("ix_qloapps_customer_mappings_guest", "pms_guest_id"),
     )
 
@@ -288,7 +291,7 @@ class QloAppsSyncLog(Base):
 
     __tablename__ = "qloapps_sync_logs"
     __table_args__ = (
-        CheckConstraint(in_values("level", LOG_LEVELS), name="level"),
+        one_of("level", LogLevel, name="level"),
         Index("ix_qloapps_sync_logs_entity", "entity_type", "entity_id"),
         Index("ix_qloapps_sync_logs_created", "created_at"),
     )
@@ -310,7 +313,7 @@ class QloAppsDeadLetter(Base):
 
     __tablename__ = "qloapps_dead_letters"
     __table_args__ = (
-        CheckConstraint("status IN ('dead', 'requeued', 'purged', 'succeeded')", name="status"),
+        one_of("status", DeadLetterStatus, name="status"),
         Index("ix_qloapps_dead_letters_status", "status", "dead_at"),
     )
 
@@ -325,7 +328,7 @@ class QloAppsDeadLetter(Base):
     # Why it was given up on: permanent, retries_exhausted, skipped, actor_not_found, or RabbitMQ's x-death reason.
     reason: Mapped[str | None] = mapped_column(String(32))
     retries: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="dead")
+    status: Mapped[str] = mapped_column(String(16), default=DeadLetterStatus.DEAD)
     dead_at: Mapped[datetime] = created_at_column()
     requeued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     requeue_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -340,10 +343,10 @@ class QloAppsConflict(Base):
 
     __tablename__ = "qloapps_conflicts"
     __table_args__ = (
-        CheckConstraint(in_values("status", CONFLICT_STATUSES), name="status"),
-        CheckConstraint(f"resolution IS NULL OR {in_values('resolution', CONFLICT_SIDES)}", name="resolution"),
+        one_of("status", ConflictStatus, name="status"),
+        one_of("resolution", Side, name="resolution", nullable=True),
         # At most one open conflict per reservation mapping.
-        Index("uq_qloapps_conflicts_open", "mapping_id", unique=True, postgresql_where="status = 'open'"),
+        Index("uq_qloapps_conflicts_open", "mapping_id", unique=True, postgresql_where=f"status = '{ConflictStatus.OPEN}'"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -355,7 +358,7 @@ class QloAppsConflict(Base):
     pms_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     qloapps_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
     details: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=ConflictStatus.OPEN)
     resolution: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = created_at_column()
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -406,15 +409,12 @@ class QloAppsStopSellBlock(Base):
     updated_at: Mapped[datetime] = updated_at_column()
 
 
-PROCESS_ROLES = ("worker", "relay", "scheduler", "api")
-
-
 class QlosyncProcess(Base):
     """A long-running qlosync process and its heartbeat: alive while ``last_beat_at`` is recent."""
 
     __tablename__ = "qlosync_processes"
     __table_args__ = (
-        CheckConstraint(in_values("role", PROCESS_ROLES), name="role"),
+        one_of("role", ProcessRole, name="role"),
         UniqueConstraint("host", "pid", "started_at"),
     )
 

@@ -28,15 +28,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from qlosync.db.base import Base, created_at_column, in_values, updated_at_column
+from qlosync.db.base import Base, created_at_column, one_of, updated_at_column
 from qlosync.db.guest_keys import EMAIL_KEY_SQL, PHONE_KEY_SQL
+from qlosync.states import OutboxOperation, ReservationStatus
 
 Money = Numeric(12, 2)
-
-RESERVATION_STATUSES = ("pending", "confirmed", "partially_paid", "cancelled", "refunded", "payment_error")
-#: A reservation in one of these holds no room (migration 0002 spells them out in its triggers: history).
-CLOSED_STATUSES = ("cancelled", "refunded")
-OUTBOX_OPERATIONS = ("create", "update", "cancel", "availability", "rates")
 
 
 class PmsRoomType(Base):
@@ -94,12 +90,13 @@ class PmsReservation(Base):
 
     __tablename__ = "pms_reservations"
     __table_args__ = (
-        CheckConstraint(in_values("status", RESERVATION_STATUSES), name="status"),
+        one_of("status", ReservationStatus, name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     guest_id: Mapped[int] = mapped_column(ForeignKey("pms_guests.id", ondelete="RESTRICT"), index=True)
-    status: Mapped[str] = mapped_column(String(32), default="pending", server_default="pending")
+    status: Mapped[str] = mapped_column(String(32), default=ReservationStatus.PENDING,
+                                        server_default=ReservationStatus.PENDING.value)
     source: Mapped[str | None] = mapped_column(String(128))
     currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
     total_without_tax: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
@@ -198,7 +195,7 @@ class PmsOutbox(Base):
 
     __tablename__ = "pms_outbox"
     __table_args__ = (
-        CheckConstraint(in_values("operation", OUTBOX_OPERATIONS), name="operation"),
+        one_of("operation", OutboxOperation, name="operation"),
         Index("ix_pms_outbox_unpublished", "id", postgresql_where="published_at IS NULL"),
     )
 

@@ -36,8 +36,8 @@ from qlosync.secrets import without_credentials
 from qlosync.settings import DEFAULT_SYNC_INTERVAL_MS, Settings
 from qlosync.sync.outbox import backlog
 
+from qlosync.states import ConflictStatus, DeadLetterStatus, ProcessRole, RunStatus
 from qlosync.db.models import (
-    PROCESS_ROLES,
     QloAppsConfig,
     QloAppsConflict,
     QloAppsStopSellBlock,
@@ -119,7 +119,7 @@ def shops_status(session: Session, shops: list[QloAppsConfig]) -> list[dict[str,
                                                       "reason": row.push_error})
     conflicts: dict[int, int] = {config_id: count for config_id, count in session.execute(
         select(QloAppsConflict.config_id, func.count())
-        .where(QloAppsConflict.config_id.in_(ids), QloAppsConflict.status == "open")
+        .where(QloAppsConflict.config_id.in_(ids), QloAppsConflict.status == ConflictStatus.OPEN)
         .group_by(QloAppsConflict.config_id))}
     latest_rates = (
         select(QloAppsSyncLog.config_id, QloAppsSyncLog.entity_id, QloAppsSyncLog.action, QloAppsSyncLog.reason)
@@ -187,7 +187,7 @@ def process_status(session: Session) -> list[dict[str, Any]]:
     uptime = func.extract("epoch", func.coalesce(QlosyncProcess.stopped_at, func.now()) - QlosyncProcess.started_at)
     rows = session.execute(select(QlosyncProcess, beat_age, uptime)).all()
     processes = [_process_view(row, float(age), float(up)) for row, age, up in rows]
-    processes.sort(key=lambda p: (PROCESS_ROLES.index(p["role"]), p["host"], p["started_at"], p["pid"]))
+    processes.sort(key=lambda p: (list(ProcessRole).index(p["role"]), p["host"], p["started_at"], p["pid"]))
     return processes
 
 
@@ -236,7 +236,7 @@ def collect_status(session: Session, *, amqp_url: str | None = None,
     """The whole report. Without *amqp_url* RabbitMQ is not asked (no queue depths, no RabbitMQ verdict)."""
     shops = session.scalars(select(QloAppsConfig).order_by(QloAppsConfig.id)).all()
     dead = session.scalar(
-        select(func.count()).select_from(QloAppsDeadLetter).where(QloAppsDeadLetter.status == "dead")
+        select(func.count()).select_from(QloAppsDeadLetter).where(QloAppsDeadLetter.status == DeadLetterStatus.DEAD)
     )
     outbox = backlog(session)
     rabbitmq: dict[str, Any] = {"checked": amqp_url is not None, "reachable": None, "error": None}
@@ -301,7 +301,7 @@ def _shop_problems(shop: dict[str, Any], sync_interval_ms: int) -> list[str]:
     problems: list[str] = []
     name = shop["name"]
     run = shop["last_run"]
-    if run and run["status"] == "failed":
+    if run and run["status"] == RunStatus.FAILED:
         error = (run["error"] or "no error recorded").strip().splitlines()
         problems.append(f"shop {name}: last run #{run['id']} ({run['kind']}) failed: {error[0] if error else ''}")
     since = shop["seconds_since_successful_sync"]

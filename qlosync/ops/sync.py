@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import dramatiq
 from sqlalchemy import Engine, select
@@ -22,6 +22,7 @@ from qlosync.sync.service import load_shop_config
 from qlosync.settings import Settings
 from qlosync.sync.inbound.pull import RunReport, run_pull
 from qlosync.sync.service import pull_deps
+from qlosync.states import RunKind, RunStatus, RunTrigger
 
 MAX_RUNS = 500
 
@@ -33,20 +34,19 @@ class RunNotFoundError(PermanentError):
 @dataclass(frozen=True)
 class PullRequested:
     shop: str
-    kind: Literal["full", "incremental"]
+    kind: RunKind
     message_id: str
 
 
 @dataclass(frozen=True)
 class RunView:
-    """One pull run as operators see it: `status` is running, succeeded, failed or skipped; `requests` counts
-    the QloApps requests the run made."""
+    """One pull run as operators see it; `requests` counts the QloApps requests the run made."""
 
     id: int
     shop: str
-    kind: str
-    trigger: str
-    status: str
+    kind: RunKind
+    trigger: RunTrigger
+    status: RunStatus
     message_id: str | None
     slot_at: datetime | None
     started_at: datetime
@@ -83,8 +83,8 @@ def request_pull(settings: Settings, sessions: sessionmaker[Session], shop: str,
                  broker: dramatiq.Broker | None = None) -> PullRequested:
     """Enqueue a manual pull for the inbound workers; refuses an unknown shop or one whose sync is off."""
     load_shop_config(settings, sessions, shop, require_enabled=True)
-    kind: Literal["full", "incremental"] = "full" if full else "incremental"
-    message = _enqueue("pull_bookings", (shop, kind, "manual"), broker)
+    kind = RunKind.FULL if full else RunKind.INCREMENTAL
+    message = _enqueue("pull_bookings", (shop, kind, RunTrigger.MANUAL), broker)
     return PullRequested(shop=shop, kind=kind, message_id=message.message_id)
 
 
@@ -93,7 +93,7 @@ def pull_now(settings: Settings, engine: Engine, sessions: sessionmaker[Session]
     """Run a manual pull in this process (``qlosync sync --wait``)."""
     config = load_shop_config(settings, sessions, shop, require_enabled=True)
     with pull_deps(settings, engine, sessions, config, booking_retrier(shop), progress=progress) as deps:
-        return run_pull(deps, kind="full" if full else "incremental", trigger="manual")
+        return run_pull(deps, kind=RunKind.FULL if full else RunKind.INCREMENTAL, trigger=RunTrigger.MANUAL)
 
 
 def list_runs(session: Session, *, shop: str | None = None, message_id: str | None = None,
@@ -121,7 +121,9 @@ def get_run(session: Session, run_id: int) -> RunView:
 
 def _view(run: QloAppsSyncState, shop: str) -> RunView:
     return RunView(
-        id=run.id, shop=shop, kind=run.kind, trigger=run.trigger, status=run.status, message_id=run.message_id,
+        # The columns' CHECKs hold them to these sets; rows read back as plain strings.
+        id=run.id, shop=shop, kind=RunKind(run.kind), trigger=RunTrigger(run.trigger), status=RunStatus(run.status),
+        message_id=run.message_id,
         slot_at=run.slot_at, started_at=run.started_at, finished_at=run.finished_at, seen=run.seen,
         created=run.created, updated=run.updated, unchanged=run.unchanged, failed=run.failed, parked=run.parked,
         requests=run.requests, error=run.error,

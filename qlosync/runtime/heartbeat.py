@@ -29,7 +29,8 @@ from datetime import timedelta
 
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
 
-from qlosync.db.models import PROCESS_ROLES, QlosyncProcess
+from qlosync.db.models import QlosyncProcess
+from qlosync.states import ProcessRole, values
 from qlosync.db.session import make_engine
 from qlosync.errors import ConfigurationError
 from qlosync.settings import Settings
@@ -58,8 +59,8 @@ class Heartbeat:
 
     def __init__(self, settings: Settings, *, role: str, queues: Iterable[str] = (),
                  interval_s: float | None = None) -> None:
-        if role not in PROCESS_ROLES:
-            raise ConfigurationError(f"unknown process role {role!r} (one of {', '.join(PROCESS_ROLES)})")
+        if role not in values(ProcessRole):
+            raise ConfigurationError(f"unknown process role {role!r} (one of {', '.join(ProcessRole)})")
         self.settings = settings
         self.role = role
         self.queues = sorted(set(queues))

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from qlosync.db.pms import PmsOutbox
+from qlosync.states import OutboxOperation
 
 CHANNEL = "qlosync_outbox"
 
@@ -37,7 +38,7 @@ def notify(session: Session) -> None:
 
 def request_push(session: Session, reservation_id: int, reason: str) -> None:
     """Queue a push of one reservation through the outbox (committed with the caller's transaction)."""
-    session.add(PmsOutbox(aggregate="reservation", aggregate_id=reservation_id, operation="update",
+    session.add(PmsOutbox(aggregate="reservation", aggregate_id=reservation_id, operation=OutboxOperation.UPDATE,
                           payload={"reason": reason}))
     notify(session)
 
@@ -47,7 +48,7 @@ class RoomTypeRequest:
     """The coalesced rate (or availability) changes of one PMS room type: one message for all their nights."""
 
     room_type_id: int
-    operation: str  # "rates" or "availability"
+    operation: str  # OutboxOperation.RATES or .AVAILABILITY
     date_from: date
     date_to: date  # the last night, inclusive
     row_ids: list[int] = field(default_factory=list)

@@ -13,7 +13,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from qlosync.db.pms import CLOSED_STATUSES, PmsGuest, PmsReservation
+from qlosync.db.pms import PmsGuest, PmsReservation
+from qlosync.states import CLOSED_STATUSES
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ from sqlalchemy.orm import Session
 
 from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsSyncLog
+from qlosync.states import LogLevel
 
 
-def sync_log(session: Session, shop: ShopConfig, level: str, entity_id: object, action: str, reason: str | None = None,
+def sync_log(session: Session, shop: ShopConfig, level: LogLevel, entity_id: object, action: str, reason: str | None = None,
              sync_state_id: int | None = None, *, entity_type: str = "booking", **details: object) -> None:
     """Record a per-booking (or per-room-type) event for operators (qloapps_sync_logs)."""
     session.add(

@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query
 
-from qlosync.api.models import MESSAGE_ID_PATTERN, DeadLetter, DeadLetterList, DeadLetterStatus, Requeued
+from qlosync.api.models import MESSAGE_ID_PATTERN, DeadLetter, DeadLetterList, Requeued
 from qlosync.api.routes.common import errors, operations_router
 from qlosync.api.services import ApiServices, services
 from qlosync.ops import dlq as dlq_ops
+from qlosync.states import DeadLetterStatus
 
 router = operations_router("dead letters")
 
@@ -18,7 +19,8 @@ router = operations_router("dead letters")
 @router.get("/dlq", response_model=DeadLetterList, responses=errors(), summary="List dead letters")
 def list_dead_letters(
     api: Annotated[ApiServices, Depends(services)],
-    status: Annotated[list[DeadLetterStatus], Query(description="Which records (repeat for several).")] = ["dead"],  # noqa: B006
+    status: Annotated[list[DeadLetterStatus],
+                      Query(description="Which records (repeat for several).")] = [DeadLetterStatus.DEAD],  # noqa: B006
 ) -> DeadLetterList:
     """Browses qloapps.dlq first (nothing is consumed) and records any message that had no record."""
     letters = dlq_ops.list_dead_letters(api.settings, api.sessions, tuple(dict.fromkeys(status)))

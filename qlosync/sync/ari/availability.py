@@ -33,13 +33,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsRoomMapping, QloAppsStopSellBlock
 from qlosync.db.pms import (
-    CLOSED_STATUSES,
     PmsClosedNight,
     PmsReservation,
     PmsReservationLine,
     PmsRoom,
     PmsRoomOutage,
 )
+from qlosync.states import CLOSED_STATUSES, LogLevel
 from qlosync.db.session import transaction
 from qlosync.errors import TransientError
 from qlosync.qloapps.client import QloAppsClient
@@ -189,15 +189,15 @@ def push_availability(engine: Engine, client: QloAppsClient, shop: ShopConfig, p
             details: dict[str, Any] = {"pms_room_type_id": pms_room_type_id, "from": first.isoformat(), "to": last.isoformat(),
                        "held_room_nights": sum(after.values())}
             if short:
-                sync_log(session, shop, "warning", qlo, "stop_sell_short",
+                sync_log(session, shop, LogLevel.WARNING, qlo, "stop_sell_short",
                          f"{sum(short.values())} room-nights should be off sale but guests hold them, first "
                          f"{min(short)}", entity_type="room_type", **details)
             if after != target:
-                sync_log(session, shop, "error", qlo, "stop_sell_mismatch",
+                sync_log(session, shop, LogLevel.ERROR, qlo, "stop_sell_mismatch",
                          f"QloApps holds {sum(after.values())} room-nights, qlosync asked for {sum(target.values())}",
                          entity_type="room_type", **details)
             elif action != "unchanged":
-                sync_log(session, shop, "info", qlo, f"stop_sell_{action}", None, entity_type="room_type", **details)
+                sync_log(session, shop, LogLevel.INFO, qlo, f"stop_sell_{action}", None, entity_type="room_type", **details)
     if after != target:
         raise AvailabilityPending(f"QloApps room type {qlo}: the stop-sell booking holds other nights than asked")
     result = AvailabilityResult(qlo, action, {n: c for n, c in after.items() if first <= n <= last}, short,

@@ -34,6 +34,7 @@ from qlosync.db.session import transaction
 from qlosync.errors import PermanentError, TransientError
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.models import FeaturePrice, FeaturePriceRequest
+from qlosync.states import LogLevel
 from qlosync.sync.sync_log import sync_log
 from qlosync.sync.locks import held_lock
 from qlosync.sync.push_token import new_token
@@ -183,12 +184,12 @@ def push_rates(engine: Engine, client: QloAppsClient, shop: ShopConfig, pms_room
                        "deleted": result.deleted, "kept": result.kept}
             if result.mismatches:
                 first = result.mismatches[0]
-                sync_log(session, shop, "error", qlo, "rate_mismatch",
+                sync_log(session, shop, LogLevel.ERROR, qlo, "rate_mismatch",
                          f"{len(result.mismatches)} nights differ after the push, e.g. {first.night}: PMS "
                          f"{first.pms if first.pms is not None else 'no rate'}, QloApps {list(map(str, first.qloapps))}",
                          entity_type="room_type", **details)
             else:
-                sync_log(session, shop, "info", qlo, "rates_pushed", None, entity_type="room_type", **details)
+                sync_log(session, shop, LogLevel.INFO, qlo, "rates_pushed", None, entity_type="room_type", **details)
     result.requests = client.request_count - before
     if result.mismatches:
         raise RatesMismatch(f"QloApps room type {qlo}: {len(result.mismatches)} nights do not have the PMS rate "

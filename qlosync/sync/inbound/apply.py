@@ -38,6 +38,7 @@ from qlosync.sync.pms_state import pms_state_hash, state_of
 from qlosync.sync.outbox import request_push
 from qlosync.sync.push_token import is_stop_sell, token_in
 from qlosync.sync.sync_log import sync_log
+from qlosync.states import LogLevel, Side
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ def apply_snapshots(
         if is_stop_sell(snapshot.order.source):
             results[order_id] = ApplyResult("unchanged", order_id, None, "qlosync's stop-sell booking")
             continue
-        if mapping is not None and mapping.origin == "pms" and mapping.pms_reservation_id is None:
+        if mapping is not None and mapping.origin == Side.PMS and mapping.pms_reservation_id is None:
             results[order_id] = ApplyResult("unchanged", order_id, None, "deleted in the PMS")
             continue
         if mapping is not None and mapping.id in in_conflict:
@@ -143,7 +144,7 @@ def apply_snapshots(
         missing = sorted({line.qloapps_room_type_id for line in booking.lines} - catalog.room_types.keys())
         if missing:
             if mapping is None:
-                mapping = QloAppsReservationMapping(config_id=shop.id, qloapps_order_id=order_id, origin="qloapps")
+                mapping = QloAppsReservationMapping(config_id=shop.id, qloapps_order_id=order_id, origin=Side.QLOAPPS)
                 session.add(mapping)
             results[order_id] = _park(session, shop, mapping, snapshot, missing, sync_state_id)
             continue
@@ -178,7 +179,7 @@ def _park(session: Session, shop: ShopConfig, mapping: QloAppsReservationMapping
           missing: list[int], sync_state_id: int | None) -> ApplyResult:
     reason = f"QloApps room type(s) {', '.join(map(str, missing))} not mapped to a PMS room type"
     if mapping.parked_reason != reason:
-        sync_log(session, shop, "warning", snapshot.id, "parked", reason, sync_state_id, room_types=missing)
+        sync_log(session, shop, LogLevel.WARNING, snapshot.id, "parked", reason, sync_state_id, room_types=missing)
     mapping.parked_reason = reason
     mapping.qloapps_date_upd = snapshot.order.date_upd
     return ApplyResult("parked", snapshot.id, mapping.pms_reservation_id, reason)
@@ -248,7 +249,7 @@ def _write_bookings(session: Session, shop: ShopConfig, todo: list[_Pending], ca
             if match.new_mapping
             else {}
         )
-        sync_log(session, shop, "info", order_id, pending.outcome, match.note, sync_state_id,
+        sync_log(session, shop, LogLevel.INFO, order_id, pending.outcome, match.note, sync_state_id,
                  pms_reservation_id=reservation.id, status=pending.data.status, **guest_decision)
         logger.debug("Booking %s %s as reservation %s.", order_id, pending.outcome, reservation.id,
                      extra={"action": "import_booking", "qloapps_order_id": order_id, "pms_reservation_id": reservation.id})
@@ -343,7 +344,7 @@ def _insert_new(session: Session, shop: ShopConfig, fresh: list[_Pending], catal
                 if match.new_mapping
                 else {}
             )
-            log_rows.append((shop.id, sync_state_id, "info", str(order_id), "created", match.note,
+            log_rows.append((shop.id, sync_state_id, LogLevel.INFO, str(order_id), "created", match.note,
                              Jsonb({"pms_reservation_id": reservation_id, "status": data.status, **guest_decision})))
             results.append(ApplyResult("created", order_id, reservation_id))
         cursor.executemany(_INSERT_MAPPING, mapping_rows)
@@ -373,7 +374,7 @@ def _adopt_pushed_orders(session: Session, shop: ShopConfig, snapshots: Sequence
         mapping.qloapps_date_upd = snapshot.order.date_upd
         if mapping.pms_reservation_id is not None:
             request_push(session, mapping.pms_reservation_id, f"adopted QloApps order {snapshot.id}")
-        sync_log(session, shop, "info", snapshot.id, "adopted", "order created by a push that did not record it",
+        sync_log(session, shop, LogLevel.INFO, snapshot.id, "adopted", "order created by a push that did not record it",
                  pms_reservation_id=mapping.pms_reservation_id)
         results[snapshot.id] = ApplyResult("adopted", snapshot.id, mapping.pms_reservation_id)
         adopted[snapshot.id] = mapping
@@ -406,21 +407,21 @@ def _settle_conflicts(session: Session, shop: ShopConfig, changed: list[tuple[_P
             continue
         assert state.changed_at is not None
         side = winner(shop.conflict_strategy, state.changed_at, pending.snapshot.order.date_upd)
-        if side == "qloapps":
-            sync_log(session, shop, "warning", order_id, "conflict_qloapps_wins", "changed on both sides",
+        if side == Side.QLOAPPS:
+            sync_log(session, shop, LogLevel.WARNING, order_id, "conflict_qloapps_wins", "changed on both sides",
                      sync_state_id, pms_reservation_id=reservation.id, strategy=shop.conflict_strategy)
             out.append((pending, None))
-        elif side == "pms":
+        elif side == Side.PMS:
             mapping.qloapps_hash, mapping.qloapps_date_upd = pending.digest, pending.snapshot.order.date_upd
             request_push(session, reservation.id, "conflict: the PMS version wins")
-            sync_log(session, shop, "warning", order_id, "conflict_pms_wins", "changed on both sides",
+            sync_log(session, shop, LogLevel.WARNING, order_id, "conflict_pms_wins", "changed on both sides",
                      sync_state_id, pms_reservation_id=reservation.id, strategy=shop.conflict_strategy)
             out.append((pending, ApplyResult("kept_pms", order_id, reservation.id)))
         else:
             conflict = record_conflict(session, mapping, detected_by="pull", pms_changed_at=state.changed_at,
                                        qloapps_changed_at=pending.snapshot.order.date_upd,
                                        details={"qloapps_status": pending.data.status, "pms_status": state.status})
-            sync_log(session, shop, "warning", order_id, "conflict", f"changed on both sides: conflict {conflict.id}",
+            sync_log(session, shop, LogLevel.WARNING, order_id, "conflict", f"changed on both sides: conflict {conflict.id}",
                      sync_state_id, pms_reservation_id=reservation.id)
             out.append((pending, ApplyResult("conflict", order_id, reservation.id, f"conflict {conflict.id}")))
     return out

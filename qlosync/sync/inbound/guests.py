@@ -23,6 +23,7 @@ from qlosync.db.pms import PmsGuest
 from qlosync.db.guest_email import pick_by_email, same_name, usable_email
 from qlosync.db.guest_keys import normalise_email, normalise_phone
 from qlosync.sync.inbound.mapper import GuestData
+from qlosync.states import MatchMethod
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def update_guest_details(guest: PmsGuest, data: GuestData, method: str | None = 
     """
     wanted: dict[str, str | None] = {"first_name": data.first_name, "last_name": data.last_name, "phone": data.phone}
     email, current = usable_email(data.email), _guest_email(guest)
-    if email is not None and not (method == "phone_name" and current not in (None, email)):
+    if email is not None and not (method == MatchMethod.PHONE_NAME and current not in (None, email)):
         wanted["email"] = data.email
     changed = False
     for attr, value in wanted.items():
@@ -123,14 +124,14 @@ class GuestIndex:
         if known is not None:
             return GuestMatch(known[0], known[1], new_mapping=False)
         guest: PmsGuest | None = None
-        method, note = "created", None
+        method, note = MatchMethod.CREATED, None
         email, phone = usable_email(data.email), normalise_phone(data.phone)
         if email:
             guest = self._by_email(email, data)
-            method = "email" if guest else method
+            method = MatchMethod.EMAIL if guest else method
         if guest is None and phone:
             guest, note = self._by_phone_and_name(phone, email, data)
-            method = "phone_name" if guest else method
+            method = MatchMethod.PHONE_NAME if guest else method
             if guest is not None and email and _guest_email(guest) is None:
                 # The guest is about to get this address: later customers of the page sharing it find it.
                 self.by_email[email].append(guest)

@@ -20,6 +20,7 @@ from qlosync.sync.inbound.apply import ApplyResult
 from qlosync.sync.inbound.pull import RunReport, import_booking, run_pull
 from qlosync.sync.inbound.schedule_slots import shop_slots
 from qlosync.sync.service import load_shop_config, pull_deps
+from qlosync.states import RunKind, RunStatus, RunTrigger
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ SCHEDULED_TRIGGERS = tuple(SLOT_TRIGGERS.values())
 class Enqueue(Protocol):
     """Sends one scheduled pull (the actor: a delayed ``pull_bookings`` message)."""
 
-    def __call__(self, shop: str, slot: datetime, delay_ms: int, kind: str = "incremental") -> None: ...
+    def __call__(self, shop: str, slot: datetime, delay_ms: int, kind: str = RunKind.INCREMENTAL) -> None: ...
 
 
 def pull(runtime: Runtime, shop_name: str, *, kind: str, trigger: str, slot_at: str | None,
@@ -56,7 +57,7 @@ def pull(runtime: Runtime, shop_name: str, *, kind: str, trigger: str, slot_at: 
         slot = datetime.fromisoformat(slot_at) if slot_at else None
         with pull_deps(settings, runtime.engine, runtime.session_factory, shop, retry_booking) as deps:
             report = run_pull(deps, kind=kind, trigger=trigger, slot_at=slot, message_id=message_id)
-        if trigger == "nightly" and report.status in ("failed", "skipped"):
+        if trigger == RunTrigger.NIGHTLY and report.status in (RunStatus.FAILED, RunStatus.SKIPPED):
             _owe_full_sync(runtime, shop.id, f"the nightly full reconciliation of {slot_at} was {report.status}: "
                                              f"{report.error}")
         return report
@@ -88,7 +89,7 @@ def _configuration_failed(runtime: Runtime, shop_name: str, kind: str, trigger: 
         if run is None:
             return RunReport(None, kind, trigger, status="duplicate")
         session.flush()
-        report = RunReport(run.id, kind, trigger, status="failed", error=run.error)
+        report = RunReport(run.id, kind, trigger, status=RunStatus.FAILED, error=run.error)
     logger.warning("Pull of %s cannot run: %s; no scheduled pulls until its configuration changes.", shop_name, error,
                    extra={"action": "pull_misconfigured"})
     return report
@@ -178,7 +179,7 @@ def tick(runtime: Runtime, enqueue: Enqueue, now: datetime | None = None, interv
             if open_until is not None and slot < open_until:
                 paused += 1
                 continue
-            if kind == "incremental":
+            if kind == RunKind.INCREMENTAL:
                 enqueue(name, slot, delay_ms)
             else:
                 enqueue(name, slot, delay_ms, kind)

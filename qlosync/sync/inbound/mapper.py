@@ -13,25 +13,25 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from qlosync.db.pms import CLOSED_STATUSES
 from qlosync.errors import PermanentError
 from qlosync.qloapps.models import BookingSnapshot, RoomBooking
+from qlosync.states import CLOSED_STATUSES, ReservationStatus
 from qlosync.sync.push_token import without_token
 
 # orders.current_state → PMS reservation status (demo data states, 175).
-ORDER_STATE_TO_STATUS: Mapping[int, str] = {
-    1: "pending",  # Awaiting payment
-    2: "confirmed",  # Complete payment received
-    3: "confirmed",  # Processing in progress
-    4: "cancelled",  # Canceled
-    5: "refunded",  # Refunded
-    6: "payment_error",  # Payment error
-    7: "confirmed",  # Overbooking (Paid)
-    8: "partially_paid",  # Partial payment received
-    9: "pending",  # Awaiting remote payment
-    10: "confirmed",  # Remote payment accepted
-    11: "pending",  # Overbooking (Not paid)
-    12: "partially_paid",  # Overbooking (Partial payment)
+ORDER_STATE_TO_STATUS: Mapping[int, ReservationStatus] = {
+    1: ReservationStatus.PENDING,  # Awaiting payment
+    2: ReservationStatus.CONFIRMED,  # Complete payment received
+    3: ReservationStatus.CONFIRMED,  # Processing in progress
+    4: ReservationStatus.CANCELLED,  # Canceled
+    5: ReservationStatus.REFUNDED,  # Refunded
+    6: ReservationStatus.PAYMENT_ERROR,  # Payment error
+    7: ReservationStatus.CONFIRMED,  # Overbooking (Paid)
+    8: ReservationStatus.PARTIALLY_PAID,  # Partial payment received
+    9: ReservationStatus.PENDING,  # Awaiting remote payment
+    10: ReservationStatus.CONFIRMED,  # Remote payment accepted
+    11: ReservationStatus.PENDING,  # Overbooking (Not paid)
+    12: ReservationStatus.PARTIALLY_PAID,  # Overbooking (Partial payment)
 }
 CENT = Decimal("0.01")
 
@@ -119,13 +119,13 @@ def map_snapshot(snapshot: BookingSnapshot, currency_by_id: Mapping[int, str]) -
         raise InvalidBookingError(f"order {order.id}: customer {order.id_customer} does not exist in QloApps")
     customer = snapshot.customer
     lines = tuple(sorted((map_line(r) for r in snapshot.room_bookings), key=lambda line: line.qloapps_room_booking_id))
-    status = ORDER_STATE_TO_STATUS.get(order.current_state, "pending")
+    status = ORDER_STATE_TO_STATUS.get(order.current_state, ReservationStatus.PENDING)
     if status not in CLOSED_STATUSES:
         # A room cancelled inside a live order frees the room: the PMS keeps only the rooms still booked.
         live = tuple(line for line in lines if not line.cancelled)
         lines = live or lines
         if not live:
-            status = "cancelled"
+            status = ReservationStatus.CANCELLED
     total_without_tax = sum((line.price_without_tax for line in lines), Decimal("0"))
     total_tax = sum((line.tax for line in lines), Decimal("0"))
     return ReservationData(

@@ -30,6 +30,7 @@ from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.errors import QloAppsBadResponse
 from qlosync.qloapps.models import BookingSnapshot, Order
 from qlosync.runtime import metrics
+from qlosync.states import LogLevel, RunKind, RunStatus, RunTrigger
 from qlosync.sync.inbound import runs
 from qlosync.sync.inbound.apply import ApplyResult, Catalog, apply_snapshot, apply_snapshots
 from qlosync.sync.currencies import ShopCurrencies
@@ -65,7 +66,8 @@ class RunReport:
     run_id: int | None
     kind: str
     trigger: str
-    status: str = "running"
+    # A RunStatus, or "duplicate": a scheduler slot another process had claimed (no run of its own).
+    status: str = RunStatus.RUNNING
     counts: Counter[str] = field(default_factory=Counter)
     requests: int = 0
     error: str | None = None
@@ -93,7 +95,7 @@ class PullDeps:
         return Catalog.load(session, self.shop.id, self.currencies())
 
 
-def run_pull(deps: PullDeps, *, kind: str = "incremental", trigger: str = "manual",
+def run_pull(deps: PullDeps, *, kind: str = RunKind.INCREMENTAL, trigger: str = RunTrigger.MANUAL,
              slot_at: datetime | None = None, message_id: str | None = None) -> RunReport:
     """One pull run, recorded in qloapps_sync_state. Never raises for QloApps trouble: the run is marked failed."""
     shop = deps.shop
@@ -105,39 +107,39 @@ def run_pull(deps: PullDeps, *, kind: str = "incremental", trigger: str = "manua
                             shop.name, extra={"action": "pull_duplicate"})
                 return RunReport(None, kind, trigger, status="duplicate")
             if runs.now() - slot_at > deps.options.stale_after and runs.run_started_since(session, shop.id, slot_at, run.id):
-                _finish(run, "skipped", "a later pull already covered this slot")
-                return RunReport(run.id, kind, trigger, status="skipped", error=run.error)
+                _finish(run, RunStatus.SKIPPED, "a later pull already covered this slot")
+                return RunReport(run.id, kind, trigger, status=RunStatus.SKIPPED, error=run.error)
         else:
             run = runs.start_run(session, shop.id, kind, trigger, message_id)
         report = RunReport(run.id, kind, run.trigger)
 
     with exclusive_run(deps.engine, "qloapps-pull", shop.id) as acquired:
         if not acquired:
-            return _close(deps, report, "skipped", "another pull of this shop is running")
+            return _close(deps, report, RunStatus.SKIPPED, "another pull of this shop is running")
         try:
             return _locked_pull(deps, report)
         except BaseException as exc:
             # A time limit, a shutdown or a bug: the run row must not stay "running" (committed pages stand).
             with contextlib.suppress(Exception):
-                _close(deps, report, "failed", f"interrupted: {type(exc).__name__}: {exc}")
+                _close(deps, report, RunStatus.FAILED, f"interrupted: {type(exc).__name__}: {exc}")
             raise
 
 
 def _become_incremental(deps: PullDeps, report: RunReport, deferred: str) -> None:
     logger.info("Full pull of %s deferred (%s): every bulk lane is busy; incremental meanwhile.", deps.shop.name,
                 deferred, extra={"action": "bulk_deferred"})
-    report.kind = "incremental"
+    report.kind = RunKind.INCREMENTAL
     with transaction(deps.session_factory) as session:
-        session.get_one(QloAppsSyncState, report.run_id).kind = "incremental"
+        session.get_one(QloAppsSyncState, report.run_id).kind = RunKind.INCREMENTAL
 
 
 def _fail_interrupted_runs(session: Session, config_id: int, current_run_id: int | None) -> None:
     """Runs still marked running while we hold the shop's pull lock died with their worker: say so."""
     session.execute(
         update(QloAppsSyncState)
-        .where(QloAppsSyncState.config_id == config_id, QloAppsSyncState.status == "running",
+        .where(QloAppsSyncState.config_id == config_id, QloAppsSyncState.status == RunStatus.RUNNING,
                QloAppsSyncState.id != current_run_id)
-        .values(status="failed", finished_at=runs.now(), error="interrupted: its worker stopped or died")
+        .values(status=RunStatus.FAILED, finished_at=runs.now(), error="interrupted: its worker stopped or died")
     )
 
 
@@ -152,38 +154,38 @@ def _locked_pull(deps: PullDeps, report: RunReport) -> RunReport:
         cursor = runs.get_cursor(cursor_row)
         reason = runs.full_sync_reason(cursor_row, deps.options.full_after, runs.now())
         run = session.get_one(QloAppsSyncState, report.run_id)
-        if report.kind == "incremental" and reason is not None:
+        if report.kind == RunKind.INCREMENTAL and reason is not None:
             logger.info("Pull of %s becomes a full sync: %s.", shop.name, reason, extra={"action": "pull_fallback"})
-            report.kind, report.trigger = "full", "fallback"
+            report.kind, report.trigger = RunKind.FULL, RunTrigger.FALLBACK
         run.kind, run.trigger = report.kind, report.trigger
         if cursor is not None:
             run.cursor_before_date_upd, run.cursor_before_id = cursor
     deferred: str | None = None
     try:
         retry_parked(deps, report, parked)
-        if report.kind == "full":
+        if report.kind == RunKind.FULL:
             marker = client.latest_order_cursor()
             with _bulk_lane(deps, marker) as lane:
                 if lane is not False:
                     _apply_pages(deps, report, client.iter_all_orders(), incremental=False)
                 elif cursor is None:
                     report.requests = client.request_count - requests_before
-                    return _close(deps, report, "skipped", f"a bulk import waits for one of the "
+                    return _close(deps, report, RunStatus.SKIPPED, f"a bulk import waits for one of the "
                                   f"{deps.options.bulk_lanes} bulk lanes; the next slot tries again", full_sync_reason=reason or "a bulk import waits for a lane")
                 else:
                     # The shop's changes keep flowing meanwhile; the full pull stays owed (reason kept).
                     deferred = reason or f"a {report.trigger} full pull waits for a bulk lane"
                     _become_incremental(deps, report, deferred)
-        if report.kind == "incremental":
+        if report.kind == RunKind.INCREMENTAL:
             marker = None
             _apply_pages(deps, report, client.iter_orders_changed_since(cursor, overlap=deps.options.overlap),
                          incremental=True, lower=None if cursor is None else cursor[0] - deps.options.overlap)
     except (QlosyncError, OperationalError) as exc:
         report.requests = client.request_count - requests_before
         doubtful = str(exc) if isinstance(exc, DoubtfulCursorError) else None
-        return _close(deps, report, "failed", f"{type(exc).__name__}: {exc}", full_sync_reason=doubtful)
+        return _close(deps, report, RunStatus.FAILED, f"{type(exc).__name__}: {exc}", full_sync_reason=doubtful)
     report.requests = client.request_count - requests_before
-    return _close(deps, report, "succeeded", None, full_marker=marker if report.kind == "full" else None,
+    return _close(deps, report, RunStatus.SUCCEEDED, None, full_marker=marker if report.kind == RunKind.FULL else None,
                   full_sync_reason=deferred)
 
 
@@ -383,7 +385,7 @@ def _apply_alone(deps: PullDeps, session: Session, report: RunReport, snapshot: 
         logger.warning("Booking %s failed in run %s and goes to its own retry: %s: %s", snapshot.id,
                        report.run_id, type(exc).__name__, exc,
                        extra={"action": "import_booking_failed", "qloapps_order_id": snapshot.id})
-        sync_log(session, deps.shop, "error", snapshot.id, "failed", f"{type(exc).__name__}: {exc}", report.run_id)
+        sync_log(session, deps.shop, LogLevel.ERROR, snapshot.id, "failed", f"{type(exc).__name__}: {exc}", report.run_id)
         deps.retry_booking(snapshot.id)
         return None
 
@@ -393,13 +395,13 @@ def _store_counts(run: QloAppsSyncState, report: RunReport) -> None:
         setattr(run, name, report.counts[name])
 
 
-def _finish(run: QloAppsSyncState, status: str, error: str | None) -> None:
+def _finish(run: QloAppsSyncState, status: RunStatus, error: str | None) -> None:
     run.status = status
     run.error = error
     run.finished_at = runs.now()
 
 
-def _close(deps: PullDeps, report: RunReport, status: str, error: str | None, *,
+def _close(deps: PullDeps, report: RunReport, status: RunStatus, error: str | None, *,
            full_marker: runs.Cursor | None = None, full_sync_reason: str | None = None) -> RunReport:
     """Finish the run row; on success move last_successful_sync (and, after a full pull, the cursor)."""
     with transaction(deps.session_factory) as session:
@@ -408,18 +410,18 @@ def _close(deps: PullDeps, report: RunReport, status: str, error: str | None, *,
         run.requests = report.requests
         _finish(run, status, error[:2000] if error else None)
         row = runs.cursor_row(session, deps.shop.id, lock=True)
-        if status == "succeeded":
+        if status == RunStatus.SUCCEEDED:
             at = runs.now()
             row.last_successful_sync = at
-            if report.kind == "full":
+            if report.kind == RunKind.FULL:
                 runs.set_cursor(row, full_marker)
                 row.last_full_sync = at
                 row.full_sync_reason = None
             run.cursor_after_date_upd, run.cursor_after_id = runs.get_cursor(row) or (None, None)
-        if full_sync_reason and not (status == "succeeded" and report.kind == "full"):
+        if full_sync_reason and not (status == RunStatus.SUCCEEDED and report.kind == RunKind.FULL):
             row.full_sync_reason = full_sync_reason
     report.status, report.error = status, error
-    log = logger.info if status != "failed" else logger.warning
+    log = logger.info if status != RunStatus.FAILED else logger.warning
     log("Pull run %s (%s/%s) %s: %s.", report.run_id, report.kind, report.trigger, status,
         error or ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())),
         extra={"action": "pull", "sync_state_id": report.run_id})
@@ -455,7 +457,7 @@ def retry_parked(deps: PullDeps, report: RunReport | None = None, parked: list[i
     for start in range(0, len(parked), page):
         orders = deps.client.get_orders(parked[start:start + page])
         snapshots = deps.client.snapshots_for(orders)
-        sub = report or RunReport(None, "incremental", "manual")
+        sub = report or RunReport(None, RunKind.INCREMENTAL, RunTrigger.MANUAL)
         before = Counter(sub.counts)
         with transaction(deps.session_factory) as session:
             _apply_snapshots(deps, session, sub, snapshots, deps.catalog(session))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from qlosync.db.models import QloAppsSyncCursor, QloAppsSyncState
 from qlosync.db.session import rows_changed
+from qlosync.states import RunKind, RunStatus, RunTrigger
 
 Cursor = tuple[datetime, int]
 
@@ -21,7 +23,7 @@ def now() -> datetime:
 
 # The trigger a scheduler slot records, by its kind: incremental slots every QLOAPPS_SYNC_INTERVAL_MS, and
 # the one full slot a day, the nightly reconciliation at QLOSYNC_FULL_SYNC_AT (schedule_slots.pull_slots).
-SLOT_TRIGGERS = {"incremental": "schedule", "full": "nightly"}
+SLOT_TRIGGERS: Mapping[str, RunTrigger] = {RunKind.INCREMENTAL: RunTrigger.SCHEDULE, RunKind.FULL: RunTrigger.NIGHTLY}
 
 
 def claim_slot(session: Session, config_id: int, slot_at: datetime, kind: str,
@@ -29,8 +31,9 @@ def claim_slot(session: Session, config_id: int, slot_at: datetime, kind: str,
     """Insert the run row for a scheduler slot; None if any process already claimed that slot."""
     run_id = session.execute(
         insert(QloAppsSyncState)
-        .values(config_id=config_id, kind=kind, trigger=SLOT_TRIGGERS[kind], slot_at=slot_at, status="running",
-                seen=0, created=0, updated=0, unchanged=0, failed=0, parked=0, requests=0, message_id=message_id)
+        .values(config_id=config_id, kind=kind, trigger=SLOT_TRIGGERS[kind], slot_at=slot_at,
+                status=RunStatus.RUNNING, seen=0, created=0, updated=0, unchanged=0, failed=0, parked=0, requests=0,
+                message_id=message_id)
         .on_conflict_do_nothing(constraint="uq_qloapps_sync_state_slot")
         .returning(QloAppsSyncState.id)
     ).scalar_one_or_none()
@@ -40,8 +43,8 @@ def claim_slot(session: Session, config_id: int, slot_at: datetime, kind: str,
 def start_run(session: Session, config_id: int, kind: str, trigger: str,
               message_id: str | None = None) -> QloAppsSyncState:
     """A new run row; *message_id* is the dramatiq message that asked for it (how the API finds it again)."""
-    run = QloAppsSyncState(config_id=config_id, kind=kind, trigger=trigger, status="running", seen=0, created=0,
-                           updated=0, unchanged=0, failed=0, parked=0, requests=0, message_id=message_id)
+    run = QloAppsSyncState(config_id=config_id, kind=kind, trigger=trigger, status=RunStatus.RUNNING, seen=0,
+                           created=0, updated=0, unchanged=0, failed=0, parked=0, requests=0, message_id=message_id)
     session.add(run)
     session.flush()
     return run
@@ -63,7 +66,7 @@ def fail_on_configuration(session: Session, config_id: int, kind: str, trigger: 
             return None
     else:
         run = start_run(session, config_id, kind, trigger, message_id)
-    run.status = "failed"
+    run.status = RunStatus.FAILED
     run.stopped_by_configuration = True
     run.error = error[:2000 - len(CONFIGURATION_PAUSE)] + CONFIGURATION_PAUSE
     # PostgreSQL's clock, like qloapps_config.updated_at that it is compared with (configuration_paused).
@@ -74,7 +77,7 @@ def fail_on_configuration(session: Session, config_id: int, kind: str, trigger: 
 def configuration_paused(run: Any, updated_at: SQLColumnExpression[datetime]) -> ColumnElement[bool]:
     """SQL: the shop's latest run (*run*: the columns of a subquery of runs) failed on its configuration, and
     the configuration has not changed since."""
-    return and_(run.status == "failed", run.stopped_by_configuration, run.finished_at >= updated_at)
+    return and_(run.status == RunStatus.FAILED, run.stopped_by_configuration, run.finished_at >= updated_at)
 
 
 def run_started_since(session: Session, config_id: int, since: datetime, exclude_id: int) -> bool:
@@ -84,7 +87,7 @@ def run_started_since(session: Session, config_id: int, since: datetime, exclude
             QloAppsSyncState.config_id == config_id,
             QloAppsSyncState.started_at >= since,
             QloAppsSyncState.id != exclude_id,
-            QloAppsSyncState.status.in_(("running", "succeeded")),
+            QloAppsSyncState.status.in_((RunStatus.RUNNING, RunStatus.SUCCEEDED)),
         ).limit(1)
     ).first() is not None
 
@@ -130,7 +133,7 @@ def prune_runs(session: Session, older_than: datetime, batch: int = 10_000) -> i
     """
     latest = select(func.max(QloAppsSyncState.id)).group_by(QloAppsSyncState.config_id)
     doomed = (select(QloAppsSyncState.id)
-              .where(QloAppsSyncState.started_at < older_than, QloAppsSyncState.status != "running",
+              .where(QloAppsSyncState.started_at < older_than, QloAppsSyncState.status != RunStatus.RUNNING,
                      QloAppsSyncState.id.not_in(latest))
               .limit(batch).scalar_subquery())
     return rows_changed(session, delete(QloAppsSyncState).where(QloAppsSyncState.id.in_(doomed)))

@@ -15,6 +15,8 @@ import hashlib
 from datetime import UTC, datetime, time, timedelta
 from typing import NamedTuple
 
+from qlosync.states import RunKind
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The nightly full reconciliations of all shops start within this window after QLOSYNC_FULL_SYNC_AT.
 NIGHTLY_SPREAD = timedelta(hours=1)
@@ -57,7 +59,7 @@ class PullSlot(NamedTuple):
 
     slot: datetime
     delay_ms: int
-    kind: str  # "incremental" every interval; "full" for the nightly reconciliation
+    kind: RunKind  # incremental every interval; full for the nightly reconciliation
 
 
 def nightly_slot(minute: datetime, at: time | None, offset_ms: int = 0) -> datetime | None:
@@ -94,12 +96,12 @@ def pull_slots(minute: datetime, interval_ms: int, now: datetime, nightly_at: ti
     instant) it also replaces the catch-up incremental slot, which would only compete with it for the shop's
     pull lock.
     """
-    incremental = [PullSlot(slot, delay, "incremental")
+    incremental = [PullSlot(slot, delay, RunKind.INCREMENTAL)
                    for slot, delay in slots_in_minute(minute, interval_ms, now, offset_ms)]
     nightly = nightly_slot(minute, nightly_at, nightly_offset_ms)
     if nightly is None:
         return incremental
     due = nightly <= now
-    full = PullSlot(nightly, 0 if due else -((nightly - now) // -timedelta(milliseconds=1)), "full")
+    full = PullSlot(nightly, 0 if due else -((nightly - now) // -timedelta(milliseconds=1)), RunKind.FULL)
     kept = [p for p in incremental if p.slot != nightly and not (due and p.delay_ms == 0)]
-    return sorted([full, *kept], key=lambda p: (p.slot, p.kind != "full"))
+    return sorted([full, *kept], key=lambda p: (p.slot, p.kind != RunKind.FULL))

@@ -25,6 +25,7 @@ from qlosync.qloapps.models import Customer, CustomerDetail
 from qlosync.db.guest_keys import PLACEHOLDER_DOMAIN, normalise_email, normalise_phone
 from qlosync.sync.outbound.mapper import PushRejected
 from qlosync.sync.pms_state import GuestState
+from qlosync.states import MatchMethod
 
 
 @dataclass(frozen=True)
@@ -92,17 +93,17 @@ def _choose(session: Session, client: QloAppsClient, config_id: int, guest: Gues
     if email:
         found = client.find_customers_by_email(guest.email or "")
         if found:  # several share the address (B17): QloApps attaches the booking to the first
-            return _as_existing(found[0], guest, "email", owned=False)
+            return _as_existing(found[0], guest, MatchMethod.EMAIL, owned=False)
         return CustomerChoice(CustomerDetail(guest.first_name, guest.last_name, guest.email or "", guest.phone or ""),
-                              None, "pushed")
+                              None, MatchMethod.PUSHED)
     phone = normalise_phone(guest.phone)
     if phone:
         same = [c for c in client.find_customers_by_name(guest.first_name, guest.last_name)
                 if normalise_phone(c.phone) == phone]
         if len(same) == 1:
-            return _as_existing(same[0], guest, "phone_name", owned=False)
+            return _as_existing(same[0], guest, MatchMethod.PHONE_NAME, owned=False)
     return CustomerChoice(CustomerDetail(guest.first_name, guest.last_name, placeholder_email(guest.id),
-                                         guest.phone or ""), None, "pushed")
+                                         guest.phone or ""), None, MatchMethod.PUSHED)
 
 
 def _for_customer_id(session: Session, client: QloAppsClient, config_id: int, guest: GuestState,
@@ -112,6 +113,6 @@ def _for_customer_id(session: Session, client: QloAppsClient, config_id: int, gu
     if not found:
         return None
     owners = owner_guests(session, config_id, customer_id)
-    owned = bool(owners) and all(g == guest.id and m == "pushed" for g, m in owners)
-    method = next((m for g, m in owners if g == guest.id), "email")
+    owned = bool(owners) and all(g == guest.id and m == MatchMethod.PUSHED for g, m in owners)
+    method = next((m for g, m in owners if g == guest.id), MatchMethod.EMAIL)
     return _as_existing(found[0], guest, method, owned=owned)

@@ -15,6 +15,7 @@ from qlosync.errors import PermanentError
 from qlosync.qloapps import bodies
 from qlosync.qloapps.errors import QloAppsInvalidRequest
 from qlosync.sync.pms_state import PmsState
+from qlosync.states import ReservationStatus
 from qlosync.sync.push_token import with_token
 from qlosync.qloapps.models import (
     BOOKING_STATUS_AWAITING,
@@ -76,13 +77,13 @@ def validate(state: PmsState, room_types: Mapping[int, int], limits: Mapping[int
 
 def booking_statuses(state: PmsState) -> tuple[int, int | None]:
     """(booking_status, payment_status) of a POST or PUT (B20, B26)."""
-    if state.status == "cancelled":
+    if state.status == ReservationStatus.CANCELLED:
         return BOOKING_STATUS_CANCELLED, None
-    if state.status == "refunded":
+    if state.status == ReservationStatus.REFUNDED:
         return BOOKING_STATUS_REFUNDED, None
-    if state.status == "confirmed":
+    if state.status == ReservationStatus.CONFIRMED:
         return BOOKING_STATUS_AWAITING, PAYMENT_STATUS_COMPLETED
-    if state.status == "partially_paid":
+    if state.status == ReservationStatus.PARTIALLY_PAID:
         return BOOKING_STATUS_AWAITING, PAYMENT_STATUS_PARTIAL
     return BOOKING_STATUS_AWAITING, PAYMENT_STATUS_AWAITING
 

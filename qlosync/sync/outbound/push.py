@@ -43,8 +43,9 @@ from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.errors import QloAppsInvalidRequest, QloAppsValidationError
 from qlosync.qloapps.models import STATE_CANCELLED, STATE_REFUNDED, BookingSnapshot, Order, RoomBooking
 from qlosync.settings import Settings
+from qlosync.states import LogLevel, PushAction, ReservationStatus, Side
 from qlosync.sync.ari.availability import push_availability
-from qlosync.sync.conflicts import Side, open_conflict_mappings, record_conflict, winner
+from qlosync.sync.conflicts import open_conflict_mappings, record_conflict, winner
 from qlosync.sync.outbound.customers import CustomerChoice, choose_customer, placeholder_email
 from qlosync.sync.inbound.apply import Catalog, apply_snapshot
 from qlosync.sync.locks import held_lock
@@ -91,9 +92,9 @@ class PushDeps:
 
 @dataclass(frozen=True)
 class PushResult:
-    """What a push did: created, adopted, updated, cancelled, unchanged, skipped, conflict or pulled."""
+    """What a push did, and in which QloApps order."""
 
-    action: str
+    action: PushAction
     reservation_id: int
     qloapps_order_id: int | None = None
     requests: int = 0
@@ -143,18 +144,18 @@ def _push(deps: PushDeps, factory: sessionmaker[Session], reservation_id: int, p
     with transaction(factory) as session:
         ctx = _context(session, deps.shop, reservation_id)
     if ctx is None:
-        return PushResult("skipped", reservation_id, note="the reservation no longer exists")
+        return PushResult(PushAction.SKIPPED, reservation_id, note="the reservation no longer exists")
     known = ctx.known
     if known.in_conflict and prefer is None:
-        return PushResult("skipped", reservation_id, known.qloapps_order_id, note="open conflict: `qlosync conflicts`")
+        return PushResult(PushAction.SKIPPED, reservation_id, known.qloapps_order_id, note="open conflict: `qlosync conflicts`")
     if known.qloapps_order_id is not None and known.pms_hash == ctx.digest and prefer is None:
         if known.push_error is not None:
             _clear_error(factory, known)
-        return PushResult("unchanged", reservation_id, known.qloapps_order_id)
-    order_id, action = known.qloapps_order_id, "updated"
+        return PushResult(PushAction.UNCHANGED, reservation_id, known.qloapps_order_id)
+    order_id, action = known.qloapps_order_id, PushAction.UPDATED
     if order_id is None:
         order_id = _earlier_attempt(deps, ctx)
-        action = "adopted"
+        action = PushAction.ADOPTED
     if order_id is None:
         return _create(deps, factory, ctx)
     return _update(deps, factory, ctx, order_id, action, prefer)
@@ -199,7 +200,7 @@ def _earlier_attempt(deps: PushDeps, ctx: _Context) -> int | None:
 def _create(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context) -> PushResult:
     state, shop = ctx.state, deps.shop
     if state.closed:
-        return PushResult("skipped", state.reservation_id, note=f"{state.status} before it reached QloApps")
+        return PushResult(PushAction.SKIPPED, state.reservation_id, note=f"{state.status} before it reached QloApps")
     validate(state, ctx.room_types, ctx.limits, today=deps.options.today())
     with transaction(factory) as session:
         choice = choose_customer(session, deps.client, shop.id, state.guest)
@@ -214,10 +215,10 @@ def _create(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context) -> Pu
     except (QloAppsValidationError, QloAppsInvalidRequest) as exc:
         _forget_attempt(factory, state.reservation_id)  # refused: nothing was created, no need to settle
         raise PushRejected(f"QloApps refused the booking: {exc}") from None
-    return _record(deps, factory, ctx, booking.id, "created", choice)
+    return _record(deps, factory, ctx, booking.id, PushAction.CREATED, choice)
 
 
-def _update(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order_id: int, action: str,
+def _update(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order_id: int, action: PushAction,
             prefer: Side | None) -> PushResult:
     state, known, client = ctx.state, ctx.known, deps.client
     orders = client.get_orders([order_id])
@@ -236,13 +237,14 @@ def _update(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order
         side = winner(deps.shop.conflict_strategy, state.changed_at, order.date_upd)
         if side is None:
             return _open_conflict(factory, deps.shop, ctx, order)
-    if side == "qloapps":
+    if side == Side.QLOAPPS:
         return _pull_into_pms(deps, factory, ctx, snapshot or client.snapshots_for([order])[0])
     qloapps_closed = order.current_state in (STATE_CANCELLED, STATE_REFUNDED)
     if state.closed:
-        if not qloapps_closed or (state.status == "refunded" and order.current_state != STATE_REFUNDED):
-            (client.refund_booking if state.status == "refunded" else client.cancel_booking)(order_id)
-            action = "cancelled"
+        refund = state.status == ReservationStatus.REFUNDED
+        if not qloapps_closed or (refund and order.current_state != STATE_REFUNDED):
+            (client.refund_booking if refund else client.cancel_booking)(order_id)
+            action = PushAction.CANCELLED
         return _record(deps, factory, ctx, order_id, action, None)
     if qloapps_closed:
         raise PushRejected(f"QloApps booking {order_id} is cancelled and cannot be reopened; the PMS reservation "
@@ -281,7 +283,7 @@ def _release_stop_sell(deps: PushDeps, factory: sessionmaker[Session], ctx: _Con
     return bool(stays)
 
 
-def _record(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order_id: int, action: str,
+def _record(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order_id: int, action: PushAction,
             choice: CustomerChoice | None) -> PushResult:
     """Read the order back and store what both sides now look like."""
     snapshot = deps.client.snapshots_for(deps.client.get_orders([order_id]))[0]
@@ -305,14 +307,14 @@ def _record(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order
             _remember_customer(session, shop.id, snapshot.customer.id, state.guest.id, choice.method)
         details: dict[str, Any] = {"pms_reservation_id": state.reservation_id}
         if choice is not None and choice.note:
-            sync_log(session, shop, "warning", order_id, "customer_name_kept", choice.note, **details)
+            sync_log(session, shop, LogLevel.WARNING, order_id, "customer_name_kept", choice.note, **details)
         for line, rb in pairs:
             if (line.adults, line.children) != (rb.adults, rb.children):
-                sync_log(session, shop, "warning", order_id, "occupancy_not_applied",
+                sync_log(session, shop, LogLevel.WARNING, order_id, "occupancy_not_applied",
                          f"QloApps keeps {rb.adults} adults, {rb.children} children on room line {rb.id}; the PMS line "
                          f"{line.id} has {line.adults} and {line.children} (QloApps ignores occupancy changes, B25)",
                          **details, pms_line_id=line.id, qloapps_room_booking_id=rb.id)
-        sync_log(session, shop, "info", order_id, f"pushed_{action}", None, **details)
+        sync_log(session, shop, LogLevel.INFO, order_id, f"pushed_{action}", None, **details)
     logger.info("Reservation %s %s as QloApps order %s.", state.reservation_id, action, order_id,
                 extra={"action": "push", "pms_reservation_id": state.reservation_id, "qloapps_order_id": order_id})
     return PushResult(action, state.reservation_id, order_id)
@@ -339,7 +341,7 @@ def already_like_pms(snapshot: BookingSnapshot, state: PmsState, room_types: Map
 
     Its change is then our own earlier write whose answer was lost, not a change made on the website.
     """
-    status = ORDER_STATE_TO_STATUS.get(snapshot.order.current_state, "pending")
+    status = ORDER_STATE_TO_STATUS.get(snapshot.order.current_state, ReservationStatus.PENDING)
     if status != state.status:
         return False
     live = [rb for rb in snapshot.room_bookings if state.closed or not rb.is_cancelled]
@@ -361,11 +363,11 @@ def _pull_into_pms(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context
         if current is not None:
             mapping.pms_hash = pms_state_hash(current)
         mapping.qloapps_hash = None
-        sync_log(session, deps.shop, "warning", snapshot.id, "conflict_qloapps_wins", "changed on both sides",
+        sync_log(session, deps.shop, LogLevel.WARNING, snapshot.id, "conflict_qloapps_wins", "changed on both sides",
                  pms_reservation_id=ctx.state.reservation_id, strategy=deps.shop.conflict_strategy)
         catalog = Catalog.load(session, deps.shop.id, deps.currencies())
         apply_snapshot(session, deps.shop, snapshot, catalog)
-    return PushResult("pulled", ctx.state.reservation_id, snapshot.id, note="QloApps' version kept")
+    return PushResult(PushAction.PULLED, ctx.state.reservation_id, snapshot.id, note="QloApps' version kept")
 
 
 def _open_conflict(factory: sessionmaker[Session], shop: ShopConfig, ctx: _Context, order: Order) -> PushResult:
@@ -375,16 +377,17 @@ def _open_conflict(factory: sessionmaker[Session], shop: ShopConfig, ctx: _Conte
         conflict = record_conflict(session, mapping, detected_by="push", pms_changed_at=ctx.state.changed_at,
                                    qloapps_changed_at=order.date_upd,
                                    details={"pms_status": ctx.state.status, "qloapps_state": order.current_state})
-        sync_log(session, shop, "warning", order.id, "conflict", f"changed on both sides: conflict {conflict.id}",
+        sync_log(session, shop, LogLevel.WARNING, order.id, "conflict", f"changed on both sides: conflict {conflict.id}",
                  pms_reservation_id=ctx.state.reservation_id)
-    return PushResult("conflict", ctx.state.reservation_id, order.id, note=f"conflict {conflict.id}")
+    return PushResult(PushAction.CONFLICT, ctx.state.reservation_id, order.id, note=f"conflict {conflict.id}")
 
 
 def _mapping_for_update(session: Session, shop: ShopConfig, reservation_id: int) -> QloAppsReservationMapping:
     mapping = session.scalars(select(QloAppsReservationMapping).where(
         QloAppsReservationMapping.pms_reservation_id == reservation_id).with_for_update()).one_or_none()
     if mapping is None:
-        mapping = QloAppsReservationMapping(config_id=shop.id, pms_reservation_id=reservation_id, origin="pms")
+        mapping = QloAppsReservationMapping(config_id=shop.id, pms_reservation_id=reservation_id,
+                                             origin=Side.PMS)
         session.add(mapping)
         session.flush()
     return mapping
@@ -406,7 +409,7 @@ def flag_refused(factory: sessionmaker[Session], shop: ShopConfig, reservation_i
             return
         mapping = _mapping_for_update(session, shop, reservation_id)
         mapping.push_error, mapping.push_error_at = reason, datetime.now(UTC)
-        sync_log(session, shop, "error", mapping.qloapps_order_id or f"pms:{reservation_id}", "push_refused", reason,
+        sync_log(session, shop, LogLevel.ERROR, mapping.qloapps_order_id or f"pms:{reservation_id}", "push_refused", reason,
                  pms_reservation_id=reservation_id)
 
 
@@ -435,10 +438,10 @@ def cancel_deleted(deps: PushDeps, mapping_ids: Sequence[int]) -> list[PushResul
             if order_id is None:
                 continue
             orders = deps.client.get_orders([order_id])
-            action = "unchanged"
+            action = PushAction.UNCHANGED
             if orders and orders[0].current_state not in (STATE_CANCELLED, STATE_REFUNDED):
                 deps.client.cancel_booking(order_id)
-                action = "cancelled"
+                action = PushAction.CANCELLED
             snapshot = deps.client.snapshots_for(deps.client.get_orders([order_id]))
             with transaction(factory) as session:
                 mapping = session.get_one(QloAppsReservationMapping, mapping_id, with_for_update=True)
@@ -446,6 +449,6 @@ def cancel_deleted(deps: PushDeps, mapping_ids: Sequence[int]) -> list[PushResul
                     mapping.qloapps_hash = content_hash(map_snapshot(snapshot[0], deps.currencies()))
                     mapping.qloapps_date_upd = snapshot[0].order.date_upd
                 mapping.last_synced_at = datetime.now(UTC)
-                sync_log(session, deps.shop, "info", order_id, f"pushed_{action}", "the PMS reservation was deleted")
+                sync_log(session, deps.shop, LogLevel.INFO, order_id, f"pushed_{action}", "the PMS reservation was deleted")
             results.append(PushResult(action, 0, order_id))
     return results
