@@ -12,6 +12,7 @@ from qlosync.db.session import make_sessionmaker
 from qlosync.ops import dlq
 from qlosync.ops.dlq import STATUSES
 from qlosync.runtime.topology import redact_url
+from qlosync.states import DeadLetterStatus
 
 
 @click.group("dlq")
@@ -20,7 +21,7 @@ def dlq_group() -> None:
 
 
 @dlq_group.command("list")
-@click.option("--status", "statuses", type=click.Choice(STATUSES), multiple=True, default=("dead",),
+@click.option("--status", "statuses", type=click.Choice(STATUSES), multiple=True, default=(DeadLetterStatus.DEAD.value,),
               show_default=True, help="Which records to show (repeat for several).")
 @pass_cli
 @command_errors
@@ -36,7 +37,7 @@ def dlq_list(cli: CliContext, statuses: tuple[str, ...]) -> None:
         reason = letter.reason or "?"
         if letter.error_class:
             reason += f": {letter.error_class.rsplit('.', 1)[-1]}"
-        if letter.status != "dead":
+        if letter.status != DeadLetterStatus.DEAD:
             reason += f" [{letter.status}]"
         elif not letter.in_queue:
             reason += " [not in queue]"
@@ -55,7 +56,7 @@ def dlq_show(cli: CliContext, message_id: str) -> None:
     letter = dlq.show_dead_letter(cli.settings, make_sessionmaker(cli.engine), message_id)
     fields = [
         ("message id", letter.message_id),
-        ("status", letter.status + ("" if letter.in_queue or letter.status != "dead" else " (not in qloapps.dlq)")),
+        ("status", letter.status + ("" if letter.in_queue or letter.status != DeadLetterStatus.DEAD else " (not in qloapps.dlq)")),
         ("actor", letter.actor),
         ("origin queue", letter.origin_queue),
         ("reason", letter.reason or "?"),

@@ -12,7 +12,7 @@ from sqlalchemy import inspect
 from qlosync.cli.context import RET_ERROR, RET_UNHEALTHY, CliContext, command_errors, pass_cli
 from qlosync.cli.shops import table_lines
 from qlosync.db.models import QlosyncProcess
-from qlosync.states import ProcessRole, values
+from qlosync.states import ProcessRole, RunStatus, values
 from qlosync.db.session import make_sessionmaker, transaction
 from qlosync.ops.shops import ATTENTION_STATES, summary_text
 from qlosync.ops.status import format_duration, process_status, status_report
@@ -148,7 +148,7 @@ def _print_shops(shops: list[dict[str, Any]]) -> None:
         click.echo(f"  cursor                {shop['cursor'] or '(none: next pull is full)'}")
         run = shop["last_run"]
         # A skipped run records why it did not run (another pull held the shop): that is no error.
-        if run and run["status"] == "skipped":
+        if run and run["status"] == RunStatus.SKIPPED:
             click.echo(f"  last run              skipped: {run['error'] or 'no reason recorded'}")
         elif run and run["error"]:
             click.echo(f"  last error            {run['error']}")

@@ -11,6 +11,7 @@ from qlosync.ops import mappings as mapping_ops
 from qlosync.ops import sync as sync_ops
 from qlosync.sync.service import load_shop_config
 from qlosync.sync.inbound.pull import RunReport
+from qlosync.states import RunStatus
 
 
 
@@ -44,7 +45,7 @@ def sync_command(cli: CliContext, shop: str, full: bool, wait: bool) -> None:
             f"{name} {report.counts[name]}" for name in ("seen", "created", "updated", "unchanged", "parked", "failed")
         ) + f"; {report.requests} QloApps requests"
     )
-    if report.status == "failed":
+    if report.status == RunStatus.FAILED:
         raise CliError(f"pull failed: {report.error}")
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from qlosync.db.models import QloAppsDeadLetter
 from qlosync.db.session import rows_changed
+from qlosync.states import DeadLetterStatus
 
 MAX_ERROR_CHARS = 2000
 REDACTED = "[redacted]"
@@ -74,7 +75,7 @@ def record_dead_letter(
         "error_class": error_class[:255] if error_class else None,
         "error_message": scrub(error_message),
         "retries": retries,
-        "status": "dead",
+        "status": DeadLetterStatus.DEAD,
         "dead_at": dead_at if dead_at is not None else func.now(),
         "requeue_count": 0,
     }
@@ -93,8 +94,8 @@ def ensure_dead(session: Session, **values: Any) -> bool:
     if existing is None:
         record_dead_letter(session, **values)
         return True
-    if existing.status != "dead":
-        existing.status = "dead"
+    if existing.status != DeadLetterStatus.DEAD:
+        existing.status = DeadLetterStatus.DEAD
         existing.resolved_at = None
     return False
 
@@ -103,7 +104,7 @@ def get(session: Session, message_id: str) -> QloAppsDeadLetter | None:
     return session.scalars(select(QloAppsDeadLetter).where(QloAppsDeadLetter.message_id == message_id)).one_or_none()
 
 
-def list_records(session: Session, statuses: Iterable[str] = ("dead",)) -> list[QloAppsDeadLetter]:
+def list_records(session: Session, statuses: Iterable[str] = (DeadLetterStatus.DEAD,)) -> list[QloAppsDeadLetter]:
     query = select(QloAppsDeadLetter).where(QloAppsDeadLetter.status.in_(list(statuses)))
     return list(session.scalars(query.order_by(QloAppsDeadLetter.dead_at, QloAppsDeadLetter.id)))
 
@@ -113,7 +114,7 @@ def mark_requeued(session: Session, message_id: str) -> int:
     statement = (
         update(QloAppsDeadLetter)
         .where(QloAppsDeadLetter.message_id == message_id)
-        .values(status="requeued", requeued_at=func.now(), requeue_count=QloAppsDeadLetter.requeue_count + 1,
+        .values(status=DeadLetterStatus.REQUEUED, requeued_at=func.now(), requeue_count=QloAppsDeadLetter.requeue_count + 1,
                 resolved_at=None)
         .returning(QloAppsDeadLetter.requeue_count)
     )
@@ -122,7 +123,7 @@ def mark_requeued(session: Session, message_id: str) -> int:
 
 def mark_dead(session: Session, message_id: str) -> None:
     """Undo :func:`mark_requeued` when the publish failed (the message is still in the DLQ)."""
-    session.execute(update(QloAppsDeadLetter).where(QloAppsDeadLetter.message_id == message_id).values(status="dead"))
+    session.execute(update(QloAppsDeadLetter).where(QloAppsDeadLetter.message_id == message_id).values(status=DeadLetterStatus.DEAD))
 
 
 def mark_succeeded(session: Session, message_id: str) -> bool:
@@ -133,8 +134,8 @@ def mark_succeeded(session: Session, message_id: str) -> bool:
     """
     statement = (
         update(QloAppsDeadLetter)
-        .where(QloAppsDeadLetter.message_id == message_id, QloAppsDeadLetter.status.in_(("requeued", "dead")))
-        .values(status="succeeded", resolved_at=func.now())
+        .where(QloAppsDeadLetter.message_id == message_id, QloAppsDeadLetter.status.in_((DeadLetterStatus.REQUEUED, DeadLetterStatus.DEAD)))
+        .values(status=DeadLetterStatus.SUCCEEDED, resolved_at=func.now())
     )
     return bool(rows_changed(session, statement))
 
@@ -143,6 +144,6 @@ def mark_purged(session: Session, message_id: str) -> None:
     statement = (
         update(QloAppsDeadLetter)
         .where(QloAppsDeadLetter.message_id == message_id)
-        .values(status="purged", resolved_at=func.now())
+        .values(status=DeadLetterStatus.PURGED, resolved_at=func.now())
     )
     session.execute(statement)

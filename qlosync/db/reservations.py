@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from qlosync.db.pms import PmsGuest, PmsReservation, PmsReservationLine
 from qlosync.errors import PermanentError
 from qlosync.db.guest_email import guests_with_email, pick_by_email, usable_email
+from qlosync.states import ReservationStatus
 
 
 class ReservationNotFound(PermanentError):
@@ -71,7 +72,7 @@ def _totals(reservation: PmsReservation) -> None:
 
 
 def create_reservation(session: Session, guest: GuestInput | int, lines: Sequence[LineInput], *,
-                       status: str = "confirmed", source: str | None = "PMS") -> PmsReservation:
+                       status: str = ReservationStatus.CONFIRMED, source: str | None = "PMS") -> PmsReservation:
     guest_id = guest if isinstance(guest, int) else find_or_create_guest(session, guest).id
     reservation = PmsReservation(guest_id=guest_id, status=status, source=source, lines=[_line(s) for s in lines])
     _totals(reservation)
@@ -113,4 +114,4 @@ def modify_reservation(session: Session, reservation_id: int, *, lines: Sequence
 
 
 def cancel_reservation(session: Session, reservation_id: int) -> PmsReservation:
-    return modify_reservation(session, reservation_id, status="cancelled")
+    return modify_reservation(session, reservation_id, status=ReservationStatus.CANCELLED)

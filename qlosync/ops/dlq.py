@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from qlosync.runtime import dlq
 from qlosync.runtime.dlq import DeadLetterNotFoundError, RequeueResult
 from qlosync.settings import Settings
+from qlosync.states import DeadLetterStatus, values
 
-STATUSES = ("dead", "requeued", "succeeded", "purged")
+STATUSES = values(DeadLetterStatus)
 
 
 class NotRequeuableError(DeadLetterNotFoundError):
@@ -57,7 +58,7 @@ def _info(view: dlq.DeadLetterView) -> DeadLetterInfo:
 
 
 def list_dead_letters(settings: Settings, sessions: sessionmaker[Session],
-                      statuses: tuple[str, ...] = ("dead",)) -> list[DeadLetterInfo]:
+                      statuses: tuple[str, ...] = (DeadLetterStatus.DEAD,)) -> list[DeadLetterInfo]:
     """Records with these statuses, oldest first (the DLQ is browsed and reconciled first)."""
     return [_info(view) for view in dlq.list_dead_letters(sessions, settings.rabbitmq_url, statuses=statuses)]
 

@@ -21,6 +21,7 @@ from qlosync.ops.overdue import is_overdue
 from qlosync.runtime.heartbeat import STALE_AFTER_BEATS
 from qlosync.settings import DEFAULT_SYNC_INTERVAL_MS
 from qlosync.sync.outbox import backlog
+from qlosync.states import DeadLetterStatus
 
 BOOKING_OUTCOMES = ("created", "updated", "unchanged", "failed", "parked")
 
@@ -119,7 +120,7 @@ class DatabaseCollector(Collector):
             dead = GaugeMetricFamily("qlosync_dead_letters", "Dead-letter records by status (dead = in qloapps.dlq).",
                                      labels=["status"])
             counts = dict(rows(_DEAD))
-            for status in ("dead", "requeued", "purged", "succeeded"):
+            for status in DeadLetterStatus:
                 dead.add_metric([status], counts.get(status, 0))
             yield dead
 

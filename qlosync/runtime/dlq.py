@@ -33,6 +33,7 @@ from qlosync.errors import PermanentError, TransientError
 from qlosync.runtime.middleware.dead_letters import REQUEUE_OPTION, RUN_OPTIONS
 from qlosync.runtime.queues import DLQ, canonical
 from qlosync.runtime.topology import connection, declare, queue_arguments
+from qlosync.states import DeadLetterStatus
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class RequeueResult:
 
 
 def list_dead_letters(
-    session_factory: sessionmaker[Session], amqp_url: str, *, dlq: str = DLQ, statuses: tuple[str, ...] = ("dead",)
+    session_factory: sessionmaker[Session], amqp_url: str, *, dlq: str = DLQ, statuses: tuple[str, ...] = (DeadLetterStatus.DEAD,)
 ) -> list[DeadLetterView]:
     """Records with the given statuses (oldest first), after recording DLQ messages that had none."""
     with connection(amqp_url) as conn:
