@@ -18,7 +18,7 @@ from qlosync.db.models import CONFLICT_STRATEGIES
 from qlosync.fields import BASE_URL_MAX, INT32_MAX, MAX_CONCURRENT_RANGE, MAX_RPS_LIMIT, PMS_ROOM_TYPE_PATTERN
 from qlosync.ops.config import PROBLEMS
 from qlosync.ops.dlq import STATUSES
-from qlosync.ops.shops import STATES
+from qlosync.ops.shops import ShopStatusRow
 from qlosync.secrets import Secret
 from qlosync.ops.sync import RunView
 
@@ -30,7 +30,6 @@ MESSAGE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 ShopName = Annotated[str, Field(pattern=SHOP_PATTERN, description="A shop's name (letters, digits, `.`, `_`, `-`; "
                                 "the first a letter or digit).", examples=[DEFAULT_SHOP])]
-MessageId = Annotated[str, Field(pattern=MESSAGE_ID_PATTERN, description="A dramatiq message id.")]
 PositiveInt32 = Annotated[int, Field(ge=1, le=INT32_MAX)]
 ConflictStrategy = Literal["qloapps_wins", "pms_wins", "newest_wins", "manual"]
 DeadLetterStatus = Literal["dead", "requeued", "succeeded", "purged"]
@@ -41,8 +40,6 @@ ConnectionProblem = Literal["cannot_connect", "not_qloapps", "key_refused", "mis
 assert get_args(ConflictStrategy) == CONFLICT_STRATEGIES
 assert get_args(DeadLetterStatus) == STATUSES
 assert get_args(ConnectionProblem) == PROBLEMS
-ShopState = Literal["breaker_open", "failing", "overdue", "ok", "disabled"]
-assert get_args(ShopState) == STATES
 
 
 class RequestBody(BaseModel):
@@ -256,31 +253,8 @@ MaxRequestsPerSecond = Annotated[float, Field(gt=0, le=MAX_RPS_LIMIT, allow_inf_
                                               description="Requests per second to this shop, summed over every host.")]
 
 
-class ShopView(BaseModel):
-    """A shop's settings (never its key) and how it is doing, as one row of `qlosync shops list`."""
-
-    name: str
-    enabled: bool
-    state: ShopState = Field(description="breaker_open, failing, overdue, ok or disabled (attention order).")
-    attention: int = Field(description="The state's rank: 0 needs a person first, 4 is disabled.")
-    base_url: str
-    api_key_set: bool = Field(description="Whether an API key is stored; the key itself is never returned.")
-    id_hotel: int
-    conflict_strategy: str
-    max_concurrent_requests: int
-    max_requests_per_second: float
-    last_run_id: int | None
-    last_run_kind: str | None
-    last_run_status: str | None
-    last_run_started_at: datetime | None
-    last_run_finished_at: datetime | None
-    last_run_error: str | None
-    last_successful_sync: datetime | None
-    seconds_since_successful_sync: float | None
-    failures: int = Field(description="Failed requests in a row (no answer, timeout, 5xx).")
-    open_until: datetime | None = Field(description="While set, the circuit breaker is open: no requests, no pulls.")
-    last_error: str | None = Field(description="The last failed request's error.")
-    full_sync_reason: str | None = Field(description="Why the next pull will be a full one, if it will.")
+# A shop is answered as the operation returns it, like a run (its state is qlosync.states.ShopState).
+ShopView = ShopStatusRow
 
 
 class ShopList(BaseModel):
