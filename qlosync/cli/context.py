@@ -78,9 +78,6 @@ class CliContext:
     def cipher(self) -> KeyCipher:
         return KeyCipher(self.settings.require_secret_key())
 
-    def optional_cipher(self) -> KeyCipher | None:
-        return KeyCipher(self.settings.secret_key) if self.settings.secret_key else None
-
     def close(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
