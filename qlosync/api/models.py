@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 
 from qlosync import fields
 from qlosync.db.config_store import DEFAULT_SHOP
@@ -127,6 +127,7 @@ class StatusReport(BaseModel):
 
 
 class ShopConfigView(BaseModel):
+    # `hotel_id`, not `id_hotel` as everywhere else: answers keep the field clients of this route already read.
     name: str
     base_url: str
     api_key_set: bool = Field(description="Whether an API key is stored; the key itself is never returned.")
@@ -143,7 +144,10 @@ class ShopConfigUpdate(RequestBody):
     base_url: BaseUrl | None = None
     api_key: ApiKey | None = None
     sync_enabled: bool | None = None
-    hotel_id: PositiveInt32 | None = Field(None, description="QloApps hotel (id_property) this PMS is.")
+    # `hotel_id` was this body's spelling; it stays accepted so that clients written for it keep working.
+    id_hotel: PositiveInt32 | None = Field(None, validation_alias=AliasChoices("id_hotel", "hotel_id"),
+                                           description="QloApps hotel (id_property) this PMS is "
+                                                       "(`hotel_id`, the old spelling, is accepted too).")
     conflict_strategy: ConflictStrategy | None = None
 
 
