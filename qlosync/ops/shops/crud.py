@@ -62,11 +62,11 @@ def rule_problems(changes: ShopChanges, *, allow_link_local: bool) -> tuple[Shop
     nor the URL: either could have slipped into the wrong CSV column)."""
     problems: list[str] = []
     canonical: dict[str, Any] = {}
-    checks: dict[str, Callable[[Any], object]] = {"base_url": lambda url: fields.base_url(url, allow_link_local=allow_link_local),
-              "api_key": fields.api_key, "id_hotel": fields.hotel_id,
-              "conflict_strategy": fields.conflict_strategy,
-              "max_concurrent_requests": fields.max_concurrent_requests,
-              "max_requests_per_second": fields.max_requests_per_second}
+    checks: dict[str, Callable[[Any], object]] = {
+        "base_url": lambda url: fields.base_url(url, allow_link_local=allow_link_local),
+        "api_key": fields.api_key, "id_hotel": fields.hotel_id, "conflict_strategy": fields.conflict_strategy,
+        "max_concurrent_requests": fields.max_concurrent_requests,
+        "max_requests_per_second": fields.max_requests_per_second}
     for attribute, check in checks.items():
         value = getattr(changes, attribute)
         if value is None:
@@ -86,7 +86,7 @@ def _checked(changes: ShopChanges, settings: Settings) -> ShopChanges:
 
 
 def save_changes(session: Session, settings: Settings, cipher: KeyCipher | None, name: str, changes: ShopChanges,
-          stored: QloAppsConfig | None) -> QloAppsConfig:
+                 stored: QloAppsConfig | None) -> QloAppsConfig:
     """Already checked changes, through the one writer (config_store.save_config)."""
     return save_config(session, cipher, name=name, base_url=changes.base_url, api_key=changes.api_key,
                        sync_enabled=changes.enabled, id_hotel=changes.id_hotel,
