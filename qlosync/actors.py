@@ -1,14 +1,14 @@
 """qlosync's dramatiq actors: ``dramatiq qlosync.actors`` runs a worker on every qlosync queue.
 
 The broker is set up first (dramatiq binds actors to the global broker when they are declared). Each
-actor stays thin: it calls one plain function with explicit arguments and returns, and dramatiq acks
-only after it returned, so the ack always follows the commit. A sync actor looks like::
+actor stays thin: it calls one plain function of the process's Runtime (qlosync.sync.inbound.jobs,
+qlosync.sync.outbound.jobs) with the message's arguments and returns, and dramatiq acks only after
+it returned, so the ack always follows the commit. This module's ``import_booking`` (its docstring left out)::
 
-    @qlosync_actor(queue_name=INBOUND)
-    def import_booking(config_id: int, order_id: int) -> None:
-        runtime = current_runtime()
-        with runtime.transaction() as session:
-            inbound.import_booking(session, config_id=config_id, order_id=order_id)
+    @qlosync_actor(queue_name=INBOUND, time_limit_ms=120_000)
+    def import_booking(shop: str, order_id: int) -> None:
+        result = inbound_jobs.import_one(current_runtime(), shop, order_id)
+        metrics.count_bookings(result.outcome)
 
 Run one queue per process group with ``dramatiq qlosync.actors --queues qloapps.inbound`` (the delay
 queue ``qloapps.inbound.DQ`` comes with it).
@@ -103,26 +103,22 @@ def prune_runs() -> None:
 @qlosync_actor(queue_name=OUTBOUND)
 def push_reservation(reservation_id: int, mapping_ids: list[int] | None = None) -> None:
     """Bring QloApps in line with one PMS reservation (sent by the outbox relay; safe to deliver twice)."""
-    runtime = current_runtime()
-    for result in outbound_jobs.push(runtime.settings, runtime.engine, runtime.session_factory, reservation_id,
-                                     mapping_ids or ()):
+    for result in outbound_jobs.push(current_runtime(), reservation_id, mapping_ids or ()):
         metrics.count_push("reservation", result.action)
 
 
 @qlosync_actor(queue_name=OUTBOUND)
 def push_rates(room_type_id: int, date_from: str, date_to: str) -> None:
     """Make QloApps charge one PMS room type's rates for nights date_from..date_to (sent by the outbox relay)."""
-    runtime = current_runtime()
-    outbound_jobs.push_rates_job(runtime.settings, runtime.engine, runtime.session_factory, room_type_id,
-                                 date.fromisoformat(date_from), date.fromisoformat(date_to))
+    outbound_jobs.push_rates_job(current_runtime(), room_type_id, date.fromisoformat(date_from),
+                                 date.fromisoformat(date_to))
 
 
 @qlosync_actor(queue_name=OUTBOUND)
 def push_availability(room_type_id: int, date_from: str, date_to: str) -> None:
     """Keep one PMS room type's closed nights and out-of-order rooms off sale in QloApps (sent by the relay)."""
-    runtime = current_runtime()
-    outbound_jobs.push_availability_job(runtime.settings, runtime.engine, runtime.session_factory, room_type_id,
-                                        date.fromisoformat(date_from), date.fromisoformat(date_to))
+    outbound_jobs.push_availability_job(current_runtime(), room_type_id, date.fromisoformat(date_from),
+                                        date.fromisoformat(date_to))
 
 
 @qlosync_actor(queue_name=OUTBOUND, max_retries=0, time_limit_ms=60_000, periodic=cron("15 3 * * *"))

@@ -151,4 +151,14 @@ class ProcessRole(StrEnum):
 
 
 # -- shops --------------------------------------------------------------------------------------------------------
-# ShopState (breaker_open, failing, overdue, ok, disabled) belongs here; it comes with the qlosync.ops.shops split.
+
+
+class ShopState(StrEnum):
+    """How a shop is doing, in attention order: breaker_open, failing and overdue need a person."""
+
+    # The order of definition is the attention order (qlosync.ops.shops.status ranks by it).
+    BREAKER_OPEN = "breaker_open"
+    FAILING = "failing"
+    OVERDUE = "overdue"
+    OK = "ok"
+    DISABLED = "disabled"

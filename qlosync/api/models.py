@@ -10,14 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 
 from qlosync import fields
 from qlosync.db.config_store import DEFAULT_SHOP
 from qlosync.fields import BASE_URL_MAX, INT32_MAX, MAX_CONCURRENT_RANGE, MAX_RPS_LIMIT, PMS_ROOM_TYPE_PATTERN
 from qlosync.ops.config import PROBLEMS
 from qlosync.ops.dlq import STATUSES
-from qlosync.ops.shops import STATES
+from qlosync.ops.shops import ShopStatusRow
 from qlosync.secrets import Secret
 from qlosync.ops.sync import RunView
 from qlosync.states import ConflictStrategy, DeadLetterStatus, RunKind, values
@@ -30,7 +30,6 @@ MESSAGE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 ShopName = Annotated[str, Field(pattern=SHOP_PATTERN, description="A shop's name (letters, digits, `.`, `_`, `-`; "
                                 "the first a letter or digit).", examples=[DEFAULT_SHOP])]
-MessageId = Annotated[str, Field(pattern=MESSAGE_ID_PATTERN, description="A dramatiq message id.")]
 PositiveInt32 = Annotated[int, Field(ge=1, le=INT32_MAX)]
 # Request bodies are strict, and strict pydantic takes only members for an enum: the JSON's strings must do too.
 ConflictStrategyField = Annotated[ConflictStrategy, Field(strict=False)]
@@ -40,8 +39,6 @@ ConnectionProblem = Literal["cannot_connect", "not_qloapps", "key_refused", "mis
 # What the OpenAPI document shows must not drift from the code's lists.
 assert values(DeadLetterStatus) == STATUSES
 assert get_args(ConnectionProblem) == PROBLEMS
-ShopState = Literal["breaker_open", "failing", "overdue", "ok", "disabled"]
-assert get_args(ShopState) == STATES
 
 
 class RequestBody(BaseModel):
@@ -129,6 +126,7 @@ class StatusReport(BaseModel):
 
 
 class ShopConfigView(BaseModel):
+    # `hotel_id`, not `id_hotel` as everywhere else: answers keep the field clients of this route already read.
     name: str
     base_url: str
     api_key_set: bool = Field(description="Whether an API key is stored; the key itself is never returned.")
@@ -145,7 +143,10 @@ class ShopConfigUpdate(RequestBody):
     base_url: BaseUrl | None = None
     api_key: ApiKey | None = None
     sync_enabled: bool | None = None
-    hotel_id: PositiveInt32 | None = Field(None, description="QloApps hotel (id_property) this PMS is.")
+    # `hotel_id` was this body's spelling; it stays accepted so that clients written for it keep working.
+    id_hotel: PositiveInt32 | None = Field(None, validation_alias=AliasChoices("id_hotel", "hotel_id"),
+                                           description="QloApps hotel (id_property) this PMS is "
+                                                       "(`hotel_id`, the old spelling, is accepted too).")
     conflict_strategy: ConflictStrategyField | None = None
 
 
@@ -255,31 +256,8 @@ MaxRequestsPerSecond = Annotated[float, Field(gt=0, le=MAX_RPS_LIMIT, allow_inf_
                                               description="Requests per second to this shop, summed over every host.")]
 
 
-class ShopView(BaseModel):
-    """A shop's settings (never its key) and how it is doing, as one row of `qlosync shops list`."""
-
-    name: str
-    enabled: bool
-    state: ShopState = Field(description="breaker_open, failing, overdue, ok or disabled (attention order).")
-    attention: int = Field(description="The state's rank: 0 needs a person first, 4 is disabled.")
-    base_url: str
-    api_key_set: bool = Field(description="Whether an API key is stored; the key itself is never returned.")
-    id_hotel: int
-    conflict_strategy: str
-    max_concurrent_requests: int
-    max_requests_per_second: float
-    last_run_id: int | None
-    last_run_kind: str | None
-    last_run_status: str | None
-    last_run_started_at: datetime | None
-    last_run_finished_at: datetime | None
-    last_run_error: str | None
-    last_successful_sync: datetime | None
-    seconds_since_successful_sync: float | None
-    failures: int = Field(description="Failed requests in a row (no answer, timeout, 5xx).")
-    open_until: datetime | None = Field(description="While set, the circuit breaker is open: no requests, no pulls.")
-    last_error: str | None = Field(description="The last failed request's error.")
-    full_sync_reason: str | None = Field(description="Why the next pull will be a full one, if it will.")
+# A shop is answered as the operation returns it, like a run (its state is qlosync.states.ShopState).
+ShopView = ShopStatusRow
 
 
 class ShopList(BaseModel):

@@ -9,7 +9,7 @@ import sys
 import click
 
 from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli, shop_option
-from qlosync.cli.params import HOTEL_ID
+from qlosync.cli.params import hotel_id_option
 from qlosync.crypto import generate_secret_key
 from qlosync.db.config_store import rotate_keys
 from qlosync.states import ConflictStrategy, values
@@ -46,7 +46,7 @@ def _read_api_key(from_stdin: bool, env_name: str | None) -> Secret | None:
 @click.option("--api-key-stdin", is_flag=True, help="Read the API key from standard input (or a hidden prompt).")
 @click.option("--api-key-env", metavar="VAR", help="Read the API key from this environment variable.")
 @click.option("--enable/--disable", "sync_enabled", default=None, help="Switch sync on or off.")
-@click.option("--hotel-id", type=HOTEL_ID, help="QloApps hotel (id_property) this PMS is.")
+@hotel_id_option
 @click.option("--conflict-strategy", type=click.Choice(values(ConflictStrategy)))
 @pass_cli
 @command_errors
@@ -57,7 +57,7 @@ def config_set(
     api_key_stdin: bool,
     api_key_env: str | None,
     sync_enabled: bool | None,
-    hotel_id: int | None,
+    id_hotel: int | None,
     conflict_strategy: str | None,
 ) -> None:
     """Create or update the QloApps configuration. The key is never accepted as a plain argument."""
@@ -70,7 +70,7 @@ def config_set(
             base_url=base_url,
             api_key=api_key,
             sync_enabled=sync_enabled,
-            hotel_id=hotel_id,
+            hotel_id=id_hotel,
             conflict_strategy=conflict_strategy,
         )
     click.echo(f"saved QloApps configuration {saved.name!r} ({saved.base_url}, sync {'on' if saved.sync_enabled else 'off'})")

@@ -78,9 +78,6 @@ class CliContext:
     def cipher(self) -> KeyCipher:
         return KeyCipher(self.settings.require_secret_key())
 
-    def optional_cipher(self) -> KeyCipher | None:
-        return KeyCipher(self.settings.secret_key) if self.settings.secret_key else None
-
     def close(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
@@ -124,7 +121,7 @@ def _amqp_url() -> str:
 pass_cli = click.make_pass_decorator(CliContext)
 
 
-class _AliasedOption(click.Option):
+class AliasedOption(click.Option):
     """An option whose later spellings are accepted but left out of --help."""
 
     def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
@@ -137,5 +134,5 @@ class _AliasedOption(click.Option):
 
 #: The one spelling of "which shop" for every command that works on one: ``--shop NAME``. ``--name`` was
 #: ``qlosync config``'s; it stays accepted so that scripts written for it keep working.
-shop_option = click.option("--shop", "--name", "shop", cls=_AliasedOption, default=DEFAULT_SHOP, show_default=True,
+shop_option = click.option("--shop", "--name", "shop", cls=AliasedOption, default=DEFAULT_SHOP, show_default=True,
                            help="Which QloApps shop.")

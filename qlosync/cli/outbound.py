@@ -16,6 +16,7 @@ from qlosync.sync.conflicts import list_conflicts
 from qlosync.sync.outbound.jobs import flagged_reservations, missing_reservations, push, resolve_conflict
 from qlosync.sync.outbox import OutboxMessage, RoomTypeRequest
 from qlosync.sync.outbound.relay import RelayCounters, relay_once, run_relay
+from qlosync.runtime.context import Runtime
 from qlosync.runtime.heartbeat import Heartbeat
 from qlosync.runtime.metrics import serve_process_metrics
 from qlosync.runtime.queues import OUTBOUND
@@ -68,6 +69,7 @@ def relay_command(cli: CliContext, once: bool, poll_interval: float) -> None:
 def push_command(cli: CliContext, reservation_ids: tuple[int, ...], failed: bool) -> None:
     """Push PMS reservations to QloApps now, here (e.g. after fixing what a refused push complained of)."""
     sessions = make_sessionmaker(cli.engine)
+    runtime = Runtime(settings=cli.settings, engine=cli.engine, session_factory=sessions)
     ids = list(reservation_ids)
     if failed:
         with transaction(sessions) as session:
@@ -83,7 +85,7 @@ def push_command(cli: CliContext, reservation_ids: tuple[int, ...], failed: bool
             click.echo(f"reservation {reservation_id}: does not exist in the PMS", err=True)
             continue
         try:
-            for result in push(cli.settings, cli.engine, sessions, reservation_id):
+            for result in push(runtime, reservation_id):
                 click.echo(f"reservation {reservation_id}: {result.action}"
                            f"{f' (QloApps order {result.qloapps_order_id})' if result.qloapps_order_id else ''}"
                            f"{f': {result.note}' if result.note else ''}; {result.requests} requests")
@@ -123,6 +125,7 @@ def conflicts_list(cli: CliContext, include_resolved: bool) -> None:
 @command_errors
 def conflicts_resolve(cli: CliContext, conflict_id: int, keep: str) -> None:
     """End a conflict: write the kept side's version to the other side now."""
-    result = resolve_conflict(cli.settings, cli.engine, make_sessionmaker(cli.engine), conflict_id, Side(keep))
+    runtime = Runtime(settings=cli.settings, engine=cli.engine, session_factory=make_sessionmaker(cli.engine))
+    result = resolve_conflict(runtime, conflict_id, Side(keep))
     outcome = f"{result.action} (QloApps order {result.qloapps_order_id})" if result else "nothing left to sync"
     click.echo(f"conflict {conflict_id} resolved, {keep} kept: {outcome}")

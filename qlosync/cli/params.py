@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 import click
 
 from qlosync import fields
-from qlosync.cli.context import RET_USAGE, CliError
+from qlosync.cli.context import RET_USAGE, AliasedOption, CliError
 
 
 T = TypeVar("T")
@@ -38,6 +38,10 @@ def positive_id(what: str) -> FieldType[int]:
 
 
 HOTEL_ID = FieldType("hotel_id", fields.hotel_id)
+#: The one spelling of the hotel id, as in the CSV column and the API: ``--id-hotel N``. ``--hotel-id`` was
+#: ``qlosync config set``'s; it stays accepted (left out of --help) so that scripts written for it keep working.
+hotel_id_option = click.option("--id-hotel", "--hotel-id", "id_hotel", cls=AliasedOption, type=HOTEL_ID,
+                               help="QloApps hotel (id_property) this PMS is.")
 MAX_CONCURRENT = FieldType("count", fields.max_concurrent_requests)
 MAX_RPS = FieldType("rate", fields.max_requests_per_second)
 PMS_ROOM_TYPE = FieldType("pms_room_type", fields.pms_room_type)

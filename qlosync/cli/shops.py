@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from qlosync.cli.context import RET_ERROR, RET_UNHEALTHY, CliContext, CliError, command_errors, pass_cli
-from qlosync.cli.params import HOTEL_ID, MAX_CONCURRENT, MAX_RPS
+from qlosync.cli.params import MAX_CONCURRENT, MAX_RPS, hotel_id_option
 from qlosync.ops import shops as shop_ops
 from qlosync.ops.shops import ATTENTION_STATES, ShopImportError
 from qlosync.ops.status import format_duration
@@ -41,7 +41,7 @@ def _read_key(from_stdin: bool) -> Secret | None:
 @click.option("--disabled", is_flag=True, help="Add the shop with sync switched off.")
 @click.option("--max-concurrent", type=MAX_CONCURRENT, help="Requests at once to this shop, from all hosts (1-64).")
 @click.option("--max-rps", type=MAX_RPS, help="Requests per second to this shop, from all hosts (max 1000).")
-@click.option("--id-hotel", type=HOTEL_ID, help="QloApps hotel (id_property) this PMS is.")
+@hotel_id_option
 @pass_cli
 @command_errors
 def shops_add(cli: CliContext, name: str, base_url: str, api_key_stdin: bool, disabled: bool,
@@ -111,7 +111,7 @@ def _set_enabled(cli: CliContext, names: Sequence[str], enabled: bool) -> None:
 @click.option("--max-rps", type=MAX_RPS, help="Requests per second to this shop, from all hosts (max 1000).")
 @click.option("--base-url", help="The shop's URL.")
 @click.option("--api-key-stdin", is_flag=True, help="Read a new API key from standard input.")
-@click.option("--id-hotel", type=HOTEL_ID, help="QloApps hotel (id_property) this PMS is.")
+@hotel_id_option
 @pass_cli
 @command_errors
 def shops_set(cli: CliContext, name: str, max_concurrent: int | None, max_rps: float | None, base_url: str | None,

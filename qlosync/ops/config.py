@@ -152,7 +152,7 @@ def check_connection(settings: Settings, sessions: sessionmaker[Session], name: 
     if hotel_id is not None and hotel_id not in {h.id for h in hotels}:
         return ConnectionCheck(ok=False, problem="unknown_hotel", api_url=api_url, resources=resources, hotels=hotels,
                                message=f"the URL and key work, but QloApps has no hotel {hotel_id} "
-                                       f"(hotels: {known}); set hotel_id to one of them")
+                                       f"(hotels: {known}); set id_hotel to one of them")
     ours = [t for t in room_types if hotel_id is None or t.id_hotel in (None, hotel_id)]
     where = f"hotel {hotel_id}" if hotel_id is not None else "QloApps"
     return ConnectionCheck(ok=True, problem=None, api_url=api_url, resources=resources, hotels=hotels,

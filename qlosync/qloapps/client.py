@@ -53,7 +53,6 @@ from qlosync.qloapps.models import (
 from qlosync.qloapps.paging import iter_changed_pages, iter_id_pages
 from qlosync.runtime import metrics
 from qlosync.secrets import Secret
-from qlosync.settings import Settings
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -164,12 +163,6 @@ class QloAppsClient:
         self._session.auth = _KeyAuth(api_key)
         self.request_count = 0
         self._gate = gate or _OPEN_GATE
-
-    @classmethod
-    def from_settings(cls, base_url: str, api_key: Secret, settings: Settings, **kwargs: Any) -> QloAppsClient:
-        """A client with the HTTP timeouts of the deployment's settings."""
-        return cls(base_url, api_key, connect_timeout=settings.http_connect_timeout_s,
-                   read_timeout=settings.http_read_timeout_s, **kwargs)
 
     def __repr__(self) -> str:
         return f"QloAppsClient({self._api!r})"
@@ -437,12 +430,6 @@ class QloAppsClient:
             BookingSnapshot(o, tuple(sorted(lines[o.id], key=lambda rb: rb.id)), customers.get(o.id_customer))
             for o in orders
         ]
-
-    def iter_booking_snapshots(self, pages: Iterable[list[Order]]) -> Iterator[list[BookingSnapshot]]:
-        """For each page of orders, ONE room_bookings and ONE customers request (~3 requests per page)."""
-        for page in pages:
-            if page:
-                yield self.snapshots_for(page)
 
     # -- catalog -----------------------------------------------------------------------------------------
 

@@ -92,11 +92,6 @@ def mark_published(session: Session, row_ids: Sequence[int]) -> None:
                     .values(published_at=func.now(), attempts=PmsOutbox.attempts + 1, last_error=None))
 
 
-def mark_failed(session: Session, row_ids: Sequence[int], error: str) -> None:
-    session.execute(update(PmsOutbox).where(PmsOutbox.id.in_(list(row_ids)))
-                    .values(attempts=PmsOutbox.attempts + 1, last_error=error[:1000]))
-
-
 @dataclass(frozen=True)
 class Backlog:
     unsent: int

@@ -169,3 +169,10 @@ def test_qlosync_config_test_runs_the_same_check(api, shop, database_url, secret
     assert refused.exit_code == 1
     assert refused.output.startswith("Error: key_refused: ") and "refused the API key (HTTP 401)" in refused.output
     assert NEW_KEY not in refused.output
+
+
+@pytest.mark.parametrize("spelling", ["id_hotel", "hotel_id"])
+def test_the_hotel_id_is_id_hotel_and_the_old_spelling_still_works(api, shop, spelling):
+    # id_hotel as in /api/v1/shops and the CSV; hotel_id, this body's old spelling, keeps clients written for it working
+    assert api.put(f"{PREFIX}/config", json={spelling: 3}).status_code == 200
+    assert api.get(f"{PREFIX}/config").json()["hotel_id"] == 3

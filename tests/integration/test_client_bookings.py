@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from qlosync.db.config_store import ShopConfig
 from qlosync.errors import ConfigurationError
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.errors import QloAppsInvalidRequest
@@ -22,6 +23,7 @@ from qlosync.qloapps.models import (
 )
 from qlosync.secrets import Secret
 from qlosync.settings import Settings
+from qlosync.sync.service import open_client
 from tests.conftest import TEST_API_KEY
 
 GUEST = CustomerDetail("Dmitri", "Orlov", "dmitri.orlov@example.com", "0611223344")
@@ -162,7 +164,9 @@ def test_room_rates_and_a_feature_price_that_changes_them(client):
 @pytest.mark.parametrize("suffix", ["", "/", "/api", "/api/"])
 def test_shop_url_variants_reach_the_same_api(simulator, suffix):
     settings = Settings(http_connect_timeout_s=2.0, http_read_timeout_s=3.0)
-    with QloAppsClient.from_settings(simulator.base_url + suffix, Secret(TEST_API_KEY), settings) as c:
+    shop = ShopConfig(id=1, name="default", base_url=simulator.base_url + suffix, api_key=Secret(TEST_API_KEY),
+                      sync_enabled=True, id_hotel=1, conflict_strategy="qloapps_wins")
+    with open_client(settings, shop) as c:  # how the sync builds a shop's client, with the deployment's timeouts
         assert "orders" in c.ping()
 
 

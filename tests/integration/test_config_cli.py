@@ -128,3 +128,14 @@ def test_status_shows_the_configured_shop(database_url):
     assert result.exit_code == 0, result.output
     assert "shop         default  http://x.test  sync off" in result.output
     assert "(none: next pull is full)" in result.output
+
+
+@pytest.mark.parametrize("option", ["--id-hotel", "--hotel-id"])
+def test_config_set_takes_the_hotel_id_as_id_hotel_and_in_its_old_spelling(database_url, option):
+    secret = generate_secret_key()
+    runner = CliRunner()
+    result = runner.invoke(cli, ["config", "set", "--base-url", "http://qlo.example.test", "--api-key-stdin", option, "5"],
+                           input=API_KEY + "\n", env=_env(database_url, secret))
+    assert result.exit_code == 0, result.output
+    assert _load(database_url, secret).id_hotel == 5
+    assert "--hotel-id" not in runner.invoke(cli, ["config", "set", "--help"]).output  # one spelling shown

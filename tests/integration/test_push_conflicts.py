@@ -13,6 +13,7 @@ from qlosync.crypto import KeyCipher
 from qlosync.db.config_store import ShopConfig, load_shop
 from qlosync.db.session import transaction
 from qlosync.sync.conflicts import list_conflicts
+from qlosync.runtime.context import Runtime
 from qlosync.sync.outbound.jobs import resolve_conflict
 from qlosync.sync.outbound.mapper import PushRejected
 from qlosync.sync.inbound.pull import PullDeps, run_pull
@@ -180,7 +181,7 @@ def test_resolving_a_manual_conflict_writes_the_chosen_side_to_the_other(
     outbox_before = _outbox(engine, reservation)
 
     # When a person keeps one side
-    result = resolve_conflict(settings, engine, session_factory, conflict.id, keep)
+    result = resolve_conflict(Runtime(settings, engine, session_factory), conflict.id, keep)
 
     # Then that side's version is on both sides now
     assert result is not None and result.qloapps_order_id == order_id
@@ -311,7 +312,7 @@ def test_a_website_cancellation_against_a_pms_change_kept_for_qloapps_cancels_th
     [conflict] = _conflicts(engine)
 
     # When a person keeps QloApps' version
-    result = resolve_conflict(settings, engine, session_factory, conflict.id, "qloapps")
+    result = resolve_conflict(Runtime(settings, engine, session_factory), conflict.id, "qloapps")
 
     # Then the PMS reservation is cancelled, and QloApps' order stays cancelled
     assert result is not None and result.action == "pulled"
@@ -337,7 +338,7 @@ def test_keeping_the_pms_against_a_website_cancellation_is_refused_with_a_reason
 
     # When a person keeps the PMS version of a booking QloApps has cancelled
     with pytest.raises(PushRejected, match="cannot be reopened"):
-        resolve_conflict(settings, engine, session_factory, conflict.id, "pms")
+        resolve_conflict(Runtime(settings, engine, session_factory), conflict.id, "pms")
 
     # Then QloApps is untouched (a cancelled booking cannot be reopened), and the refusal is flagged for status
     assert simulator.store.table("orders")[order_id]["current_state"] == 4

@@ -39,7 +39,7 @@ def put_config(body: ShopConfigUpdate, api: Annotated[ApiServices, Depends(servi
         saved = config_ops.save_settings(
             api.settings, session, name=body.shop, base_url=body.base_url,
             api_key=Secret(body.api_key.get_secret_value()) if body.api_key is not None else None,
-            sync_enabled=body.sync_enabled, hotel_id=body.hotel_id, conflict_strategy=body.conflict_strategy,
+            sync_enabled=body.sync_enabled, hotel_id=body.id_hotel, conflict_strategy=body.conflict_strategy,
         )
     return ShopConfigView.model_validate(asdict(saved))
 

@@ -63,8 +63,7 @@ def _secret(value: SecretStr | None) -> Secret | None:
 
 def _view(api: ApiServices, session: Session, name: str) -> ShopView:
     get_config_row(session, name)  # 404 for an unknown shop
-    row = shop_ops.shop_status(session, sync_interval_ms=api.settings.sync_interval_ms, names=[name])[0]
-    return ShopView.model_validate(asdict(row))
+    return shop_ops.shop_status(session, sync_interval_ms=api.settings.sync_interval_ms, names=[name])[0]
 
 
 @router.get("", response_model=ShopList, responses=errors(), summary="Every shop, attention first")
@@ -75,7 +74,7 @@ def list_shops(api: Api, attention: Annotated[bool, Query(description="Only shop
     with transaction(api.sessions) as session:
         rows = shop_ops.shop_status(session, sync_interval_ms=api.settings.sync_interval_ms)
     shown = [r for r in rows if r.needs_attention] if attention else rows
-    return ShopList(summary=shop_ops.summarise(rows), shops=[ShopView.model_validate(asdict(r)) for r in shown])
+    return ShopList(summary=shop_ops.summarise(rows), shops=shown)
 
 
 @router.post("", status_code=201, response_model=ShopView, responses=errors(409), summary="Add a shop")

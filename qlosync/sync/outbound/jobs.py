@@ -1,4 +1,4 @@
-"""What the outbound actors and commands do, as plain functions of explicit resources (tests call these).
+"""What the outbound actors and commands do, as plain functions of a Runtime (tests call these without a broker).
 
 A reservation belongs to the shop that already has its mapping, else to the one shop whose room-type
 mappings cover its lines (with a single configured shop, that shop: validation then names what is
@@ -14,14 +14,14 @@ from datetime import date, timedelta
 from typing import TypeVar
 
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsConfig, QloAppsReservationMapping, QloAppsRoomTypeMapping
 from qlosync.db.pms import PmsReservation, PmsReservationLine
-from qlosync.db.session import transaction
 from qlosync.errors import PermanentError
 from qlosync.qloapps.client import QloAppsClient
+from qlosync.runtime.context import Runtime
 from qlosync.settings import Settings
 from qlosync.sync.conflicts import Side, close_conflict
 from qlosync.sync.create_once import settle_window_of
@@ -65,10 +65,10 @@ def push_deps(settings: Settings, engine: Engine, shop: ShopConfig) -> Iterator[
         yield PushDeps(engine=engine, client=client, shop=shop, options=PushOptions.from_settings(settings))
 
 
-def push(settings: Settings, engine: Engine, session_factory: sessionmaker[Session], reservation_id: int,
-         mapping_ids: Sequence[int] = (), *, prefer: Side | None = None) -> list[PushResult]:
+def push(runtime: Runtime, reservation_id: int, mapping_ids: Sequence[int] = (), *,
+         prefer: Side | None = None) -> list[PushResult]:
     """Push one reservation (or cancel what a deleted one left in QloApps) to its shop."""
-    with transaction(session_factory) as session:
+    with runtime.transaction() as session:
         if mapping_ids:
             name = session.scalar(select(QloAppsConfig.name).join(
                 QloAppsReservationMapping, QloAppsReservationMapping.config_id == QloAppsConfig.id).where(
@@ -77,14 +77,14 @@ def push(settings: Settings, engine: Engine, session_factory: sessionmaker[Sessi
                 return []
         else:
             name = shop_name_for(session, reservation_id)
-    shop = load_shop_config(settings, session_factory, name)
+    shop = load_shop_config(runtime.settings, runtime.session_factory, name)
     if not shop.sync_enabled:
         # Not lost: flagged, and `qlosync push --failed` sends it once sync is on again.
         refused = PushRejected(f"sync is disabled for QloApps shop {name!r} (`qlosync config set --enable`, then "
                                f"`qlosync push --failed`)")
-        flag_refused(session_factory, shop, reservation_id, refused)
+        flag_refused(runtime.session_factory, shop, reservation_id, refused)
         raise refused
-    with push_deps(settings, engine, shop) as deps:
+    with push_deps(runtime.settings, runtime.engine, shop) as deps:
         if mapping_ids:
             return cancel_deleted(deps, mapping_ids)
         return [push_reservation(deps, reservation_id, prefer=prefer)]
@@ -103,19 +103,18 @@ def flagged_reservations(session: Session) -> list[int]:
         .order_by(QloAppsReservationMapping.pms_reservation_id)))
 
 
-def resolve_conflict(settings: Settings, engine: Engine, session_factory: sessionmaker[Session], conflict_id: int,
-                     keep: Side) -> PushResult | None:
+def resolve_conflict(runtime: Runtime, conflict_id: int, keep: Side) -> PushResult | None:
     """End a manual conflict: *keep*'s version is written to the other side now.
 
     The conflict is closed first (an open one stops every sync of the reservation); should the push then
     fail, the next change of either side is compared afresh and may open a new conflict.
     """
-    with transaction(session_factory) as session:
+    with runtime.transaction() as session:
         conflict = close_conflict(session, conflict_id, keep)
         reservation_id = conflict.pms_reservation_id
     if reservation_id is None:
         return None
-    return push(settings, engine, session_factory, reservation_id, prefer=keep)[0]
+    return push(runtime, reservation_id, prefer=keep)[0]
 
 
 def rate_shops(session: Session, pms_room_type_id: int) -> list[str]:
@@ -126,35 +125,33 @@ def rate_shops(session: Session, pms_room_type_id: int) -> list[str]:
         .order_by(QloAppsConfig.name)))
 
 
-def _for_each_shop_selling(settings: Settings, engine: Engine, session_factory: sessionmaker[Session],
-                           pms_room_type_id: int, what: str, push: Callable[[ShopConfig, QloAppsClient], R]) -> list[R]:
+def _for_each_shop_selling(runtime: Runtime, pms_room_type_id: int, what: str,
+                           push: Callable[[ShopConfig, QloAppsClient], R]) -> list[R]:
     """Run *push* for every enabled shop that sells the PMS room type, each with its own client."""
-    with transaction(session_factory) as session:
+    with runtime.transaction() as session:
         names = rate_shops(session, pms_room_type_id)
     if not names:
         logger.info("%s of PMS room type %s: no enabled shop sells it; nothing pushed.", what, pms_room_type_id,
                     extra={"action": "push_skipped"})
     results = []
     for name in names:
-        shop = load_shop_config(settings, session_factory, name)
-        with open_client(settings, shop, engine) as client:
+        shop = load_shop_config(runtime.settings, runtime.session_factory, name)
+        with open_client(runtime.settings, shop, runtime.engine) as client:
             results.append(push(shop, client))
     return results
 
 
-def push_rates_job(settings: Settings, engine: Engine, session_factory: sessionmaker[Session], pms_room_type_id: int,
-                   start: date, end: date) -> list[RatesResult]:
+def push_rates_job(runtime: Runtime, pms_room_type_id: int, start: date, end: date) -> list[RatesResult]:
     """Push one PMS room type's rates for nights start..end to every enabled shop that sells it."""
-    return _for_each_shop_selling(settings, engine, session_factory, pms_room_type_id, "Rates", lambda shop, client: push_rates(
-        engine, client, shop, pms_room_type_id, start, end))
+    return _for_each_shop_selling(runtime, pms_room_type_id, "Rates", lambda shop, client: push_rates(
+        runtime.engine, client, shop, pms_room_type_id, start, end))
 
 
-def push_availability_job(settings: Settings, engine: Engine, session_factory: sessionmaker[Session],
-                          pms_room_type_id: int, start: date, end: date) -> list[AvailabilityResult]:
+def push_availability_job(runtime: Runtime, pms_room_type_id: int, start: date, end: date) -> list[AvailabilityResult]:
     """Hold off sale, in every enabled shop that sells the room type, what the PMS closed or has out of order."""
-    settle_after = settle_window_of(settings)
-    return _for_each_shop_selling(settings, engine, session_factory, pms_room_type_id, "Availability",
-                                  lambda shop, client: push_availability(engine, client, shop, pms_room_type_id,
+    settle_after = settle_window_of(runtime.settings)
+    return _for_each_shop_selling(runtime, pms_room_type_id, "Availability",
+                                  lambda shop, client: push_availability(runtime.engine, client, shop, pms_room_type_id,
                                                                          start, end, settle_after=settle_after))
 
 
