@@ -10,9 +10,8 @@ import click
 from qlosync.cli.context import CliContext, command_errors, pass_cli
 from qlosync.db.session import make_sessionmaker
 from qlosync.ops import dlq
-from qlosync.ops.dlq import STATUSES
 from qlosync.runtime.topology import redact_url
-from qlosync.states import DeadLetterStatus
+from qlosync.states import DeadLetterStatus, values
 
 
 @click.group("dlq")
@@ -21,7 +20,7 @@ def dlq_group() -> None:
 
 
 @dlq_group.command("list")
-@click.option("--status", "statuses", type=click.Choice(STATUSES), multiple=True, default=(DeadLetterStatus.DEAD.value,),
+@click.option("--status", "statuses", type=click.Choice(values(DeadLetterStatus)), multiple=True, default=(DeadLetterStatus.DEAD.value,),
               show_default=True, help="Which records to show (repeat for several).")
 @pass_cli
 @command_errors

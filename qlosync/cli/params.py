@@ -4,7 +4,7 @@ command runs, so an id PostgreSQL cannot hold never reaches a query."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import click
 

@@ -15,9 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from qlosync.runtime import dlq
 from qlosync.runtime.dlq import DeadLetterNotFoundError, RequeueResult
 from qlosync.settings import Settings
-from qlosync.states import DeadLetterStatus, values
-
-STATUSES = values(DeadLetterStatus)
+from qlosync.states import DeadLetterStatus
 
 
 class NotRequeuableError(DeadLetterNotFoundError):
