@@ -82,7 +82,7 @@ def database_spares(pg_admin: Engine, template_db: str) -> Iterator[Spares[str]]
     """Clones of the template made while the tests before run, and the tests' databases dropped while later
     ones run: each waits on PostgreSQL's disk flushes for up to seconds, the test need not."""
     spares = Spares(lambda: _create_database(pg_admin, template_db), lambda name: _drop_database(pg_admin, name),
-                    ahead=2, name="databases")
+                    ahead=2, name="databases", threads=2)
     yield spares
     spares.close()
 

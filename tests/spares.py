@@ -21,9 +21,13 @@ _MAKE, _THROW_AWAY, _STOP = 0, 1, 2
 
 
 class Spares(Generic[T]):
-    """Keeps *ahead* things made by *make* ready once the first is taken; *throw_away* runs behind the tests."""
+    """Keeps *ahead* things made by *make* ready once the first is taken; *throw_away* runs behind the tests.
 
-    def __init__(self, make: Callable[[], T], throw_away: Callable[[T], None], *, ahead: int, name: str) -> None:
+    *threads* background threads share the work: the waits of one overlap those of the other.
+    """
+
+    def __init__(self, make: Callable[[], T], throw_away: Callable[[T], None], *, ahead: int, name: str,
+                 threads: int = 1) -> None:
         self._make = make
         self._throw_away = throw_away
         self._ahead = ahead
@@ -33,8 +37,10 @@ class Spares(Generic[T]):
         self._errors: list[BaseException] = []
         self._started = False
         self._closing = False
-        self._thread = threading.Thread(target=self._work, name=f"spares-{name}", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._work, name=f"spares-{name}-{i}", daemon=True)
+                         for i in range(threads)]
+        for thread in self._threads:
+            thread.start()
 
     def take(self) -> T:
         """A spare nobody had, waiting for it to be made if none is ready yet."""
@@ -49,14 +55,20 @@ class Spares(Generic[T]):
         return item
 
     def throw_away(self, item: T) -> None:
-        """Hands *item* to the background thread to be thrown away; close() waits for it."""
+        """Hands *item* to the background threads to be thrown away; close() waits for it."""
         self._submit(_THROW_AWAY, item)
 
     def close(self) -> None:
         """Throws away what was handed back and the spares nobody took; raises the first failure of either."""
         self._closing = True
-        self._submit(_STOP)
-        self._thread.join()
+        for _ in self._threads:
+            self._submit(_STOP)  # last in line: each thread finishes every job before it takes one
+        for thread in self._threads:
+            thread.join()
+        while not self._ready.empty():
+            left = self._ready.get_nowait()
+            if not isinstance(left, BaseException):
+                self._run_throw_away(left)
         if self._errors:
             raise self._errors[0]
 
@@ -77,10 +89,6 @@ class Spares(Generic[T]):
             else:
                 for item in items:
                     self._run_throw_away(item)
-        while not self._ready.empty():
-            left = self._ready.get()
-            if not isinstance(left, BaseException):
-                self._run_throw_away(left)
 
     def _run_throw_away(self, item: T) -> None:
         try:
