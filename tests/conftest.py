@@ -1,8 +1,10 @@
 """Shared fixtures: real PostgreSQL and RabbitMQ, isolated per test run, and the QloApps simulator.
 
 Each run gets a random id; under pytest-xdist every worker is a run of its own (its id ends in the worker's,
-``gw0``...), so session fixtures are made once per worker. PostgreSQL: a template database migrated once per run, cloned for every
-test that needs a database, dropped afterwards. RabbitMQ: a vhost per run, deleted at the end.
+``gw0``...), so session fixtures are made once per worker. PostgreSQL: a template database migrated once per
+run, cloned for every test that needs a database, dropped afterwards; the clones are made ahead of the tests
+and dropped behind them, in the background (tests/spares.py). RabbitMQ: a vhost per run, deleted at the end,
+and ``fresh_vhost`` (tests/runtime_support.py) for a test that needs one of its own, made ahead the same way.
 A service that is down fails the run with the command that starts it; nothing is skipped.
 """
 
@@ -23,6 +25,7 @@ from qlosync.db.session import make_engine, make_sessionmaker
 from qlosync.secrets import Secret
 from qlosync.settings import Settings
 from tests import rabbitmq_admin
+from tests.spares import Spares
 
 pytest_plugins = ["tests.sync_fixtures", "tests.outbound_fixtures", "tests.serial_group"]
 
@@ -62,32 +65,50 @@ def template_db(pg_admin: Engine) -> Iterator[str]:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def _create_database(pg_admin: Engine, template: str | None = None) -> str:
+    name = f"qlosync_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+    clause = f' TEMPLATE "{template}"' if template else ""
+    with pg_admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+    return name
+
+
+def _drop_database(pg_admin: Engine, name: str) -> None:
+    with pg_admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def database_spares(pg_admin: Engine, template_db: str) -> Iterator[Spares[str]]:
+    """Clones of the template made while the tests before run, and the tests' databases dropped while later
+    ones run: each waits on PostgreSQL's disk flushes for up to seconds, the test need not."""
+    spares = Spares(lambda: _create_database(pg_admin, template_db), lambda name: _drop_database(pg_admin, name),
+                    ahead=2, name="databases", threads=2)
+    yield spares
+    spares.close()
+
+
 @pytest.fixture
-def db_factory(pg_admin: Engine, template_db: str) -> Iterator[object]:
+def db_factory(pg_admin: Engine, database_spares: Spares[str]) -> Iterator[object]:
     """Creates databases for one test (empty, or cloned from the migrated template) and drops them after."""
     created: list[str] = []
 
     def create(*, migrated: bool = True) -> str:
-        name = f"qlosync_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
-        clause = f' TEMPLATE "{template_db}"' if migrated else ""
-        with pg_admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+        name = database_spares.take() if migrated else _create_database(pg_admin)
         created.append(name)
         return database_url_for(name)
 
     yield create
-    with pg_admin.connect() as connection:
-        for name in created:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    for name in created:
+        database_spares.throw_away(name)
 
 
 @pytest.fixture
-def unused_database_name(pg_admin: Engine) -> Iterator[str]:
+def unused_database_name(database_spares: Spares[str]) -> Iterator[str]:
     """A database name nobody created yet (for commands that create it); dropped afterwards if they did."""
     name = f"qlosync_test_{RUN_ID}_{uuid.uuid4().hex[:8]}_new"
     yield name
-    with pg_admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    database_spares.throw_away(name)
 
 
 @pytest.fixture(scope="session")
@@ -100,6 +121,20 @@ def rabbitmq_vhost() -> Iterator[str]:
         pytest.exit(f"cannot create a RabbitMQ vhost ({exc}); run scripts/ensure-services", returncode=3)
     yield f"{AMQP_URL}/{vhost}"
     rabbitmq_admin.delete_vhost(vhost)
+
+
+def _add_vhost() -> str:
+    vhost = f"qlosync_test_{RUN_ID}_{uuid.uuid4().hex[:6]}"
+    rabbitmq_admin.add_vhost(vhost)
+    return vhost
+
+
+@pytest.fixture(scope="session")
+def vhost_spares() -> Iterator[Spares[str]]:
+    """Vhosts for ``fresh_vhost``, added and deleted in the background: each rabbitmqctl call boots an Erlang VM."""
+    spares = Spares(_add_vhost, rabbitmq_admin.delete_vhost, ahead=1, name="vhosts")
+    yield spares
+    spares.close()
 
 
 @pytest.fixture

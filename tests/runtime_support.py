@@ -24,8 +24,8 @@ from sqlalchemy import Engine, text
 from qlosync.runtime.broker import QlosyncRabbitmqBroker, RetryPolicy, build_broker
 from qlosync.settings import Settings
 from qlosync.runtime.topology import passive_counts
-from tests import rabbitmq_admin
-from tests.conftest import AMQP_URL, RUN_ID
+from tests.conftest import AMQP_URL
+from tests.spares import Spares
 
 T = TypeVar("T")
 
@@ -50,12 +50,12 @@ def unique(prefix: str) -> str:
 
 
 @pytest.fixture
-def fresh_vhost() -> Iterator[str]:
-    """An AMQP URL on a vhost that exists only for this test (about 2 s with rabbitmqctl)."""
-    vhost = f"qlosync_test_{RUN_ID}_{uuid.uuid4().hex[:6]}"
-    rabbitmq_admin.add_vhost(vhost)
+def fresh_vhost(vhost_spares: Spares[str]) -> Iterator[str]:
+    """An AMQP URL on a vhost that exists only for this test (made ahead and deleted behind it: about 2 s each
+    with rabbitmqctl; ``vhost_spares`` in tests/conftest.py)."""
+    vhost = vhost_spares.take()
     yield f"{AMQP_URL}/{vhost}"
-    rabbitmq_admin.delete_vhost(vhost)
+    vhost_spares.throw_away(vhost)
 
 
 def queue_counts(amqp_url: str, queue_name: str) -> tuple[int, int] | None:

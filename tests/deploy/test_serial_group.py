@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.deploy.entry_points import ROOT
+from tests.deploy.entry_points import ROOT, SCRATCH_PYTEST_PLUGINS_OFF
 
 RECORD = "import os\nfrom pathlib import Path\n\n" + "".join(
     f"def test_{i}():\n    Path(os.environ['RECORD'], __name__ + '-{i}').write_text(os.environ['PYTEST_XDIST_WORKER'])\n\n"
@@ -28,7 +28,7 @@ def workers_by_test(tmp_path: Path) -> dict[str, str]:
     record.mkdir()
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "tests.serial_group", "-n", "3", "--dist", "loadgroup", "-q",
-         "-p", "no:cacheprovider"], cwd=project, capture_output=True, text=True, timeout=120,
+         "-p", "no:cacheprovider", *SCRATCH_PYTEST_PLUGINS_OFF], cwd=project, capture_output=True, text=True, timeout=120,
         env={**os.environ, "PYTHONPATH": str(ROOT), "RECORD": str(record)})
     assert result.returncode == 0, result.stdout + result.stderr
     return {path.name: path.read_text() for path in record.iterdir()}

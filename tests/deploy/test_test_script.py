@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.deploy.entry_points import ROOT
+from tests.deploy.entry_points import ROOT, SCRATCH_PYTEST_PLUGINS_OFF
 
 VENV = Path(sys.executable).parent.parent
 
@@ -39,7 +39,8 @@ def scratch_checkout(tmp_path: Path, package_source: str, test_source: str | Non
 
 
 def run_scripts_test(checkout: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(checkout / "scripts" / "test"), "-q", "-p", "no:cacheprovider", "test_tools_first.py"],
+    return subprocess.run([str(checkout / "scripts" / "test"), "-q", "-p", "no:cacheprovider",
+                           *SCRATCH_PYTEST_PLUGINS_OFF, "test_tools_first.py"],
                           cwd=checkout, env={**os.environ, "QLOSYNC_TEST_WORKERS": "1"}, capture_output=True,
                           text=True, timeout=120)  # one worker is enough for one test
 

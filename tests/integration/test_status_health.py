@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,23 +26,22 @@ from qlosync.runtime.heartbeat import Heartbeat
 from qlosync.runtime.queues import DLQ, INBOUND, OUTBOUND
 from qlosync.runtime.topology import setup_topology
 from qlosync.secrets import Secret
-from tests import rabbitmq_admin
-from tests.conftest import AMQP_URL, RUN_ID, TEST_API_KEY
+from tests.conftest import AMQP_URL, TEST_API_KEY
 from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)
+from tests.spares import Spares
 
 SYNC_INTERVAL_MS = 60_000  # overdue after 3 * 60 s + 60 s = 4 min
 HOST = socket.gethostname()
 
 
 @pytest.fixture(scope="module")
-def status_vhost() -> Iterator[str]:
+def status_vhost(vhost_spares: Spares[str]) -> Iterator[str]:
     """A vhost for this module with qlosync's queues declared and empty (nothing here dead-letters)."""
-    vhost = f"qlosync_test_{RUN_ID}_status_{uuid.uuid4().hex[:6]}"
-    rabbitmq_admin.add_vhost(vhost)
+    vhost = vhost_spares.take()
     url = f"{AMQP_URL}/{vhost}"
     setup_topology(url)
     yield url
-    rabbitmq_admin.delete_vhost(vhost)
+    vhost_spares.throw_away(vhost)
 
 
 @pytest.fixture
