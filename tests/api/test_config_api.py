@@ -161,13 +161,17 @@ def test_config_test_of_an_unknown_shop_is_404(api):
 
 def test_qlosync_config_test_runs_the_same_check(api, shop, database_url, secret_key):
     env = {"DATABASE_URL": database_url, "QLOSYNC_SECRET_KEY": secret_key.reveal()}
+    # The API server runs in this process: its threads' log lines can land in the CLI's captured stderr, so the
+    # verdicts are read from stdout and from the error line.
     good = CliRunner().invoke(cli, ["config", "test"], env=env)
     assert good.exit_code == 0, good.output
-    assert good.output.strip() == api.post(f"{PREFIX}/config/test", json={}).json()["message"]
+    assert good.stdout.strip() == api.post(f"{PREFIX}/config/test", json={}).json()["message"]
     assert api.put(f"{PREFIX}/config", json={"api_key": NEW_KEY}).status_code == 200
     refused = CliRunner().invoke(cli, ["config", "test"], env=env)
     assert refused.exit_code == 1
-    assert refused.output.startswith("Error: key_refused: ") and "refused the API key (HTTP 401)" in refused.output
+    errors = [line for line in refused.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and errors[0].startswith("Error: key_refused: "), refused.output
+    assert "refused the API key (HTTP 401)" in errors[0]
     assert NEW_KEY not in refused.output
 
 
