@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from qlosync.db import migrate
+from qlosync.db.models import Base
+from qlosync.db.schema import autogenerate_options, comparison_engine
+from qlosync.settings import DEFAULT_DB_SCHEMA
 
 PREVIOUS_RELEASE_HEAD = "0009"
+
+
+def model_differences(url: str, schema: str = DEFAULT_DB_SCHEMA) -> list[object]:
+    """What autogenerate would migrate for *url* laid out in *schema*, compared the way env.py does."""
+    engine = comparison_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts=autogenerate_options(Base.metadata, schema))
+            return list(compare_metadata(context, context.opts["target_metadata"]))
+    finally:
+        engine.dispose()
 
 
 def plain_engine(url: str, search_path: str = "public"):  # type: ignore[no-untyped-def]

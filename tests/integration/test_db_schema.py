@@ -19,8 +19,8 @@ from qlosync.secrets import Secret
 from qlosync.settings import DEFAULT_DB_SCHEMA, Settings
 from tests.conftest import TEST_API_KEY
 from tests.integration.schema_support import (PREVIOUS_RELEASE_HEAD, database_settings, functions_in,
-                                              migrate_like_the_previous_release, plain_engine, tables_in)
-from tests.integration.test_migrations import _model_differences
+                                              migrate_like_the_previous_release, model_differences, plain_engine,
+                                              tables_in)
 
 SHOP_SQL = ("INSERT INTO qloapps_config (name, base_url, api_key_encrypted, sync_enabled, id_hotel, conflict_strategy) "
             "VALUES ('s', 'http://x.example', '\\x00', true, 1, 'qloapps_wins') RETURNING id")
@@ -65,7 +65,7 @@ def test_downgrade_puts_every_table_back_where_the_previous_release_looks(db_fac
     with plain_engine(url).connect() as c:
         assert c.scalar(text(f"SELECT count(*) FROM {DEFAULT_DB_SCHEMA}.qloapps_config")) == 1
         assert "alembic_version" not in tables_in(c, "public")
-    assert _model_differences(url) == []
+    assert model_differences(url) == []
     plain.dispose()
 
 
@@ -116,7 +116,7 @@ def test_a_schema_other_than_the_default(db_factory, secret_key):
         assert database_settings(c) == ["search_path=hotel_sync, public"]
         assert {name for name in tables_in(c, "public")} == {name for name in tables_in(c, "public")
                                                              if name.startswith("pms_")}
-    assert _model_differences(url, "hotel_sync") == []
+    assert model_differences(url, "hotel_sync") == []
     # And qlosync reads and writes there, and its CLI sees the schema as current
     assert _save_and_load_a_shop(url, secret_key, "hotel_sync") == "http://shop.example"
     current = CliRunner().invoke(cli, ["db", "current"], env=env)
@@ -127,7 +127,7 @@ def test_a_schema_other_than_the_default(db_factory, secret_key):
         assert tables_in(c, "public") == set() and tables_in(c, "hotel_sync") == {"alembic_version"}
         assert database_settings(c) == []
     migrate.upgrade(url, schema="hotel_sync")
-    assert _model_differences(url, "hotel_sync") == []
+    assert model_differences(url, "hotel_sync") == []
 
 
 def test_a_pms_writer_with_search_path_public_fills_the_outbox(database_url):

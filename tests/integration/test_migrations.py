@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from qlosync.db import migrate
 from qlosync.db.models import Base
-from qlosync.db.schema import autogenerate_options, comparison_engine
 from qlosync.db.session import make_engine
 from qlosync.settings import DEFAULT_DB_SCHEMA, Settings
+from tests.integration.schema_support import model_differences
 
 
 def _tables(url: str, schema: str = DEFAULT_DB_SCHEMA) -> set[str]:
@@ -23,23 +21,12 @@ def _tables(url: str, schema: str = DEFAULT_DB_SCHEMA) -> set[str]:
         engine.dispose()
 
 
-def _model_differences(url: str, schema: str = DEFAULT_DB_SCHEMA) -> list[object]:
-    """What autogenerate would migrate for *url* laid out in *schema*, compared the way env.py does."""
-    engine = comparison_engine(url)
-    try:
-        with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts=autogenerate_options(Base.metadata, schema))
-            return list(compare_metadata(context, context.opts["target_metadata"]))
-    finally:
-        engine.dispose()
-
-
 def test_upgrade_from_empty_database_matches_the_models(db_factory):
     # Given an empty database migrated to head
     url = db_factory(migrated=False)
     migrate.upgrade(url)
     # When autogenerate compares it with the models
-    diff = _model_differences(url)
+    diff = model_differences(url)
     # Then there is nothing to migrate, and every model table exists
     assert diff == []
     assert _tables(url) == set(Base.metadata.tables)
