@@ -24,17 +24,22 @@ def make_engine(settings: Settings, **kwargs: object) -> Engine:
     Every connection gets qlosync's search_path (its schema, then public: see qlosync.db.schema), added to
     any libpq ``options`` a caller passes in ``connect_args``.
     """
-    connect_args: dict[str, object] = {"connect_timeout": 5}
     given = kwargs.pop("connect_args", None)
-    if isinstance(given, dict):
-        connect_args.update(given)
-    connect_args["options"] = " ".join(
-        part for part in (connect_options(settings.db_schema), str(connect_args.get("options") or "")) if part)
-    options: dict[str, object] = {"pool_pre_ping": True, "connect_args": connect_args,
+    arguments = connect_args(settings, given if isinstance(given, dict) else {})
+    options: dict[str, object] = {"pool_pre_ping": True, "connect_args": arguments,
                                   "pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow,
                                   "pool_timeout": 60}
     options.update(kwargs)
     return create_engine(settings.database_url, **options)
+
+
+def connect_args(settings: Settings, given: dict[str, object]) -> dict[str, object]:
+    """psycopg's connect arguments: a 5 s timeout and qlosync's search_path, plus *given* (its libpq ``options``
+    added to the search_path's, not replacing it)."""
+    arguments: dict[str, object] = {"connect_timeout": 5, **given}
+    arguments["options"] = " ".join(
+        part for part in (connect_options(settings.db_schema), str(given.get("options") or "")) if part)
+    return arguments
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
