@@ -15,6 +15,7 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection
 
+from qlosync import fields
 from qlosync.db.models import Base
 from qlosync.db.schema import (OWN_SCHEMA_REVISION, adopt_version_table, autogenerate_options, comparison_engine,
                                release_version_table)
@@ -32,9 +33,12 @@ target_metadata = Base.metadata
 def _settings() -> Settings:
     passed_url, passed_schema = config.attributes.get("database_url"), config.attributes.get("db_schema")
     if passed_url and passed_schema:
-        return Settings(database_url=passed_url, db_schema=passed_schema)
-    env = Settings.from_env()
-    return env.with_(database_url=passed_url or env.database_url, db_schema=passed_schema or env.db_schema)
+        settings = Settings(database_url=passed_url, db_schema=passed_schema)
+    else:
+        env = Settings.from_env()
+        settings = env.with_(database_url=passed_url or env.database_url, db_schema=passed_schema or env.db_schema)
+    fields.db_schema(settings.db_schema)  # it is written into SQL as it is
+    return settings
 
 
 def _in_own_schema(script: ScriptDirectory, heads: tuple[str, ...]) -> bool:

@@ -62,15 +62,16 @@ def _array(names: Sequence[str]) -> str:
 
 
 def _move_tables(names: Sequence[str], source: str, target: str) -> None:
-    """Move each table found in *source* (and not yet in *target*) to *target*; SQL only, so --sql works too."""
+    """Move each table found in *source* (and not yet in *target*) to *target*. Plain SQL, so ``--sql`` writes it
+    too; no ``%`` in it (offline SQL would double it)."""
     op.execute(f"""
 DO $$
 DECLARE name text;
 BEGIN
     FOREACH name IN ARRAY {_array(names)} LOOP
-        IF to_regclass(format('%I.%I', '{source}', name)) IS NOT NULL
-           AND to_regclass(format('%I.%I', '{target}', name)) IS NULL THEN
-            EXECUTE format('ALTER TABLE %I.%I SET SCHEMA %I', '{source}', name, '{target}');
+        IF to_regclass('{source}.' || quote_ident(name)) IS NOT NULL
+           AND to_regclass('{target}.' || quote_ident(name)) IS NULL THEN
+            EXECUTE 'ALTER TABLE {source}.' || quote_ident(name) || ' SET SCHEMA {target}';
         END IF;
     END LOOP;
 END $$""")
@@ -84,9 +85,9 @@ DECLARE signature text;
 BEGIN
     FOREACH signature IN ARRAY {_array(FUNCTIONS)} LOOP
         IF to_regprocedure('{source}.' || signature) IS NOT NULL THEN
-            EXECUTE format('ALTER FUNCTION %s SET SCHEMA %I', '{source}.' || signature, '{target}');
+            EXECUTE 'ALTER FUNCTION {source}.' || signature || ' SET SCHEMA {target}';
         END IF;
-        EXECUTE format('ALTER FUNCTION %s {setting}', '{target}.' || signature);
+        EXECUTE 'ALTER FUNCTION {target}.' || signature || ' {setting}';
     END LOOP;
 END $$""")
 
