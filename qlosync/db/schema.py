@@ -31,11 +31,6 @@ def is_qlosync_table(name: str) -> bool:
     return not name.startswith(PMS_TABLE_PREFIX)
 
 
-def search_path(schema: str) -> str:
-    """The search_path of every qlosync connection, as SQL (the schema is a validated plain identifier)."""
-    return f"{fields.db_schema(schema)}, {PMS_SCHEMA}"
-
-
 def connect_options(schema: str) -> str:
     """libpq ``options`` that give a new connection qlosync's search_path."""
     return f"-c search_path={fields.db_schema(schema)},{PMS_SCHEMA}"
