@@ -66,16 +66,18 @@ from typing import Any
 import requests
 from processes import (  # bench/processes.py (bench/ is the script's folder)
     BenchRun, alive, answers, bench_run, free_port, queue_counts, start, wait_for)
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.rabbitmq_admin (vhosts through the management API or rabbitmqctl)
 
 from qlosync.crypto import generate_secret_key  # noqa: E402
+from qlosync.db.session import make_engine  # noqa: E402
 from qlosync.qloapps.client import QloAppsClient  # noqa: E402
 from qlosync.qloapps.models import STATE_CANCELLED, STATE_REFUNDED  # noqa: E402
 from qlosync.secrets import Secret  # noqa: E402
+from qlosync.settings import Settings  # noqa: E402
 from qlosync.sync.pms_state import load_state, pms_state_hash  # noqa: E402
 from qlosync.sync.push_token import token_in  # noqa: E402
 
@@ -378,7 +380,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with bench_run("push", args.keep_logs) as run:
-        engine = create_engine(run.database_url, pool_size=5)
+        engine = make_engine(Settings(database_url=run.database_url), pool_size=5)  # qlosync's search_path
         try:
             measure(args, run, engine)
         finally:

@@ -33,10 +33,14 @@ API_KEY_LENGTH = 32
 #: The bounds of the check constraints on qloapps_config (migration 0007).
 MAX_CONCURRENT_RANGE = (1, 64)
 MAX_RPS_LIMIT = 1000.0
+#: qlosync's PostgreSQL schema (QLOSYNC_DB_SCHEMA): a plain lower-case identifier, so it needs no quoting in
+#: SQL nor in libpq's ``options``; not ``public`` (the point is a schema of its own) nor ``pg_*`` (reserved).
+DB_SCHEMA_PATTERN = r"^[a-z_][a-z0-9_]{0,62}$"
 #: A PMS room type is named by its id or its code (pms_room_types.code).
 PMS_ROOM_TYPE_PATTERN = r"^[^\x00-\x1f\x7f]{1,64}$"
 
 _SHOP_NAME = re.compile(SHOP_NAME_PATTERN)
+_DB_SCHEMA = re.compile(DB_SCHEMA_PATTERN)
 _PMS_ROOM_TYPE = re.compile(PMS_ROOM_TYPE_PATTERN)
 _HOST = re.compile(r"^[A-Za-z0-9_.-]+$")
 #: Cloud instance-metadata services: they hand out the machine's credentials to whoever asks from it.
@@ -50,6 +54,15 @@ def shop_name(value: str) -> str:
     if not isinstance(value, str) or not _SHOP_NAME.match(value):
         raise InvalidValueError("a shop name is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter "
                                 "or digit")
+    return value
+
+
+def db_schema(value: str) -> str:
+    if not isinstance(value, str) or not _DB_SCHEMA.match(value):
+        raise InvalidValueError("a database schema is 1 to 63 lower-case letters, digits or '_', not starting "
+                                "with a digit")
+    if value == "public" or value.startswith("pg_") or value == "information_schema":
+        raise InvalidValueError(f"{value!r} is not a schema of qlosync's own")
     return value
 
 

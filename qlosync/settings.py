@@ -15,6 +15,7 @@ from datetime import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from qlosync import fields
 from qlosync.errors import ConfigurationError
 from qlosync.secrets import Secret
 
@@ -25,6 +26,7 @@ MIN_SYNC_INTERVAL_MS = 1_000
 DEFAULT_HEARTBEAT_S = 60
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
+DEFAULT_DB_SCHEMA = "qlosync"
 DEFAULT_FULL_SYNC_AT = time(2, 30)  # UTC: the nightly full reconciliation of every enabled shop
 
 
@@ -54,6 +56,8 @@ class Settings:
     # Bounded PostgreSQL connections per process (SQLAlchemy pool: steady size + burst overflow).
     db_pool_size: int = 10
     db_max_overflow: int = 15
+    # The PostgreSQL schema of qlosync's own tables (the built-in PMS's pms_* tables stay in public).
+    db_schema: str = DEFAULT_DB_SCHEMA
     # Fairness between shops: a full pull of a shop with more orders than bulk_pull_min_orders needs one
     # of bulk_pulls cluster-wide lanes, so big imports never take every worker thread.
     bulk_pulls: int = 2
@@ -92,6 +96,7 @@ class Settings:
             metrics_port=_int(env, "QLOSYNC_METRICS_PORT", 0, 0, unit=""),
             db_pool_size=_int(env, "QLOSYNC_DB_POOL_SIZE", 10, 1, unit="connections"),
             db_max_overflow=_int(env, "QLOSYNC_DB_MAX_OVERFLOW", 15, 0, unit="connections"),
+            db_schema=_db_schema(env.get("QLOSYNC_DB_SCHEMA", "").strip() or DEFAULT_DB_SCHEMA),
             bulk_pulls=_int(env, "QLOSYNC_BULK_PULLS", 2, 1, unit="pulls"),
             bulk_pull_min_orders=_int(env, "QLOSYNC_BULK_PULL_MIN_ORDERS", 2000, 1, unit="orders"),
             run_retention_days=_int(env, "QLOSYNC_RUN_RETENTION_DAYS", 30, 1, unit="days"),
@@ -121,6 +126,13 @@ def _database_url(url: str) -> str:
     if not url.startswith("postgresql+psycopg://"):
         raise ConfigurationError(f"DATABASE_URL must be a postgresql:// URL, got scheme {url.split(':', 1)[0]!r}")
     return url
+
+
+def _db_schema(name: str) -> str:
+    try:
+        return fields.db_schema(name)
+    except fields.InvalidValueError as exc:
+        raise ConfigurationError(f"QLOSYNC_DB_SCHEMA: {exc}, got {name!r}") from None
 
 
 def with_heartbeat(url: str, heartbeat_s: int = DEFAULT_HEARTBEAT_S) -> str:

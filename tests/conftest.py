@@ -41,6 +41,17 @@ def database_url_for(name: str) -> str:
     return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
+def copy_database_settings(connection, template: str, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Give clone *name* the ALTER DATABASE ... SET settings of *template*, which CREATE DATABASE ... TEMPLATE
+    does not copy (migration 0010's search_path, so plain connections find qlosync's tables)."""
+    settings = connection.scalar(text(
+        "SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase "
+        "WHERE d.datname = :template AND s.setrole = 0"), {"template": template})
+    for setting in settings or []:
+        key, value = setting.split("=", 1)
+        connection.execute(text(f'ALTER DATABASE "{name}" SET {key} TO {value}'))
+
+
 @pytest.fixture(scope="session")
 def pg_admin() -> Iterator[Engine]:
     engine = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
@@ -70,6 +81,8 @@ def _create_database(pg_admin: Engine, template: str | None = None) -> str:
     clause = f' TEMPLATE "{template}"' if template else ""
     with pg_admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+        if template:
+            copy_database_settings(connection, template, name)
     return name
 
 

@@ -31,7 +31,7 @@ def db_create(cli: CliContext) -> None:
 def db_upgrade(cli: CliContext, revision: str) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
     cli.server_engine  # noqa: B018  (fails with one clear line if PostgreSQL is down)
-    migrate.upgrade(cli.settings.database_url, revision)
+    migrate.upgrade(cli.settings.database_url, revision, schema=cli.settings.db_schema)
     click.echo(f"database at revision {migrate.current_revision(cli.server_engine)}")
 
 
@@ -45,7 +45,7 @@ def db_downgrade(cli: CliContext, revision: str, yes: bool) -> None:
     if not yes:
         click.confirm(f"Downgrade to {revision}? Data in dropped tables is lost.", abort=True)
     cli.server_engine  # noqa: B018
-    migrate.downgrade(cli.settings.database_url, revision)
+    migrate.downgrade(cli.settings.database_url, revision, schema=cli.settings.db_schema)
     click.echo(f"database at revision {migrate.current_revision(cli.server_engine)}")
 
 

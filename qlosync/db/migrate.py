@@ -14,27 +14,31 @@ from sqlalchemy.engine import make_url
 
 from qlosync.db.session import check_database
 from qlosync.errors import ConfigurationError
+from qlosync.settings import DEFAULT_DB_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, schema: str = DEFAULT_DB_SCHEMA) -> Config:
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "migrations"))
     config.attributes["database_url"] = database_url
+    config.attributes["db_schema"] = schema
     config.attributes["configure_logging"] = False
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head", *, schema: str = DEFAULT_DB_SCHEMA) -> None:
+    command.upgrade(alembic_config(database_url, schema), revision)
 
 
-def downgrade(database_url: str, revision: str = "base") -> None:
-    command.downgrade(alembic_config(database_url), revision)
+def downgrade(database_url: str, revision: str = "base", *, schema: str = DEFAULT_DB_SCHEMA) -> None:
+    command.downgrade(alembic_config(database_url, schema), revision)
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision in the version table the engine's search_path finds first: qlosync's schema, or public for
+    a database an older release migrated and this one has not yet upgraded."""
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 

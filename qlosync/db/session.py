@@ -9,6 +9,7 @@ from sqlalchemy import CursorResult, Engine, Executable, create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from qlosync.db.schema import connect_options
 from qlosync.errors import DatabaseUnavailableError
 from qlosync.settings import Settings
 
@@ -19,12 +20,26 @@ def make_engine(settings: Settings, **kwargs: object) -> Engine:
     The pool bounds the process's connections (QLOSYNC_DB_POOL_SIZE + QLOSYNC_DB_MAX_OVERFLOW): a pull holds
     up to three at once (its shop lock, the page being applied, the page being read ahead), so the default 25
     serves a worker's 8 threads all pulling.
+
+    Every connection gets qlosync's search_path (its schema, then public: see qlosync.db.schema), added to
+    any libpq ``options`` a caller passes in ``connect_args``.
     """
-    options: dict[str, object] = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5},
+    given = kwargs.pop("connect_args", None)
+    arguments = connect_args(settings, given if isinstance(given, dict) else {})
+    options: dict[str, object] = {"pool_pre_ping": True, "connect_args": arguments,
                                   "pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow,
                                   "pool_timeout": 60}
     options.update(kwargs)
     return create_engine(settings.database_url, **options)
+
+
+def connect_args(settings: Settings, given: dict[str, object]) -> dict[str, object]:
+    """psycopg's connect arguments: a 5 s timeout and qlosync's search_path, plus *given* (its libpq ``options``
+    added to the search_path's, not replacing it)."""
+    arguments: dict[str, object] = {"connect_timeout": 5, **given}
+    arguments["options"] = " ".join(
+        part for part in (connect_options(settings.db_schema), str(given.get("options") or "")) if part)
+    return arguments
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

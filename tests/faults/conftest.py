@@ -34,6 +34,7 @@ from sqlalchemy.pool import NullPool
 
 from bench.processes import free_port
 from qlosync.db import migrate
+from tests.conftest import copy_database_settings
 
 PG_BIN = Path(os.environ.get("QLOSYNC_FAULTS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 RABBIT_BIN = Path(os.environ.get("QLOSYNC_FAULTS_RABBIT_BIN", "/usr/lib/rabbitmq/bin"))
@@ -150,6 +151,7 @@ def database_url(private_pg: PrivatePostgres, private_template: str) -> Iterator
     admin = create_engine(private_pg.admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{private_template}"'))
+        copy_database_settings(c, private_template, name)
     yield private_pg.url(name)
     try:
         with admin.connect() as c:

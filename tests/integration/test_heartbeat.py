@@ -22,7 +22,7 @@ from qlosync.runtime.broker import build_broker, qlosync_actor
 from qlosync.runtime.heartbeat import Heartbeat
 from qlosync.runtime.middleware.heartbeat import running_under_periodiq, scheduler_heartbeat
 from qlosync.settings import Settings
-from tests.conftest import RUN_ID
+from tests.conftest import RUN_ID, copy_database_settings
 from tests.runtime_support import in_process_worker, unique, wait_until  # noqa: F401  (fixture)
 
 FAST = 0.2  # seconds between beats in these tests
@@ -111,6 +111,7 @@ def test_a_database_outage_is_logged_once_and_waited_out(heartbeats, pg_admin, t
         # When the database comes back, the heartbeat registers by itself, counts included, and says so once
         with pg_admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"'))
+            copy_database_settings(connection, template_db, name)
         wait_until(lambda: heartbeat.row_id is not None, timeout=10, what="the registration after the outage")
         engine = create_engine(url)
         try:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from qlosync.db import migrate
 from qlosync.db.models import Base
+from qlosync.db.session import make_engine
+from qlosync.settings import DEFAULT_DB_SCHEMA, Settings
+from tests.integration.schema_support import model_differences
 
 
-def _tables(url: str) -> set[str]:
+def _tables(url: str, schema: str = DEFAULT_DB_SCHEMA) -> set[str]:
+    """The tables in qlosync's schema and public (the PMS's), but the version table."""
     engine = create_engine(url)
     try:
-        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+        inspector = inspect(engine)
+        return set(inspector.get_table_names(schema) + inspector.get_table_names("public")) - {"alembic_version"}
     finally:
         engine.dispose()
 
@@ -23,12 +26,7 @@ def test_upgrade_from_empty_database_matches_the_models(db_factory):
     url = db_factory(migrated=False)
     migrate.upgrade(url)
     # When autogenerate compares it with the models
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
-    finally:
-        engine.dispose()
+    diff = model_differences(url)
     # Then there is nothing to migrate, and every model table exists
     assert diff == []
     assert _tables(url) == set(Base.metadata.tables)
@@ -74,7 +72,7 @@ def test_a_shop_paused_on_its_configuration_stays_paused_across_the_upgrade(db_f
     # Given a database at 0008 holding a run stopped by its shop's configuration and an ordinary failed run
     url = db_factory(migrated=False)
     migrate.upgrade(url, "0008")
-    engine = create_engine(url)
+    engine = make_engine(Settings(database_url=url))
     try:
         with engine.begin() as c:
             shop = c.execute(text("INSERT INTO qloapps_config (name, base_url, api_key_encrypted, sync_enabled, "

@@ -42,7 +42,7 @@ def _checks_after_upgrade(url: str) -> dict[str, str]:
         with engine.connect() as connection:
             rows = connection.execute(text(
                 "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                "WHERE contype = 'c' AND connamespace = 'public'::regnamespace"))
+                "WHERE contype = 'c' AND connamespace IN ('public'::regnamespace, 'qlosync'::regnamespace)"))
             return {name: definition for name, definition in rows}
     finally:
         engine.dispose()

@@ -91,3 +91,27 @@ def test_link_local_urls_are_refused_unless_allowed(raw, allowed):
 def test_a_bad_link_local_flag_is_one_clear_line():
     with pytest.raises(ConfigurationError, match="QLOSYNC_ALLOW_LINK_LOCAL_URLS must be 1 or 0"):
         Settings.from_env({"QLOSYNC_ALLOW_LINK_LOCAL_URLS": "sometimes"})
+
+
+@pytest.mark.parametrize("raw,schema", [(None, "qlosync"), ("", "qlosync"), (" hotel_sync ", "hotel_sync"),
+                                        ("_q1", "_q1")])
+def test_the_database_schema_defaults_to_qlosync(raw, schema):
+    env = {} if raw is None else {"QLOSYNC_DB_SCHEMA": raw}
+    assert Settings.from_env(env).db_schema == schema
+
+
+@pytest.mark.parametrize("raw", ["public", "pg_sync", "information_schema", "Qlosync", "1sync", "q-sync",
+                                 "q sync", "q;drop", "x" * 64])
+def test_a_database_schema_that_is_not_a_plain_own_identifier_is_one_clear_line(raw):
+    with pytest.raises(ConfigurationError, match="^QLOSYNC_DB_SCHEMA: "):
+        Settings.from_env({"QLOSYNC_DB_SCHEMA": raw})
+
+
+def test_every_engine_gets_the_schema_search_path_next_to_a_callers_options():
+    from qlosync.db.session import connect_args
+
+    settings = Settings(db_schema="hotel_sync")
+    assert connect_args(settings, {}) == {"connect_timeout": 5, "options": "-c search_path=hotel_sync,public"}
+    assert connect_args(settings, {"application_name": "x", "options": "-c statement_timeout=500"}) == {
+        "connect_timeout": 5, "application_name": "x",
+        "options": "-c search_path=hotel_sync,public -c statement_timeout=500"}
