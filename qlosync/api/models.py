@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, SecretStr, computed_field
 
 from qlosync import fields
 from qlosync.db.config_store import DEFAULT_SHOP
@@ -124,14 +124,21 @@ class StatusReport(BaseModel):
 
 
 class ShopConfigView(BaseModel):
-    # `hotel_id`, not `id_hotel` as everywhere else: answers keep the field clients of this route already read.
     name: str
     base_url: str
     api_key_set: bool = Field(description="Whether an API key is stored; the key itself is never returned.")
     sync_enabled: bool
-    hotel_id: int
+    id_hotel: int = Field(validation_alias=AliasChoices("id_hotel", "hotel_id"),
+                          description="QloApps hotel (id_property) this PMS is.")
     conflict_strategy: str
     updated_at: datetime | None
+
+    # Marked deprecated in the OpenAPI document only: pydantic's own `deprecated=` would warn on every answer.
+    @computed_field(json_schema_extra={"deprecated": True},
+                    description="The same as id_hotel: this answer's old spelling, kept for the clients that read it.")
+    def hotel_id(self) -> int:
+        """The same as id_hotel, under this answer's first spelling, for the clients written for it."""
+        return self.id_hotel
 
 
 class ShopConfigUpdate(RequestBody):

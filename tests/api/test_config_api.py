@@ -29,8 +29,9 @@ def test_put_then_get_round_trip_never_echoes_the_key(api, session_factory, secr
     assert created.status_code == changed.status_code == shown.status_code == 200, (created.text, changed.text)
     body = shown.json()
     assert body.pop("updated_at")
+    # (id_hotel as everywhere; hotel_id, this answer's first spelling, stays for the clients that read it)
     assert body == {"name": "main", "base_url": "http://qlo.example.test", "api_key_set": True, "sync_enabled": True,
-                    "hotel_id": 2, "conflict_strategy": "manual"}
+                    "id_hotel": 2, "hotel_id": 2, "conflict_strategy": "manual"}
     for response in (created, changed, shown):
         assert NEW_KEY not in response.text and "api_key\"" not in response.text
     # And the key is stored encrypted, readable with QLOSYNC_SECRET_KEY, and in no log line
@@ -179,4 +180,5 @@ def test_qlosync_config_test_runs_the_same_check(api, shop, database_url, secret
 def test_the_hotel_id_is_id_hotel_and_the_old_spelling_still_works(api, shop, spelling):
     # id_hotel as in /api/v1/shops and the CSV; hotel_id, this body's old spelling, keeps clients written for it working
     assert api.put(f"{PREFIX}/config", json={spelling: 3}).status_code == 200
-    assert api.get(f"{PREFIX}/config").json()["hotel_id"] == 3
+    shown = api.get(f"{PREFIX}/config").json()
+    assert shown["id_hotel"] == shown["hotel_id"] == 3
