@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli, shop_option
 from qlosync.db.models import QloAppsRoomTypeMapping
-from qlosync.db.pms import PmsRoomType
+from qlosync.pms.builtin.tables import PmsRoomType
 from qlosync.db.session import make_sessionmaker, transaction
 from qlosync.sync.ari.availability import AvailabilityPending, availability_diff, push_availability
 from qlosync.sync.create_once import CreatePending, settle_window_of

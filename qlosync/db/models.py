@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qlosync.db.base import Base, created_at_column, one_of, updated_at_column
-from qlosync.db.pms import (  # noqa: F401  (registers the PMS tables on the shared metadata)
+from qlosync.pms.builtin.tables import (  # noqa: F401  (registers the PMS tables on the shared metadata)
     PmsGuest,
     PmsOutbox,
     PmsReservation,

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from qlosync.db.pms import PmsOutbox
+from qlosync.pms.builtin.tables import PmsOutbox
 from qlosync.states import OutboxOperation
 
 CHANNEL = "qlosync_outbox"

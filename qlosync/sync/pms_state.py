@@ -13,7 +13,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from qlosync.db.pms import PmsGuest, PmsReservation
+from qlosync.pms.builtin.tables import PmsGuest, PmsReservation
 from qlosync.states import CLOSED_STATUSES
 
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from qlosync.db.models import QloAppsReservationMapping, QloAppsSyncCursor, QloAppsSyncState
-from qlosync.db.pms import PmsReservation
+from qlosync.pms.builtin.tables import PmsReservation
 from qlosync.db.session import transaction
 from tests.integration.sync_helpers import actual_booking, expected_booking
 from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)

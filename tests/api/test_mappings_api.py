@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomTypeMapping
-from qlosync.db.pms import PmsRoomType
+from qlosync.pms.builtin.tables import PmsRoomType
 from qlosync.db.session import transaction
 from qlosync.sync.inbound.pull import run_pull
 from tests.api.conftest import PREFIX

@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomMapping
-from qlosync.db.pms import PmsGuest, PmsReservation
+from qlosync.pms.builtin.tables import PmsGuest, PmsReservation
 from qlosync.db.session import transaction
 from qlosync.sync.inbound.mapper import ORDER_STATE_TO_STATUS
 

@@ -14,8 +14,8 @@ from sqlalchemy.exc import DBAPIError
 
 from qlosync.db.guest_keys import normalise_email, normalise_phone
 from qlosync.db.models import QloAppsCustomerMapping, QloAppsReservationMapping
-from qlosync.db.pms import PmsGuest, PmsReservation
-from qlosync.db.reservations import GuestInput, find_or_create_guest
+from qlosync.pms.builtin.tables import PmsGuest, PmsReservation
+from qlosync.pms.builtin.reservations import GuestInput, find_or_create_guest
 from qlosync.db.session import transaction
 from qlosync.qloapps.models import BookingRequest, CustomerDetail, RoomRequest, RoomTypeRequest
 from qlosync.sync.inbound.pull import run_pull

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from qlosync.db.config_store import save_config
 from qlosync.db.models import QloAppsCustomerMapping
-from qlosync.db.pms import PmsGuest
+from qlosync.pms.builtin.tables import PmsGuest
 from qlosync.db.session import transaction
 from qlosync.sync.inbound.guests import match_guest
 from qlosync.sync.inbound.mapper import GuestData

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from qlosync.db.models import QloAppsCustomerMapping, QloAppsReservationMapping, QloAppsSyncLog
-from qlosync.db.pms import PmsGuest, PmsReservation
+from qlosync.pms.builtin.tables import PmsGuest, PmsReservation
 from qlosync.db.session import transaction
 from qlosync.qloapps.models import BookingRequest, CustomerDetail, RoomRequest, RoomTypeRequest
 from qlosync.sync.outbound.customers import placeholder_email

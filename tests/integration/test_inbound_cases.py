@@ -15,7 +15,7 @@ from qlosync.db.models import (
     QloAppsSyncLog,
     QloAppsSyncState,
 )
-from qlosync.db.pms import PmsReservation
+from qlosync.pms.builtin.tables import PmsReservation
 from qlosync.db.session import transaction
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.sync.inbound import runs

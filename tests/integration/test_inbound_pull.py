@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select, text
 
 from qlosync.db.models import QloAppsReservationMapping, QloAppsSyncCursor, QloAppsSyncState
-from qlosync.db.pms import PmsGuest, PmsReservation
+from qlosync.pms.builtin.tables import PmsGuest, PmsReservation
 from qlosync.db.session import transaction
 from qlosync.qloapps import bodies
 from qlosync.qloapps.models import RoomRequest, RoomTypeRequest

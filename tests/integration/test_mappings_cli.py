@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from qlosync.cli import cli
 from qlosync.db.models import QloAppsRoomMapping, QloAppsRoomTypeMapping
-from qlosync.db.pms import PmsRoom, PmsRoomType
+from qlosync.pms.builtin.tables import PmsRoom, PmsRoomType
 from qlosync.db.session import transaction
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from qlosync.db.pms import PmsRoomType
+from qlosync.pms.builtin.tables import PmsRoomType
 from qlosync.errors import PermanentError
 from qlosync.sync.outbound.mapper import PushRejected, validate
 from qlosync.sync.pms_state import load_state

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 
 from qlosync.db import migrate
 from qlosync.db.models import QloAppsReservationMapping
-from qlosync.db.pms import PmsReservation
+from qlosync.pms.builtin.tables import PmsReservation
 from qlosync.db.session import transaction
 from qlosync.settings import DEFAULT_DB_SCHEMA
 from qlosync.sync.inbound.pull import run_pull

@@ -18,7 +18,7 @@ from qlosync.crypto import KeyCipher
 from qlosync.db import dead_letters
 from qlosync.db.config_store import save_config
 from qlosync.db.models import QloAppsSyncCursor, QloAppsSyncState, QlosyncProcess
-from qlosync.db.pms import PmsOutbox
+from qlosync.pms.builtin.tables import PmsOutbox
 from qlosync.db.session import transaction
 from qlosync.ops.overdue import OVERDUE_GRACE_S, OVERDUE_INTERVALS
 from qlosync.ops.status import OUTBOX_LAG_LIMIT_S

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from qlosync.db.pms import PmsRoomType
+from qlosync.pms.builtin.tables import PmsRoomType
 from qlosync.qloapps import bodies
 from qlosync.qloapps.models import CustomerDetail, RoomBooking
 from qlosync.sync.conflicts import winner

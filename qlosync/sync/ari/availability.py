@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsRoomMapping, QloAppsStopSellBlock
-from qlosync.db.pms import (
+from qlosync.pms.builtin.tables import (
     PmsClosedNight,
     PmsReservation,
     PmsReservationLine,

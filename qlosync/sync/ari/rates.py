@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsRateRule, QloAppsRoomTypeMapping
-from qlosync.db.pms import PmsRoomTypeRate
+from qlosync.pms.builtin.tables import PmsRoomTypeRate
 from qlosync.db.session import transaction
 from qlosync.errors import PermanentError, TransientError
 from qlosync.qloapps.client import QloAppsClient

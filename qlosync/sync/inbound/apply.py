@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomLineMapping
-from qlosync.db.pms import PmsGuest, PmsReservation, PmsReservationLine
+from qlosync.pms.builtin.tables import PmsGuest, PmsReservation, PmsReservationLine
 from qlosync.qloapps.models import BookingSnapshot
 from qlosync.sync.inbound.catalog import room_mappings, room_type_mappings
 from qlosync.sync.inbound.guests import GuestIndex, GuestMatch, update_guest_details

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsRoomMapping, QloAppsRoomTypeMapping
-from qlosync.db.pms import PmsRoom, PmsRoomType
+from qlosync.pms.builtin.tables import PmsRoom, PmsRoomType
 from qlosync.errors import PermanentError
 from qlosync.fields import INT32_MAX
 from qlosync.qloapps.client import QloAppsClient

@@ -19,8 +19,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from qlosync.db.models import QloAppsCustomerMapping
-from qlosync.db.pms import PmsGuest
-from qlosync.db.guest_email import pick_by_email, same_name, usable_email
+from qlosync.pms.builtin.tables import PmsGuest
+from qlosync.pms.builtin.guest_email import pick_by_email, same_name, usable_email
 from qlosync.db.guest_keys import normalise_email, normalise_phone
 from qlosync.sync.inbound.mapper import GuestData
 from qlosync.states import MatchMethod

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsConfig, QloAppsReservationMapping, QloAppsRoomTypeMapping
-from qlosync.db.pms import PmsReservation, PmsReservationLine
+from qlosync.pms.builtin.tables import PmsReservation, PmsReservationLine
 from qlosync.errors import PermanentError
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.runtime.context import Runtime

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping
 from datetime import date
 
-from qlosync.db.pms import PmsRoomType
+from qlosync.pms.builtin.tables import PmsRoomType
 from qlosync.errors import PermanentError
 from qlosync.qloapps import bodies
 from qlosync.qloapps.errors import QloAppsInvalidRequest

@@ -36,7 +36,7 @@ from qlosync.db.models import (
     QloAppsRoomTypeMapping,
     QloAppsStopSellBlock,
 )
-from qlosync.db.pms import PmsRoomType
+from qlosync.pms.builtin.tables import PmsRoomType
 from qlosync.db.session import transaction
 from qlosync.errors import PermanentError
 from qlosync.qloapps.client import QloAppsClient

@@ -1,5 +1,5 @@
 """Which PMS guest an e-mail address belongs to: the one rule inbound matching and the PMS writer
-(qlosync.db.reservations) share."""
+(qlosync.pms.builtin.reservations) share."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qlosync.db.guest_keys import PLACEHOLDER_DOMAIN, normalise_email
-from qlosync.db.pms import PmsGuest
+from qlosync.pms.builtin.tables import PmsGuest
 
 
 def same_name(guest: PmsGuest, first_name: str, last_name: str) -> bool:

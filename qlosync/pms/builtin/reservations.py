@@ -14,9 +14,9 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from qlosync.db.pms import PmsGuest, PmsReservation, PmsReservationLine
+from qlosync.pms.builtin.tables import PmsGuest, PmsReservation, PmsReservationLine
 from qlosync.errors import PermanentError
-from qlosync.db.guest_email import guests_with_email, pick_by_email, usable_email
+from qlosync.pms.builtin.guest_email import guests_with_email, pick_by_email, usable_email
 from qlosync.states import ReservationStatus
 
 
