@@ -1,7 +1,57 @@
 """The PMS side of the sync: the hotel's property management system, as qlosync reads and writes it.
 
-Today there is one PMS, the built-in one (``qlosync.pms.builtin``: the ``pms_*`` tables in ``public``, their
-change-capture triggers, a small reservation API for hosts). Sync code still reaches into it directly from the
-modules listed in tests/unit/test_pms_boundary.py; issue 20 puts a port (a typed interface) here, so that
-another PMS's database can take its place, and that list shrinks to nothing.
+Sync code reaches a PMS only through the port (:mod:`qlosync.pms.port`): :func:`open_pms` gives the
+adapter chosen by ``QLOSYNC_PMS`` over a session, and :func:`shop_hotel` the one hotel a shop syncs.
+The built-in PMS (``qlosync.pms.builtin``: the ``pms_*`` tables in ``public``) is the default adapter.
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+from qlosync.errors import ConfigurationError
+from qlosync.pms.port import HotelPms, Pms, PmsId
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+#: The adapters, by the name QLOSYNC_PMS gives: "module:class", imported when first opened.
+ADAPTERS: dict[str, str] = {"builtin": "qlosync.pms.builtin.adapter:BuiltinPms"}
+DEFAULT_PMS = "builtin"
+#: The engine execution option that carries QLOSYNC_PMS (qlosync.db.session.make_engine sets it).
+PMS_OPTION = "qlosync_pms"
+
+
+class UnknownHotel(ConfigurationError):
+    """The PMS has no hotel with that id, or a shop names none and the PMS has several."""
+
+
+def open_pms(session: Session, kind: str | None = None) -> Pms:
+    """The PMS adapter over *session* (its writes commit with the caller's transaction)."""
+    name = kind or session.get_bind().get_execution_options().get(PMS_OPTION) or DEFAULT_PMS
+    try:
+        module_name, class_name = ADAPTERS[name].split(":")
+    except KeyError:
+        raise ConfigurationError(f"no PMS adapter {name!r} (QLOSYNC_PMS: {', '.join(sorted(ADAPTERS))})") from None
+    adapter: Pms = getattr(import_module(module_name), class_name)(session)
+    return adapter
+
+
+def default_hotel_id(pms: Pms) -> PmsId:
+    """The hotel of a PMS that has exactly one (what a shop that names none syncs with)."""
+    hotels = pms.hotels()
+    if len(hotels) != 1:
+        known = ", ".join(f"{h.id} ({h.name})" for h in hotels) or "none"
+        raise UnknownHotel(f"the PMS has {len(hotels)} hotels ({known}): give the shop one with "
+                           "`qlosync shops set NAME --pms-hotel ID`")
+    return hotels[0].id
+
+
+def shop_hotel(pms: Pms, pms_hotel_id: PmsId | None) -> HotelPms:
+    """The PMS hotel a shop syncs with: the one it names, else the PMS's only hotel."""
+    return pms.hotel(pms_hotel_id if pms_hotel_id is not None else default_hotel_id(pms))
+
+
+__all__ = ["ADAPTERS", "DEFAULT_PMS", "HotelPms", "Pms", "PmsId", "UnknownHotel", "default_hotel_id", "open_pms",
+           "shop_hotel"]

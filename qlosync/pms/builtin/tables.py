@@ -35,13 +35,31 @@ from qlosync.states import OutboxOperation, ReservationStatus
 Money = Numeric(12, 2)
 
 
+def hotel_column() -> Mapped[int]:
+    # Filled by a BEFORE INSERT trigger when a writer names no hotel and the PMS has just one (migration 0011).
+    return mapped_column(ForeignKey("pms_hotels.id", ondelete="RESTRICT"), index=True)
+
+
+class PmsHotel(Base):
+    """A hotel (property): room types, rooms, guests and reservations each belong to one."""
+
+    __tablename__ = "pms_hotels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+
 class PmsRoomType(Base):
     """A category of rooms sold at one rate (e.g. "Deluxe Double")."""
 
     __tablename__ = "pms_room_types"
+    __table_args__ = (UniqueConstraint("hotel_id", "code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(64), unique=True)
+    hotel_id: Mapped[int] = hotel_column()
+    code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(255))
     base_price: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
     max_adults: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
@@ -54,10 +72,12 @@ class PmsRoom(Base):
     """A physical room."""
 
     __tablename__ = "pms_rooms"
+    __table_args__ = (UniqueConstraint("hotel_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    hotel_id: Mapped[int] = hotel_column()
     room_type_id: Mapped[int] = mapped_column(ForeignKey("pms_room_types.id", ondelete="RESTRICT"), index=True)
-    number: Mapped[str] = mapped_column(String(64), unique=True)
+    number: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(32), default="available", server_default="available")
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
@@ -74,6 +94,7 @@ class PmsGuest(Base):
     __table_args__ = (Index("ix_pms_guests_phone_name", "phone_normalized", "last_name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    hotel_id: Mapped[int] = hotel_column()
     first_name: Mapped[str] = mapped_column(String(255))
     last_name: Mapped[str] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(320))
@@ -94,6 +115,7 @@ class PmsReservation(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    hotel_id: Mapped[int] = hotel_column()
     guest_id: Mapped[int] = mapped_column(ForeignKey("pms_guests.id", ondelete="RESTRICT"), index=True)
     status: Mapped[str] = mapped_column(String(32), default=ReservationStatus.PENDING,
                                         server_default=ReservationStatus.PENDING.value)

@@ -1,0 +1,114 @@
+"""The built-in PMS as a :class:`~qlosync.pms.port.Pms`: the ``pms_*`` tables over one session.
+
+Its ids are the tables' integer keys written as text. Each concern lives in a module of its own
+(``catalog``, ``guests``, ``writer``, ``reading``, ``ari``, ``changes``); this one only binds them to a
+session and a hotel.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Sequence
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from qlosync.pms import UnknownHotel
+from qlosync.pms.builtin import ari, catalog, changes, guests, reading, writer
+from qlosync.pms.builtin.ids import as_key
+from qlosync.pms.port import (
+    ChangeFeed,
+    Pms,
+    Guest,
+    Hotel,
+    NewRoomType,
+    PmsId,
+    PmsState,
+    ReservationWrite,
+    Room,
+    RoomType,
+)
+
+
+class BuiltinHotel:
+    """One hotel of the built-in PMS."""
+
+    def __init__(self, session: Session, hotel_id: PmsId) -> None:
+        self.session = session
+        self.hotel_id = hotel_id
+
+    def room_types(self) -> list[RoomType]:
+        return catalog.room_types(self.session, self.hotel_id)
+
+    def create_room_type(self, new: NewRoomType) -> RoomType:
+        return catalog.create_room_type(self.session, self.hotel_id, new)
+
+    def rooms(self) -> list[Room]:
+        return catalog.rooms(self.session, self.hotel_id)
+
+    def create_room(self, room_type_id: PmsId, number: str) -> Room:
+        return catalog.create_room(self.session, self.hotel_id, room_type_id, number)
+
+    def guests_matching(self, ids: Collection[PmsId], emails: Collection[str],
+                        phones: Collection[str]) -> list[Guest]:
+        return guests.guests_matching(self.session, self.hotel_id, ids, emails, phones)
+
+    def save_guests(self, found: Sequence[Guest]) -> None:
+        guests.save_guests(self.session, self.hotel_id, found)
+
+    def write_reservations(self, writes: Sequence[ReservationWrite]) -> list[PmsState]:
+        return writer.write_reservations(self.session, self.hotel_id, writes)
+
+    def reservation_states(self, ids: Collection[PmsId]) -> dict[PmsId, PmsState]:
+        return reading.reservation_states(self.session, self.hotel_id, ids)
+
+    def rates(self, room_type_id: PmsId, first: date, last: date) -> dict[date, Decimal]:
+        return ari.rates(self.session, self.hotel_id, room_type_id, first, last)
+
+    def closed_nights(self, room_type_id: PmsId, first: date, last: date) -> set[date]:
+        return ari.closed_nights(self.session, self.hotel_id, room_type_id, first, last)
+
+    def rooms_out_of_order(self, room_type_id: PmsId, first: date, last: date) -> Counter[date]:
+        return ari.rooms_out_of_order(self.session, self.hotel_id, room_type_id, first, last)
+
+    def rooms_sold(self, room_type_id: PmsId, first: date, last: date) -> Counter[date]:
+        return ari.rooms_sold(self.session, self.hotel_id, room_type_id, first, last)
+
+
+class BuiltinPms:
+    """The built-in PMS over one session."""
+
+    name = "builtin"
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.changes: ChangeFeed = changes.OutboxFeed(session)
+
+    def hotels(self) -> list[Hotel]:
+        return catalog.hotels(self.session)
+
+    def hotel(self, hotel_id: PmsId) -> BuiltinHotel:
+        if as_key(hotel_id) is None or hotel_id not in {h.id for h in self.hotels()}:
+            raise UnknownHotel(f"the PMS has no hotel {hotel_id!r}")
+        return BuiltinHotel(self.session, hotel_id)
+
+    def hotels_of_reservations(self, ids: Collection[PmsId]) -> dict[PmsId, PmsId]:
+        return reading.hotels_of_reservations(self.session, ids)
+
+    def hotels_of_room_types(self, ids: Collection[PmsId]) -> dict[PmsId, PmsId]:
+        return catalog.hotels_of_room_types(self.session, ids)
+
+    def mark_sync_writes(self) -> None:
+        changes.mark_sync_writes(self.session)
+
+    def install_change_capture(self) -> None:
+        changes.install(self.session)
+
+    def remove_change_capture(self) -> None:
+        changes.remove(self.session)
+
+
+def _conforms(session: Session) -> Pms:
+    # mypy holds the classes to the port here.
+    return BuiltinPms(session)
