@@ -1,4 +1,5 @@
-"""The change-capture triggers and the outbox relay, against real PostgreSQL and RabbitMQ."""
+"""The built-in PMS's change capture (triggers, its feed through the port) and the relay, against real PostgreSQL
+and RabbitMQ."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import dramatiq
 import pytest
 from sqlalchemy import Engine, text
 
+from qlosync.pms import open_pms
+from qlosync.pms.builtin.changes import TRIGGERS, installed
+from qlosync.pms.port import Backlog, CapturedChange, ReservationChange, RoomTypeChange
 from qlosync.runtime.broker import QlosyncRabbitmqBroker, build_broker
-from qlosync.sync.outbox import PushRequest, RoomTypeRequest, backlog, claim
 from qlosync.sync.outbound.relay import relay_once, run_relay
 from qlosync.db.session import transaction
 from tests.runtime_support import queue_counts, unique, wait_until
@@ -23,6 +26,11 @@ CHECKIN, CHECKOUT = date(2031, 5, 1), date(2031, 5, 3)
 def _room_type(engine: Engine) -> int:
     with engine.begin() as c:
         return c.execute(text("INSERT INTO pms_room_types (code, name) VALUES ('STD', 'Standard') RETURNING id")).scalar_one()
+
+
+def _backlog(session_factory) -> Backlog:  # type: ignore[no-untyped-def]
+    with transaction(session_factory) as session:
+        return open_pms(session).changes.backlog()
 
 
 def _reservation(engine: Engine, room_type: int) -> int:
@@ -57,8 +65,9 @@ def queue(settings, rabbitmq_vhost) -> Iterator[tuple[QlosyncRabbitmqBroker, str
     broker.close()
 
 
-def _publisher(broker: QlosyncRabbitmqBroker, queue_name: str, sent: list[PushRequest]):  # type: ignore[no-untyped-def]
-    def publish(request: PushRequest) -> None:
+def _publisher(broker: QlosyncRabbitmqBroker, queue_name: str, sent: list[ReservationChange]):  # type: ignore[no-untyped-def]
+    def publish(request: CapturedChange) -> None:
+        assert isinstance(request, ReservationChange)
         broker.enqueue(dramatiq.Message(queue_name=queue_name, actor_name="push_reservation",
                                         args=(request.reservation_id,), kwargs={}, options={}))
         sent.append(request)
@@ -85,7 +94,7 @@ def test_plain_sql_changes_land_in_the_outbox_in_their_transaction(engine):
     assert tuple(defaults) == ("cancelled", "USD", 0)
 
 
-def test_a_rolled_back_change_leaves_no_outbox_row_and_inbound_writes_none(engine):
+def test_a_rolled_back_change_leaves_no_outbox_row_and_inbound_writes_none(engine, session_factory):
     room_type = _room_type(engine)
     reservation = _reservation(engine, room_type)
     before = _outbox(engine)
@@ -93,10 +102,10 @@ def test_a_rolled_back_change_leaves_no_outbox_row_and_inbound_writes_none(engin
     with pytest.raises(RuntimeError), engine.begin() as c:
         c.execute(text("UPDATE pms_guests SET first_name = 'Bob'"))
         raise RuntimeError("host application failed")
-    # And qlosync's inbound apply writes under the transaction-local origin marker
-    with engine.begin() as c:
-        c.execute(text("SELECT set_config('qlosync.origin', 'qloapps', true)"))
-        c.execute(text("UPDATE pms_reservations SET status = 'confirmed' WHERE id = :r"), {"r": reservation})
+    # And qlosync's inbound apply writes with its writes marked as the sync's (transaction-local)
+    with transaction(session_factory) as session:
+        open_pms(session).mark_sync_writes()
+        session.execute(text("UPDATE pms_reservations SET status = 'confirmed' WHERE id = :r"), {"r": reservation})
     # Then neither produced an outbox row (no echo), and the marker ended with its transaction
     assert _outbox(engine) == before
     with engine.begin() as c:
@@ -129,16 +138,16 @@ def test_relay_coalesces_one_reservations_changes_into_one_message(engine, sessi
     first, second = _reservation(engine, room_type), _reservation(engine, room_type)
     with engine.begin() as c:
         c.execute(text("UPDATE pms_reservations SET status = 'confirmed' WHERE id = :r"), {"r": first})
-    sent: list[PushRequest] = []
+    sent: list[ReservationChange] = []
     # When the relay runs once
     published = relay_once(session_factory, _publisher(broker, queue_name, sent))
     # Then one confirmed message per reservation is in RabbitMQ and every row is marked sent
     assert published == 2
-    assert sorted(r.reservation_id for r in sent) == [first, second]
+    assert sorted(r.reservation_id for r in sent) == sorted([str(first), str(second)])
+    assert [len(r.row_ids) for r in sent] == [3, 2]  # each one's rows coalesced (reservation, line, update)
     assert (queue_counts(amqp, queue_name) or (0, 0))[0] == 2
     assert all(done for _, _, done in _outbox(engine))
-    with transaction(session_factory) as session:
-        assert backlog(session).unsent == 0
+    assert _backlog(session_factory) == Backlog(0, None)
     # And running it again sends nothing
     assert relay_once(session_factory, _publisher(broker, queue_name, sent)) == 0
 
@@ -147,14 +156,14 @@ def test_a_failed_publish_leaves_the_rows_unsent(engine, session_factory):
     room_type = _room_type(engine)
     _reservation(engine, room_type)
 
-    def broken(_request: PushRequest) -> None:
+    def broken(_request: CapturedChange) -> None:
         raise ConnectionError("RabbitMQ went away")
 
     with pytest.raises(ConnectionError):
         relay_once(session_factory, broken)
     assert not any(done for _, _, done in _outbox(engine))
-    with transaction(session_factory) as session:
-        assert backlog(session).unsent == 2
+    left = _backlog(session_factory)
+    assert left.unsent == 2 and left.oldest_unsent_at is not None and left.lag_seconds >= 0
 
 
 def test_two_relays_never_publish_the_same_rows(engine, session_factory, queue):
@@ -162,10 +171,10 @@ def test_two_relays_never_publish_the_same_rows(engine, session_factory, queue):
     room_type = _room_type(engine)
     ids = [_reservation(engine, room_type) for _ in range(3)]
     entered, release = threading.Event(), threading.Event()
-    sent_a: list[PushRequest] = []
+    sent_a: list[ReservationChange] = []
     publish_a = _publisher(broker, queue_name, sent_a)
 
-    def slow(request: PushRequest) -> None:
+    def slow(request: CapturedChange) -> None:
         entered.set()
         release.wait(10)
         publish_a(request)
@@ -175,19 +184,19 @@ def test_two_relays_never_publish_the_same_rows(engine, session_factory, queue):
     thread.start()
     assert entered.wait(10)
     # When relay B runs meanwhile
-    sent_b: list[PushRequest] = []
+    sent_b: list[ReservationChange] = []
     assert relay_once(session_factory, _publisher(broker, queue_name, sent_b)) == 0
     release.set()
     thread.join(10)
     # Then B skipped the locked rows and A published each reservation once
     assert sent_b == []
-    assert sorted(r.reservation_id for r in sent_a) == ids
+    assert sorted(r.reservation_id for r in sent_a) == sorted(map(str, ids))
 
 
 def test_the_relay_wakes_on_commit_and_polls_for_rows_without_a_notification(engine, session_factory, queue):
     broker, queue_name, _amqp = queue
     room_type = _room_type(engine)
-    sent: list[PushRequest] = []
+    sent: list[ReservationChange] = []
     stop = threading.Event()
     thread = threading.Thread(target=run_relay, args=(engine, session_factory, _publisher(broker, queue_name, sent), stop),
                               kwargs={"poll_interval_s": 30.0})
@@ -197,7 +206,8 @@ def test_the_relay_wakes_on_commit_and_polls_for_rows_without_a_notification(eng
         # When a change commits while the relay waits (its poll interval is 30 s)
         started = time.monotonic()
         reservation = _reservation(engine, room_type)
-        wait_until(lambda: any(r.reservation_id == reservation for r in sent), timeout=10, what="the NOTIFY wake-up")
+        wait_until(lambda: any(r.reservation_id == str(reservation) for r in sent), timeout=10,
+                   what="the NOTIFY wake-up")
         woke_after = time.monotonic() - started
     finally:
         stop.set()
@@ -232,8 +242,65 @@ def test_rate_rows_coalesce_into_one_message_per_room_type_covering_all_their_ni
         c.execute(text("INSERT INTO pms_room_type_rates (room_type_id, night, price) VALUES (:t, '2031-06-02', 990)"),
                   {"t": room_type})
     with transaction(session_factory) as session:
-        messages = claim(session, 100)
-    rates = sorted((m for m in messages if isinstance(m, RoomTypeRequest)), key=lambda m: m.room_type_id)
-    assert [(m.room_type_id, m.date_from, m.date_to, len(m.row_ids)) for m in rates] == [
-        (room_type, date(2031, 6, 2), date(2031, 6, 11), 3), (other, date(2031, 6, 1), date(2031, 6, 1), 1)]
+        messages = open_pms(session).changes.claim(100)
+    rates = {m.room_type_id: (m.operation, m.date_from, m.date_to, len(m.row_ids))
+             for m in messages if isinstance(m, RoomTypeChange)}
+    assert rates == {str(room_type): ("rates", date(2031, 6, 2), date(2031, 6, 11), 3),
+                     str(other): ("rates", date(2031, 6, 1), date(2031, 6, 1), 1)}
     assert len(messages) == 2  # rows of both room types, nothing else
+
+
+def test_a_push_requested_through_the_feed_commits_with_the_caller_and_wakes_the_relay(engine, session_factory):
+    room_type = _room_type(engine)
+    reservation = _reservation(engine, room_type)
+    created = _outbox(engine)
+    with pytest.raises(RuntimeError), transaction(session_factory) as session:
+        open_pms(session).changes.request_push(str(reservation), "a rolled back request")
+        raise RuntimeError("the caller failed")
+    assert _outbox(engine) == created
+    with transaction(session_factory) as session:
+        open_pms(session).changes.request_push(str(reservation), "conflict: the PMS version wins")
+    with engine.connect() as c:
+        payload = c.execute(text("SELECT payload FROM pms_outbox ORDER BY id DESC LIMIT 1")).scalar_one()
+    assert _outbox(engine)[-1] == (reservation, "update", False) and payload == {
+        "reason": "conflict: the PMS version wins"}
+    with transaction(session_factory) as session, pytest.raises(ValueError):
+        open_pms(session).changes.request_push("not-a-key", "x")
+
+
+def _captured_tables() -> set[tuple[str, str]]:
+    return {(t.table, t.name) for t in TRIGGERS}
+
+
+def test_change_capture_is_removed_and_installed_again_idempotently(engine, session_factory):
+    room_type = _room_type(engine)
+    with transaction(session_factory) as session:
+        assert installed(session) == _captured_tables()  # as the migrations left them
+    try:
+        # When change capture is removed (twice: nothing left to drop is fine)
+        for _ in range(2):
+            with transaction(session_factory) as session:
+                open_pms(session).remove_change_capture()
+        with transaction(session_factory) as session:
+            assert installed(session) == set()
+        # Then PMS writes of every captured kind add no outbox row
+        reservation = _reservation(engine, room_type)
+        with engine.begin() as c:
+            c.execute(text("UPDATE pms_guests SET last_name = 'Leigh'"))
+            c.execute(text("INSERT INTO pms_room_type_rates (room_type_id, night, price) VALUES (:t, '2031-06-10', 9)"),
+                      {"t": room_type})
+            c.execute(text("INSERT INTO pms_closed_nights (room_type_id, night) VALUES (:t, '2031-05-01')"),
+                      {"t": room_type})
+        assert _outbox(engine) == []
+    finally:
+        # And installing it (twice: only what is missing is created) brings every trigger back
+        for _ in range(2):
+            with transaction(session_factory) as session:
+                open_pms(session).install_change_capture()
+    with transaction(session_factory) as session:
+        assert installed(session) == _captured_tables()
+    with engine.begin() as c:
+        c.execute(text("UPDATE pms_reservations SET status = 'confirmed' WHERE id = :r"), {"r": reservation})
+        c.execute(text("UPDATE pms_room_type_rates SET price = 10"))
+    assert [(aggregate, operation) for aggregate, operation, _ in _outbox(engine)] == [
+        (reservation, "update"), (room_type, "availability"), (room_type, "rates")]

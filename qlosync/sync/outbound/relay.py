@@ -15,13 +15,13 @@ connection or a slow database never holds up the workers, and it is supervised l
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
-from psycopg import sql
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,6 +32,7 @@ from qlosync.runtime import metrics
 from qlosync.runtime.heartbeat import Heartbeat
 
 logger = logging.getLogger(__name__)
+_PLAIN_CHANNEL = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 Publish = Callable[[CapturedChange], None]
 
@@ -73,9 +74,11 @@ def change_channel(session_factory: sessionmaker[Session]) -> str:
 
 
 def _listen(engine: Engine, channel: str) -> psycopg.Connection:
+    if not _PLAIN_CHANNEL.match(channel):  # written into the statement as it is (LISTEN takes no parameter)
+        raise ValueError(f"the PMS's change channel {channel!r} is not a plain lower-case identifier")
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     connection = psycopg.connect(dsn, autocommit=True, connect_timeout=5)
-    connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+    connection.execute(f"LISTEN {channel}")
     return connection
 
 
