@@ -19,20 +19,21 @@ def stay(days_ahead: int, nights: int = 2) -> tuple[date, date]:
     return start, start + timedelta(days=nights)
 
 
-def pms_room_type(session: Session, config_id: int, qloapps_room_type_id: int) -> int:
+def pms_room_type(session: Session, config_id: int, qloapps_room_type_id: int) -> str:
     return session.scalar(select(QloAppsRoomTypeMapping.pms_room_type_id).where(
         QloAppsRoomTypeMapping.config_id == config_id, QloAppsRoomTypeMapping.qloapps_room_type_id == qloapps_room_type_id))
 
 
-def pms_room(session: Session, config_id: int, qloapps_room_id: int) -> int:
+def pms_room(session: Session, config_id: int, qloapps_room_id: int) -> str:
     return session.scalar(select(QloAppsRoomMapping.pms_room_id).where(
         QloAppsRoomMapping.config_id == config_id, QloAppsRoomMapping.qloapps_room_id == qloapps_room_id))
 
 
-def sql_reservation(engine: Engine, *, room_type_id: int, checkin: date, checkout: date, first: str = "Walk",
+def sql_reservation(engine: Engine, *, room_type_id: str | int, checkin: date, checkout: date, first: str = "Walk",
                     last: str = "In", email: str | None = "walk.in@example.com", phone: str | None = "+1 555 0100",
-                    adults: int = 2, status: str = "confirmed", price: str = "0") -> int:
-    """A reservation with one line, written by plain SQL as a host PMS would (defaults fill the rest)."""
+                    adults: int = 2, status: str = "confirmed", price: str = "0") -> str:
+    """A reservation with one line, written by plain SQL as a host PMS would (defaults fill the rest); its id as
+    the port gives it (text)."""
     with engine.begin() as c:
         guest = c.execute(text("INSERT INTO pms_guests (first_name, last_name, email, phone) "
                                "VALUES (:f, :l, :e, :p) RETURNING id"),
@@ -42,7 +43,7 @@ def sql_reservation(engine: Engine, *, room_type_id: int, checkin: date, checkou
         c.execute(text("INSERT INTO pms_reservation_lines (reservation_id, room_type_id, checkin, checkout, adults, "
                        "price_without_tax) VALUES (:r, :t, :i, :o, :a, :p)"),
                   {"r": reservation, "t": room_type_id, "i": checkin, "o": checkout, "a": adults, "p": price})
-    return reservation
+    return str(reservation)
 
 
 @pytest.fixture

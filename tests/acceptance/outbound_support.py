@@ -122,7 +122,7 @@ def pms_lines(engine: Engine, config_id: int, reservation_id: int) -> list[tuple
     with engine.connect() as connection:
         rows = connection.execute(text(
             "SELECT m.qloapps_room_type_id, l.checkin, l.checkout, l.adults FROM pms_reservation_lines l "
-            "JOIN qloapps_room_type_mappings m ON m.pms_room_type_id = l.room_type_id AND m.config_id = :c "
+            "JOIN qloapps_room_type_mappings m ON m.pms_room_type_id = l.room_type_id::text AND m.config_id = :c "
             "WHERE l.reservation_id = :r"), {"c": config_id, "r": reservation_id}).all()
     return sorted((int(rt), checkin.isoformat(), checkout.isoformat(), int(adults))
                   for rt, checkin, checkout, adults in rows)

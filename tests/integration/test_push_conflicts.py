@@ -38,7 +38,7 @@ def _pms_lines(engine: Engine, shop: ShopConfig, reservation_id: int) -> list[tu
     with engine.connect() as c:
         return sorted(tuple(row) for row in c.execute(text(  # type: ignore[misc]
             "SELECT m.qloapps_room_type_id, l.checkin, l.checkout FROM pms_reservation_lines l "
-            "JOIN qloapps_room_type_mappings m ON m.pms_room_type_id = l.room_type_id AND m.config_id = :c "
+            "JOIN qloapps_room_type_mappings m ON m.pms_room_type_id = l.room_type_id::text AND m.config_id = :c "
             "WHERE l.reservation_id = :r"), {"c": shop.id, "r": reservation_id}))
 
 

@@ -47,7 +47,7 @@ def _pms_lines(engine: Engine, shop, reservation_id: int) -> list[tuple[int, dat
     with engine.connect() as c:
         rows = c.execute(text(
             "SELECT m.qloapps_room_type_id, l.checkin, l.checkout, l.adults, l.children FROM pms_reservation_lines l "
-            "JOIN qloapps_room_type_mappings m ON m.pms_room_type_id = l.room_type_id AND m.config_id = :c "
+            "JOIN qloapps_room_type_mappings m ON m.pms_room_type_id = l.room_type_id::text AND m.config_id = :c "
             "WHERE l.reservation_id = :r"), {"c": shop.id, "r": reservation_id}).all()
         total = c.execute(text("SELECT count(*) FROM pms_reservation_lines WHERE reservation_id = :r"),
                           {"r": reservation_id}).scalar_one()
@@ -72,7 +72,7 @@ def _line_mappings(engine: Engine, reservation_id: int) -> set[int]:
     with engine.connect() as c:
         return set(c.execute(text(
             "SELECT lm.qloapps_room_booking_id FROM qloapps_room_line_mappings lm "
-            "JOIN pms_reservation_lines l ON l.id = lm.pms_reservation_line_id WHERE l.reservation_id = :r"),
+            "JOIN pms_reservation_lines l ON l.id::text = lm.pms_reservation_line_id WHERE l.reservation_id = :r"),
             {"r": reservation_id}).scalars())
 
 
