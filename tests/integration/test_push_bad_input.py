@@ -12,15 +12,14 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from qlosync.pms.builtin.tables import PmsRoomType
 from qlosync.errors import PermanentError
+from qlosync.pms import open_pms, shop_hotel
 from qlosync.sync.outbound.mapper import PushRejected, validate
-from qlosync.sync.pms_state import load_state
 from qlosync.sync.outbound.push import PushDeps, push_reservation
 from tests.outbound_fixtures import TODAY, pms_room_type, sql_reservation, stay
 
 
-def _pms_type(engine: Engine, shop, qloapps_room_type: int) -> int:  # type: ignore[no-untyped-def]
+def _pms_type(engine: Engine, shop, qloapps_room_type: int) -> str:  # type: ignore[no-untyped-def]
     with Session(engine) as session:
         return pms_room_type(session, shop.id, qloapps_room_type)
 
@@ -198,9 +197,10 @@ def test_a_stay_whose_checkout_is_not_after_checkin_cannot_be_stored_and_is_refu
                   {"r": reservation})
     # When the checks see a state with such a line (a host PMS without the constraint)
     with Session(engine) as session:
-        state = load_state(session, reservation)
-        limits = {room_type: session.get_one(PmsRoomType, room_type)}
-    assert state is not None
+        hotel = shop_hotel(open_pms(session), shop.pms_hotel_id)
+        state = hotel.reservation_states([reservation]).get(reservation)
+        limits = {t.id: t for t in hotel.room_types() if t.id == room_type}
+    assert state is not None and list(limits) == [room_type]
     room_types = {room_type: 1}
     validate(state, room_types, limits, today=TODAY)  # the stored one is fine
     for days in (0, -1):

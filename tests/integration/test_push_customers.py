@@ -24,13 +24,13 @@ def _customer_of(simulator, order_id: int) -> dict:  # type: ignore[no-untyped-d
     return simulator.store.table("customers")[simulator.store.table("orders")[order_id]["id_customer"]]
 
 
-def _guest_of(engine: Engine, reservation_id: int) -> int:
+def _guest_of(engine: Engine, reservation_id: str) -> str:
     with engine.connect() as c:
-        return c.execute(text("SELECT guest_id FROM pms_reservations WHERE id = :r"),
-                         {"r": reservation_id}).scalar_one()
+        return str(c.execute(text("SELECT guest_id FROM pms_reservations WHERE id = :r"),
+                             {"r": reservation_id}).scalar_one())
 
 
-def _customer_mappings(engine: Engine) -> list[tuple[int, int, str]]:
+def _customer_mappings(engine: Engine) -> list[tuple[int, str, str]]:
     with engine.connect() as c:
         return [tuple(row) for row in c.execute(text(  # type: ignore[misc]
             "SELECT qloapps_customer_id, pms_guest_id, match_method FROM qloapps_customer_mappings ORDER BY id"))]
@@ -42,14 +42,14 @@ def _logs(engine: Engine, action: str) -> list[tuple[str, str, str]]:
             "SELECT level, entity_id, reason FROM qloapps_sync_logs WHERE action = :a ORDER BY id"), {"a": action})]
 
 
-def _another_reservation(engine: Engine, guest_id: int, room_type: int, days_ahead: int) -> int:
+def _another_reservation(engine: Engine, guest_id: str, room_type: str, days_ahead: int) -> str:
     checkin, checkout = stay(days_ahead)
     with engine.begin() as c:
         reservation = c.execute(text("INSERT INTO pms_reservations (guest_id, status) VALUES (:g, 'confirmed') "
                                      "RETURNING id"), {"g": guest_id}).scalar_one()
         c.execute(text("INSERT INTO pms_reservation_lines (reservation_id, room_type_id, checkin, checkout, adults) "
                        "VALUES (:r, :t, :i, :o, 2)"), {"r": reservation, "t": room_type, "i": checkin, "o": checkout})
-    return reservation
+    return str(reservation)
 
 
 def test_a_guest_with_the_email_of_an_existing_customer_books_for_it_without_renaming_it(

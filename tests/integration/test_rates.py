@@ -23,7 +23,7 @@ def _rules(simulator, qloapps_room_type: int) -> list[dict]:  # type: ignore[no-
 
 
 @pytest.fixture
-def room_type(shop, mapped_catalog, session_factory) -> int:  # type: ignore[no-untyped-def]
+def room_type(shop, mapped_catalog, session_factory) -> str:  # type: ignore[no-untyped-def]
     with transaction(session_factory) as session:
         return pms_room_type(session, shop.id, 1)
 
@@ -112,7 +112,7 @@ def test_rate_changes_land_in_the_outbox_as_one_row_per_room_type_and_statement(
     with engine.begin() as c:
         c.execute(text("UPDATE pms_room_type_rates SET price = price + 10"))
         rows = c.execute(text("SELECT aggregate, aggregate_id, operation, payload FROM pms_outbox ORDER BY id")).all()
-    assert [(r.aggregate, r.aggregate_id, r.operation) for r in rows] == [("room_type", room_type, "rates")] * 4
+    assert [(r.aggregate, str(r.aggregate_id), r.operation) for r in rows] == [("room_type", room_type, "rates")] * 4
     assert rows[-1].payload == {"from": START.isoformat(), "to": (START + timedelta(days=2)).isoformat()}
 
 
