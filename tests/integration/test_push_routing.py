@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db.session import transaction
-from qlosync.pms.port import PmsId
-from qlosync.sync.outbound.jobs import NoShopForReservation, missing_reservations, shop_name_for
+from qlosync.pms.port import PmsId, RoomTypeNotInHotel
+from qlosync.runtime.context import Runtime
+from qlosync.sync.outbound.jobs import NoShopForReservation, missing_reservations, push_rates_job, shop_name_for
 from qlosync.sync.outbound.mapper import PushRejected
 from qlosync.sync.outbound.push import PushDeps, PushOptions, push_reservation
 from qlosync.sync.service import load_shop_config
@@ -113,3 +115,37 @@ def test_a_shop_refuses_to_push_another_hotels_reservation(engine, session_facto
         flagged = c.execute(text("SELECT push_error FROM qloapps_reservation_mappings WHERE pms_reservation_id = :r"),
                             {"r": reservation}).scalar_one()
     assert "not in hotel" in flagged
+
+
+def _maps(engine: Engine, config_id: int, qloapps_room_type: int, pms_room_type: PmsId) -> None:
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO qloapps_room_type_mappings (config_id, qloapps_room_type_id, qloapps_hotel_id, "
+                       "pms_room_type_id) VALUES (:c, :q, 1, :p)"), {"c": config_id, "q": qloapps_room_type,
+                                                                     "p": pms_room_type})
+
+
+def test_rates_go_to_each_shop_mapping_the_room_type_through_its_hotel_and_a_misbound_shop_gets_none(
+        engine, session_factory, settings, shop, simulator):
+    # Given a room type of the first hotel, mapped by the default shop (bound to that hotel) and by a shop of
+    # a second hotel (a wrong mapping)
+    desk_a = desk_for(engine)
+    desk_b = desk_a.at(desk_a.add_hotel("Hotel B"))
+    with engine.begin() as c:
+        c.execute(text("UPDATE qloapps_config SET pms_hotel_id = :h WHERE id = :c"),
+                  {"h": desk_a.hotel_id, "c": shop.id})
+    std = desk_a.room_type("STD", "Standard")
+    desk_a.set_rate(std, CHECKIN, "120")
+    _maps(engine, shop.id, 1, std)
+    _maps(engine, _shop(engine, "shop-b", desk_b.hotel_id), 1, std)
+    # When its rates are pushed
+    with pytest.raises(RoomTypeNotInHotel, match=f"not pushed to QloApps shop\\(s\\) shop-b: the room type is in "
+                                                 f"PMS hotel {desk_a.hotel_id}"):
+        push_rates_job(Runtime(settings, engine, session_factory), std, CHECKIN, CHECKOUT)
+    # Then the default shop got them (one rule at the PMS price), the misbound shop nothing
+    with engine.connect() as c:
+        rules = c.execute(text("SELECT config_id, date_from, price FROM qloapps_rate_rules")).all()
+        pushed = c.execute(text("SELECT q.name FROM qloapps_sync_logs l JOIN qloapps_config q ON q.id = l.config_id "
+                                "WHERE l.action = 'rates_pushed'")).scalars().all()
+    assert [tuple(r) for r in rules] == [(shop.id, CHECKIN, Decimal("120.00"))] and pushed == ["default"]
+    assert [Decimal(str(r["impact_value"])) for r in simulator.store.table("feature_prices").values()
+            if str(r["date_from"])[:10] == CHECKIN.isoformat()] == [Decimal("120")]

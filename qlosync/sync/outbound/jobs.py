@@ -155,27 +155,28 @@ def _for_each_shop_selling(runtime: Runtime, pms_room_type_id: PmsId, what: str,
                            push: Callable[[ShopConfig, QloAppsClient], R]) -> list[R]:
     """Run *push* for every enabled shop that sells the PMS room type, each with its own client and hotel.
 
-    A shop whose hotel has no such room type (its mapping names another hotel's) does not stop the others:
-    its error is raised once they are done.
+    A shop bound to another hotel than the room type's (its mapping is wrong) is sent nothing, and does not
+    stop the others: the error naming it is raised once they are done.
     """
     with runtime.transaction() as session:
         names = rate_shops(session, pms_room_type_id)
+        pms = open_pms(session)
+        owner = pms.hotels_of_room_types([pms_room_type_id]).get(pms_room_type_id)
+        bound = set(shops_of_hotel(pms, _shops(session), owner)) if owner is not None and names else set()
     if not names:
         logger.info("%s of PMS room type %s: no enabled shop sells it; nothing pushed.", what, pms_room_type_id,
                     extra={"action": "push_skipped"})
-    results, misplaced = [], []
-    for name in names:
+    results = []
+    for name in (n for n in names if n in bound):
         shop = load_shop_config(runtime.settings, runtime.session_factory, name)
         with open_client(runtime.settings, shop, runtime.engine) as client:
-            try:
-                results.append(push(shop, client))
-            except RoomTypeNotInHotel as exc:
-                logger.error("%s of PMS room type %s for QloApps shop %r: %s.", what, pms_room_type_id, name, exc,
-                             extra={"action": "push_refused"})
-                misplaced.append(f"shop {name!r}: {exc}")
+            results.append(push(shop, client))
+    misplaced = [n for n in names if n not in bound]
     if misplaced:
-        raise RoomTypeNotInHotel(f"{what} of PMS room type {pms_room_type_id} not pushed to every shop that maps it "
-                                 f"({'; '.join(misplaced)}): map the shop's room types to its own hotel's")
+        where = f"is in PMS hotel {owner}" if owner is not None else "is not in the PMS"
+        raise RoomTypeNotInHotel(f"{what} of PMS room type {pms_room_type_id} not pushed to QloApps shop(s) "
+                                 f"{', '.join(misplaced)}: the room type {where}, not in the shop's hotel (map the "
+                                 "shop's QloApps room types to its own hotel's: `qlosync mappings set`)")
     return results
 
 
