@@ -164,7 +164,7 @@ class Bench:
     client: QloAppsClient
     shop: ShopConfig
     sim_url: str
-    room_types: dict[int, int]  # QloApps room type id -> PMS room type id
+    room_types: dict[int, str]  # QloApps room type id -> PMS room type id
     catalog: dict[int, Decimal]  # QloApps room type id -> QloApps' own (catalog) price, tax excluded
     rng: random.Random
     sample: int

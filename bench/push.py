@@ -78,7 +78,8 @@ from qlosync.qloapps.client import QloAppsClient  # noqa: E402
 from qlosync.qloapps.models import STATE_CANCELLED, STATE_REFUNDED  # noqa: E402
 from qlosync.secrets import Secret  # noqa: E402
 from qlosync.settings import Settings  # noqa: E402
-from qlosync.sync.pms_state import load_state, pms_state_hash  # noqa: E402
+from qlosync.pms import open_pms, shop_hotel  # noqa: E402
+from qlosync.sync.pms_state import pms_state_hash  # noqa: E402
 from qlosync.sync.push_token import token_in  # noqa: E402
 
 API_KEY = "BENCHBENCHBENCHBENCHBENCHBENCH12"
@@ -161,7 +162,8 @@ class Driver:
         with Session(self.engine) as session:
             with session.begin():
                 reservation_id = write(session)
-                state = load_state(session, reservation_id)
+                state = shop_hotel(open_pms(session), None).reservation_states([str(reservation_id)]).get(
+                    str(reservation_id))
                 assert state is not None
                 digest = pms_state_hash(state)
             committed_at = time.time()
@@ -250,8 +252,8 @@ class MappingWatch(threading.Thread):
                 connection.commit()
                 seen = time.time()
                 with self._lock:
-                    for reservation_id, digest, synced in rows:
-                        self.first.setdefault((reservation_id, digest), (seen, synced.timestamp()))
+                    for reservation_id, digest, synced in rows:  # mappings hold PMS ids as text
+                        self.first.setdefault((int(reservation_id), digest), (seen, synced.timestamp()))
                     self.polls += 1
                 self._halt.wait(POLL_S)
 
@@ -305,17 +307,17 @@ def verify(engine: Engine, client: QloAppsClient, config_id: int) -> dict[str, A
                  for s in client.snapshots_for(orders[chunk:chunk + 100])}
     tokens = Counter(token_in(o.source) for o in orders)
     with engine.connect() as c:
-        room_types = dict(c.execute(text(
+        room_types = {int(pms): qlo for pms, qlo in c.execute(text(  # mappings hold PMS ids as text
             "SELECT pms_room_type_id, qloapps_room_type_id FROM qloapps_room_type_mappings WHERE config_id = :c"),
-            {"c": config_id}).all())
+            {"c": config_id}).all()}
         reservations = {r: s for r, s in c.execute(text("SELECT id, status FROM pms_reservations")).all()}
         lines: dict[int, list[tuple[int, date, date, int]]] = defaultdict(list)
         for r, t, i, o, a in c.execute(text(
                 "SELECT reservation_id, room_type_id, checkin, checkout, adults FROM pms_reservation_lines")).all():
             lines[r].append((room_types.get(t, -1), i, o, a))
-        mappings = dict(c.execute(text(
+        mappings = {int(pms): order for pms, order in c.execute(text(
             "SELECT pms_reservation_id, qloapps_order_id FROM qloapps_reservation_mappings "
-            "WHERE qloapps_order_id IS NOT NULL")).all())
+            "WHERE qloapps_order_id IS NOT NULL AND pms_reservation_id IS NOT NULL")).all()}
         push_errors = c.scalar(text("SELECT count(*) FROM qloapps_reservation_mappings WHERE push_error IS NOT NULL"))
         dead_letters = c.scalar(text("SELECT count(*) FROM qloapps_dead_letters"))
         unsent = c.scalar(text("SELECT count(*) FROM pms_outbox WHERE published_at IS NULL"))
@@ -353,8 +355,9 @@ def settled(engine: Engine, watch: MappingWatch, changes: list[Change]) -> bool:
     with engine.connect() as c:
         if c.scalar(text("SELECT count(*) FROM pms_outbox WHERE published_at IS NULL")):
             return False
-        ordered = set(c.scalars(text("SELECT pms_reservation_id FROM qloapps_reservation_mappings "
-                                     "WHERE qloapps_order_id IS NOT NULL")))
+        ordered = {int(r) for r in c.scalars(text(
+            "SELECT pms_reservation_id FROM qloapps_reservation_mappings "
+            "WHERE qloapps_order_id IS NOT NULL AND pms_reservation_id IS NOT NULL"))}
     return all(watch.has(r, change.digest) or (change.kind == "cancel" and r not in ordered)
                for r, change in final.items())
 
@@ -403,7 +406,7 @@ def measure(args: argparse.Namespace, run: BenchRun, engine: Engine) -> None:
     qlosync(env, "mappings", "import")
     with engine.connect() as c:
         config_id = c.scalar(text("SELECT id FROM qloapps_config"))
-        room_types = sorted(c.scalars(text("SELECT pms_room_type_id FROM qloapps_room_type_mappings")))
+        room_types = sorted(int(t) for t in c.scalars(text("SELECT pms_room_type_id FROM qloapps_room_type_mappings")))
     assert len(room_types) == 4, room_types
     requests.post(f"{sim_url}/_sim/faults", json={"kind": "latency", "count": None, "path": "/api/",
                                                   "delay_s": args.latency}, timeout=5).raise_for_status()

@@ -109,16 +109,24 @@ def test_link_local_urls_are_stored_when_the_setting_allows_them(database_url, s
     (["mappings", "set", "1", "99999999999"], "a PMS room type id is made of the digits 0-9"),
     (["mappings", "set", "1", "\u0663"], "a PMS room type id is made of the digits 0-9"),
     (["conflicts", "resolve", "99999999999999999999", "--keep", "pms"], "conflict id must be from 1 to 2147483647"),
-    (["push", "99999999999999999999"], "reservation id must be from 1 to 2147483647"),
-    (["push", "0"], "reservation id must be from 1 to 2147483647, got 0"),
-    (["push", "1" * 5000], "reservation id must be a whole number"),
+    (["push", "1" * 5000], "a PMS reservation id is 1 to 64 printable characters"),
+    (["push", "a\tb"], "a PMS reservation id is 1 to 64 printable characters"),
     (["shops", "set", "x", "--max-concurrent", "99999999999999999999"], "max concurrent requests must be from 1"),
     (["shops", "set", "x", "--max-rps", "nan"], "max requests per second must be above 0"),
     (["config", "set", "--hotel-id", "abc"], "hotel id must be a whole number from 1 to 2147483647"),
 ], ids=["mapping-huge", "mapping-zero", "mapping-negative", "pms-id-huge", "pms-id-not-ascii", "conflict-huge",
-        "push-huge", "push-zero", "push-5000-digits", "max-concurrent-huge", "max-rps-nan", "hotel-id-text"])
+        "push-5000-digits", "push-control-character", "max-concurrent-huge", "max-rps-nan", "hotel-id-text"])
 def test_out_of_range_ids_are_usage_errors_before_any_sql(args, says, database_url, secret_key):
     _assert_refused(_run(database_url, secret_key, args), says)
+
+
+@pytest.mark.parametrize("reservation", ["99999999999999999999", "0", "not-a-number"])
+def test_a_pms_reservation_id_is_the_pms_s_text_and_one_it_does_not_have_is_named(reservation, database_url,
+                                                                                   secret_key):
+    # PMS ids are opaque: what the PMS has no reservation with is found missing, not refused as a number
+    result = _run(database_url, secret_key, ["push", reservation])
+    assert result.exit_code == 1, result.output
+    assert f"reservation {reservation}: does not exist in the PMS" in result.stderr and "Traceback" not in result.output
 
 
 def test_mappings_set_refuses_a_room_type_the_shop_does_not_have(shop, mapped_catalog, database_url, secret_key,
