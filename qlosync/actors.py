@@ -100,24 +100,28 @@ def prune_runs() -> None:
 # -- outbound sync ----------------------------------------------------------------------------------------
 
 
+# PMS ids are the PMS's text. Messages queued (or dead-lettered) before they were carry the built-in PMS's
+# integer ids: str() reads both the same.
+
+
 @qlosync_actor(queue_name=OUTBOUND)
-def push_reservation(reservation_id: int, mapping_ids: list[int] | None = None) -> None:
+def push_reservation(reservation_id: str, mapping_ids: list[int] | None = None) -> None:
     """Bring QloApps in line with one PMS reservation (sent by the outbox relay; safe to deliver twice)."""
-    for result in outbound_jobs.push(current_runtime(), reservation_id, mapping_ids or ()):
+    for result in outbound_jobs.push(current_runtime(), str(reservation_id), mapping_ids or ()):
         metrics.count_push("reservation", result.action)
 
 
 @qlosync_actor(queue_name=OUTBOUND)
-def push_rates(room_type_id: int, date_from: str, date_to: str) -> None:
+def push_rates(room_type_id: str, date_from: str, date_to: str) -> None:
     """Make QloApps charge one PMS room type's rates for nights date_from..date_to (sent by the outbox relay)."""
-    outbound_jobs.push_rates_job(current_runtime(), room_type_id, date.fromisoformat(date_from),
+    outbound_jobs.push_rates_job(current_runtime(), str(room_type_id), date.fromisoformat(date_from),
                                  date.fromisoformat(date_to))
 
 
 @qlosync_actor(queue_name=OUTBOUND)
-def push_availability(room_type_id: int, date_from: str, date_to: str) -> None:
+def push_availability(room_type_id: str, date_from: str, date_to: str) -> None:
     """Keep one PMS room type's closed nights and out-of-order rooms off sale in QloApps (sent by the relay)."""
-    outbound_jobs.push_availability_job(current_runtime(), room_type_id, date.fromisoformat(date_from),
+    outbound_jobs.push_availability_job(current_runtime(), str(room_type_id), date.fromisoformat(date_from),
                                         date.fromisoformat(date_to))
 
 

@@ -11,9 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli, shop_option
+from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsRoomTypeMapping
-from qlosync.pms.builtin.tables import PmsRoomType
 from qlosync.db.session import make_sessionmaker, transaction
+from qlosync.pms import open_pms, shop_hotel
+from qlosync.pms.port import PmsId
 from qlosync.sync.ari.availability import AvailabilityPending, availability_diff, push_availability
 from qlosync.sync.create_once import CreatePending, settle_window_of
 from qlosync.sync.ari.rates import RatesMismatch, diff_rates, push_rates
@@ -28,14 +30,15 @@ def _range(first: date | None, last: date | None, days: int) -> tuple[date, date
     return start, end
 
 
-def _room_types(session: Session, config_id: int, wanted: str | None) -> list[tuple[int, str]]:
-    """(PMS room type id, code) of the mapped room types, or of the one named by id or code."""
-    rows = session.execute(select(PmsRoomType.id, PmsRoomType.code).join(
-        QloAppsRoomTypeMapping, QloAppsRoomTypeMapping.pms_room_type_id == PmsRoomType.id)
-        .where(QloAppsRoomTypeMapping.config_id == config_id).order_by(PmsRoomType.id)).all()
+def _room_types(session: Session, shop: ShopConfig, wanted: str | None) -> list[tuple[PmsId, str]]:
+    """(PMS room type id, code) of the shop's mapped room types in its PMS hotel, or of the one named by id or
+    code."""
+    mapped = set(session.scalars(select(QloAppsRoomTypeMapping.pms_room_type_id).where(
+        QloAppsRoomTypeMapping.config_id == shop.id)))
+    rows = [(t.id, t.code) for t in shop_hotel(open_pms(session), shop.pms_hotel_id).room_types() if t.id in mapped]
     if wanted is None:
-        return [(row_id, code) for row_id, code in rows]
-    chosen = [(row_id, code) for row_id, code in rows if wanted in (str(row_id), code)]
+        return rows
+    chosen = [(row_id, code) for row_id, code in rows if wanted in (row_id, code)]
     if not chosen:
         raise CliError(f"no mapped PMS room type with id or code {wanted!r} (`qlosync mappings list`)", 2)
     return chosen
@@ -72,7 +75,7 @@ def ari_push(cli: CliContext, first: datetime | None, last: datetime | None, roo
     sessions = make_sessionmaker(cli.engine)
     config = load_shop_config(cli.settings, sessions, shop)
     with transaction(sessions) as session:
-        targets = _room_types(session, config.id, room_type)
+        targets = _room_types(session, config, room_type)
     failed = 0
     with open_client(cli.settings, config) as client:
         for room_type_id, code in targets:
@@ -104,7 +107,7 @@ def ari_diff(cli: CliContext, first: datetime | None, last: datetime | None, roo
     config = load_shop_config(cli.settings, sessions, shop)
     differing = 0
     with open_client(cli.settings, config) as client, transaction(sessions) as session:
-        for room_type_id, code in _room_types(session, config.id, room_type):
+        for room_type_id, code in _room_types(session, config, room_type):
             for d in diff_rates(session, client, config, room_type_id, start, end):
                 differing += 1
                 qloapps = ", ".join(map(str, d.qloapps)) or "no qlosync rule (QloApps' own price)"

@@ -10,11 +10,12 @@ from typing import Any
 import click
 
 from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli
-from qlosync.cli.params import positive_id
+from qlosync.cli.params import FieldType, positive_id
 from qlosync.db.session import make_sessionmaker, transaction
+from qlosync.fields import InvalidValueError
+from qlosync.pms.port import CapturedChange, PmsId, RoomTypeChange
 from qlosync.sync.conflicts import list_conflicts
 from qlosync.sync.outbound.jobs import flagged_reservations, missing_reservations, push, resolve_conflict
-from qlosync.sync.outbox import OutboxMessage, RoomTypeRequest
 from qlosync.sync.outbound.relay import RelayCounters, relay_once, run_relay
 from qlosync.runtime.context import Runtime
 from qlosync.runtime.heartbeat import Heartbeat
@@ -23,11 +24,25 @@ from qlosync.runtime.queues import OUTBOUND
 from qlosync.states import OutboxOperation, Side, values
 
 
-def _publisher() -> Callable[[OutboxMessage], None]:
+#: The longest PMS id qlosync's mapping tables hold.
+PMS_ID_MAX = 64
+
+
+def _pms_reservation_id(value: str) -> PmsId:
+    """A PMS reservation id as the PMS writes it: opaque text (the built-in PMS's are digits)."""
+    if not value or len(value) > PMS_ID_MAX or not value.isprintable():
+        raise InvalidValueError(f"a PMS reservation id is 1 to {PMS_ID_MAX} printable characters")
+    return value
+
+
+PMS_RESERVATION = FieldType("reservation", _pms_reservation_id)
+
+
+def _publisher() -> Callable[[CapturedChange], None]:
     from qlosync.actors import push_availability, push_rates, push_reservation  # sets up the broker
 
-    def publish(message: OutboxMessage) -> None:
-        if isinstance(message, RoomTypeRequest):
+    def publish(message: CapturedChange) -> None:
+        if isinstance(message, RoomTypeChange):
             actor = push_rates if message.operation == OutboxOperation.RATES else push_availability
             actor.send(message.room_type_id, message.date_from.isoformat(), message.date_to.isoformat())
             return
@@ -44,7 +59,7 @@ def _publisher() -> Callable[[OutboxMessage], None]:
 @pass_cli
 @command_errors
 def relay_command(cli: CliContext, once: bool, poll_interval: float) -> None:
-    """Publish PMS changes from pms_outbox to qloapps.outbound until stopped (SIGTERM/SIGINT)."""
+    """Publish the PMS's captured changes to qloapps.outbound until stopped (SIGTERM/SIGINT)."""
     sessions = make_sessionmaker(cli.engine)
     publish = _publisher()
     if once:
@@ -62,11 +77,11 @@ def relay_command(cli: CliContext, once: bool, poll_interval: float) -> None:
 
 
 @click.command("push")
-@click.argument("reservation_ids", nargs=-1, type=positive_id("reservation"))
+@click.argument("reservation_ids", nargs=-1, type=PMS_RESERVATION)
 @click.option("--failed", is_flag=True, help="Every reservation whose last push was refused.")
 @pass_cli
 @command_errors
-def push_command(cli: CliContext, reservation_ids: tuple[int, ...], failed: bool) -> None:
+def push_command(cli: CliContext, reservation_ids: tuple[PmsId, ...], failed: bool) -> None:
     """Push PMS reservations to QloApps now, here (e.g. after fixing what a refused push complained of)."""
     sessions = make_sessionmaker(cli.engine)
     runtime = Runtime(settings=cli.settings, engine=cli.engine, session_factory=sessions)

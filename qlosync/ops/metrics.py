@@ -20,7 +20,7 @@ from qlosync.db.session import make_sessionmaker, transaction
 from qlosync.ops.overdue import is_overdue
 from qlosync.runtime.heartbeat import STALE_AFTER_BEATS
 from qlosync.settings import DEFAULT_SYNC_INTERVAL_MS
-from qlosync.sync.outbox import backlog
+from qlosync.pms import open_pms
 from qlosync.states import DeadLetterStatus
 
 BOOKING_OUTCOMES = ("created", "updated", "unchanged", "failed", "parked")
@@ -112,7 +112,7 @@ class DatabaseCollector(Collector):
                 refused.add_metric([shop], n_refused)
             yield from (last, since, enabled, conflicts, parked, refused, overdue)
 
-            outbox = backlog(session)
+            outbox = open_pms(session).changes.backlog()
             yield GaugeMetricFamily("qlosync_outbox_unsent", "PMS changes not yet relayed.", value=outbox.unsent)
             yield GaugeMetricFamily("qlosync_outbox_lag_seconds", "Age of the oldest unsent PMS change.",
                                     value=outbox.lag_seconds)

@@ -34,7 +34,7 @@ from qlosync.runtime.queues import DLQ, INBOUND, OUTBOUND
 from qlosync.runtime.topology import BrokerUnavailableError, connection, passive_counts, redact_url
 from qlosync.secrets import without_credentials
 from qlosync.settings import DEFAULT_SYNC_INTERVAL_MS, Settings
-from qlosync.sync.outbox import backlog
+from qlosync.pms import open_pms
 
 from qlosync.states import ConflictStatus, DeadLetterStatus, ProcessRole, RunStatus
 from qlosync.db.models import (
@@ -238,7 +238,7 @@ def collect_status(session: Session, *, amqp_url: str | None = None,
     dead = session.scalar(
         select(func.count()).select_from(QloAppsDeadLetter).where(QloAppsDeadLetter.status == DeadLetterStatus.DEAD)
     )
-    outbox = backlog(session)
+    outbox = open_pms(session).changes.backlog()
     rabbitmq: dict[str, Any] = {"checked": amqp_url is not None, "reachable": None, "error": None}
     queues: dict[str, dict[str, int] | None] = {}
     if amqp_url is not None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Protocol, TypeAlias
 
+from qlosync.errors import PermanentError
 from qlosync.states import CLOSED_STATUSES
 
 PmsId: TypeAlias = str
@@ -189,6 +190,13 @@ class Backlog:
     unsent: int
     oldest_unsent_at: datetime | None
 
+    @property
+    def lag_seconds(self) -> float:
+        """How long the oldest unsent change has waited (0 with none)."""
+        if self.oldest_unsent_at is None:
+            return 0.0
+        return max(0.0, (datetime.now(UTC) - self.oldest_unsent_at).total_seconds())
+
 
 class ChangeFeed(Protocol):
     """What the PMS changed, for the relay: claimed under lock, marked once RabbitMQ confirmed it."""
@@ -203,6 +211,10 @@ class ChangeFeed(Protocol):
 
     def request_push(self, reservation_id: PmsId, reason: str) -> None:
         """Queue a push of one reservation, committed with the caller's transaction."""
+
+
+class RoomTypeNotInHotel(PermanentError):
+    """A room type id that the hotel has no room type with (another hotel's, or none at all)."""
 
 
 # --- the port -------------------------------------------------------------------------------------

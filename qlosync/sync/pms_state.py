@@ -1,100 +1,70 @@
-"""A PMS reservation as both directions compare it: :class:`PmsState` (read fresh by :func:`load_state`) and
-its content hash. The hash covers exactly what a push sends; inbound sync stores it after applying a QloApps
-booking, so a reservation that came from QloApps is never pushed back unchanged."""
+"""The content hash of a PMS reservation (:class:`qlosync.pms.port.PmsState`), as both directions compare it.
+
+The hash covers exactly what a push sends; inbound sync stores it after applying a QloApps booking, so a
+reservation that came from QloApps is never pushed back unchanged.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
-from datetime import date, datetime
-from decimal import Decimal
+from dataclasses import asdict
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from qlosync.pms.port import PmsState
 
-from qlosync.pms.builtin.tables import PmsGuest, PmsReservation
-from qlosync.states import CLOSED_STATUSES
+#: The fields of a line that name PMS rows (room type, room): see :func:`_stored_form`.
+_ID_FIELDS = ("room_type_id", "room_id")
 
 
-@dataclass(frozen=True)
-class GuestState:
-    id: int
-    first_name: str
-    last_name: str
-    email: str | None
-    phone: str | None
+def _stored_form(pms_id: str | None) -> Any:
+    """An id as the hashes stored before PMS ids became text wrote it.
 
-
-@dataclass(frozen=True)
-class LineState:
-    id: int
-    room_type_id: int
-    room_id: int | None
-    checkin: date
-    checkout: date
-    adults: int
-    children: int
-    child_ages: tuple[int, ...]
-    price_without_tax: Decimal
-
-
-@dataclass(frozen=True)
-class PmsState:
-    """A PMS reservation as a push sees it (read fresh, never from the message)."""
-
-    reservation_id: int
-    status: str
-    source: str | None
-    total_paid: Decimal
-    guest: GuestState
-    lines: tuple[LineState, ...]
-    changed_at: datetime | None = None  # the newest updated_at of reservation, lines and guest
-
-    @property
-    def closed(self) -> bool:
-        return self.status in CLOSED_STATUSES
-
-
-def state_of(reservation: PmsReservation, guest: PmsGuest, *, with_changed_at: bool = True) -> PmsState:
-    """The push view of loaded rows; ``with_changed_at=False`` avoids reloading server-set timestamps."""
-    lines = tuple(
-        LineState(line.id, line.room_type_id, line.room_id, line.checkin, line.checkout, line.adults, line.children,
-                  tuple(int(a) for a in line.child_ages or ()), Decimal(line.price_without_tax).quantize(Decimal("0.01")))
-        for line in sorted(reservation.lines, key=lambda line: line.id or 0)
-    )
-    stamps = [reservation.updated_at, guest.updated_at, *(line.updated_at for line in reservation.lines)] \
-        if with_changed_at else []
-    return PmsState(
-        reservation_id=reservation.id,
-        status=reservation.status,
-        source=reservation.source,
-        total_paid=Decimal(reservation.total_paid or 0),
-        guest=GuestState(guest.id, guest.first_name.strip(), guest.last_name.strip(), (guest.email or "").strip() or None,
-                         (guest.phone or "").strip() or None),
-        lines=lines,
-        changed_at=max((s for s in stamps if s is not None), default=None),
-    )
-
-
-def load_state(session: Session, reservation_id: int) -> PmsState | None:
-    reservation = session.scalars(
-        select(PmsReservation).options(selectinload(PmsReservation.lines)).where(PmsReservation.id == reservation_id)
-    ).one_or_none()
-    if reservation is None:
-        return None
-    return state_of(reservation, session.get_one(PmsGuest, reservation.guest_id))
+    Those hashes wrote the built-in PMS's integer ids as JSON numbers. A hash must not move just because the
+    id's Python type did (an upgraded deployment would see every synced reservation as changed in the PMS, and
+    its QloApps changes as conflicts), so an id written the way an integer is written is hashed as that number;
+    every other id, whatever the PMS, as text. Nothing else is read into the id.
+    """
+    if pms_id is not None and pms_id.isascii() and pms_id.isdigit() and (pms_id == "0" or pms_id[0] != "0"):
+        return int(pms_id)
+    return pms_id
 
 
 def pms_state_hash(state: PmsState) -> str:
-    """SHA-256 of what a push would send: status, guest details and lines (line ids left out)."""
+    """SHA-256 of what a push would send: status, guest details and lines (line and guest ids left out)."""
+    lines = []
+    for line in state.lines:
+        fields = {k: v for k, v in asdict(line).items() if k != "id"}
+        fields.update({k: _stored_form(fields[k]) for k in _ID_FIELDS})
+        lines.append(json.dumps(fields, sort_keys=True, default=str))
     document = {
         "status": state.status,
         "guest": {k: v for k, v in asdict(state.guest).items() if k != "id"},
-        "lines": sorted(
-            json.dumps({k: v for k, v in asdict(line).items() if k != "id"}, sort_keys=True, default=str)
-            for line in state.lines
-        ),
+        "lines": sorted(lines),
     }
     encoded = json.dumps(document, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+# --- to delete once qlosync.sync.inbound.apply reads reservations through the port (issue 20, inbound side) ---
+
+
+def state_of(reservation: Any, guest: Any, *, with_changed_at: bool = True) -> PmsState:
+    """The port's view of a reservation row and its guest row (or look-alikes), for the inbound apply of before
+    the port. Duck-typed on purpose: sync code does not import the built-in PMS's tables."""
+    from decimal import Decimal
+
+    from qlosync.pms.port import GuestState, LineState
+
+    lines = tuple(
+        LineState(str(line.id), str(line.room_type_id), None if line.room_id is None else str(line.room_id),
+                  line.checkin, line.checkout, line.adults, line.children, tuple(int(a) for a in line.child_ages or ()),
+                  Decimal(line.price_without_tax).quantize(Decimal("0.01")))
+        for line in sorted(reservation.lines, key=lambda line: line.id or 0))
+    stamps = [reservation.updated_at, guest.updated_at, *(line.updated_at for line in reservation.lines)] \
+        if with_changed_at else []
+    return PmsState(str(reservation.id), reservation.status, reservation.source,
+                    Decimal(reservation.total_paid or 0),
+                    GuestState(str(guest.id), guest.first_name.strip(), guest.last_name.strip(),
+                               (guest.email or "").strip() or None, (guest.phone or "").strip() or None),
+                    lines, max((s for s in stamps if s is not None), default=None))

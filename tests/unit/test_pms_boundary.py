@@ -19,18 +19,9 @@ BUILTIN = "qlosync.pms.builtin"
 
 #: Modules that still import the built-in PMS or name its tables, as found on 2026-12-03 (issue 20 empties it).
 STILL_CROSSING = frozenset({
-    "qlosync/cli/ari.py",
-    "qlosync/cli/outbound.py",
-    "qlosync/sync/ari/availability.py",
-    "qlosync/sync/ari/rates.py",
     "qlosync/sync/inbound/apply.py",
     "qlosync/sync/inbound/catalog.py",
     "qlosync/sync/inbound/guests.py",
-    "qlosync/sync/outbound/jobs.py",
-    "qlosync/sync/outbound/mapper.py",
-    "qlosync/sync/outbound/push.py",
-    "qlosync/sync/outbox.py",
-    "qlosync/sync/pms_state.py",
 })
 
 

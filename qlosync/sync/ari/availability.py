@@ -32,14 +32,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsRoomMapping, QloAppsStopSellBlock
-from qlosync.pms.builtin.tables import (
-    PmsClosedNight,
-    PmsReservation,
-    PmsReservationLine,
-    PmsRoom,
-    PmsRoomOutage,
-)
-from qlosync.states import CLOSED_STATUSES, LogLevel
+from qlosync.pms import HotelPms, open_pms, shop_hotel
+from qlosync.pms.port import PmsId
+from qlosync.states import LogLevel
 from qlosync.db.session import transaction
 from qlosync.errors import TransientError
 from qlosync.qloapps.client import QloAppsClient
@@ -86,34 +81,22 @@ def _line_nights(rb: RoomBooking) -> list[date]:
     return _nights(rb.date_from, rb.date_to - timedelta(days=1))
 
 
-def pms_wanted(session: Session, pms_room_type_id: int, first: date, last: date) -> tuple[set[date], Counter[date]]:
-    """Closed nights, and per night how many rooms of the type are out of order, in first..last."""
-    closed = set(session.scalars(select(PmsClosedNight.night).where(
-        PmsClosedNight.room_type_id == pms_room_type_id, PmsClosedNight.night.between(first, last))))
-    out_of_order: Counter[date] = Counter()
-    rows = session.execute(select(PmsRoomOutage.room_id, PmsRoomOutage.date_from, PmsRoomOutage.date_to)
-                           .join(PmsRoom, PmsRoom.id == PmsRoomOutage.room_id)
-                           .where(PmsRoom.room_type_id == pms_room_type_id, PmsRoomOutage.date_from <= last,
-                                  PmsRoomOutage.date_to > first))
-    per_night: dict[date, set[int]] = {}
-    for room_id, start, end in rows:
-        for night in _nights(max(start, first), min(end - timedelta(days=1), last)):
-            per_night.setdefault(night, set()).add(room_id)
-    out_of_order.update({night: len(rooms) for night, rooms in per_night.items()})
-    return closed, out_of_order
+def _hotel(session: Session, shop: ShopConfig) -> HotelPms:
+    return shop_hotel(open_pms(session), shop.pms_hotel_id)
 
 
-def pms_guests(session: Session, pms_room_type_id: int, first: date, last: date) -> Counter[date]:
+def pms_wanted(session: Session, shop: ShopConfig, pms_room_type_id: PmsId, first: date,
+               last: date) -> tuple[set[date], Counter[date]]:
+    """Closed nights, and per night how many rooms of the type are out of order, in first..last (the shop's
+    PMS hotel's)."""
+    hotel = _hotel(session, shop)
+    return (hotel.closed_nights(pms_room_type_id, first, last),
+            hotel.rooms_out_of_order(pms_room_type_id, first, last))
+
+
+def pms_guests(session: Session, shop: ShopConfig, pms_room_type_id: PmsId, first: date, last: date) -> Counter[date]:
     """Per night, the PMS's live reservation lines of the room type (pushed or not)."""
-    counts: Counter[date] = Counter()
-    for checkin, checkout in session.execute(
-            select(PmsReservationLine.checkin, PmsReservationLine.checkout)
-            .join(PmsReservation, PmsReservation.id == PmsReservationLine.reservation_id)
-            .where(PmsReservationLine.room_type_id == pms_room_type_id,
-                   PmsReservation.status.not_in(CLOSED_STATUSES),
-                   PmsReservationLine.checkin <= last, PmsReservationLine.checkout > first)):
-        counts.update(_nights(max(checkin, first), min(checkout - timedelta(days=1), last)))
-    return counts
+    return _hotel(session, shop).rooms_sold(pms_room_type_id, first, last)
 
 
 def plan_holds(nights: list[date], total: int, closed: set[date], out_of_order: Counter[date],
@@ -144,7 +127,7 @@ def _request(qlo_room_type: int, id_hotel: int, hold: dict[date, int], order_id:
                           if order_id is None else None)
 
 
-def push_availability(engine: Engine, client: QloAppsClient, shop: ShopConfig, pms_room_type_id: int, first: date,
+def push_availability(engine: Engine, client: QloAppsClient, shop: ShopConfig, pms_room_type_id: PmsId, first: date,
                       last: date, *, settle_after: timedelta = DEFAULT_SETTLE_WINDOW,
                       lock_timeout_s: float = 15.0) -> AvailabilityResult:
     """Make QloApps sell none of the rooms the PMS closed or has out of order on nights first..last."""
@@ -159,8 +142,8 @@ def push_availability(engine: Engine, client: QloAppsClient, shop: ShopConfig, p
         if order_id is None:
             order_id = earlier_create(client, token, attempted, [STOP_SELL_CUSTOMER.email], settle_after,
                                       f"the stop-sell booking of QloApps room type {qlo}")
-        order_id, held_now, target, short = _plan(factory, client, qlo, total, order_id, pms_room_type_id, first,
-                                                  last)
+        order_id, held_now, target, short = _plan(factory, client, shop, qlo, total, order_id, pms_room_type_id,
+                                                  first, last)
         action = "unchanged"
         if target != held_now:
             if not target:
@@ -207,8 +190,8 @@ def push_availability(engine: Engine, client: QloAppsClient, shop: ShopConfig, p
     return result
 
 
-def _plan(factory: sessionmaker[Session], client: QloAppsClient, qlo: int, total: int, order_id: int | None,
-          pms_room_type_id: int, first: date, last: date
+def _plan(factory: sessionmaker[Session], client: QloAppsClient, shop: ShopConfig, qlo: int, total: int,
+          order_id: int | None, pms_room_type_id: PmsId, first: date, last: date
           ) -> tuple[int | None, dict[date, int], dict[date, int], dict[date, int]]:
     """(usable stop-sell order, what it holds now, what it should hold, what it cannot take) for first..last."""
     order_id, held_now = _held(client, order_id)
@@ -218,8 +201,8 @@ def _plan(factory: sessionmaker[Session], client: QloAppsClient, qlo: int, total
         if rb.id_order != order_id and not rb.is_cancelled:
             qlo_guests.update(n for n in _line_nights(rb) if first <= n <= last)
     with transaction(factory) as session:
-        closed, out_of_order = pms_wanted(session, pms_room_type_id, first, last)
-        guests = pms_guests(session, pms_room_type_id, first, last)
+        closed, out_of_order = pms_wanted(session, shop, pms_room_type_id, first, last)
+        guests = pms_guests(session, shop, pms_room_type_id, first, last)
     nights = _nights(first, last)
     guests = Counter({n: max(qlo_guests[n], guests[n]) for n in nights})
     hold_in_window, short = plan_holds(nights, total, closed, out_of_order, guests)
@@ -228,14 +211,15 @@ def _plan(factory: sessionmaker[Session], client: QloAppsClient, qlo: int, total
 
 
 def availability_diff(session_factory: sessionmaker[Session], client: QloAppsClient, shop: ShopConfig,
-                      pms_room_type_id: int, first: date, last: date) -> list[tuple[date, int, int, int]]:
+                      pms_room_type_id: PmsId, first: date, last: date) -> list[tuple[date, int, int, int]]:
     """(night, rooms held off sale now, rooms to hold, rooms guests keep from being held) where they differ; no writes."""
     with transaction(session_factory) as session:
         qlo = qloapps_room_type(session, shop, pms_room_type_id)
         total = _total_rooms(session, shop, qlo)
         order_id = session.scalar(select(QloAppsStopSellBlock.qloapps_order_id).where(
             QloAppsStopSellBlock.config_id == shop.id, QloAppsStopSellBlock.qloapps_room_type_id == qlo))
-    _order, held, target, short = _plan(session_factory, client, qlo, total, order_id, pms_room_type_id, first, last)
+    _order, held, target, short = _plan(session_factory, client, shop, qlo, total, order_id, pms_room_type_id, first,
+                                        last)
     return [(n, held.get(n, 0), target.get(n, 0), short.get(n, 0)) for n in _nights(first, last)
             if held.get(n, 0) != target.get(n, 0) or short.get(n, 0)]
 

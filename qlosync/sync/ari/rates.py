@@ -29,9 +29,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsRateRule, QloAppsRoomTypeMapping
-from qlosync.pms.builtin.tables import PmsRoomTypeRate
 from qlosync.db.session import transaction
 from qlosync.errors import PermanentError, TransientError
+from qlosync.pms import open_pms, shop_hotel
+from qlosync.pms.port import PmsId
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.models import FeaturePrice, FeaturePriceRequest
 from qlosync.states import LogLevel
@@ -79,7 +80,7 @@ class RatesResult:
     mismatches: list[NightDiff] = field(default_factory=list)
 
 
-def qloapps_room_type(session: Session, shop: ShopConfig, pms_room_type_id: int) -> int:
+def qloapps_room_type(session: Session, shop: ShopConfig, pms_room_type_id: PmsId) -> int:
     found = session.scalar(select(QloAppsRoomTypeMapping.qloapps_room_type_id).where(
         QloAppsRoomTypeMapping.config_id == shop.id, QloAppsRoomTypeMapping.pms_room_type_id == pms_room_type_id))
     if found is None:
@@ -88,10 +89,12 @@ def qloapps_room_type(session: Session, shop: ShopConfig, pms_room_type_id: int)
     return found
 
 
-def pms_prices(session: Session, pms_room_type_id: int, start: date, end: date) -> dict[date, Decimal]:
-    rows = session.execute(select(PmsRoomTypeRate.night, PmsRoomTypeRate.price).where(
-        PmsRoomTypeRate.room_type_id == pms_room_type_id, PmsRoomTypeRate.night >= start, PmsRoomTypeRate.night <= end))
-    return {night: Decimal(price).quantize(Decimal("0.01")) for night, price in rows}
+def pms_prices(session: Session, shop: ShopConfig, pms_room_type_id: PmsId, start: date,
+               end: date) -> dict[date, Decimal]:
+    """The PMS's price of each night start..end that has one, from the shop's PMS hotel."""
+    hotel = shop_hotel(open_pms(session), shop.pms_hotel_id)
+    return {night: price.quantize(Decimal("0.01")) for night, price in
+            hotel.rates(pms_room_type_id, start, end).items()}
 
 
 def _as_run(rule: FeaturePrice) -> Run:
@@ -148,15 +151,15 @@ def _compare(prices: dict[date, Decimal], owned: Sequence[Owned], others: Sequen
     return diffs
 
 
-def diff_rates(session: Session, client: QloAppsClient, shop: ShopConfig, pms_room_type_id: int, start: date,
+def diff_rates(session: Session, client: QloAppsClient, shop: ShopConfig, pms_room_type_id: PmsId, start: date,
                end: date) -> list[NightDiff]:
     """What differs between the PMS rates and qlosync's rules in QloApps; one request, no writes to QloApps."""
     qlo = qloapps_room_type(session, shop, pms_room_type_id)
     owned, others, _ = _owned_now(session, shop, qlo, client.get_feature_prices(qlo), record=False)
-    return _compare(pms_prices(session, pms_room_type_id, start, end), owned, others, start, end)
+    return _compare(pms_prices(session, shop, pms_room_type_id, start, end), owned, others, start, end)
 
 
-def push_rates(engine: Engine, client: QloAppsClient, shop: ShopConfig, pms_room_type_id: int, start: date,
+def push_rates(engine: Engine, client: QloAppsClient, shop: ShopConfig, pms_room_type_id: PmsId, start: date,
                end: date, *, lock_timeout_s: float = 15.0) -> RatesResult:
     """Make QloApps charge the PMS rates of one room type for nights start..end (inclusive)."""
     before = client.request_count
@@ -172,7 +175,7 @@ def push_rates(engine: Engine, client: QloAppsClient, shop: ShopConfig, pms_room
         window_from = min([start, *(o.run.date_from for o in relevant)])
         window_to = max([end, *(o.run.date_to for o in relevant)])
         with transaction(factory) as session:
-            prices = pms_prices(session, pms_room_type_id, window_from, window_to)
+            prices = pms_prices(session, shop, pms_room_type_id, window_from, window_to)
         wanted = plan(runs(prices), relevant)
         result = RatesResult(qlo, window_from, window_to, kept=len(wanted.keep), adopted=adopted)
         _send(factory, client, shop, qlo, wanted.create, wanted.update, wanted.delete, result)

@@ -14,18 +14,23 @@ name with the booking's (B17), which renames every older booking of the customer
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qlosync.db.models import QloAppsCustomerMapping
+from qlosync.pms.port import GuestState, PmsId
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.models import Customer, CustomerDetail
 from qlosync.db.guest_keys import PLACEHOLDER_DOMAIN, normalise_email, normalise_phone
 from qlosync.sync.outbound.mapper import PushRejected
-from qlosync.sync.pms_state import GuestState
 from qlosync.states import MatchMethod
+
+
+_PLAIN_ID = re.compile(r"^[A-Za-z0-9_-]{1,48}$")
 
 
 @dataclass(frozen=True)
@@ -38,11 +43,15 @@ class CustomerChoice:
     note: str | None = None  # set when the PMS name differs from a customer qlosync does not own
 
 
-def placeholder_email(guest_id: int) -> str:
+def placeholder_email(guest_id: PmsId) -> str:
+    """The same address for the same guest every time (a lost create is looked for by it)."""
+    # An e-mail's local part holds 64 characters of a few kinds; a PMS id may be any text.
+    if not _PLAIN_ID.match(guest_id):
+        guest_id = "h" + hashlib.sha256(guest_id.encode()).hexdigest()[:32]
     return f"pms-guest-{guest_id}@{PLACEHOLDER_DOMAIN}"
 
 
-def _mapped(session: Session, config_id: int, guest_id: int) -> list[tuple[int, str]]:
+def _mapped(session: Session, config_id: int, guest_id: PmsId) -> list[tuple[int, str]]:
     return [(int(a), str(b)) for a, b in session.execute(
         select(QloAppsCustomerMapping.qloapps_customer_id, QloAppsCustomerMapping.match_method)
         .where(QloAppsCustomerMapping.config_id == config_id, QloAppsCustomerMapping.pms_guest_id == guest_id)
@@ -50,9 +59,9 @@ def _mapped(session: Session, config_id: int, guest_id: int) -> list[tuple[int, 
     )]
 
 
-def owner_guests(session: Session, config_id: int, customer_id: int) -> list[tuple[int, str]]:
+def owner_guests(session: Session, config_id: int, customer_id: int) -> list[tuple[PmsId, str]]:
     """(guest id, method) of every PMS guest mapped to this QloApps customer."""
-    return [(int(a), str(b)) for a, b in session.execute(
+    return [(str(a), str(b)) for a, b in session.execute(
         select(QloAppsCustomerMapping.pms_guest_id, QloAppsCustomerMapping.match_method)
         .where(QloAppsCustomerMapping.config_id == config_id, QloAppsCustomerMapping.qloapps_customer_id == customer_id)
     )]

@@ -1,8 +1,9 @@
 """What the outbound actors and commands do, as plain functions of a Runtime (tests call these without a broker).
 
-A reservation belongs to the shop that already has its mapping, else to the one shop whose room-type
-mappings cover its lines (with a single configured shop, that shop: validation then names what is
-unmapped).
+A reservation is pushed to the shop of its PMS hotel: the shop that already has its mapping, else the one shop
+bound to the reservation's hotel (a shop that names no hotel is bound to the PMS's only hotel). A reservation of
+a hotel that no shop syncs is not pushed: the error says so. Rates and availability go to every shop that maps
+the room type, each through its own hotel.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TypeVar
 
@@ -18,11 +20,13 @@ from sqlalchemy.orm import Session
 
 from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsConfig, QloAppsReservationMapping, QloAppsRoomTypeMapping
-from qlosync.pms.builtin.tables import PmsReservation, PmsReservationLine
 from qlosync.errors import PermanentError
+from qlosync.pms import Pms, PmsId, open_pms
+from qlosync.pms.port import RoomTypeNotInHotel
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.runtime.context import Runtime
 from qlosync.settings import Settings
+from qlosync.states import PushAction
 from qlosync.sync.conflicts import Side, close_conflict
 from qlosync.sync.create_once import settle_window_of
 from qlosync.sync.outbound.mapper import PushRejected
@@ -36,27 +40,48 @@ R = TypeVar("R")
 
 
 class NoShopForReservation(PermanentError):
-    """No configured QloApps shop sells this reservation's room types."""
+    """No QloApps shop syncs the PMS hotel of this reservation (or several do and none maps it)."""
 
 
-def shop_name_for(session: Session, reservation_id: int) -> str:
+@dataclass(frozen=True)
+class _Shop:
+    name: str
+    pms_hotel_id: PmsId | None
+
+
+def _shops(session: Session) -> list[_Shop]:
+    return [_Shop(name, hotel) for name, hotel in session.execute(
+        select(QloAppsConfig.name, QloAppsConfig.pms_hotel_id).order_by(QloAppsConfig.name))]
+
+
+def shops_of_hotel(pms: Pms, shops: Sequence[_Shop], hotel_id: PmsId) -> list[str]:
+    """The shops bound to a hotel, enabled or not; a shop naming no hotel counts for the PMS's only one."""
+    only = None
+    if any(shop.pms_hotel_id is None for shop in shops):
+        hotels = pms.hotels()
+        only = hotels[0].id if len(hotels) == 1 else None
+    return [shop.name for shop in shops if (shop.pms_hotel_id if shop.pms_hotel_id is not None else only) == hotel_id]
+
+
+def shop_name_for(session: Session, reservation_id: PmsId) -> str | None:
+    """The shop a reservation is pushed to; None when the PMS has no such reservation (nothing to push)."""
     mapped = session.scalar(select(QloAppsConfig.name).join(
         QloAppsReservationMapping, QloAppsReservationMapping.config_id == QloAppsConfig.id).where(
         QloAppsReservationMapping.pms_reservation_id == reservation_id))
     if mapped is not None:
         return mapped
-    names = set(session.scalars(
-        select(QloAppsConfig.name).join(QloAppsRoomTypeMapping, QloAppsRoomTypeMapping.config_id == QloAppsConfig.id)
-        .join(PmsReservationLine, PmsReservationLine.room_type_id == QloAppsRoomTypeMapping.pms_room_type_id)
-        .where(PmsReservationLine.reservation_id == reservation_id)))
+    pms = open_pms(session)
+    hotel_id = pms.hotels_of_reservations([reservation_id]).get(reservation_id)
+    if hotel_id is None:
+        return None
+    names = shops_of_hotel(pms, _shops(session), hotel_id)
     if len(names) == 1:
-        return names.pop()
-    if len(names) > 1:
-        raise NoShopForReservation(f"reservation {reservation_id} has room types of several shops: {sorted(names)}")
-    every = list(session.scalars(select(QloAppsConfig.name)))
-    if len(every) == 1:
-        return every[0]
-    raise NoShopForReservation(f"no QloApps shop maps the room types of reservation {reservation_id}")
+        return names[0]
+    if names:
+        raise NoShopForReservation(f"reservation {reservation_id} is in PMS hotel {hotel_id}, which several QloApps "
+                                   f"shops sync ({', '.join(names)}), and none of them has it yet")
+    raise NoShopForReservation(f"reservation {reservation_id} is in PMS hotel {hotel_id}, which no QloApps shop "
+                               f"syncs: not pushed (`qlosync shops set NAME --pms-hotel {hotel_id}`)")
 
 
 @contextmanager
@@ -65,7 +90,7 @@ def push_deps(settings: Settings, engine: Engine, shop: ShopConfig) -> Iterator[
         yield PushDeps(engine=engine, client=client, shop=shop, options=PushOptions.from_settings(settings))
 
 
-def push(runtime: Runtime, reservation_id: int, mapping_ids: Sequence[int] = (), *,
+def push(runtime: Runtime, reservation_id: PmsId, mapping_ids: Sequence[int] = (), *,
          prefer: Side | None = None) -> list[PushResult]:
     """Push one reservation (or cancel what a deleted one left in QloApps) to its shop."""
     with runtime.transaction() as session:
@@ -77,6 +102,8 @@ def push(runtime: Runtime, reservation_id: int, mapping_ids: Sequence[int] = (),
                 return []
         else:
             name = shop_name_for(session, reservation_id)
+            if name is None:
+                return [PushResult(PushAction.SKIPPED, reservation_id, note="the reservation no longer exists")]
     shop = load_shop_config(runtime.settings, runtime.session_factory, name)
     if not shop.sync_enabled:
         # Not lost: flagged, and `qlosync push --failed` sends it once sync is on again.
@@ -86,17 +113,16 @@ def push(runtime: Runtime, reservation_id: int, mapping_ids: Sequence[int] = (),
         raise refused
     with push_deps(runtime.settings, runtime.engine, shop) as deps:
         if mapping_ids:
-            return cancel_deleted(deps, mapping_ids)
+            return cancel_deleted(deps, mapping_ids, reservation_id)
         return [push_reservation(deps, reservation_id, prefer=prefer)]
 
 
-def missing_reservations(session: Session, reservation_ids: Sequence[int]) -> set[int]:
+def missing_reservations(session: Session, reservation_ids: Sequence[PmsId]) -> set[PmsId]:
     """Which of these ids no PMS reservation has (a push by hand of one is a mistake, not a skip)."""
-    found = set(session.scalars(select(PmsReservation.id).where(PmsReservation.id.in_(list(reservation_ids)))))
-    return set(reservation_ids) - found
+    return set(reservation_ids) - set(open_pms(session).hotels_of_reservations(reservation_ids))
 
 
-def flagged_reservations(session: Session) -> list[int]:
+def flagged_reservations(session: Session) -> list[PmsId]:
     """Reservations whose last push was refused (shown by status; `qlosync push --failed` retries them)."""
     return list(session.scalars(select(QloAppsReservationMapping.pms_reservation_id).where(
         QloAppsReservationMapping.push_error.is_not(None), QloAppsReservationMapping.pms_reservation_id.is_not(None))
@@ -117,7 +143,7 @@ def resolve_conflict(runtime: Runtime, conflict_id: int, keep: Side) -> PushResu
     return push(runtime, reservation_id, prefer=keep)[0]
 
 
-def rate_shops(session: Session, pms_room_type_id: int) -> list[str]:
+def rate_shops(session: Session, pms_room_type_id: PmsId) -> list[str]:
     """The enabled shops that sell this PMS room type (its rates go to each)."""
     return list(session.scalars(
         select(QloAppsConfig.name).join(QloAppsRoomTypeMapping, QloAppsRoomTypeMapping.config_id == QloAppsConfig.id)
@@ -125,29 +151,42 @@ def rate_shops(session: Session, pms_room_type_id: int) -> list[str]:
         .order_by(QloAppsConfig.name)))
 
 
-def _for_each_shop_selling(runtime: Runtime, pms_room_type_id: int, what: str,
+def _for_each_shop_selling(runtime: Runtime, pms_room_type_id: PmsId, what: str,
                            push: Callable[[ShopConfig, QloAppsClient], R]) -> list[R]:
-    """Run *push* for every enabled shop that sells the PMS room type, each with its own client."""
+    """Run *push* for every enabled shop that sells the PMS room type, each with its own client and hotel.
+
+    A shop whose hotel has no such room type (its mapping names another hotel's) does not stop the others:
+    its error is raised once they are done.
+    """
     with runtime.transaction() as session:
         names = rate_shops(session, pms_room_type_id)
     if not names:
         logger.info("%s of PMS room type %s: no enabled shop sells it; nothing pushed.", what, pms_room_type_id,
                     extra={"action": "push_skipped"})
-    results = []
+    results, misplaced = [], []
     for name in names:
         shop = load_shop_config(runtime.settings, runtime.session_factory, name)
         with open_client(runtime.settings, shop, runtime.engine) as client:
-            results.append(push(shop, client))
+            try:
+                results.append(push(shop, client))
+            except RoomTypeNotInHotel as exc:
+                logger.error("%s of PMS room type %s for QloApps shop %r: %s.", what, pms_room_type_id, name, exc,
+                             extra={"action": "push_refused"})
+                misplaced.append(f"shop {name!r}: {exc}")
+    if misplaced:
+        raise RoomTypeNotInHotel(f"{what} of PMS room type {pms_room_type_id} not pushed to every shop that maps it "
+                                 f"({'; '.join(misplaced)}): map the shop's room types to its own hotel's")
     return results
 
 
-def push_rates_job(runtime: Runtime, pms_room_type_id: int, start: date, end: date) -> list[RatesResult]:
+def push_rates_job(runtime: Runtime, pms_room_type_id: PmsId, start: date, end: date) -> list[RatesResult]:
     """Push one PMS room type's rates for nights start..end to every enabled shop that sells it."""
     return _for_each_shop_selling(runtime, pms_room_type_id, "Rates", lambda shop, client: push_rates(
         runtime.engine, client, shop, pms_room_type_id, start, end))
 
 
-def push_availability_job(runtime: Runtime, pms_room_type_id: int, start: date, end: date) -> list[AvailabilityResult]:
+def push_availability_job(runtime: Runtime, pms_room_type_id: PmsId, start: date,
+                          end: date) -> list[AvailabilityResult]:
     """Hold off sale, in every enabled shop that sells the room type, what the PMS closed or has out of order."""
     settle_after = settle_window_of(runtime.settings)
     return _for_each_shop_selling(runtime, pms_room_type_id, "Availability",
@@ -155,7 +194,7 @@ def push_availability_job(runtime: Runtime, pms_room_type_id: int, start: date, 
                                                                          start, end, settle_after=settle_after))
 
 
-def rate_reconciliations(session: Session, today: date, days: int) -> list[tuple[int, date, date]]:
+def rate_reconciliations(session: Session, today: date, days: int) -> list[tuple[PmsId, date, date]]:
     """(PMS room type, first night, last night) for every room type an enabled shop sells: the daily check of
     rates and availability."""
     room_types = sorted(set(session.scalars(

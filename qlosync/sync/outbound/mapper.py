@@ -1,7 +1,7 @@
 """PMS reservation → QloApps booking request, and the checks before sending.
 
-Pure functions over :class:`~qlosync.sync.pms_state.PmsState` (the PMS side and its content hash, shared
-with inbound sync), so tests can check what would be sent without HTTP.
+Pure functions over the port's :class:`~qlosync.pms.port.PmsState` (a reservation as the PMS has it now),
+so tests can check what would be sent without HTTP. PMS ids are the PMS's opaque text; QloApps ids are ints.
 """
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping
 from datetime import date
 
-from qlosync.pms.builtin.tables import PmsRoomType
 from qlosync.errors import PermanentError
+from qlosync.pms.port import PmsId, PmsState, RoomType
 from qlosync.qloapps import bodies
 from qlosync.qloapps.errors import QloAppsInvalidRequest
-from qlosync.sync.pms_state import PmsState
 from qlosync.states import ReservationStatus
 from qlosync.sync.push_token import with_token
 from qlosync.qloapps.models import (
@@ -39,8 +38,8 @@ class PushRejected(PermanentError):
     """The reservation cannot be sent to QloApps as it is; the reason says what to fix in the PMS."""
 
 
-def validate(state: PmsState, room_types: Mapping[int, int], limits: Mapping[int, PmsRoomType], *, today: date,
-             pushed_line_ids: Collection[int] = ()) -> None:
+def validate(state: PmsState, room_types: Mapping[PmsId, int], limits: Mapping[PmsId, RoomType], *, today: date,
+             pushed_line_ids: Collection[PmsId] = ()) -> None:
     """Refuse what QloApps would store wrongly or answer with an empty 500 / a 200 "Fatal error" (B15-B18).
 
     Lines already in QloApps (``pushed_line_ids``) may have begun in the past (a guest in house); a new
@@ -88,7 +87,8 @@ def booking_statuses(state: PmsState) -> tuple[int, int | None]:
     return BOOKING_STATUS_AWAITING, PAYMENT_STATUS_AWAITING
 
 
-def room_type_lines(state: PmsState, room_types: Mapping[int, int], rooms: Mapping[int, int]) -> tuple[RoomTypeRequest, ...]:
+def room_type_lines(state: PmsState, room_types: Mapping[PmsId, int],
+                    rooms: Mapping[PmsId, int]) -> tuple[RoomTypeRequest, ...]:
     """The complete room list, grouped by QloApps room type and stay; rooms pinned where the PMS chose one."""
     groups: dict[tuple[int, date, date], list[RoomRequest]] = defaultdict(list)
     for line in state.lines:
@@ -103,8 +103,8 @@ def room_type_lines(state: PmsState, room_types: Mapping[int, int], rooms: Mappi
                  for (rt, checkin, checkout), rs in sorted(groups.items()))
 
 
-def booking_request(state: PmsState, *, id_hotel: int, customer: CustomerDetail, room_types: Mapping[int, int],
-                    rooms: Mapping[int, int], order_id: int | None = None, token: str | None = None,
+def booking_request(state: PmsState, *, id_hotel: int, customer: CustomerDetail, room_types: Mapping[PmsId, int],
+                    rooms: Mapping[PmsId, int], order_id: int | None = None, token: str | None = None,
                     currency: str = "USD") -> BookingRequest:
     """A POST (order_id None: carries the token in ``source``) or the full PUT of an existing booking (B23)."""
     booking_status, payment_status = booking_statuses(state)

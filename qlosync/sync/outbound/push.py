@@ -36,9 +36,10 @@ from qlosync.db.models import (
     QloAppsRoomTypeMapping,
     QloAppsStopSellBlock,
 )
-from qlosync.pms.builtin.tables import PmsRoomType
 from qlosync.db.session import transaction
 from qlosync.errors import PermanentError
+from qlosync.pms import HotelPms, open_pms, shop_hotel
+from qlosync.pms.port import LineState, PmsId, PmsState, RoomType
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.errors import QloAppsInvalidRequest, QloAppsValidationError
 from qlosync.qloapps.models import STATE_CANCELLED, STATE_REFUNDED, BookingSnapshot, Order, RoomBooking
@@ -51,7 +52,7 @@ from qlosync.sync.inbound.apply import Catalog, apply_snapshot
 from qlosync.sync.locks import held_lock
 from qlosync.sync.inbound.mapper import ORDER_STATE_TO_STATUS, content_hash, map_snapshot
 from qlosync.sync.outbound.mapper import PushRejected, booking_request, validate
-from qlosync.sync.pms_state import LineState, PmsState, load_state, pms_state_hash
+from qlosync.sync.pms_state import pms_state_hash
 from qlosync.sync.push_token import new_token
 from qlosync.sync.sync_log import sync_log
 from qlosync.sync.currencies import ShopCurrencies
@@ -95,7 +96,7 @@ class PushResult:
     """What a push did, and in which QloApps order."""
 
     action: PushAction
-    reservation_id: int
+    reservation_id: PmsId
     qloapps_order_id: int | None = None
     requests: int = 0
     note: str | None = None
@@ -121,13 +122,33 @@ class _Context:
     state: PmsState
     known: _Known
     digest: str
-    room_types: dict[int, int]  # PMS room type -> QloApps room type
-    rooms: dict[int, int]  # PMS room -> QloApps room
-    limits: dict[int, PmsRoomType]
-    pushed_line_ids: frozenset[int]
+    room_types: dict[PmsId, int]  # PMS room type -> QloApps room type
+    rooms: dict[PmsId, int]  # PMS room -> QloApps room
+    limits: dict[PmsId, RoomType]
+    pushed_line_ids: frozenset[PmsId]
 
 
-def push_reservation(deps: PushDeps, reservation_id: int, *, prefer: Side | None = None) -> PushResult:
+def hotel_of(session: Session, shop: ShopConfig) -> HotelPms:
+    """The PMS hotel the shop syncs: what a push reads its reservations from."""
+    return shop_hotel(open_pms(session), shop.pms_hotel_id)
+
+
+def current_state(session: Session, shop: ShopConfig, reservation_id: PmsId) -> PmsState | None:
+    """The reservation as the shop's PMS hotel has it now; None once the PMS has none with that id.
+
+    A reservation of another hotel is refused: pushed here, it would sell the other hotel's rooms.
+    """
+    hotel = hotel_of(session, shop)
+    state = hotel.reservation_states([reservation_id]).get(reservation_id)
+    if state is None:
+        elsewhere = open_pms(session).hotels_of_reservations([reservation_id]).get(reservation_id)
+        if elsewhere is not None:
+            raise PushRejected(f"reservation {reservation_id} is in PMS hotel {elsewhere}, not in hotel "
+                               f"{hotel.hotel_id} that QloApps shop {shop.name!r} syncs")
+    return state
+
+
+def push_reservation(deps: PushDeps, reservation_id: PmsId, *, prefer: Side | None = None) -> PushResult:
     """Bring QloApps in line with one PMS reservation; ``prefer`` forces a side (resolving a conflict)."""
     before = deps.client.request_count
     with held_lock(deps.engine, "pms-reservation", reservation_id, timeout_s=deps.options.lock_timeout_s) as connection:
@@ -140,7 +161,7 @@ def push_reservation(deps: PushDeps, reservation_id: int, *, prefer: Side | None
     return replace(result, requests=deps.client.request_count - before)
 
 
-def _push(deps: PushDeps, factory: sessionmaker[Session], reservation_id: int, prefer: Side | None) -> PushResult:
+def _push(deps: PushDeps, factory: sessionmaker[Session], reservation_id: PmsId, prefer: Side | None) -> PushResult:
     with transaction(factory) as session:
         ctx = _context(session, deps.shop, reservation_id)
     if ctx is None:
@@ -161,8 +182,8 @@ def _push(deps: PushDeps, factory: sessionmaker[Session], reservation_id: int, p
     return _update(deps, factory, ctx, order_id, action, prefer)
 
 
-def _context(session: Session, shop: ShopConfig, reservation_id: int) -> _Context | None:
-    state = load_state(session, reservation_id)
+def _context(session: Session, shop: ShopConfig, reservation_id: PmsId) -> _Context | None:
+    state = current_state(session, shop, reservation_id)
     if state is None:
         return None
     mapping = session.scalars(select(QloAppsReservationMapping).where(
@@ -178,8 +199,8 @@ def _context(session: Session, shop: ShopConfig, reservation_id: int) -> _Contex
     rooms = {pms: qlo for qlo, pms in session.execute(
         select(QloAppsRoomMapping.qloapps_room_id, QloAppsRoomMapping.pms_room_id)
         .where(QloAppsRoomMapping.config_id == shop.id))}
-    limits = {t.id: t for t in session.scalars(select(PmsRoomType).where(
-        PmsRoomType.id.in_({line.room_type_id for line in state.lines})))}
+    wanted = {line.room_type_id for line in state.lines}
+    limits = {t.id: t for t in hotel_of(session, shop).room_types() if t.id in wanted}
     pushed = frozenset(session.scalars(select(QloAppsRoomLineMapping.pms_reservation_line_id).where(
         QloAppsRoomLineMapping.pms_reservation_line_id.in_([line.id for line in state.lines]))))
     return _Context(state, known, pms_state_hash(state), room_types, rooms, limits, pushed)
@@ -273,7 +294,7 @@ def _release_stop_sell(deps: PushDeps, factory: sessionmaker[Session], ctx: _Con
     with transaction(factory) as session:
         held = set(session.scalars(select(QloAppsStopSellBlock.qloapps_room_type_id).where(
             QloAppsStopSellBlock.config_id == deps.shop.id, QloAppsStopSellBlock.qloapps_order_id.is_not(None))))
-    stays: dict[int, list[LineState]] = {}
+    stays: dict[PmsId, list[LineState]] = {}
     for line in ctx.state.lines:
         if ctx.room_types.get(line.room_type_id) in held:
             stays.setdefault(line.room_type_id, []).append(line)
@@ -320,8 +341,8 @@ def _record(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order
     return PushResult(action, state.reservation_id, order_id)
 
 
-def match_lines(lines: Sequence[LineState], room_bookings: Sequence[RoomBooking], room_types: Mapping[int, int],
-                rooms: Mapping[int, int]) -> list[tuple[LineState, RoomBooking]]:
+def match_lines(lines: Sequence[LineState], room_bookings: Sequence[RoomBooking], room_types: Mapping[PmsId, int],
+                rooms: Mapping[PmsId, int]) -> list[tuple[LineState, RoomBooking]]:
     """Pair PMS lines with QloApps room lines of the same room type and stay, the same room first."""
     free = sorted(room_bookings, key=lambda rb: rb.id)
     pairs = []
@@ -336,7 +357,7 @@ def match_lines(lines: Sequence[LineState], room_bookings: Sequence[RoomBooking]
     return pairs
 
 
-def already_like_pms(snapshot: BookingSnapshot, state: PmsState, room_types: Mapping[int, int]) -> bool:
+def already_like_pms(snapshot: BookingSnapshot, state: PmsState, room_types: Mapping[PmsId, int]) -> bool:
     """QloApps already holds the PMS version (status, and every room line's type, stay, occupancy and price).
 
     Its change is then our own earlier write whose answer was lost, not a change made on the website.
@@ -359,7 +380,8 @@ def _pull_into_pms(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context
         # weigh both sides again by the shop's strategy (with `manual` it would open a new conflict, with
         # `pms_wins` keep the PMS) nor skip it as already synced.
         mapping = _mapping_for_update(session, deps.shop, ctx.state.reservation_id)
-        current = load_state(session, ctx.state.reservation_id)
+        current = hotel_of(session, deps.shop).reservation_states([ctx.state.reservation_id]).get(
+            ctx.state.reservation_id)
         if current is not None:
             mapping.pms_hash = pms_state_hash(current)
         mapping.qloapps_hash = None
@@ -382,7 +404,7 @@ def _open_conflict(factory: sessionmaker[Session], shop: ShopConfig, ctx: _Conte
     return PushResult(PushAction.CONFLICT, ctx.state.reservation_id, order.id, note=f"conflict {conflict.id}")
 
 
-def _mapping_for_update(session: Session, shop: ShopConfig, reservation_id: int) -> QloAppsReservationMapping:
+def _mapping_for_update(session: Session, shop: ShopConfig, reservation_id: PmsId) -> QloAppsReservationMapping:
     mapping = session.scalars(select(QloAppsReservationMapping).where(
         QloAppsReservationMapping.pms_reservation_id == reservation_id).with_for_update()).one_or_none()
     if mapping is None:
@@ -393,7 +415,7 @@ def _mapping_for_update(session: Session, shop: ShopConfig, reservation_id: int)
     return mapping
 
 
-def _remember_customer(session: Session, config_id: int, customer_id: int, guest_id: int, method: str) -> None:
+def _remember_customer(session: Session, config_id: int, customer_id: int, guest_id: PmsId, method: str) -> None:
     exists = session.scalar(select(QloAppsCustomerMapping.id).where(
         QloAppsCustomerMapping.config_id == config_id, QloAppsCustomerMapping.qloapps_customer_id == customer_id))
     if exists is None:
@@ -401,11 +423,11 @@ def _remember_customer(session: Session, config_id: int, customer_id: int, guest
                                            match_method=method))
 
 
-def flag_refused(factory: sessionmaker[Session], shop: ShopConfig, reservation_id: int, exc: Exception) -> None:
+def flag_refused(factory: sessionmaker[Session], shop: ShopConfig, reservation_id: PmsId, exc: Exception) -> None:
     """Keep the reason a push was refused on the reservation's mapping, for status, until a push succeeds."""
     reason = f"{type(exc).__name__}: {exc}"[:2000]
     with transaction(factory) as session:
-        if load_state(session, reservation_id) is None:
+        if reservation_id not in open_pms(session).hotels_of_reservations([reservation_id]):
             return
         mapping = _mapping_for_update(session, shop, reservation_id)
         mapping.push_error, mapping.push_error_at = reason, datetime.now(UTC)
@@ -419,15 +441,16 @@ def _clear_error(factory: sessionmaker[Session], known: _Known) -> None:
                         .values(push_error=None, push_error_at=None))
 
 
-def _forget_attempt(factory: sessionmaker[Session], reservation_id: int) -> None:
+def _forget_attempt(factory: sessionmaker[Session], reservation_id: PmsId) -> None:
     with transaction(factory) as session:
         session.execute(update(QloAppsReservationMapping)
                         .where(QloAppsReservationMapping.pms_reservation_id == reservation_id)
                         .values(push_attempted_at=None))
 
 
-def cancel_deleted(deps: PushDeps, mapping_ids: Sequence[int]) -> list[PushResult]:
-    """A PMS reservation row was deleted: cancel the QloApps bookings its mappings point at."""
+def cancel_deleted(deps: PushDeps, mapping_ids: Sequence[int], reservation_id: PmsId = "") -> list[PushResult]:
+    """A PMS reservation was deleted: cancel the QloApps bookings its mappings (their ids kept by the change
+    capture, their link to it gone) point at."""
     results = []
     for mapping_id in mapping_ids:
         with held_lock(deps.engine, "reservation-mapping", mapping_id, timeout_s=deps.options.lock_timeout_s) as conn:
@@ -450,5 +473,5 @@ def cancel_deleted(deps: PushDeps, mapping_ids: Sequence[int]) -> list[PushResul
                     mapping.qloapps_date_upd = snapshot[0].order.date_upd
                 mapping.last_synced_at = datetime.now(UTC)
                 sync_log(session, deps.shop, LogLevel.INFO, order_id, f"pushed_{action}", "the PMS reservation was deleted")
-            results.append(PushResult(action, 0, order_id))
+            results.append(PushResult(action, reservation_id, order_id))
     return results

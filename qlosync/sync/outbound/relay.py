@@ -1,11 +1,12 @@
 """The outbox relay: PMS changes reach ``qloapps.outbound`` about as soon as they commit.
 
-A relay LISTENs on ``qlosync_outbox`` (the capture triggers NOTIFY at commit), and on every wake-up,
-and at least every ``poll_interval_s`` in case a notification was missed (a dropped connection, a row
-written by hand), it claims unsent rows, publishes one message per reservation (rows coalesced) and
-marks the rows sent in the same transaction, after RabbitMQ confirmed every publish. A relay that dies
-between the confirm and the commit leaves the rows unsent: they are published again, and the push is
-idempotent. Several relays may run at once: claims use ``FOR UPDATE SKIP LOCKED``.
+The PMS's change feed (``open_pms(session).changes``) captures changes in the writer's transaction and
+announces them on a PostgreSQL channel. A relay LISTENs on it, and on every wake-up, and at least every
+``poll_interval_s`` in case a notification was missed (a dropped connection, a row written by hand), it
+claims the captured changes, publishes one message per change (a reservation's, or a room type's rates or
+availability, coalesced) and marks them sent in the same transaction, after RabbitMQ confirmed every publish.
+A relay that dies between the confirm and the commit leaves them unsent: they are published again, and the
+push is idempotent. Several relays may run at once: a claim skips what another relay holds.
 
 It runs as its own process, ``qlosync relay`` (one or more per deployment), so a stuck broker
 connection or a slow database never holds up the workers, and it is supervised like them.
@@ -20,17 +21,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
+from psycopg import sql
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db.session import transaction
+from qlosync.pms import open_pms
+from qlosync.pms.port import CapturedChange
 from qlosync.runtime import metrics
 from qlosync.runtime.heartbeat import Heartbeat
-from qlosync.sync.outbox import CHANNEL, OutboxMessage, claim, mark_published
 
 logger = logging.getLogger(__name__)
 
-Publish = Callable[[OutboxMessage], None]
+Publish = Callable[[CapturedChange], None]
 
 
 @dataclass
@@ -47,13 +50,14 @@ def relay_once(session_factory: sessionmaker[Session], publish: Publish, *, batc
     sent = 0
     while True:
         with transaction(session_factory) as session:
-            groups = claim(session, batch)
+            feed = open_pms(session).changes
+            groups = feed.claim(batch)
             if not groups:
                 return sent
             for group in groups:
                 publish(group)  # raises on a nack or a lost connection: the rows stay unsent
             row_ids = [row_id for group in groups for row_id in group.row_ids]
-            mark_published(session, row_ids)
+            feed.mark_published(row_ids)
         sent += len(groups)
         counters.messages += len(groups)
         counters.rows += len(row_ids)
@@ -62,10 +66,16 @@ def relay_once(session_factory: sessionmaker[Session], publish: Publish, *, batc
             heartbeat.done(len(row_ids))
 
 
-def _listen(engine: Engine) -> psycopg.Connection:
+def change_channel(session_factory: sessionmaker[Session]) -> str:
+    """The channel the PMS announces captured changes on (no query: the adapter knows it)."""
+    with session_factory() as session:
+        return open_pms(session).changes.channel
+
+
+def _listen(engine: Engine, channel: str) -> psycopg.Connection:
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     connection = psycopg.connect(dsn, autocommit=True, connect_timeout=5)
-    connection.execute(f"LISTEN {CHANNEL}")
+    connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
     return connection
 
 
@@ -90,12 +100,13 @@ def run_relay(engine: Engine, session_factory: sessionmaker[Session], publish: P
     counters = counters or RelayCounters()
     if heartbeat is not None:
         heartbeat.start()
+    channel = change_channel(session_factory)
     listener: psycopg.Connection | None = None
     failures = 0
     while not stop.is_set():
         try:
             if listener is None:
-                listener = _listen(engine)
+                listener = _listen(engine, channel)
             relay_once(session_factory, publish, batch=batch, counters=counters, heartbeat=heartbeat)
             failures = 0
             _wait_for_commit(listener, poll_interval_s, stop)
