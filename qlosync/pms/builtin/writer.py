@@ -125,8 +125,8 @@ def write_reservations(session: Session, hotel_id: PmsId, writes: Sequence[Reser
         if fresh:
             cursor.executemany(_INSERT_RESERVATION, [_reservation_row(writes[i], hotel, None) for i in fresh],
                                returning=True)
-            for i, key in zip(fresh, returned_ids(cursor), strict=True):
-                keys[i] = key
+            for i, new_key in zip(fresh, returned_ids(cursor), strict=True):
+                keys[i] = new_key
         reservation_keys = [k for k in keys if k is not None]
         assert len(reservation_keys) == len(writes)
         overwritten = [_reservation_row(w, hotel, k) for w, k in zip(writes, keys, strict=True) if w.id is not None]
@@ -136,15 +136,17 @@ def write_reservations(session: Session, hotel_id: PmsId, writes: Sequence[Reser
         # Lines: the ones listed by id are overwritten (they must be the reservation's), the rest of the
         # reservation's lines removed, the ones without an id added.
         line_keys: list[list[int | None]] = []
-        updates, inserts, gone = [], [], []
+        updates: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        gone: list[int] = []
         for write, reservation in zip(writes, reservation_keys, strict=True):
             listed = [None if line.id is None else _key(line.id, "reservation line") for line in write.lines]
             kept = {k for k in listed if k is not None}
             if len(kept) != sum(k is not None for k in listed) or not kept <= lines_now.get(reservation, set()):
                 raise NotInHotel(f"reservation {reservation} has not the lines {sorted(kept)}, or lists one twice")
             gone.extend(sorted(lines_now.get(reservation, set()) - kept))
-            for line, key in zip(write.lines, listed, strict=True):
-                (updates if key is not None else inserts).append(_line_row(line, reservation, key))
+            for line, line_key in zip(write.lines, listed, strict=True):
+                (updates if line_key is not None else inserts).append(_line_row(line, reservation, line_key))
             line_keys.append(listed)
         if gone:
             cursor.execute(_DELETE_LINES, (gone,))

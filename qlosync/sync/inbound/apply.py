@@ -260,7 +260,10 @@ def _record(session: Session, shop: ShopConfig, todo: Sequence[_Pending], writte
     that exist are ORM rows already loaded (and locked) by the page.
     """
     now = datetime.now(UTC)
-    new_mappings, line_rows, log_rows, results = [], [], [], []
+    new_mappings: list[tuple[object, ...]] = []
+    line_rows: list[tuple[object, ...]] = []
+    log_rows: list[tuple[object, ...]] = []
+    results: list[ApplyResult] = []
     for pending, state in zip(todo, written, strict=True):
         order_id, match, mapping = pending.snapshot.id, matches[pending.snapshot.id], pending.mapping
         pms_hash = pms_state_hash(state)
