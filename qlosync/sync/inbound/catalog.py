@@ -142,7 +142,7 @@ def set_room_type_mapping(
     pms = next((t for t in hotel_types if t.id == pms_room_type), None) \
         or next((t for t in hotel_types if t.code == pms_room_type), None)
     if pms is None:
-        raise MappingError(f"the shop's PMS hotel has no room type with id or code {pms_room_type!r}")
+        raise MappingError(f"no PMS room type with id or code {pms_room_type!r}")  # in the shop's PMS hotel
     taken = session.scalars(
         select(QloAppsRoomTypeMapping).where(
             QloAppsRoomTypeMapping.config_id == shop.id,
