@@ -111,6 +111,24 @@ def _guests(cursor: psycopg.Cursor[Any], hotel: int, writes: Sequence[Reservatio
     return guests
 
 
+def _listed_lines(writes: Sequence[ReservationWrite], keys: Sequence[int | None],
+                  lines_now: dict[int, set[int]]) -> tuple[list[list[int | None]], list[int]]:
+    """Each write's line keys (None: a new line), and the lines to delete; checked before anything is written.
+
+    A line listed by id must be one of its reservation's; the reservation's lines not listed are removed.
+    """
+    listed_all, gone = [], []
+    for write, key in zip(writes, keys, strict=True):
+        listed = [None if line.id is None else _key(line.id, "reservation line") for line in write.lines]
+        kept = [k for k in listed if k is not None]
+        now = lines_now.get(key, set()) if key is not None else set()
+        if len(set(kept)) != len(kept) or not set(kept) <= now:
+            raise NotInHotel(f"reservation {write.id or '(new)'} has not the lines {kept}, or lists one twice")
+        gone.extend(sorted(now - set(kept)))
+        listed_all.append(listed)
+    return listed_all, gone
+
+
 def write_reservations(session: Session, hotel_id: PmsId, writes: Sequence[ReservationWrite]) -> list[PmsState]:
     """Create (``id`` None) or overwrite the page's reservations; their states, in order, lines as written."""
     if not writes:
@@ -120,6 +138,7 @@ def write_reservations(session: Session, hotel_id: PmsId, writes: Sequence[Reser
     with raw_cursor(session) as cursor:
         lines_now = _lock(cursor, hotel, [k for k in keys if k is not None])
         guests = _guests(cursor, hotel, writes)
+        line_keys, gone = _listed_lines(writes, keys, lines_now)
 
         fresh = [i for i, key in enumerate(keys) if key is None]
         if fresh:
@@ -133,26 +152,14 @@ def write_reservations(session: Session, hotel_id: PmsId, writes: Sequence[Reser
         if overwritten:
             cursor.executemany(_UPDATE_RESERVATION, overwritten)
 
-        # Lines: the ones listed by id are overwritten (they must be the reservation's), the rest of the
-        # reservation's lines removed, the ones without an id added.
-        line_keys: list[list[int | None]] = []
-        updates: list[dict[str, Any]] = []
-        inserts: list[dict[str, Any]] = []
-        gone: list[int] = []
-        for write, reservation in zip(writes, reservation_keys, strict=True):
-            listed = [None if line.id is None else _key(line.id, "reservation line") for line in write.lines]
-            kept = {k for k in listed if k is not None}
-            if len(kept) != sum(k is not None for k in listed) or not kept <= lines_now.get(reservation, set()):
-                raise NotInHotel(f"reservation {reservation} has not the lines {sorted(kept)}, or lists one twice")
-            gone.extend(sorted(lines_now.get(reservation, set()) - kept))
-            for line, line_key in zip(write.lines, listed, strict=True):
-                (updates if line_key is not None else inserts).append(_line_row(line, reservation, line_key))
-            line_keys.append(listed)
         if gone:
             cursor.execute(_DELETE_LINES, (gone,))
-        if updates:
+        rows = [(_line_row(line, reservation, line_key), line_key is None)
+                for write, reservation, listed in zip(writes, reservation_keys, line_keys, strict=True)
+                for line, line_key in zip(write.lines, listed, strict=True)]
+        if updates := [row for row, new in rows if not new]:
             cursor.executemany(_UPDATE_LINE, updates)
-        if inserts:
+        if inserts := [row for row, new in rows if new]:
             cursor.executemany(_INSERT_LINE, inserts, returning=True)
             new_keys = iter(returned_ids(cursor))
             line_keys = [[next(new_keys) if k is None else k for k in listed] for listed in line_keys]
