@@ -211,7 +211,7 @@ class Requeued(BaseModel):
 
 
 class PmsRoomTypeRef(BaseModel):
-    id: int
+    id: str = Field(description="The PMS's id of the room type: opaque text (the built-in PMS's are digits)")
     code: str
     name: str
 

@@ -13,6 +13,8 @@ trimmed and only A-Z are lowercased (PostgreSQL's ``lower()`` follows the server
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
 
 _SPACE = " \t\n\r\f\v"
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -49,3 +51,43 @@ def normalise_phone(phone: str | None) -> str | None:
     if len(digits) < MIN_PHONE_DIGITS:
         return None
     return ("+" if phone.lstrip(_SPACE).startswith("+") else "") + digits
+
+
+def usable_email(email: str | None) -> str | None:
+    """The normalised address, or None when there is none worth matching or keeping."""
+    normalised = normalise_email(email)
+    # The placeholder a push gives an e-mail-less guest says nothing about the person.
+    if normalised is None or normalised.endswith("@" + PLACEHOLDER_DOMAIN):
+        return None
+    return normalised
+
+
+class Named(Protocol):
+    """A guest as the e-mail rule sees it: a PMS row or a port Guest alike."""
+
+    @property
+    def first_name(self) -> str: ...
+
+    @property
+    def last_name(self) -> str: ...
+
+
+N = TypeVar("N", bound=Named)
+
+
+def same_name(guest: Named, first_name: str, last_name: str) -> bool:
+    return (
+        guest.first_name.strip().casefold() == first_name.strip().casefold()
+        and guest.last_name.strip().casefold() == last_name.strip().casefold()
+    )
+
+
+def pick_by_email(guests: Sequence[N], first_name: str, last_name: str) -> N | None:
+    """Of the guests sharing an address (a family, an agency), the first with this name, else the first.
+
+    The one e-mail rule: inbound matching (qlosync.sync.inbound.guests) and the built-in PMS's own
+    find-or-create (qlosync.pms.builtin.reservations) both call it.
+    """
+    named = [g for g in guests if same_name(g, first_name, last_name)]
+    candidates = named or guests
+    return candidates[0] if candidates else None

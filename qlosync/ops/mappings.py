@@ -33,7 +33,7 @@ class RoomTypeMappingInfo:
     qloapps_room_type_id: int
     qloapps_name: str | None
     qloapps_hotel_id: int
-    pms_room_type_id: int
+    pms_room_type_id: str
     pms_room_type_code: str
     pms_room_type_name: str
 
@@ -41,11 +41,11 @@ class RoomTypeMappingInfo:
 def list_mappings(sessions: sessionmaker[Session], shop: str) -> list[RoomTypeMappingInfo]:
     """The shop's room-type mappings, by QloApps room type id."""
     with transaction(sessions) as session:
-        config_id = get_config_row(session, shop).id
+        row = get_config_row(session, shop)
         return [
             RoomTypeMappingInfo(mapping.qloapps_room_type_id, mapping.qloapps_name, mapping.qloapps_hotel_id,
                                 room_type.id, room_type.code, room_type.name)
-            for mapping, room_type in list_room_type_mappings(session, config_id)
+            for mapping, room_type in list_room_type_mappings(session, row.id, row.pms_hotel_id)
         ]
 
 

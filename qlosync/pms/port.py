@@ -245,7 +245,8 @@ class HotelPms(Protocol):
     # reservations
     def write_reservations(self, writes: Sequence[ReservationWrite]) -> list[PmsState]:
         """Create or overwrite reservations in bulk (a round trip per table, not per row); the states
-        written, in order, with their ids (``changed_at`` None)."""
+        written, in order, with their ids (``changed_at`` None), each state's lines in the order of its
+        write's lines (so that a caller can tell which new line got which id)."""
 
     def reservation_states(self, ids: Collection[PmsId]) -> dict[PmsId, PmsState]:
         """The reservations of this hotel with these ids as they are now; missing ids are left out."""

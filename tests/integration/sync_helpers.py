@@ -65,7 +65,7 @@ def actual_booking(session: Session, config_id: int, order_id: int) -> dict[str,
     ).one()
     reservation = session.get_one(PmsReservation, mapping.pms_reservation_id)
     guest = session.get_one(PmsGuest, reservation.guest_id)
-    room_numbers = {
+    room_numbers = {  # PMS ids are text in the mappings
         room_id: number
         for room_id, number in session.execute(select(QloAppsRoomMapping.pms_room_id, QloAppsRoomMapping.room_number))
     }
@@ -74,7 +74,7 @@ def actual_booking(session: Session, config_id: int, order_id: int) -> dict[str,
         "email": guest.email,
         "name": (guest.first_name, guest.last_name),
         "lines": sorted(
-            (line.checkin, line.checkout, room_numbers.get(line.room_id), line.adults, line.children,
+            (line.checkin, line.checkout, room_numbers.get(str(line.room_id)), line.adults, line.children,
              line.price_without_tax, line.tax)
             for line in reservation.lines
         ),

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from qlosync.db.models import QloAppsCustomerMapping, QloAppsReservationMapping, QloAppsSyncLog
 from qlosync.pms.builtin.tables import PmsGuest, PmsReservation
 from qlosync.db.session import transaction
+from qlosync.pms.port import Guest
 from qlosync.qloapps.models import BookingRequest, CustomerDetail, RoomRequest, RoomTypeRequest
 from qlosync.sync.outbound.customers import placeholder_email
 from qlosync.sync.inbound.guests import update_guest_details
@@ -75,7 +76,7 @@ def test_two_customers_with_same_name_and_phone_but_different_emails_are_two_gue
             assert actual_booking(session, shop.id, order_id) == expected_booking(simulator, order_id)
         mappings = {m.qloapps_customer_id: m for m in session.scalars(select(QloAppsCustomerMapping))}
         assert {c: m.pms_guest_id for c, m in mappings.items()} == {
-            _customer_of(simulator, first): guests[first].id, _customer_of(simulator, second): guests[second].id}
+            _customer_of(simulator, first): str(guests[first].id), _customer_of(simulator, second): str(guests[second].id)}
         assert {m.match_method for m in mappings.values()} == {"created"}
         # The operator is told why the second one was not merged into the first
         reasons = list(session.scalars(select(QloAppsSyncLog.reason).where(QloAppsSyncLog.action == "created")))
@@ -108,7 +109,7 @@ def test_a_pms_guest_without_email_is_matched_by_phone_and_name_and_gets_the_ema
         assert (guest.email, guest.email_normalized) == ("sam.rivera@example.com", "sam.rivera@example.com")
         mapping = session.scalars(select(QloAppsCustomerMapping)).one()
         assert (mapping.qloapps_customer_id, mapping.pms_guest_id, mapping.match_method) == (
-            _customer_of(simulator, order_id), guest_id, "phone_name")
+            _customer_of(simulator, order_id), str(guest_id), "phone_name")
 
 
 def test_a_pms_guest_with_another_email_is_not_merged_and_keeps_its_email(
@@ -129,19 +130,19 @@ def test_a_pms_guest_with_another_email_is_not_merged_and_keeps_its_email(
         old = session.get_one(PmsGuest, guest_id)
         assert (old.email, old.email_normalized) == ("Sam.Rivera@Example.com", "sam.rivera@example.com")
         mapping = session.scalars(select(QloAppsCustomerMapping)).one()
-        assert (mapping.pms_guest_id, mapping.match_method) == (new.id, "created")
+        assert (mapping.pms_guest_id, mapping.match_method) == (str(new.id), "created")
 
 
 def test_update_guest_details_never_swaps_or_erases_an_email():
-    def guest() -> PmsGuest:
-        return PmsGuest(first_name="Sam", last_name="Rivera", email="sam@example.com", phone=PHONE)
+    def guest() -> Guest:
+        return Guest("1", first_name="Sam", last_name="Rivera", email="sam@example.com", phone=PHONE)
 
     # A phone-and-name match keeps the guest's own address
     kept = guest()
     update_guest_details(kept, GuestData(1, "Sam", "Rivera", "other@example.com", PHONE), method="phone_name")
     assert kept.email == "sam@example.com"
     # A customer without a usable address (none, or the placeholder a push made up) erases nothing
-    for email in (None, placeholder_email(5)):
+    for email in (None, placeholder_email("5")):
         untouched = guest()
         assert update_guest_details(untouched, GuestData(1, "Sam", "Rivera", email, PHONE)) is False
         assert untouched.email == "sam@example.com"

@@ -35,7 +35,7 @@ def test_import_maps_by_name_and_number_creating_what_is_missing_and_is_idempote
     assert "room types: 0 mapped (0 created in the PMS), 4 already mapped; rooms: 0 mapped" in second.output
     with transaction(session_factory) as session:
         assert session.scalar(select(QloAppsRoomTypeMapping.pms_room_type_id).where(
-            QloAppsRoomTypeMapping.qloapps_room_type_id == 2)) == delux.id
+            QloAppsRoomTypeMapping.qloapps_room_type_id == 2)) == str(delux.id)
         assert session.scalar(select(func.count()).select_from(QloAppsRoomMapping)) == 20
         assert session.scalar(select(func.count()).select_from(PmsRoom)) == 20
     listing = runner.invoke(cli, ["mappings", "list"], env=_env(database_url, secret_key))

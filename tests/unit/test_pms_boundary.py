@@ -18,11 +18,7 @@ PMS_PACKAGE = PACKAGE / "pms"
 BUILTIN = "qlosync.pms.builtin"
 
 #: Modules that still import the built-in PMS or name its tables, as found on 2026-12-03 (issue 20 empties it).
-STILL_CROSSING = frozenset({
-    "qlosync/sync/inbound/apply.py",
-    "qlosync/sync/inbound/catalog.py",
-    "qlosync/sync/inbound/guests.py",
-})
+STILL_CROSSING: frozenset[str] = frozenset()
 
 
 def pms_table_names() -> set[str]:

@@ -7,9 +7,14 @@ from collections.abc import Collection
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from qlosync.pms.builtin.ids import as_keys
-from qlosync.pms.builtin.tables import PmsHotel, PmsRoomType
+from qlosync.errors import PermanentError
+from qlosync.pms.builtin.ids import as_key, as_keys
+from qlosync.pms.builtin.tables import PmsHotel, PmsRoom, PmsRoomType
 from qlosync.pms.port import Hotel, NewRoomType, PmsId, Room, RoomType
+
+
+class NotInHotel(PermanentError):
+    """A room type (or reservation, guest, line) that the hotel written to does not have."""
 
 
 def hotels(session: Session) -> list[Hotel]:
@@ -25,17 +30,44 @@ def hotels_of_room_types(session: Session, ids: Collection[PmsId]) -> dict[PmsId
         select(PmsRoomType.id, PmsRoomType.hotel_id).where(PmsRoomType.id.in_(keys)))}
 
 
+def hotel_key(hotel_id: PmsId) -> int:
+    key = as_key(hotel_id)
+    if key is None:
+        raise NotInHotel(f"the built-in PMS has no hotel {hotel_id!r}")
+    return key
+
+
+def _room_type(row: PmsRoomType) -> RoomType:
+    return RoomType(str(row.id), row.code, row.name, row.max_adults, row.max_children)
+
+
 def room_types(session: Session, hotel_id: PmsId) -> list[RoomType]:
-    raise NotImplementedError("issue 20: being written")
+    """The hotel's room types, oldest first."""
+    return [_room_type(row) for row in session.scalars(
+        select(PmsRoomType).where(PmsRoomType.hotel_id == hotel_key(hotel_id)).order_by(PmsRoomType.id))]
 
 
 def create_room_type(session: Session, hotel_id: PmsId, new: NewRoomType) -> RoomType:
-    raise NotImplementedError("issue 20: being written")
+    row = PmsRoomType(hotel_id=hotel_key(hotel_id), code=new.code, name=new.name, base_price=new.base_price,
+                      max_adults=new.max_adults, max_children=new.max_children)
+    session.add(row)
+    session.flush()
+    return _room_type(row)
 
 
 def rooms(session: Session, hotel_id: PmsId) -> list[Room]:
-    raise NotImplementedError("issue 20: being written")
+    """The hotel's rooms, oldest first."""
+    return [Room(str(rid), str(tid), number) for rid, tid, number in session.execute(
+        select(PmsRoom.id, PmsRoom.room_type_id, PmsRoom.number).where(PmsRoom.hotel_id == hotel_key(hotel_id))
+        .order_by(PmsRoom.id))]
 
 
 def create_room(session: Session, hotel_id: PmsId, room_type_id: PmsId, number: str) -> Room:
-    raise NotImplementedError("issue 20: being written")
+    """A room of one of the hotel's room types (a room type of another hotel is refused)."""
+    hotel, room_type = hotel_key(hotel_id), as_key(room_type_id)
+    if room_type is None or session.scalar(select(PmsRoomType.hotel_id).where(PmsRoomType.id == room_type)) != hotel:
+        raise NotInHotel(f"hotel {hotel_id} has no room type {room_type_id!r}")
+    row = PmsRoom(hotel_id=hotel, room_type_id=room_type, number=number)
+    session.add(row)
+    session.flush()
+    return Room(str(row.id), str(row.room_type_id), row.number)

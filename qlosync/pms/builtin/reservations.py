@@ -2,7 +2,8 @@
 
 Nothing here talks to QloApps or the outbox: the database triggers capture every change (these
 functions, the ORM or plain SQL alike) into ``pms_outbox`` in the caller's transaction, and the relay
-pushes it. The caller owns the transaction.
+pushes it. The caller owns the transaction. A reservation belongs to the hotel of its room types; a guest
+found or created for it, to the same hotel.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from qlosync.pms.builtin.tables import PmsGuest, PmsReservation, PmsReservationLine
 from qlosync.errors import PermanentError
+from qlosync.pms.builtin.tables import PmsGuest, PmsReservation, PmsReservationLine, PmsRoomType
 from qlosync.pms.builtin.guest_email import guests_with_email, pick_by_email, usable_email
 from qlosync.states import ReservationStatus
 
@@ -45,14 +47,19 @@ class LineInput:
     price: Decimal | None = None
 
 
-def find_or_create_guest(session: Session, guest: GuestInput) -> PmsGuest:
-    """The guest with this e-mail (same name first), else a new one: the e-mail rule of a pull."""
+def find_or_create_guest(session: Session, guest: GuestInput, hotel_id: int | None = None) -> PmsGuest:
+    """The guest with this e-mail (same name first), else a new one: the e-mail rule of a pull.
+
+    Within *hotel_id*; None: the PMS's only hotel (the database refuses a new guest when it has several).
+    """
     email = usable_email(guest.email)
     if email:
-        found = pick_by_email(guests_with_email(session, email), guest.first_name, guest.last_name)
+        found = pick_by_email([g for g in guests_with_email(session, email) if hotel_id in (None, g.hotel_id)],
+                              guest.first_name, guest.last_name)
         if found is not None:
             return found
-    row = PmsGuest(first_name=guest.first_name, last_name=guest.last_name, email=guest.email, phone=guest.phone)
+    row = PmsGuest(hotel_id=hotel_id, first_name=guest.first_name, last_name=guest.last_name, email=guest.email,
+                   phone=guest.phone)
     session.add(row)
     session.flush()
     return row
@@ -71,10 +78,21 @@ def _totals(reservation: PmsReservation) -> None:
     reservation.total_tax = sum((line.tax for line in reservation.lines), Decimal("0"))
 
 
+def hotel_of_room_types(session: Session, room_type_ids: Sequence[int]) -> int | None:
+    """The one hotel these room types belong to (None: no such room type)."""
+    hotels = set(session.scalars(select(PmsRoomType.hotel_id).where(PmsRoomType.id.in_(set(room_type_ids)))))
+    if len(hotels) > 1:
+        raise PermanentError(f"room types {sorted(set(room_type_ids))} belong to several hotels: one reservation, one hotel")
+    return next(iter(hotels), None)
+
+
 def create_reservation(session: Session, guest: GuestInput | int, lines: Sequence[LineInput], *,
                        status: str = ReservationStatus.CONFIRMED, source: str | None = "PMS") -> PmsReservation:
-    guest_id = guest if isinstance(guest, int) else find_or_create_guest(session, guest).id
-    reservation = PmsReservation(guest_id=guest_id, status=status, source=source, lines=[_line(s) for s in lines])
+    """A reservation in the hotel of its lines' room types."""
+    hotel_id = hotel_of_room_types(session, [spec.room_type_id for spec in lines])
+    guest_id = guest if isinstance(guest, int) else find_or_create_guest(session, guest, hotel_id).id
+    reservation = PmsReservation(hotel_id=hotel_id, guest_id=guest_id, status=status, source=source,
+                                 lines=[_line(s) for s in lines])
     _totals(reservation)
     session.add(reservation)
     session.flush()
@@ -106,7 +124,8 @@ def modify_reservation(session: Session, reservation_id: int, *, lines: Sequence
             reservation.lines.remove(line)
         _totals(reservation)
     if guest is not None:
-        reservation.guest_id = guest if isinstance(guest, int) else find_or_create_guest(session, guest).id
+        reservation.guest_id = guest if isinstance(guest, int) else find_or_create_guest(
+            session, guest, reservation.hotel_id).id
     if status is not None:
         reservation.status = status
     session.flush()

@@ -1,7 +1,8 @@
-"""Room-type and room mappings between QloApps and the PMS.
+"""Room-type and room mappings between QloApps and the PMS hotel of a shop.
 
-``import_catalog`` reads QloApps' room types and rooms for the shop's hotel and maps each to the PMS
-one with the same name (room types) or number (rooms), creating it in the reference PMS when missing.
+``import_catalog`` reads QloApps' room types and rooms for the shop's QloApps hotel and maps each to the
+room type with the same name (rooms: the same number) in the shop's PMS hotel, creating it there when
+missing: two shops bound to two PMS hotels get room types and rooms of their own, whatever their names.
 Existing mappings are never changed by an import: an operator's ``mappings set`` wins.
 """
 
@@ -9,16 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsRoomMapping, QloAppsRoomTypeMapping
-from qlosync.pms.builtin.tables import PmsRoom, PmsRoomType
 from qlosync.errors import PermanentError
-from qlosync.fields import INT32_MAX
+from qlosync.pms import open_pms, shop_hotel
+from qlosync.pms.port import NewRoomType, PmsId, RoomType
 from qlosync.qloapps.client import QloAppsClient
-from qlosync.qloapps.models import RoomType
+from qlosync.qloapps.models import RoomType as QloAppsRoomType
 
 
 class MappingError(PermanentError):
@@ -36,7 +37,7 @@ class CatalogImport:
     already_mapped: int = 0
 
 
-def room_type_mappings(session: Session, config_id: int) -> dict[int, int]:
+def room_type_mappings(session: Session, config_id: int) -> dict[int, PmsId]:
     """QloApps room type id → PMS room type id."""
     rows = session.execute(
         select(QloAppsRoomTypeMapping.qloapps_room_type_id, QloAppsRoomTypeMapping.pms_room_type_id).where(
@@ -46,7 +47,7 @@ def room_type_mappings(session: Session, config_id: int) -> dict[int, int]:
     return {qlo: pms for qlo, pms in rows}
 
 
-def room_mappings(session: Session, config_id: int) -> dict[int, int]:
+def room_mappings(session: Session, config_id: int) -> dict[int, PmsId]:
     """QloApps room id → PMS room id."""
     rows = session.execute(
         select(QloAppsRoomMapping.qloapps_room_id, QloAppsRoomMapping.pms_room_id).where(
@@ -56,7 +57,7 @@ def room_mappings(session: Session, config_id: int) -> dict[int, int]:
     return {qlo: pms for qlo, pms in rows}
 
 
-def hotel_room_types(client: QloAppsClient, shop: ShopConfig) -> list[RoomType]:
+def hotel_room_types(client: QloAppsClient, shop: ShopConfig) -> list[QloAppsRoomType]:
     """The QloApps room types of the shop's hotel: the ones a mapping can be for."""
     return [t for t in client.get_room_types() if t.id_hotel in (None, shop.id_hotel)]
 
@@ -67,25 +68,21 @@ def import_catalog(session: Session, client: QloAppsClient, shop: ShopConfig) ->
     if shop.id_hotel not in hotels:
         known = ", ".join(f"{hotel_id} ({name})" for hotel_id, name in sorted(hotels.items())) or "none"
         raise MappingError(f"QloApps has no hotel {shop.id_hotel} (hotels: {known}); fix it with `qlosync config set --hotel-id`")
+    hotel = shop_hotel(open_pms(session), shop.pms_hotel_id)
     types = hotel_room_types(client, shop)
     mapped_types = room_type_mappings(session, shop.id)
+    pms_types = hotel.room_types()
     for room_type in types:
         if room_type.id in mapped_types:
             result.already_mapped += 1
             continue
-        pms_type = session.scalars(
-            select(PmsRoomType).where(func.lower(PmsRoomType.name) == room_type.name.strip().lower())
-        ).first()
+        name = room_type.name.strip()
+        pms_type = next((t for t in pms_types if t.name.lower() == name.lower()), None)
         if pms_type is None or pms_type.id in mapped_types.values():
-            pms_type = PmsRoomType(
-                code=f"QLO-{shop.id}-{room_type.id}",
-                name=room_type.name.strip(),
-                base_price=room_type.price,
-                max_adults=room_type.adults or 2,
-                max_children=room_type.children or 0,
-            )
-            session.add(pms_type)
-            session.flush()
+            pms_type = hotel.create_room_type(NewRoomType(
+                code=f"QLO-{shop.id}-{room_type.id}", name=name, base_price=room_type.price,
+                max_adults=room_type.adults or 2, max_children=room_type.children or 0))
+            pms_types.append(pms_type)
             result.room_types_created += 1
         session.add(
             QloAppsRoomTypeMapping(
@@ -101,14 +98,16 @@ def import_catalog(session: Session, client: QloAppsClient, shop: ShopConfig) ->
     session.flush()
 
     mapped_rooms = room_mappings(session, shop.id)
+    pms_rooms = hotel.rooms()
+    numbers = {room.number for room in pms_rooms}
     for room in client.get_hotel_rooms():
         if room.id_hotel != shop.id_hotel or room.id_product not in mapped_types or room.id in mapped_rooms:
             continue
-        pms_room = session.scalars(select(PmsRoom).where(PmsRoom.number == room.room_num)).first()
+        pms_room = next((r for r in pms_rooms if r.number == room.room_num), None)
         if pms_room is None or pms_room.id in mapped_rooms.values():
-            pms_room = PmsRoom(room_type_id=mapped_types[room.id_product], number=_free_number(session, room.room_num))
-            session.add(pms_room)
-            session.flush()
+            pms_room = hotel.create_room(mapped_types[room.id_product], _free_number(numbers, room.room_num))
+            pms_rooms.append(pms_room)
+            numbers.add(pms_room.number)
             result.rooms_created += 1
         session.add(
             QloAppsRoomMapping(
@@ -125,10 +124,10 @@ def import_catalog(session: Session, client: QloAppsClient, shop: ShopConfig) ->
     return result
 
 
-def _free_number(session: Session, number: str) -> str:
-    """The room number, suffixed if the PMS already uses it for a room mapped elsewhere."""
+def _free_number(taken: set[str], number: str) -> str:
+    """The room number, suffixed if the hotel already has a room with it (mapped elsewhere)."""
     candidate, n = number, 1
-    while session.scalars(select(PmsRoom.id).where(PmsRoom.number == candidate)).first() is not None:
+    while candidate in taken:
         n += 1
         candidate = f"{number}~{n}"
     return candidate
@@ -137,14 +136,13 @@ def _free_number(session: Session, number: str) -> str:
 def set_room_type_mapping(
     session: Session, shop: ShopConfig, qloapps_room_type_id: int, pms_room_type: str
 ) -> QloAppsRoomTypeMapping:
-    """Map a QloApps room type to a PMS room type given by id or code (replacing any earlier mapping)."""
-    # An id is ASCII digits within PostgreSQL's integer; anything else can only be a code.
-    as_id = int(pms_room_type) if pms_room_type.isascii() and pms_room_type.isdigit() else None
-    pms = session.get(PmsRoomType, as_id) if as_id is not None and as_id <= INT32_MAX else None
+    """Map a QloApps room type to a room type of the shop's PMS hotel, given by id or code (replacing any earlier
+    mapping)."""
+    hotel_types = shop_hotel(open_pms(session), shop.pms_hotel_id).room_types()
+    pms = next((t for t in hotel_types if t.id == pms_room_type), None) \
+        or next((t for t in hotel_types if t.code == pms_room_type), None)
     if pms is None:
-        pms = session.scalars(select(PmsRoomType).where(PmsRoomType.code == pms_room_type)).first()
-    if pms is None:
-        raise MappingError(f"no PMS room type with id or code {pms_room_type!r}")
+        raise MappingError(f"no PMS room type with id or code {pms_room_type!r}")  # in the shop's PMS hotel
     taken = session.scalars(
         select(QloAppsRoomTypeMapping).where(
             QloAppsRoomTypeMapping.config_id == shop.id,
@@ -175,11 +173,13 @@ def set_room_type_mapping(
     return mapping
 
 
-def list_room_type_mappings(session: Session, config_id: int) -> list[tuple[QloAppsRoomTypeMapping, PmsRoomType]]:
-    rows = session.execute(
-        select(QloAppsRoomTypeMapping, PmsRoomType)
-        .join(PmsRoomType, PmsRoomType.id == QloAppsRoomTypeMapping.pms_room_type_id)
-        .where(QloAppsRoomTypeMapping.config_id == config_id)
-        .order_by(QloAppsRoomTypeMapping.qloapps_room_type_id)
-    )
-    return [(m, t) for m, t in rows]
+def list_room_type_mappings(session: Session, config_id: int,
+                            pms_hotel_id: PmsId | None) -> list[tuple[QloAppsRoomTypeMapping, RoomType]]:
+    """The shop's room-type mappings with the PMS room types they name, by QloApps room type id.
+
+    A mapping to a room type the shop's PMS hotel does not have (any more) is left out, like a join would.
+    """
+    pms_types = {t.id: t for t in shop_hotel(open_pms(session), pms_hotel_id).room_types()}
+    mappings = session.scalars(select(QloAppsRoomTypeMapping).where(QloAppsRoomTypeMapping.config_id == config_id)
+                               .order_by(QloAppsRoomTypeMapping.qloapps_room_type_id))
+    return [(m, pms_types[m.pms_room_type_id]) for m in mappings if m.pms_room_type_id in pms_types]
