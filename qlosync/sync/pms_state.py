@@ -44,27 +44,3 @@ def pms_state_hash(state: PmsState) -> str:
     }
     encoded = json.dumps(document, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(encoded.encode()).hexdigest()
-
-
-# --- to delete once qlosync.sync.inbound.apply reads reservations through the port (issue 20, inbound side) ---
-
-
-def state_of(reservation: Any, guest: Any, *, with_changed_at: bool = True) -> PmsState:
-    """The port's view of a reservation row and its guest row (or look-alikes), for the inbound apply of before
-    the port. Duck-typed on purpose: sync code does not import the built-in PMS's tables."""
-    from decimal import Decimal
-
-    from qlosync.pms.port import GuestState, LineState
-
-    lines = tuple(
-        LineState(str(line.id), str(line.room_type_id), None if line.room_id is None else str(line.room_id),
-                  line.checkin, line.checkout, line.adults, line.children, tuple(int(a) for a in line.child_ages or ()),
-                  Decimal(line.price_without_tax).quantize(Decimal("0.01")))
-        for line in sorted(reservation.lines, key=lambda line: line.id or 0))
-    stamps = [reservation.updated_at, guest.updated_at, *(line.updated_at for line in reservation.lines)] \
-        if with_changed_at else []
-    return PmsState(str(reservation.id), reservation.status, reservation.source,
-                    Decimal(reservation.total_paid or 0),
-                    GuestState(str(guest.id), guest.first_name.strip(), guest.last_name.strip(),
-                               (guest.email or "").strip() or None, (guest.phone or "").strip() or None),
-                    lines, max((s for s in stamps if s is not None), default=None))
