@@ -116,7 +116,7 @@ def test_sql_changes_reach_qloapps_through_relay_and_worker(
     # And every outbox row was published; each change went out as its own push, to the same single order
     rows = outbox_rows(engine)
     assert rows and all(row.published_at is not None and row.last_error is None for row in rows), rows
-    assert {row.aggregate_id for row in rows} == {reservation}
+    assert {str(row.aggregate_id) for row in rows} == {reservation}  # the outbox keys rows by the integer id
     # (the insert wrote two rows, reservation and line, in one transaction: one message)
     assert [row.operation for row in rows] == ["create", "update", "update", "update", "cancel"]
     assert sync_actions(engine, reservation) == ["pushed_created", "pushed_updated", "pushed_updated",

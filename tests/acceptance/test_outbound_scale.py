@@ -124,7 +124,7 @@ def test_500_sql_reservations_with_two_workers_and_two_relays_become_500_orders(
     # Exactly 500 orders, one per reservation, each with its one room line
     assert len(orders) == RESERVATIONS, f"{len(orders)} orders in QloApps\n{logs()}"
     assert simulator.request_counts["POST /api/bookings"] == RESERVATIONS
-    assert sorted(m.pms_reservation_id for m in mappings) == sorted(reservation_ids)
+    assert sorted(m.pms_reservation_id for m in mappings) == sorted(map(str, reservation_ids))
     assert {m.qloapps_order_id for m in mappings} == set(orders)
     assert all(lines[order_id] == 1 for order_id in orders)
     # No two orders carry the same push token, and each order carries its reservation's token
