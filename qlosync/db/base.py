@@ -6,8 +6,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, DateTime, MetaData, func
+from typing import Any
+
+from sqlalchemy import CheckConstraint, DateTime, Dialect, MetaData, String, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -30,6 +33,19 @@ def created_at_column() -> Mapped[datetime]:
 
 def updated_at_column() -> Mapped[datetime]:
     return mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False)
+
+
+class PmsIdType(TypeDecorator[str]):
+    """A PMS id in qlosync's own tables: opaque text (qlosync.pms.port.PmsId), whatever keys the PMS uses.
+
+    Binds whatever it is given as text, so an integer key of the built-in PMS compares equal to its id.
+    """
+
+    impl = String(64)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
 
 
 def in_values(column: str, values: Iterable[str]) -> str:

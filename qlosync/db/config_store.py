@@ -34,6 +34,7 @@ class ShopConfig:
     conflict_strategy: str
     max_concurrent_requests: int = 4
     max_requests_per_second: float = 25.0
+    pms_hotel_id: str | None = None  # None: the PMS's only hotel
 
 
 #: Why a call that points a shop elsewhere without its key is refused (one line, for the CLI and the API).
@@ -163,6 +164,7 @@ def load_shop(session: Session, cipher: KeyCipher, name: str = DEFAULT_SHOP, *, 
         id_hotel=row.id_hotel,
         conflict_strategy=row.conflict_strategy,
         max_concurrent_requests=row.max_concurrent_requests,
+        pms_hotel_id=row.pms_hotel_id,
         max_requests_per_second=row.max_requests_per_second,
         pms_hotel_id=row.pms_hotel_id,
     )

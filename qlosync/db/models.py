@@ -26,18 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from qlosync.db.base import Base, created_at_column, one_of, updated_at_column
-from qlosync.pms.builtin.tables import (  # noqa: F401  (registers the PMS tables on the shared metadata)
-    PmsGuest,
-    PmsOutbox,
-    PmsReservation,
-    PmsReservationLine,
-    PmsRoom,
-    PmsRoomType,
-    PmsClosedNight,
-    PmsRoomOutage,
-    PmsRoomTypeRate,
-)
+from qlosync.db.base import Base, PmsIdType, created_at_column, one_of, updated_at_column
 from qlosync.states import (
     ConflictStatus,
     ConflictStrategy,
@@ -72,6 +61,8 @@ class QloAppsConfig(Base):
     api_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     sync_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     id_hotel: Mapped[int] = mapped_column(Integer, default=1)
+    # The PMS hotel this shop syncs with (None: the PMS's only hotel).
+    pms_hotel_id: Mapped[str | None] = mapped_column(PmsIdType)
     conflict_strategy: Mapped[str] = mapped_column(String(32), default=ConflictStrategy.QLOAPPS_WINS)
     # Politeness towards the shop's website, summed over every qlosync process on every host.
     max_concurrent_requests: Mapped[int] = mapped_column(Integer, default=DEFAULT_MAX_CONCURRENT_REQUESTS,
@@ -180,7 +171,7 @@ class QloAppsRoomTypeMapping(Base):
     config_id: Mapped[int] = mapped_column(ForeignKey("qloapps_config.id", ondelete="CASCADE"))
     qloapps_room_type_id: Mapped[int] = mapped_column(Integer)
     qloapps_hotel_id: Mapped[int] = mapped_column(Integer)
-    pms_room_type_id: Mapped[int] = mapped_column(ForeignKey("pms_room_types.id", ondelete="CASCADE"))
+    pms_room_type_id: Mapped[str] = mapped_column(PmsIdType)
     qloapps_name: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
@@ -199,7 +190,7 @@ class QloAppsRoomMapping(Base):
     config_id: Mapped[int] = mapped_column(ForeignKey("qloapps_config.id", ondelete="CASCADE"))
     qloapps_room_id: Mapped[int] = mapped_column(Integer)
     qloapps_room_type_id: Mapped[int] = mapped_column(Integer)
-    pms_room_id: Mapped[int] = mapped_column(ForeignKey("pms_rooms.id", ondelete="CASCADE"))
+    pms_room_id: Mapped[str] = mapped_column(PmsIdType)
     room_number: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
@@ -227,7 +218,7 @@ class QloAppsReservationMapping(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     config_id: Mapped[int] = mapped_column(ForeignKey("qloapps_config.id", ondelete="CASCADE"))
     qloapps_order_id: Mapped[int | None] = mapped_column(Integer)
-    pms_reservation_id: Mapped[int | None] = mapped_column(ForeignKey("pms_reservations.id", ondelete="SET NULL"))
+    pms_reservation_id: Mapped[str | None] = mapped_column(PmsIdType)
     origin: Mapped[str] = mapped_column(String(16))
     qloapps_hash: Mapped[str | None] = mapped_column(String(64))
     pms_hash: Mapped[str | None] = mapped_column(String(64))
@@ -262,7 +253,7 @@ class QloAppsRoomLineMapping(Base):
     config_id: Mapped[int] = mapped_column(ForeignKey("qloapps_config.id", ondelete="CASCADE"))
     qloapps_order_id: Mapped[int] = mapped_column(Integer)
     qloapps_room_booking_id: Mapped[int] = mapped_column(Integer)
-    pms_reservation_line_id: Mapped[int] = mapped_column(ForeignKey("pms_reservation_lines.id", ondelete="CASCADE"))
+    pms_reservation_line_id: Mapped[str] = mapped_column(PmsIdType)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -280,7 +271,7 @@ class QloAppsCustomerMapping(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     config_id: Mapped[int] = mapped_column(ForeignKey("qloapps_config.id", ondelete="CASCADE"))
     qloapps_customer_id: Mapped[int] = mapped_column(Integer)
-    pms_guest_id: Mapped[int] = mapped_column(ForeignKey("pms_guests.id", ondelete="CASCADE"))
+    pms_guest_id: Mapped[str] = mapped_column(PmsIdType)
     match_method: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
@@ -352,7 +343,7 @@ class QloAppsConflict(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     config_id: Mapped[int] = mapped_column(ForeignKey("qloapps_config.id", ondelete="CASCADE"))
     mapping_id: Mapped[int] = mapped_column(ForeignKey("qloapps_reservation_mappings.id", ondelete="CASCADE"))
-    pms_reservation_id: Mapped[int | None] = mapped_column(Integer)
+    pms_reservation_id: Mapped[str | None] = mapped_column(PmsIdType)
     qloapps_order_id: Mapped[int | None] = mapped_column(Integer)
     detected_by: Mapped[str] = mapped_column(String(16))
     pms_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

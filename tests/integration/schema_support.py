@@ -12,6 +12,7 @@ from sqlalchemy.pool import NullPool
 
 from qlosync.db import migrate
 from qlosync.db.models import Base
+from qlosync.pms.builtin import tables as builtin_pms_tables  # noqa: F401  (on the metadata too)
 from qlosync.db.schema import autogenerate_options, comparison_engine
 from qlosync.settings import DEFAULT_DB_SCHEMA
 

@@ -6,6 +6,7 @@ from sqlalchemy import create_engine, inspect
 
 from qlosync.db import migrate
 from qlosync.db.models import Base
+from qlosync.pms.builtin import tables as builtin_pms_tables  # noqa: F401  (on the metadata too)
 from qlosync.db.session import make_engine
 from qlosync.settings import DEFAULT_DB_SCHEMA, Settings
 from tests.integration.schema_support import model_differences

@@ -1,5 +1,9 @@
 """A database the previous release migrated (every table in public, data in them) upgrades in place to qlosync's
-own schema and keeps syncing without a duplicate."""
+own schema and keeps syncing without a duplicate.
+
+The data is written by today's code, then the database is downgraded to the previous release's head (0009, every
+table in public, integer PMS ids with foreign keys, no hotels): the layout and rows that release left, without
+running its code."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from qlosync.db.session import transaction
 from qlosync.settings import DEFAULT_DB_SCHEMA
 from qlosync.sync.inbound.pull import run_pull
 from tests.integration.schema_support import (PREVIOUS_RELEASE_HEAD, database_settings, functions_in,
-                                              migrate_like_the_previous_release, plain_engine, tables_in)
+                                              plain_engine, tables_in)
 
 QLOSYNC_TABLES_WITH_DATA = ("qloapps_config", "qloapps_sync_state", "qloapps_sync_cursor", "qloapps_room_type_mappings",
                             "qloapps_room_mappings", "qloapps_reservation_mappings", "qloapps_room_line_mappings",
@@ -22,10 +26,8 @@ QLOSYNC_TABLES_WITH_DATA = ("qloapps_config", "qloapps_sync_state", "qloapps_syn
 
 @pytest.fixture
 def database_url(db_factory) -> str:  # type: ignore[no-untyped-def]
-    """This module's database: at the previous release's head, laid out as that release left it."""
-    url = db_factory(migrated=False)
-    migrate_like_the_previous_release(url, PREVIOUS_RELEASE_HEAD)
-    return url
+    """This module's database, migrated to head (the test takes it down to the previous release)."""
+    return str(db_factory())
 
 
 def _counts(connection, schema: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -41,6 +43,8 @@ def test_a_previous_release_database_upgrades_in_place_and_keeps_syncing_without
     simulator.store.generate_bookings(20, seed=11)
     first = run_pull(deps, kind="incremental", trigger="manual")
     assert first.status == "succeeded" and first.counts["created"] == 20
+    engine.dispose()
+    migrate.downgrade(database_url, PREVIOUS_RELEASE_HEAD)
     plain = plain_engine(database_url)
     with plain.connect() as c:
         assert tables_in(c, DEFAULT_DB_SCHEMA) == set()
@@ -50,7 +54,6 @@ def test_a_previous_release_database_upgrades_in_place_and_keeps_syncing_without
     assert all(before.values()), before
 
     # When it is upgraded (qlosync's processes stopped, then started again: a fresh pool)
-    engine.dispose()
     migrate.upgrade(database_url)
 
     # Then the data is in qlosync's schema, none of qlosync's tables is left in public, the PMS's are there

@@ -14,6 +14,7 @@ from sqlalchemy import CheckConstraint, create_engine, text
 
 from qlosync.db import migrate
 from qlosync.db.models import Base
+from qlosync.pms.builtin import tables as builtin_pms_tables  # noqa: F401  (on the metadata too)
 from qlosync.states import values
 
 QUOTED = re.compile(r"'((?:[^']|'')*)'")

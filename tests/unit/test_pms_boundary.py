@@ -21,7 +21,6 @@ BUILTIN = "qlosync.pms.builtin"
 STILL_CROSSING = frozenset({
     "qlosync/cli/ari.py",
     "qlosync/cli/outbound.py",
-    "qlosync/db/models.py",
     "qlosync/sync/ari/availability.py",
     "qlosync/sync/ari/rates.py",
     "qlosync/sync/inbound/apply.py",
