@@ -166,7 +166,6 @@ def load_shop(session: Session, cipher: KeyCipher, name: str = DEFAULT_SHOP, *, 
         max_concurrent_requests=row.max_concurrent_requests,
         pms_hotel_id=row.pms_hotel_id,
         max_requests_per_second=row.max_requests_per_second,
-        pms_hotel_id=row.pms_hotel_id,
     )
 
 
