@@ -166,7 +166,7 @@ def _shop_view(shop: QloAppsConfig, now: datetime, cursor: QloAppsSyncCursor | N
         "sync_enabled": shop.sync_enabled,
         "pms_hotel_id": shop.pms_hotel_id,
         "effective_pms_hotel_id": effective_hotel(hotels, shop.pms_hotel_id),
-        "pms_hotel_problem": hotel_problem(hotels, shop.pms_hotel_id),
+        "pms_hotel_problem": hotel_problem(hotels, shop.pms_hotel_id, shop.name),
         "last_successful_sync": _iso(cursor.last_successful_sync) if cursor else None,
         "last_full_sync": _iso(cursor.last_full_sync) if cursor else None,
         "cursor": (

@@ -20,8 +20,6 @@ from qlosync.secrets import mask
 CLEAR = ""
 #: An error names at most this many of the PMS's hotels (a chain may have hundreds).
 HOTELS_NAMED = 20
-#: How to fix a shop the PMS cannot place (the status line and the errors say it).
-SET_HINT = "`qlosync shops set NAME --pms-hotel ID`"
 
 
 class UnknownPmsHotelError(UnknownHotel):
@@ -54,7 +52,7 @@ def check_pms_hotel(hotels: Sequence[Hotel], pms_hotel_id: str) -> PmsId | None:
     if any(h.id == pms_hotel_id for h in hotels):
         return pms_hotel_id
     raise UnknownPmsHotelError(f"the PMS has no hotel {_shown(pms_hotel_id)} (its hotels: {known_hotels(hotels)}); "
-                               "give --pms-hotel (pms_hotel_id) one of these ids")
+                               "the PMS hotel must be one of these ids")
 
 
 def effective_hotel(hotels: Sequence[Hotel], pms_hotel_id: PmsId | None) -> PmsId | None:
@@ -64,13 +62,14 @@ def effective_hotel(hotels: Sequence[Hotel], pms_hotel_id: PmsId | None) -> PmsI
     return hotels[0].id if len(hotels) == 1 else None
 
 
-def hotel_problem(hotels: Sequence[Hotel], pms_hotel_id: PmsId | None) -> str | None:
-    """Why a shop cannot sync with any PMS hotel (None: it can), in words that say what to do."""
+def hotel_problem(hotels: Sequence[Hotel], pms_hotel_id: PmsId | None, shop: str) -> str | None:
+    """Why the shop cannot sync with any PMS hotel (None: it can), in words that say what to do."""
     if effective_hotel(hotels, pms_hotel_id) is not None:
         return None
-    if pms_hotel_id is not None:
-        return f"its PMS hotel {_shown(pms_hotel_id)} is not in the PMS (hotels: {known_hotels(hotels)}); set another " \
-               f"with {SET_HINT}"
     if not hotels:
         return "the PMS has no hotel"
-    return f"no PMS hotel set, and the PMS has {len(hotels)} (hotels: {known_hotels(hotels)}): set one with {SET_HINT}"
+    fix = f"`qlosync shops set {shop} --pms-hotel ID`"
+    if pms_hotel_id is not None:
+        return f"PMS hotel {_shown(pms_hotel_id)} is not in the PMS (hotels: {known_hotels(hotels)}): set another " \
+               f"with {fix}"
+    return f"no PMS hotel set, and the PMS has {len(hotels)} (hotels: {known_hotels(hotels)}): set one with {fix}"
