@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from qlosync import fields
 from qlosync.errors import ConfigurationError
+from qlosync.pms import ADAPTERS
 from qlosync.secrets import Secret
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/qlosync"
@@ -58,6 +59,8 @@ class Settings:
     db_max_overflow: int = 15
     # The PostgreSQL schema of qlosync's own tables (the built-in PMS's pms_* tables stay in public).
     db_schema: str = DEFAULT_DB_SCHEMA
+    # The PMS adapter sync reads and writes (qlosync.pms.ADAPTERS).
+    pms: str = "builtin"
     # Fairness between shops: a full pull of a shop with more orders than bulk_pull_min_orders needs one
     # of bulk_pulls cluster-wide lanes, so big imports never take every worker thread.
     bulk_pulls: int = 2
@@ -97,6 +100,7 @@ class Settings:
             db_pool_size=_int(env, "QLOSYNC_DB_POOL_SIZE", 10, 1, unit="connections"),
             db_max_overflow=_int(env, "QLOSYNC_DB_MAX_OVERFLOW", 15, 0, unit="connections"),
             db_schema=_db_schema(env.get("QLOSYNC_DB_SCHEMA", "").strip() or DEFAULT_DB_SCHEMA),
+            pms=_choice(env, "QLOSYNC_PMS", "builtin", tuple(sorted(ADAPTERS))),
             bulk_pulls=_int(env, "QLOSYNC_BULK_PULLS", 2, 1, unit="pulls"),
             bulk_pull_min_orders=_int(env, "QLOSYNC_BULK_PULL_MIN_ORDERS", 2000, 1, unit="orders"),
             run_retention_days=_int(env, "QLOSYNC_RUN_RETENTION_DAYS", 30, 1, unit="days"),

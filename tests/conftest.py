@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from qlosync.crypto import generate_secret_key
 from qlosync.db import migrate
 from qlosync.db.session import make_engine, make_sessionmaker
+from qlosync.pms import ADAPTERS
 from qlosync.secrets import Secret
 from qlosync.settings import Settings
 from tests import rabbitmq_admin
@@ -160,9 +161,15 @@ def secret_key() -> Secret:
     return Secret(generate_secret_key())
 
 
+@pytest.fixture(params=sorted(ADAPTERS))
+def pms_kind(request: pytest.FixtureRequest) -> str:
+    """The PMS adapter under test: every test that uses ``settings`` runs once per adapter (tests/pms_desk.py)."""
+    return str(request.param)
+
+
 @pytest.fixture
-def settings(database_url: str, secret_key: Secret) -> Settings:
-    return Settings(database_url=database_url, secret_key=secret_key)
+def settings(database_url: str, secret_key: Secret, pms_kind: str) -> Settings:
+    return Settings(database_url=database_url, secret_key=secret_key, pms=pms_kind)
 
 
 @pytest.fixture

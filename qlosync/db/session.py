@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db.schema import connect_options
 from qlosync.errors import DatabaseUnavailableError
+from qlosync.pms import PMS_OPTION
 from qlosync.settings import Settings
 
 
@@ -28,7 +29,9 @@ def make_engine(settings: Settings, **kwargs: object) -> Engine:
     arguments = connect_args(settings, given if isinstance(given, dict) else {})
     options: dict[str, object] = {"pool_pre_ping": True, "connect_args": arguments,
                                   "pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow,
-                                  "pool_timeout": 60}
+                                  "pool_timeout": 60,
+                                  # open_pms() reads the adapter from here, whatever session it is given.
+                                  "execution_options": {PMS_OPTION: settings.pms}}
     options.update(kwargs)
     return create_engine(settings.database_url, **options)
 
