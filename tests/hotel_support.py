@@ -1,15 +1,17 @@
-"""Hotels of the built-in PMS for tests of a shop's PMS hotel (issue 20 item 4)."""
+"""Hotels of the PMS for tests of a shop's PMS hotel (issue 20 item 4)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-#: How the errors name the hotel every database starts with (migration 0011).
+from qlosync.pms.port import PmsId
+from tests.pms_desk import desk_for
+
+#: How the errors name the hotel every built-in PMS starts with (migration 0011).
 ONE_HOTEL = "1 (Default hotel)"
 
 
-def second_hotel(engine: Engine, name: str = "B") -> str:
-    """Another hotel of the built-in PMS, by plain SQL as an integration would add it; its id as text."""
-    with engine.begin() as connection:
-        return str(connection.scalar(text("INSERT INTO pms_hotels (name) VALUES (:name) RETURNING id"),
-                                     {"name": name}))
+def second_hotel(engine: Engine, name: str = "B") -> PmsId:
+    """Another hotel, added at the PMS's front desk as its staff would (the built-in PMS: plain SQL,
+    ``INSERT INTO pms_hotels (name) VALUES ('B') RETURNING id``); its id as the PMS writes it."""
+    return desk_for(engine).add_hotel(name)
