@@ -63,7 +63,8 @@ def shops_add(cli: CliContext, name: str, base_url: str, api_key_stdin: bool, di
                                 id_hotel=id_hotel, max_concurrent_requests=max_concurrent,
                                 max_requests_per_second=max_rps, pms_hotel_id=pms_hotel_id)
         click.echo(f"added shop {row.name!r} ({row.base_url}, sync {'on' if row.sync_enabled else 'off'}, "
-                   f"{_limits(row.max_concurrent_requests, row.max_requests_per_second)}{_pms_hotel(row.pms_hotel_id)})")
+                   f"{_limits(row.max_concurrent_requests, row.max_requests_per_second)}"
+                   f"{_pms_hotel(row.pms_hotel_id)})")
 
 
 @shops_group.command("list")
@@ -132,7 +133,8 @@ def shops_set(cli: CliContext, name: str, max_concurrent: int | None, max_rps: f
                                    max_concurrent_requests=max_concurrent, max_requests_per_second=max_rps,
                                    id_hotel=id_hotel, pms_hotel_id=pms_hotel_id)
         click.echo(f"saved shop {row.name!r} ({row.base_url}, hotel {row.id_hotel}, "
-                   f"{_limits(row.max_concurrent_requests, row.max_requests_per_second)}{_pms_hotel(row.pms_hotel_id)})")
+                   f"{_limits(row.max_concurrent_requests, row.max_requests_per_second)}"
+                   f"{_pms_hotel(row.pms_hotel_id)})")
 
 
 @shops_group.command("remove")
