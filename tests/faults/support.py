@@ -104,7 +104,8 @@ def scalar(engine: Engine, sql: str, **params: Any) -> Any:
 def disagreements(engine: Engine, session_factory: sessionmaker[Session], simulator: Any, config_id: int,
                   *, excluded_orders: Iterable[int] = (), excluded_reservations: Iterable[int] = ()) -> list[str]:
     """Every way the PMS and the simulator disagree, booking by booking (empty when they agree)."""
-    excluded_orders, excluded_reservations = set(excluded_orders), set(excluded_reservations)
+    # PMS ids are text in the mappings (issue 20): the PMS's keys are compared as text too.
+    excluded_orders, excluded_reservations = set(excluded_orders), set(map(str, excluded_reservations))
     problems: list[str] = []
     with simulator.store.lock:
         orders = {int(i): dict(o) for i, o in simulator.store.table("orders").items()}
@@ -112,7 +113,7 @@ def disagreements(engine: Engine, session_factory: sessionmaker[Session], simula
         mappings = c.execute(text(
             "SELECT id, qloapps_order_id, pms_reservation_id, origin, push_token, parked_reason, push_error "
             "FROM qloapps_reservation_mappings WHERE config_id = :c"), {"c": config_id}).all()
-        reservations = set(c.scalars(text("SELECT id FROM pms_reservations")))
+        reservations = set(c.scalars(text("SELECT id::text FROM pms_reservations")))
     by_order = Counter(m.qloapps_order_id for m in mappings if m.qloapps_order_id is not None)
     by_reservation = Counter(m.pms_reservation_id for m in mappings if m.pms_reservation_id is not None)
     problems += [f"order {o} has {n} mappings" for o, n in by_order.items() if n > 1]
