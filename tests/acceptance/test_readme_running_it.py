@@ -132,7 +132,7 @@ def test_readme_running_it_line_by_line_ends_with_the_bookings_in_the_pms(
             with engine.connect() as connection:
                 return set(connection.scalars(text(
                     "SELECT m.qloapps_order_id FROM qloapps_reservation_mappings m"
-                    " JOIN pms_reservations r ON r.id = m.pms_reservation_id WHERE m.parked_reason IS NULL")))
+                    " JOIN pms_reservations r ON r.id::text = m.pms_reservation_id WHERE m.parked_reason IS NULL")))
 
         for command, process in shell.background:
             assert process.poll() is None, f"{command!r} exited with {process.returncode}"
