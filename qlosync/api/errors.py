@@ -29,6 +29,7 @@ from qlosync.errors import (
 from qlosync.db.config_store import UnknownShopError
 from qlosync.fields import InvalidValueError
 from qlosync.ops.dlq import NotRequeuableError
+from qlosync.ops.shops.hotels import UnknownPmsHotelError
 from qlosync.ops.sync import RunNotFoundError
 from qlosync.runtime.dlq import DeadLetterNotFoundError
 from qlosync.runtime.topology import BrokerUnavailableError, QueueConflictError
@@ -48,6 +49,7 @@ STATUS_BY_ERROR: tuple[tuple[type[BaseException], int], ...] = (
     (DatabaseUnavailableError, 503),
     (BrokerUnavailableError, 503),
     (InvalidValueError, 422),  # what request models cannot see, e.g. a link-local URL the settings refuse
+    (UnknownPmsHotelError, 422),  # a pms_hotel_id the PMS has no hotel with
     (ConfigurationError, 400),
     (PermanentError, 400),
     (TransientError, 503),

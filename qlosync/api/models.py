@@ -17,6 +17,7 @@ from qlosync.db.config_store import DEFAULT_SHOP
 from qlosync.fields import BASE_URL_MAX, INT32_MAX, MAX_CONCURRENT_RANGE, MAX_RPS_LIMIT, PMS_ROOM_TYPE_PATTERN
 from qlosync.ops.config import PROBLEMS
 from qlosync.ops.shops import ShopStatusRow
+from qlosync.ops.shops.hotels import CLEAR
 from qlosync.secrets import Secret
 from qlosync.ops.sync import RunView
 from qlosync.states import ConflictStrategy, DeadLetterStatus, RunKind
@@ -32,6 +33,16 @@ ShopName = Annotated[str, Field(pattern=SHOP_PATTERN, description="A shop's name
 PositiveInt32 = Annotated[int, Field(ge=1, le=INT32_MAX)]
 # Request bodies are strict, and strict pydantic takes only members for an enum: the JSON's strings must do too.
 ConflictStrategyField = Annotated[ConflictStrategy, Field(strict=False)]
+# The PMS's own id of a hotel: opaque text (qlosync.pms.port.PmsId), checked against the PMS's hotels by the
+# operation. Null, where a body allows it, clears it: the shop then syncs with the PMS's only hotel.
+PMS_HOTEL_PATTERN = r"^[^\x00-\x1f\x7f]{1,64}$"
+PMS_HOTEL_DESCRIPTION = ("The PMS hotel this shop syncs with: one of the PMS's hotel ids, as text (e.g. `\"2\"`); "
+                         "an id the PMS has no hotel with is a 422 naming those it has. Null: none, the PMS's only "
+                         "hotel (a PMS with several needs one).")
+PmsHotelId = Annotated[str, Field(pattern=PMS_HOTEL_PATTERN, examples=["2"], description=PMS_HOTEL_DESCRIPTION)]
+EFFECTIVE_PMS_HOTEL_DESCRIPTION = ("The PMS hotel the shop does sync with: pms_hotel_id, or the PMS's only hotel "
+                                   "when that is null; null when there is none (several hotels and none set, or one "
+                                   "the PMS no longer has).")
 ConnectionProblem = Literal["cannot_connect", "not_qloapps", "key_refused", "missing_permission", "qloapps_failed",
                             "unknown_hotel"]
 
@@ -41,6 +52,13 @@ assert get_args(ConnectionProblem) == PROBLEMS
 
 class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def given_pms_hotel(body: ShopUpdate | ShopConfigUpdate) -> str | None:
+    """A change's pms_hotel_id as the operations take it: None when left out (unchanged), CLEAR when null."""
+    if "pms_hotel_id" not in body.model_fields_set:
+        return None
+    return body.pms_hotel_id if body.pms_hotel_id is not None else CLEAR
 
 
 def _base_url(value: str) -> str:
@@ -130,6 +148,8 @@ class ShopConfigView(BaseModel):
     sync_enabled: bool
     id_hotel: int = Field(validation_alias=AliasChoices("id_hotel", "hotel_id"),
                           description="QloApps hotel (id_property) this PMS is.")
+    pms_hotel_id: str | None = Field(description="The PMS hotel set for this shop; null: none, the PMS's only hotel.")
+    effective_pms_hotel_id: str | None = Field(description=EFFECTIVE_PMS_HOTEL_DESCRIPTION)
     conflict_strategy: str
     updated_at: datetime | None
 
@@ -152,6 +172,8 @@ class ShopConfigUpdate(RequestBody):
     id_hotel: PositiveInt32 | None = Field(None, validation_alias=AliasChoices("id_hotel", "hotel_id"),
                                            description="QloApps hotel (id_property) this PMS is "
                                                        "(`hotel_id`, the old spelling, is accepted too).")
+    pms_hotel_id: PmsHotelId | None = Field(None, description=PMS_HOTEL_DESCRIPTION + " Left out: unchanged; "
+                                            "null: cleared.")
     conflict_strategy: ConflictStrategyField | None = None
 
 
@@ -277,18 +299,21 @@ class ShopCreate(RequestBody):
     api_key: ApiKey
     enabled: bool = Field(True, description="Whether sync is on.")
     id_hotel: PositiveInt32 | None = Field(None, description="QloApps hotel (id_property) this PMS is; default 1.")
+    pms_hotel_id: PmsHotelId | None = Field(None, description=PMS_HOTEL_DESCRIPTION)
     conflict_strategy: ConflictStrategyField | None = None
     max_concurrent_requests: MaxConcurrent | None = None
     max_requests_per_second: MaxRequestsPerSecond | None = None
 
 
 class ShopUpdate(RequestBody):
-    """Fields left out keep their value."""
+    """Fields left out keep their value (`pms_hotel_id`: null clears it)."""
 
     enabled: bool | None = None
     base_url: BaseUrl | None = None
     api_key: ApiKey | None = None
     id_hotel: PositiveInt32 | None = None
+    pms_hotel_id: PmsHotelId | None = Field(None, description=PMS_HOTEL_DESCRIPTION + " Left out: unchanged; "
+                                            "null: cleared.")
     conflict_strategy: ConflictStrategyField | None = None
     max_concurrent_requests: MaxConcurrent | None = None
     max_requests_per_second: MaxRequestsPerSecond | None = None

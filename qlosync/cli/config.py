@@ -10,6 +10,7 @@ import click
 
 from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli, shop_option
 from qlosync.cli.params import hotel_id_option
+from qlosync.cli.shops import pms_hotel_option
 from qlosync.crypto import generate_secret_key
 from qlosync.db.config_store import rotate_keys
 from qlosync.states import ConflictStrategy, values
@@ -47,6 +48,7 @@ def _read_api_key(from_stdin: bool, env_name: str | None) -> Secret | None:
 @click.option("--api-key-env", metavar="VAR", help="Read the API key from this environment variable.")
 @click.option("--enable/--disable", "sync_enabled", default=None, help="Switch sync on or off.")
 @hotel_id_option
+@pms_hotel_option
 @click.option("--conflict-strategy", type=click.Choice(values(ConflictStrategy)))
 @pass_cli
 @command_errors
@@ -58,6 +60,7 @@ def config_set(
     api_key_env: str | None,
     sync_enabled: bool | None,
     id_hotel: int | None,
+    pms_hotel_id: str | None,
     conflict_strategy: str | None,
 ) -> None:
     """Create or update the QloApps configuration. The key is never accepted as a plain argument."""
@@ -72,8 +75,11 @@ def config_set(
             sync_enabled=sync_enabled,
             hotel_id=id_hotel,
             conflict_strategy=conflict_strategy,
+            pms_hotel_id=pms_hotel_id,
         )
-    click.echo(f"saved QloApps configuration {saved.name!r} ({saved.base_url}, sync {'on' if saved.sync_enabled else 'off'})")
+    hotel = f", PMS hotel {saved.pms_hotel_id}" if saved.pms_hotel_id is not None else ""
+    click.echo(f"saved QloApps configuration {saved.name!r} ({saved.base_url}, "
+               f"sync {'on' if saved.sync_enabled else 'off'}{hotel})")
 
 
 @config_group.command("show")

@@ -19,7 +19,13 @@ from qlosync.secrets import Secret
 
 #: How much of a last error fits on a table line.
 ERROR_WIDTH = 80
-TABLE_COLUMNS = ("NAME", "STATE", "LAST RUN", "LAST SUCCESS", "FAILS", "BREAKER UNTIL", "LIMITS", "LAST ERROR")
+TABLE_COLUMNS = ("NAME", "STATE", "PMS HOTEL", "LAST RUN", "LAST SUCCESS", "FAILS", "BREAKER UNTIL", "LIMITS",
+                 "LAST ERROR")
+
+#: ``--pms-hotel ID`` of `shops add/set` and `config set`: the PMS's id as text; ``''`` clears it.
+pms_hotel_option = click.option(
+    "--pms-hotel", "pms_hotel_id", metavar="ID",
+    help="The PMS hotel this shop syncs with (an id the PMS has; '' clears it: the PMS's only hotel).")
 
 
 @click.group("shops")
@@ -42,10 +48,12 @@ def _read_key(from_stdin: bool) -> Secret | None:
 @click.option("--max-concurrent", type=MAX_CONCURRENT, help="Requests at once to this shop, from all hosts (1-64).")
 @click.option("--max-rps", type=MAX_RPS, help="Requests per second to this shop, from all hosts (max 1000).")
 @hotel_id_option
+@pms_hotel_option
 @pass_cli
 @command_errors
 def shops_add(cli: CliContext, name: str, base_url: str, api_key_stdin: bool, disabled: bool,
-              max_concurrent: int | None, max_rps: float | None, id_hotel: int | None) -> None:
+              max_concurrent: int | None, max_rps: float | None, id_hotel: int | None,
+              pms_hotel_id: str | None) -> None:
     """Add the shop NAME (sync on unless --disabled). The key is never accepted as an argument."""
     key = _read_key(api_key_stdin)
     if key is None:
@@ -53,9 +61,10 @@ def shops_add(cli: CliContext, name: str, base_url: str, api_key_stdin: bool, di
     with cli.session() as session:
         row = shop_ops.add_shop(session, cli.settings, name, base_url=base_url, api_key=key, enabled=not disabled,
                                 id_hotel=id_hotel, max_concurrent_requests=max_concurrent,
-                                max_requests_per_second=max_rps)
+                                max_requests_per_second=max_rps, pms_hotel_id=pms_hotel_id)
         click.echo(f"added shop {row.name!r} ({row.base_url}, sync {'on' if row.sync_enabled else 'off'}, "
-                   f"{_limits(row.max_concurrent_requests, row.max_requests_per_second)})")
+                   f"{_limits(row.max_concurrent_requests, row.max_requests_per_second)}"
+                   f"{_pms_hotel(row.pms_hotel_id)})")
 
 
 @shops_group.command("list")
@@ -112,18 +121,20 @@ def _set_enabled(cli: CliContext, names: Sequence[str], enabled: bool) -> None:
 @click.option("--base-url", help="The shop's URL.")
 @click.option("--api-key-stdin", is_flag=True, help="Read a new API key from standard input.")
 @hotel_id_option
+@pms_hotel_option
 @pass_cli
 @command_errors
 def shops_set(cli: CliContext, name: str, max_concurrent: int | None, max_rps: float | None, base_url: str | None,
-              api_key_stdin: bool, id_hotel: int | None) -> None:
+              api_key_stdin: bool, id_hotel: int | None, pms_hotel_id: str | None) -> None:
     """Change the shop NAME; only the options given change."""
     key = _read_key(api_key_stdin)
     with cli.session() as session:
         row = shop_ops.update_shop(session, cli.settings, name, base_url=base_url, api_key=key,
                                    max_concurrent_requests=max_concurrent, max_requests_per_second=max_rps,
-                                   id_hotel=id_hotel)
+                                   id_hotel=id_hotel, pms_hotel_id=pms_hotel_id)
         click.echo(f"saved shop {row.name!r} ({row.base_url}, hotel {row.id_hotel}, "
-                   f"{_limits(row.max_concurrent_requests, row.max_requests_per_second)})")
+                   f"{_limits(row.max_concurrent_requests, row.max_requests_per_second)}"
+                   f"{_pms_hotel(row.pms_hotel_id)})")
 
 
 @shops_group.command("remove")
@@ -147,8 +158,8 @@ def shops_remove(cli: CliContext, name: str, yes: bool) -> None:
 @pass_cli
 @command_errors
 def shops_import(cli: CliContext, csv_file: Path, dry_run: bool) -> None:
-    """Create or update shops from a CSV file (name,base_url,api_key[,enabled,id_hotel,max_concurrent_requests,
-    max_requests_per_second,conflict_strategy]); all or nothing."""
+    """Create or update shops from a CSV file (name,base_url,api_key[,enabled,id_hotel,pms_hotel_id,
+    max_concurrent_requests,max_requests_per_second,conflict_strategy]); all or nothing."""
     try:
         text = csv_file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -181,6 +192,19 @@ def _limits(concurrent: int, rps: float) -> str:
     return f"{concurrent} at once, {rps:g}/s"
 
 
+def _pms_hotel(pms_hotel_id: str | None) -> str:
+    # Said only when one is set: a shop of a single-hotel PMS needs none, and its line stays as it was.
+    return f", PMS hotel {pms_hotel_id}" if pms_hotel_id is not None else ""
+
+
+def pms_hotel_text(row: dict[str, Any]) -> str:
+    """A shop's PMS hotel in words, from a row of `shops list --json` or a shop of `status --json`."""
+    stored, effective = row["pms_hotel_id"], row["effective_pms_hotel_id"]
+    if stored is not None:
+        return stored if effective is not None else f"{stored} (not in the PMS)"
+    return f"{effective} (the PMS's only hotel)" if effective is not None else "none set"
+
+
 def _age(seconds: float | None) -> str:
     return f"{format_duration(seconds)} ago" if seconds is not None else "never"
 
@@ -191,10 +215,18 @@ def _cells(row: dict[str, Any]) -> tuple[str, ...]:
     why = "" if row["state"] not in ATTENTION_STATES else \
         (row["last_error"] or row["last_run_error"] or row["full_sync_reason"] or "")
     error = why.strip().splitlines()
-    return (row["name"], row["state"].replace("_", " "), last_run, _age(row["seconds_since_successful_sync"]),
-            str(row["failures"]), row["open_until"] or "-",
+    return (row["name"], row["state"].replace("_", " "), _pms_hotel_cell(row), last_run,
+            _age(row["seconds_since_successful_sync"]), str(row["failures"]), row["open_until"] or "-",
             _limits(row["max_concurrent_requests"], row["max_requests_per_second"]),
             error[0][:ERROR_WIDTH] if error else "")
+
+
+def _pms_hotel_cell(row: dict[str, Any]) -> str:
+    # Short, for a table of many shops; `qlosync status` says the same in words (pms_hotel_text).
+    stored, effective = row["pms_hotel_id"], row["effective_pms_hotel_id"]
+    if stored is not None:
+        return stored if effective is not None else f"{stored} (not in PMS)"
+    return f"{effective} (only)" if effective is not None else "not set"
 
 
 def table_lines(rows: Sequence[dict[str, Any]]) -> list[str]:

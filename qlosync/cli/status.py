@@ -10,7 +10,7 @@ import click
 from sqlalchemy import inspect
 
 from qlosync.cli.context import RET_ERROR, RET_UNHEALTHY, CliContext, command_errors, pass_cli
-from qlosync.cli.shops import table_lines
+from qlosync.cli.shops import pms_hotel_text, table_lines
 from qlosync.db.models import QlosyncProcess
 from qlosync.states import ProcessRole, RunStatus, values
 from qlosync.db.session import make_sessionmaker, transaction
@@ -144,6 +144,7 @@ def _print_shops(shops: list[dict[str, Any]]) -> None:
         click.echo("shops        none configured (qlosync config set --base-url URL --api-key-stdin)")
     for shop in shops:
         click.echo(f"shop         {shop['name']}  {shop['base_url']}  sync {'on' if shop['sync_enabled'] else 'off'}")
+        click.echo(f"  pms hotel             {pms_hotel_text(shop)}")
         click.echo(f"  last successful sync  {shop['last_successful_sync'] or 'never'}")
         click.echo(f"  cursor                {shop['cursor'] or '(none: next pull is full)'}")
         run = shop["last_run"]

@@ -87,12 +87,16 @@ def save_config(
     conflict_strategy: str | None = None,
     max_concurrent_requests: int | None = None,
     max_requests_per_second: float | None = None,
+    pms_hotel_id: str | None = None,
     allow_link_local_urls: bool = False,
     stored: QloAppsConfig | None = None,
 ) -> QloAppsConfig:
     """Create or update a shop's configuration: the one writer of ``qloapps_config``. Only the given fields
     change, each checked by :mod:`qlosync.fields` before anything is written; a new shop gets sync off
-    unless *sync_enabled* says otherwise. *stored* is the shop's row when the caller has already read it."""
+    unless *sync_enabled* says otherwise. *stored* is the shop's row when the caller has already read it.
+
+    *pms_hotel_id* is stored as given (checked against the PMS by qlosync.ops.shops.hotels); ``""`` clears it
+    (NULL: the PMS's only hotel)."""
     if base_url is not None:
         base_url = fields.base_url(base_url, allow_link_local=allow_link_local_urls)
     if api_key is not None:
@@ -132,6 +136,8 @@ def save_config(
         row.max_concurrent_requests = max_concurrent_requests
     if max_requests_per_second is not None:
         row.max_requests_per_second = max_requests_per_second
+    if pms_hotel_id is not None:
+        row.pms_hotel_id = pms_hotel_id or None
     session.flush()
     if base_url is not None or api_key is not None:
         close_breaker(session, row.id)
@@ -184,6 +190,7 @@ def describe(row: QloAppsConfig, cipher: KeyCipher | None) -> dict[str, object]:
         "api_key": key_display,
         "sync_enabled": row.sync_enabled,
         "id_hotel": row.id_hotel,
+        "pms_hotel_id": row.pms_hotel_id,
         "conflict_strategy": row.conflict_strategy,
         "updated_at": row.updated_at.isoformat() if row.updated_at else None,
     }

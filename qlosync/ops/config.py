@@ -16,6 +16,8 @@ from qlosync import fields
 from qlosync.db.config_store import describe, find_config, get_config_row, require_key_for_new_url, save_config
 from qlosync.db.models import QloAppsConfig
 from qlosync.db.session import transaction
+from qlosync.ops.shops.hotels import check_pms_hotel, effective_hotel, pms_hotels
+from qlosync.pms.port import Hotel
 from qlosync.sync.service import load_shop_config
 from qlosync.qloapps.client import QloAppsClient, api_root
 from qlosync.qloapps.errors import (
@@ -45,6 +47,9 @@ class ShopSettings:
     api_key_set: bool
     sync_enabled: bool
     hotel_id: int
+    #: The PMS hotel as set (None: the PMS's only hotel), and the one it does sync with (None: there is none).
+    pms_hotel_id: str | None
+    effective_pms_hotel_id: str | None
     conflict_strategy: str
     updated_at: datetime | None
 
@@ -68,20 +73,25 @@ class ConnectionCheck:
     room_types: int | None = None
 
 
-def _public(row: QloAppsConfig) -> ShopSettings:
+def _public(row: QloAppsConfig, hotels: list[Hotel]) -> ShopSettings:
     return ShopSettings(name=row.name, base_url=without_credentials(row.base_url),
                         api_key_set=bool(row.api_key_encrypted), sync_enabled=row.sync_enabled, hotel_id=row.id_hotel,
+                        pms_hotel_id=row.pms_hotel_id, effective_pms_hotel_id=effective_hotel(hotels, row.pms_hotel_id),
                         conflict_strategy=row.conflict_strategy, updated_at=row.updated_at)
 
 
 def read_settings(session: Session, name: str) -> ShopSettings:
-    return _public(get_config_row(session, name))
+    return _public(get_config_row(session, name), pms_hotels(session))
 
 
 def describe_masked(settings: Settings, session: Session, name: str) -> dict[str, object]:
-    """What ``qlosync config show`` prints: the key masked to its last characters (when it can be decrypted)."""
+    """What ``qlosync config show`` prints: the key masked to its last characters (when it can be decrypted),
+    and the PMS hotel the shop syncs with (its own, or the PMS's only one)."""
     cipher = KeyCipher(settings.secret_key) if settings.secret_key else None
-    return describe(get_config_row(session, name), cipher)
+    row = get_config_row(session, name)
+    shown = describe(row, cipher)
+    shown["effective_pms_hotel_id"] = effective_hotel(pms_hotels(session), row.pms_hotel_id)
+    return shown
 
 
 def save_settings(
@@ -94,16 +104,22 @@ def save_settings(
     sync_enabled: bool | None = None,
     hotel_id: int | None = None,
     conflict_strategy: str | None = None,
+    pms_hotel_id: str | None = None,
 ) -> ShopSettings:
-    """Create or update a shop; only the given fields change. Storing a key needs QLOSYNC_SECRET_KEY."""
+    """Create or update a shop; only the given fields change. Storing a key needs QLOSYNC_SECRET_KEY.
+
+    *pms_hotel_id* must be a hotel of the PMS (UnknownPmsHotelError names those there are); ``""`` clears it."""
+    hotels = pms_hotels(session)
+    if pms_hotel_id is not None:
+        check_pms_hotel(hotels, pms_hotel_id)
     if api_key is not None:
         cipher: KeyCipher | None = KeyCipher(settings.require_secret_key())
     else:
         cipher = KeyCipher(settings.secret_key) if settings.secret_key else None
     row = save_config(session, cipher, name=name, base_url=base_url, api_key=api_key, sync_enabled=sync_enabled,
-                      id_hotel=hotel_id, conflict_strategy=conflict_strategy,
+                      id_hotel=hotel_id, conflict_strategy=conflict_strategy, pms_hotel_id=pms_hotel_id,
                       allow_link_local_urls=settings.allow_link_local_urls)
-    return _public(row)
+    return _public(row, hotels)
 
 
 def check_connection(settings: Settings, sessions: sessionmaker[Session], name: str, *,

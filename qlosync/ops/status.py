@@ -10,6 +10,8 @@ The thresholds below are the whole rule book (docs/runtime.md, "Heartbeats and s
 * an enabled shop whose last run failed, or whose sync is overdue (:mod:`qlosync.ops.overdue`, the rule the
   shop list's ``overdue`` state uses too);
 * an enabled shop whose circuit breaker is open (qlosync.sync.gate);
+* an enabled shop the PMS cannot place in a hotel: none set while the PMS has several, or one it no longer has
+  (:mod:`qlosync.ops.shops.hotels`);
 * any dead letter (recorded, or waiting in ``qloapps.dlq``);
 * unsent outbox rows older than ``OUTBOX_LAG_LIMIT_S``.
 """
@@ -29,6 +31,8 @@ from qlosync.db import migrate
 from qlosync.db.session import transaction
 from qlosync.ops.overdue import is_overdue, overdue_after_s
 from qlosync.ops.shops import shop_status as shop_rows, summarise
+from qlosync.ops.shops.hotels import effective_hotel, hotel_problem, pms_hotels
+from qlosync.pms.port import Hotel
 from qlosync.runtime.heartbeat import STALE_AFTER_BEATS
 from qlosync.runtime.queues import DLQ, INBOUND, OUTBOUND
 from qlosync.runtime.topology import BrokerUnavailableError, connection, passive_counts, redact_url
@@ -139,9 +143,10 @@ def shops_status(session: Session, shops: list[QloAppsConfig]) -> list[dict[str,
                                .where(QloAppsStopSellBlock.config_id.in_(ids))
                                .order_by(QloAppsStopSellBlock.config_id, QloAppsStopSellBlock.qloapps_room_type_id)):
         stop_sell.setdefault(row.config_id, []).append(row[1:])
+    hotels = pms_hotels(session)
     return [_shop_view(shop, now, cursors.get(shop.id), runs.get(shop.id, []), counts.get(shop.id),
                        refused.get(shop.id, []), conflicts.get(shop.id, 0), mismatches.get(shop.id, []),
-                       stop_sell.get(shop.id, []))
+                       stop_sell.get(shop.id, []), hotels)
             for shop in shops]
 
 
@@ -151,7 +156,7 @@ def shop_status(session: Session, shop: QloAppsConfig) -> dict[str, Any]:
 
 def _shop_view(shop: QloAppsConfig, now: datetime, cursor: QloAppsSyncCursor | None,
                recent_runs: list[QloAppsSyncState], counts: Any, refused: list[dict[str, Any]], conflicts: int,
-               rate_mismatches: list[dict[str, Any]], stop_sell: list[Any]) -> dict[str, Any]:
+               rate_mismatches: list[dict[str, Any]], stop_sell: list[Any], hotels: list[Hotel]) -> dict[str, Any]:
     last_run = recent_runs[0] if recent_runs else None
     synced_at = cursor.last_successful_sync if cursor else None
     mapped, parked, refused_count = (counts.mapped, counts.parked, counts.refused) if counts else (0, 0, 0)
@@ -159,6 +164,9 @@ def _shop_view(shop: QloAppsConfig, now: datetime, cursor: QloAppsSyncCursor | N
         "name": shop.name,
         "base_url": without_credentials(shop.base_url),
         "sync_enabled": shop.sync_enabled,
+        "pms_hotel_id": shop.pms_hotel_id,
+        "effective_pms_hotel_id": effective_hotel(hotels, shop.pms_hotel_id),
+        "pms_hotel_problem": hotel_problem(hotels, shop.pms_hotel_id, shop.name),
         "last_successful_sync": _iso(cursor.last_successful_sync) if cursor else None,
         "last_full_sync": _iso(cursor.last_full_sync) if cursor else None,
         "cursor": (
@@ -300,6 +308,8 @@ def assess(report: dict[str, Any], *, sync_interval_ms: int = DEFAULT_SYNC_INTER
 def _shop_problems(shop: dict[str, Any], sync_interval_ms: int) -> list[str]:
     problems: list[str] = []
     name = shop["name"]
+    if shop["pms_hotel_problem"]:
+        problems.append(f"shop {name}: {shop['pms_hotel_problem']}")
     run = shop["last_run"]
     if run and run["status"] == RunStatus.FAILED:
         error = (run["error"] or "no error recorded").strip().splitlines()

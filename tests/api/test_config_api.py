@@ -29,9 +29,11 @@ def test_put_then_get_round_trip_never_echoes_the_key(api, session_factory, secr
     assert created.status_code == changed.status_code == shown.status_code == 200, (created.text, changed.text)
     body = shown.json()
     assert body.pop("updated_at")
-    # (id_hotel as everywhere; hotel_id, this answer's first spelling, stays for the clients that read it)
+    # (id_hotel as everywhere; hotel_id, this answer's first spelling, stays for the clients that read it; no PMS
+    # hotel set: the PMS's only one, hotel 1, is the one the shop syncs with)
     assert body == {"name": "main", "base_url": "http://qlo.example.test", "api_key_set": True, "sync_enabled": True,
-                    "id_hotel": 2, "hotel_id": 2, "conflict_strategy": "manual"}
+                    "id_hotel": 2, "hotel_id": 2, "pms_hotel_id": None, "effective_pms_hotel_id": "1",
+                    "conflict_strategy": "manual"}
     for response in (created, changed, shown):
         assert NEW_KEY not in response.text and "api_key\"" not in response.text
     # And the key is stored encrypted, readable with QLOSYNC_SECRET_KEY, and in no log line

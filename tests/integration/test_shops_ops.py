@@ -177,7 +177,8 @@ def test_csv_header_problems_and_dry_run(session_factory, settings):
     with transaction(session_factory) as session, pytest.raises(ShopImportError) as caught:
         shops.import_csv(session, settings, "name,base_url,colour\nx,http://x.test,red\n")
     assert caught.value.errors == ["line 1: unknown column(s) 'colour' (known: name, base_url, api_key, enabled, "
-                                   "id_hotel, max_concurrent_requests, max_requests_per_second, conflict_strategy)",
+                                   "id_hotel, pms_hotel_id, max_concurrent_requests, max_requests_per_second, "
+                                   "conflict_strategy)",
                                    "line 1: missing required column(s) api_key"]
     # A file without its header row, or with the columns swapped, never shows the key in a message
     for text_ in (f"x,http://x.test,{TEST_API_KEY}\n", f"api_key,base_url,name\nx,http://x.test,{TEST_API_KEY}\n"):

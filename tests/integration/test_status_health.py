@@ -27,6 +27,7 @@ from qlosync.runtime.queues import DLQ, INBOUND, OUTBOUND
 from qlosync.runtime.topology import setup_topology
 from qlosync.secrets import Secret
 from tests.conftest import AMQP_URL, TEST_API_KEY
+from tests.hotel_support import ONE_HOTEL, second_hotel
 from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)
 from tests.spares import Spares
 
@@ -308,3 +309,50 @@ def test_a_skipped_last_run_shows_as_a_skip_not_as_the_shops_last_error(healthy,
     assert row["last_run_status"] == "skipped" and row["last_run_error"] is None
     table = CliRunner().invoke(cli, ["shops", "list"], env=env)
     assert "another pull" not in table.output, table.output
+
+
+def test_status_shows_the_pms_hotel_and_a_shop_without_one_in_a_pms_of_several_is_a_problem(
+        healthy, engine, database_url, status_vhost, secret_key, session_factory):
+    # One hotel: the shop needs none set, and the status says which one it syncs with
+    result, report = _status(database_url, status_vhost)
+    assert result.exit_code == 0, result.output
+    assert "  pms hotel             1 (the PMS's only hotel)" in result.output.splitlines()
+    (shop,) = report["shops"]
+    assert (shop["pms_hotel_id"], shop["effective_pms_hotel_id"], shop["pms_hotel_problem"]) == (None, "1", None)
+    assert (report["shop_rows"][0]["pms_hotel_id"], report["shop_rows"][0]["effective_pms_hotel_id"]) == (None, "1")
+    # A second hotel: the shop that names none is a problem saying what to do (exit 4)
+    b = second_hotel(engine)
+    result, report = _status(database_url, status_vhost)
+    assert result.exit_code == 4, result.output
+    problem = (f"shop default: no PMS hotel set, and the PMS has 2 (hotels: {ONE_HOTEL}, {b} (B)): set one with "
+               "`qlosync shops set default --pms-hotel ID`")
+    assert report["health"]["problems"] == [problem]
+    assert "  pms hotel             none set" in result.output.splitlines()
+    assert f"  - {problem}" in result.output.splitlines()
+    # Given its hotel, it is healthy again and shows it
+    with transaction(session_factory) as session:
+        save_config(session, KeyCipher(secret_key), pms_hotel_id=b)
+    result, report = _status(database_url, status_vhost)
+    assert result.exit_code == 0, result.output
+    assert f"  pms hotel             {b}" in result.output.splitlines()
+    assert (report["shops"][0]["pms_hotel_id"], report["shops"][0]["effective_pms_hotel_id"]) == (b, b)
+
+
+def test_a_shop_naming_a_hotel_the_pms_no_longer_has_is_a_problem_unless_disabled(
+        healthy, engine, database_url, status_vhost, secret_key, session_factory):
+    b = second_hotel(engine)
+    with transaction(session_factory) as session:
+        save_config(session, KeyCipher(secret_key), pms_hotel_id=b)
+    with engine.begin() as connection:  # the PMS drops the (empty) hotel behind qlosync's back
+        connection.execute(text("DELETE FROM pms_hotels WHERE id = :id"), {"id": int(b)})
+    result, report = _status(database_url, status_vhost)
+    assert result.exit_code == 4, result.output
+    assert report["health"]["problems"] == [
+        f"shop default: PMS hotel '{b}' is not in the PMS (hotels: {ONE_HOTEL}): set another with "
+        "`qlosync shops set default --pms-hotel ID`"]
+    assert f"  pms hotel             {b} (not in the PMS)" in result.output.splitlines()
+    # A disabled shop gets no pulls: its hotel is no problem until it is switched on again
+    with transaction(session_factory) as session:
+        save_config(session, KeyCipher(secret_key), sync_enabled=False)
+    _, report = _status(database_url, status_vhost)
+    assert not any("PMS hotel" in p for p in report["health"]["problems"]), report["health"]

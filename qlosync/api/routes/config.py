@@ -13,6 +13,7 @@ from qlosync.api.models import (
     ConnectionTestResult,
     ShopConfigUpdate,
     ShopConfigView,
+    given_pms_hotel,
 )
 from qlosync.api.routes.common import errors, operations_router
 from qlosync.api.services import ApiServices, services
@@ -34,12 +35,14 @@ def get_config(api: Annotated[ApiServices, Depends(services)],
 @router.put("/config", response_model=ShopConfigView, responses=errors(400), summary="Create or change a shop")
 def put_config(body: ShopConfigUpdate, api: Annotated[ApiServices, Depends(services)]) -> ShopConfigView:
     """Only the fields given change. The API key is stored encrypted with QLOSYNC_SECRET_KEY and never
-    returned; `api_key_set` says whether one is stored."""
+    returned; `api_key_set` says whether one is stored. `pms_hotel_id` must be a hotel of the PMS (422
+    otherwise, naming those it has); null clears it."""
     with transaction(api.sessions) as session:
         saved = config_ops.save_settings(
             api.settings, session, name=body.shop, base_url=body.base_url,
             api_key=Secret(body.api_key.get_secret_value()) if body.api_key is not None else None,
             sync_enabled=body.sync_enabled, hotel_id=body.id_hotel, conflict_strategy=body.conflict_strategy,
+            pms_hotel_id=given_pms_hotel(body),
         )
     return ShopConfigView.model_validate(asdict(saved))
 

@@ -27,6 +27,7 @@ from qlosync.api.models import (
     ShopRemoved,
     ShopUpdate,
     ShopView,
+    given_pms_hotel,
 )
 from qlosync.api.routes.common import errors
 from qlosync.api.services import ApiServices, services
@@ -34,6 +35,7 @@ from qlosync.db.config_store import KeyNeededForNewUrlError, get_config_row
 from qlosync.db.session import transaction
 from qlosync.ops import shops as shop_ops
 from qlosync.ops.shops import DuplicateShopError, InvalidShopError, ShopImportError
+from qlosync.ops.shops.hotels import UnknownPmsHotelError
 from qlosync.secrets import Secret
 
 router = APIRouter(prefix="/api/v1/shops", tags=["shops"], dependencies=[Depends(require_token)])
@@ -49,7 +51,7 @@ def _refusals() -> Iterator[None]:
         yield
     except DuplicateShopError as exc:
         raise HTTPException(409, str(exc)) from None
-    except (InvalidShopError, KeyNeededForNewUrlError) as exc:
+    except (InvalidShopError, KeyNeededForNewUrlError, UnknownPmsHotelError) as exc:
         raise HTTPException(422, str(exc)) from None
 
 
@@ -83,7 +85,7 @@ def add_shop(body: ShopCreate, api: Api) -> ShopView:
         shop_ops.add_shop(session, api.settings, body.name, base_url=body.base_url, api_key=_secret(body.api_key),
                           enabled=body.enabled, id_hotel=body.id_hotel, conflict_strategy=body.conflict_strategy,
                           max_concurrent_requests=body.max_concurrent_requests,
-                          max_requests_per_second=body.max_requests_per_second)
+                          max_requests_per_second=body.max_requests_per_second, pms_hotel_id=body.pms_hotel_id)
         return _view(api, session, body.name)
 
 
@@ -98,8 +100,8 @@ _IMPORT_REFUSED: dict[int | str, dict[str, Any]] = {422: {"model": ShopImportErr
 @router.post("/import", response_model=ShopImportResult, summary="Create or update shops from a CSV file",
              responses={**errors(), **_IMPORT_REFUSED})
 def import_shops(api: Api, csv_text: Annotated[bytes, Body(media_type="text/csv", description=(
-        "Header row, then one shop a line: name,base_url,api_key[,enabled,id_hotel,max_concurrent_requests,"
-        "max_requests_per_second,conflict_strategy]."))],
+        "Header row, then one shop a line: name,base_url,api_key[,enabled,id_hotel,pms_hotel_id,"
+        "max_concurrent_requests,max_requests_per_second,conflict_strategy]."))],
                  dry_run: Annotated[bool, Query(description="Check only; write nothing.")] = False,
                  ) -> ShopImportResult | JSONResponse:
     """All or nothing: any bad line and nothing is written; the 422 lists every problem with its line."""
@@ -125,13 +127,14 @@ def get_shop(name: Name, api: Api) -> ShopView:
 
 @router.patch("/{name}", response_model=ShopView, responses=errors(404), summary="Change a shop")
 def patch_shop(name: Name, body: ShopUpdate, api: Api) -> ShopView:
-    """Only the fields given change; `api_key` is write-only."""
+    """Only the fields given change; `api_key` is write-only; `pms_hotel_id` null clears the PMS hotel."""
     with _refusals(), transaction(api.sessions) as session:
         shop_ops.update_shop(session, api.settings, name, enabled=body.enabled, base_url=body.base_url,
                              api_key=_secret(body.api_key), id_hotel=body.id_hotel,
                              conflict_strategy=body.conflict_strategy,
                              max_concurrent_requests=body.max_concurrent_requests,
-                             max_requests_per_second=body.max_requests_per_second)
+                             max_requests_per_second=body.max_requests_per_second,
+                             pms_hotel_id=given_pms_hotel(body))
         return _view(api, session, name)
 
 

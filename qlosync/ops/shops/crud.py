@@ -25,6 +25,7 @@ from qlosync.db.models import (
 )
 from qlosync.errors import ConfigurationError
 from qlosync.fields import InvalidValueError
+from qlosync.ops.shops.hotels import check_pms_hotel, pms_hotels
 from qlosync.secrets import Secret
 from qlosync.settings import Settings
 
@@ -48,6 +49,8 @@ class ShopChanges:
     conflict_strategy: str | None = None
     max_concurrent_requests: int | None = None
     max_requests_per_second: float | None = None
+    #: The PMS hotel's id; ``""`` clears it (the PMS's only hotel). Checked against the PMS, not by rule_problems.
+    pms_hotel_id: str | None = None
 
 
 def check_name(name: str) -> str:
@@ -78,10 +81,12 @@ def rule_problems(changes: ShopChanges, *, allow_link_local: bool) -> tuple[Shop
     return replace(changes, **canonical), problems
 
 
-def _checked(changes: ShopChanges, settings: Settings) -> ShopChanges:
+def _checked(session: Session, changes: ShopChanges, settings: Settings) -> ShopChanges:
     canonical, problems = rule_problems(changes, allow_link_local=settings.allow_link_local_urls)
     if problems:
         raise InvalidShopError("; ".join(problems))
+    if changes.pms_hotel_id is not None:
+        check_pms_hotel(pms_hotels(session), changes.pms_hotel_id)  # UnknownPmsHotelError naming the PMS's hotels
     return canonical
 
 
@@ -93,7 +98,8 @@ def save_changes(session: Session, settings: Settings, cipher: KeyCipher | None,
                        conflict_strategy=changes.conflict_strategy,
                        max_concurrent_requests=changes.max_concurrent_requests,
                        max_requests_per_second=changes.max_requests_per_second,
-                       allow_link_local_urls=settings.allow_link_local_urls, stored=stored)
+                       pms_hotel_id=changes.pms_hotel_id, allow_link_local_urls=settings.allow_link_local_urls,
+                       stored=stored)
 
 
 def _cipher_for(settings: Settings, changes: ShopChanges) -> KeyCipher | None:
@@ -103,13 +109,15 @@ def _cipher_for(settings: Settings, changes: ShopChanges) -> KeyCipher | None:
 def add_shop(session: Session, settings: Settings, name: str, *, base_url: str, api_key: Secret,
              enabled: bool = True, id_hotel: int | None = None, conflict_strategy: str | None = None,
              max_concurrent_requests: int | None = None,
-             max_requests_per_second: float | None = None) -> QloAppsConfig:
-    """A new shop (sync on unless told otherwise); DuplicateShopError if the name is taken."""
+             max_requests_per_second: float | None = None, pms_hotel_id: str | None = None) -> QloAppsConfig:
+    """A new shop (sync on unless told otherwise); DuplicateShopError if the name is taken, UnknownPmsHotelError
+    if the PMS has no hotel *pms_hotel_id* (None: the PMS's only hotel)."""
     check_name(name)
-    changes = _checked(ShopChanges(base_url=base_url, api_key=api_key, enabled=enabled, id_hotel=id_hotel,
-                                   conflict_strategy=conflict_strategy,
-                                   max_concurrent_requests=max_concurrent_requests,
-                                   max_requests_per_second=max_requests_per_second), settings)
+    changes = _checked(session, ShopChanges(base_url=base_url, api_key=api_key, enabled=enabled, id_hotel=id_hotel,
+                                            conflict_strategy=conflict_strategy,
+                                            max_concurrent_requests=max_concurrent_requests,
+                                            max_requests_per_second=max_requests_per_second,
+                                            pms_hotel_id=pms_hotel_id), settings)
     if find_config(session, name) is not None:
         raise DuplicateShopError(f"QloApps shop {name!r} already exists (change it with `qlosync shops set`)")
     return save_changes(session, settings, _cipher_for(settings, changes), name, changes, None)
@@ -118,12 +126,14 @@ def add_shop(session: Session, settings: Settings, name: str, *, base_url: str, 
 def update_shop(session: Session, settings: Settings, name: str, *, enabled: bool | None = None,
                 base_url: str | None = None, api_key: Secret | None = None,
                 max_concurrent_requests: int | None = None, max_requests_per_second: float | None = None,
-                id_hotel: int | None = None, conflict_strategy: str | None = None) -> QloAppsConfig:
-    """Change an existing shop; only the given settings change."""
-    changes = _checked(ShopChanges(base_url=base_url, api_key=api_key, enabled=enabled, id_hotel=id_hotel,
-                                   conflict_strategy=conflict_strategy,
-                                   max_concurrent_requests=max_concurrent_requests,
-                                   max_requests_per_second=max_requests_per_second), settings)
+                id_hotel: int | None = None, conflict_strategy: str | None = None,
+                pms_hotel_id: str | None = None) -> QloAppsConfig:
+    """Change an existing shop; only the given settings change (*pms_hotel_id* ``""`` clears the PMS hotel)."""
+    changes = _checked(session, ShopChanges(base_url=base_url, api_key=api_key, enabled=enabled, id_hotel=id_hotel,
+                                            conflict_strategy=conflict_strategy,
+                                            max_concurrent_requests=max_concurrent_requests,
+                                            max_requests_per_second=max_requests_per_second,
+                                            pms_hotel_id=pms_hotel_id), settings)
     row = get_config_row(session, name)
     return save_changes(session, settings, _cipher_for(settings, changes), name, changes, row)
 

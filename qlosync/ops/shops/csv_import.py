@@ -14,6 +14,7 @@ from qlosync.crypto import KeyCipher
 from qlosync.db.config_store import KeyNeededForNewUrlError, require_key_for_new_url
 from qlosync.db.models import QloAppsConfig
 from qlosync.ops.shops.crud import InvalidShopError, ShopChanges, check_name, rule_problems, save_changes
+from qlosync.ops.shops.hotels import UnknownPmsHotelError, check_pms_hotel, pms_hotels
 from qlosync.secrets import Secret, mask
 from qlosync.settings import Settings
 
@@ -27,7 +28,8 @@ class ShopImportError(InvalidShopError):
 
 
 REQUIRED_COLUMNS = ("name", "base_url", "api_key")
-OPTIONAL_COLUMNS = ("enabled", "id_hotel", "max_concurrent_requests", "max_requests_per_second", "conflict_strategy")
+OPTIONAL_COLUMNS = ("enabled", "id_hotel", "pms_hotel_id", "max_concurrent_requests", "max_requests_per_second",
+                    "conflict_strategy")
 _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
@@ -142,6 +144,22 @@ def _read_rows(reader: Any, allow_link_local: bool) -> tuple[list[_CsvRow], list
     return rows, problems
 
 
+def _hotel_problems(session: Session, rows: list[_CsvRow]) -> list[str]:
+    """Each row's pms_hotel_id checked against the PMS's hotels (asked once for the whole file). An empty cell
+    keeps the stored hotel, like any empty cell: clearing one is `qlosync shops set NAME --pms-hotel ''`."""
+    given = [row for row in rows if row.changes.pms_hotel_id]
+    if not given:
+        return []
+    hotels = pms_hotels(session)
+    problems = []
+    for row in given:
+        try:
+            check_pms_hotel(hotels, row.changes.pms_hotel_id or "")
+        except UnknownPmsHotelError as exc:
+            problems.append(f"line {row.line}: {exc}")
+    return problems
+
+
 def import_csv(session: Session, settings: Settings, text: str, *, dry_run: bool = False) -> ImportReport:
     """Create or update shops from CSV text, all or nothing (the caller's transaction); ShopImportError lists
     every problem with its line. Existing shops (by name) change only where a cell is not empty."""
@@ -156,6 +174,7 @@ def import_csv(session: Session, settings: Settings, text: str, *, dry_run: bool
                 require_key_for_new_url(existing[row.name].base_url, row.changes.base_url, row.changes.api_key)
             except KeyNeededForNewUrlError as exc:
                 problems.append(f"line {row.line}: {exc}")
+    problems += _hotel_problems(session, rows)
     if problems:
         problems.sort(key=lambda p: int(p.split(":", 1)[0].removeprefix("line ")))
         raise ShopImportError(problems)

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from qlosync.db.config_store import get_config_row
 from qlosync.db.models import QloAppsConfig, QloAppsShopGate, QloAppsSyncCursor, QloAppsSyncState
 from qlosync.ops.overdue import is_overdue
+from qlosync.ops.shops.hotels import effective_hotel, pms_hotels
+from qlosync.pms.port import Hotel
 from qlosync.secrets import without_credentials
 from qlosync.settings import DEFAULT_SYNC_INTERVAL_MS
 from qlosync.states import RunStatus, ShopState
@@ -39,6 +41,13 @@ class ShopStatusRow:
     base_url: str
     api_key_set: Annotated[bool, Field(description="Whether an API key is stored; the key itself is never returned.")]
     id_hotel: int
+    pms_hotel_id: Annotated[str | None, Field(
+        description="The PMS hotel this shop syncs with, as set (`--pms-hotel`, `pms_hotel_id`); null: none set, "
+                    "the PMS's only hotel is meant.")]
+    effective_pms_hotel_id: Annotated[str | None, Field(
+        description="The PMS hotel the shop does sync with: pms_hotel_id, or the PMS's only hotel when that is "
+                    "null. Null when there is none: the PMS has several hotels and none is set, or no longer has "
+                    "the one set (`qlosync status` lists it as a problem).")]
     conflict_strategy: str
     max_concurrent_requests: int
     max_requests_per_second: float
@@ -98,14 +107,16 @@ def shop_status(session: Session, *, sync_interval_ms: int = DEFAULT_SYNC_INTERV
         .ext(distinct_on(QloAppsSyncState.config_id)))}
     gates = {g.config_id: g for g in session.scalars(
         select(QloAppsShopGate).where(QloAppsShopGate.config_id.in_(ids)))}
-    rows = [_status_row(shop, now, cursors.get(shop.id), last_runs.get(shop.id), gates.get(shop.id), sync_interval_ms)
+    hotels = pms_hotels(session)  # once for every shop: which hotel a shop without one gets depends on them all
+    rows = [_status_row(shop, now, cursors.get(shop.id), last_runs.get(shop.id), gates.get(shop.id), sync_interval_ms,
+                        hotels)
             for shop in shops]
     rows.sort(key=lambda r: (r.attention, r.name))
     return rows
 
 
 def _status_row(shop: QloAppsConfig, now: datetime, cursor: QloAppsSyncCursor | None, run: QloAppsSyncState | None,
-                gate: QloAppsShopGate | None, sync_interval_ms: int) -> ShopStatusRow:
+                gate: QloAppsShopGate | None, sync_interval_ms: int, hotels: Sequence[Hotel]) -> ShopStatusRow:
     synced_at = cursor.last_successful_sync if cursor else None
     failures = gate.failures if gate else 0
     open_until = gate.open_until if gate else None
@@ -113,6 +124,7 @@ def _status_row(shop: QloAppsConfig, now: datetime, cursor: QloAppsSyncCursor | 
     return ShopStatusRow(
         name=shop.name, enabled=shop.sync_enabled, state=state, attention=STATES.index(state),
         base_url=without_credentials(shop.base_url), api_key_set=bool(shop.api_key_encrypted), id_hotel=shop.id_hotel,
+        pms_hotel_id=shop.pms_hotel_id, effective_pms_hotel_id=effective_hotel(hotels, shop.pms_hotel_id),
         conflict_strategy=shop.conflict_strategy, max_concurrent_requests=shop.max_concurrent_requests,
         max_requests_per_second=shop.max_requests_per_second,
         last_run_id=run.id if run else None, last_run_kind=run.kind if run else None,
