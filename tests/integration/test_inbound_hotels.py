@@ -9,11 +9,11 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from qlosync.crypto import KeyCipher
 from qlosync.db.config_store import ShopConfig, load_shop, save_config
-from qlosync.db.models import QloAppsConfig, QloAppsCustomerMapping, QloAppsReservationMapping, QloAppsRoomMapping
+from qlosync.db.models import QloAppsCustomerMapping, QloAppsReservationMapping, QloAppsRoomMapping
 from qlosync.db.session import transaction
 from qlosync.pms import open_pms
 from qlosync.qloapps.client import QloAppsClient
@@ -53,8 +53,7 @@ def hotel_shops(simulator: Simulator, engine: Any, session_factory: Any,
     for sim_shop, hotel_id in zip(simulator.add_shops(["north", "south"]), hotels, strict=True):
         with transaction(session_factory) as session:
             save_config(session, cipher, name=sim_shop.name, base_url=sim_shop.base_url, api_key=Secret(TEST_API_KEY),
-                        sync_enabled=True)
-            session.execute(update(QloAppsConfig).where(QloAppsConfig.name == sim_shop.name).values(pms_hotel_id=hotel_id))
+                        sync_enabled=True, pms_hotel_id=hotel_id)
         with transaction(session_factory) as session:
             config = load_shop(session, cipher, sim_shop.name)
         assert config.pms_hotel_id == hotel_id
@@ -162,3 +161,26 @@ def test_a_shop_maps_only_room_types_of_its_own_hotel(simulator: Simulator, sess
             set_room_type_mapping(session, south_config, 1, north_type.id)
         with pytest.raises(MappingError, match="no PMS room type with id or code"):
             set_room_type_mapping(session, south_config, 1, "no-such-code")
+
+
+@pytest.mark.parametrize("pms_hotel_id", ["99", None])
+def test_a_pull_into_a_hotel_the_pms_cannot_place_fails_at_once_and_retries_no_booking(
+    simulator: Simulator, engine: Any, session_factory: Any, secret_key: Secret, pms_hotel_id: str | None
+) -> None:
+    # Given a shop bound to a hotel the PMS has not, or to none while the PMS has two
+    desk_for(engine).add_hotel("Second hotel")
+    cipher = KeyCipher(secret_key)
+    with transaction(session_factory) as session:
+        save_config(session, cipher, base_url=simulator.base_url, api_key=Secret(TEST_API_KEY), sync_enabled=True,
+                    pms_hotel_id=pms_hotel_id)
+    with transaction(session_factory) as session:
+        shop = load_shop(session, cipher)
+    simulator.store.generate_bookings(3, seed=1)
+    retried: list[int] = []
+    with QloAppsClient(shop.base_url, shop.api_key) as client:
+        report = run_pull(PullDeps(engine=engine, session_factory=session_factory, client=client, shop=shop,
+                                   retry_booking=retried.append), kind="full")
+    # Then the run fails naming the problem, and no booking is sent to its own retry
+    assert report.status == "failed" and "UnknownHotel" in (report.error or "")
+    assert ("no hotel '99'" if pms_hotel_id else "--pms-hotel") in (report.error or "")
+    assert retried == [] and report.counts["failed"] == 0

@@ -21,6 +21,10 @@ from qlosync.pms.port import Guest, HotelPms, LineWrite, NewRoomType, PmsState, 
 from tests.pms_desk import desk_for
 
 
+Sessions = sessionmaker[Session]
+Hotels = tuple[str, str]
+
+
 def _hotel(session: Session, hotel_id: str) -> HotelPms:
     return open_pms(session).hotel(hotel_id)
 
@@ -36,7 +40,8 @@ def _write(guest_id: str, *lines: LineWrite, id: str | None = None, status: str 
     return ReservationWrite(
         id=id, guest_id=guest_id, status=status, source="Website", currency="EUR",
         total_without_tax=sum((line.price_without_tax for line in lines), Decimal("0")),
-        total_tax=Decimal("10.00") * len(lines), total_paid=Decimal("12.5"), booked_at=datetime(2031, 1, 2, 3, 4, tzinfo=UTC),
+        total_tax=Decimal("10.00") * len(lines), total_paid=Decimal("12.5"),
+        booked_at=datetime(2031, 1, 2, 3, 4, tzinfo=UTC),
         remarks="QloApps order 7 (REF)", lines=tuple(lines))
 
 
@@ -50,7 +55,7 @@ def two_hotels(engine: Engine) -> tuple[str, str]:
     return desk.hotel_id, desk.add_hotel("Seaside")
 
 
-def test_room_types_and_rooms_belong_to_their_hotel(session_factory: sessionmaker[Session], two_hotels) -> None:  # type: ignore[no-untyped-def]
+def test_room_types_and_rooms_belong_to_their_hotel(session_factory: Sessions, two_hotels: Hotels) -> None:
     first, second = two_hotels
     with transaction(session_factory) as session:
         a, b = _hotel(session, first), _hotel(session, second)
@@ -67,7 +72,7 @@ def test_room_types_and_rooms_belong_to_their_hotel(session_factory: sessionmake
             b.create_room(double.id, "102")  # a room type of the other hotel
 
 
-def test_guests_are_found_by_id_email_or_phone_key_within_their_hotel(session_factory, two_hotels) -> None:  # type: ignore[no-untyped-def]
+def test_guests_are_found_by_id_email_or_phone_key_within_their_hotel(session_factory: Sessions, two_hotels: Hotels) -> None:
     first, second = two_hotels
     with transaction(session_factory) as session:
         a, b = _hotel(session, first), _hotel(session, second)
@@ -102,7 +107,8 @@ def _catalog(session: Session, hotel_id: str) -> tuple[str, str, str]:
     return double, suite, guest.id
 
 
-def test_the_writer_creates_and_overwrites_a_page_and_returns_what_it_wrote(session_factory, two_hotels) -> None:  # type: ignore[no-untyped-def]
+def test_the_writer_creates_and_overwrites_a_page_and_returns_what_it_wrote(session_factory: Sessions,
+                                                                             two_hotels: Hotels) -> None:
     first, _ = two_hotels
     with transaction(session_factory) as session:
         double, suite, guest = _catalog(session, first)
@@ -143,7 +149,7 @@ def test_the_writer_creates_and_overwrites_a_page_and_returns_what_it_wrote(sess
         assert _without_time(replace(now, lines=again.lines)) == again
 
 
-def test_the_writer_leaves_an_unchanged_reservation_alone(session_factory, two_hotels) -> None:  # type: ignore[no-untyped-def]
+def test_the_writer_leaves_an_unchanged_reservation_alone(session_factory: Sessions, two_hotels: Hotels) -> None:
     first, _ = two_hotels
     with transaction(session_factory) as session:
         double, _, guest = _catalog(session, first)
@@ -158,7 +164,7 @@ def test_the_writer_leaves_an_unchanged_reservation_alone(session_factory, two_h
     assert after.changed_at == before.changed_at  # nothing was updated, so nothing moved
 
 
-def test_the_writer_refuses_what_the_hotel_does_not_have(session_factory, two_hotels) -> None:  # type: ignore[no-untyped-def]
+def test_the_writer_refuses_what_the_hotel_does_not_have(session_factory: Sessions, two_hotels: Hotels) -> None:
     first, second = two_hotels
     with transaction(session_factory) as session:
         double, _, guest = _catalog(session, first)
@@ -179,3 +185,26 @@ def test_the_writer_refuses_what_the_hotel_does_not_have(session_factory, two_ho
         assert _without_time(_hotel(session, first).reservation_states([state.reservation_id])[state.reservation_id]) \
             == state
         assert _hotel(session, second).reservation_states([state.reservation_id]) == {}
+
+
+def test_writes_marked_as_the_syncs_are_not_captured_as_changes(session_factory: Sessions, two_hotels: Hotels) -> None:
+    first, _ = two_hotels
+    with transaction(session_factory) as session:
+        double, suite, guest = _catalog(session, first)
+        before = open_pms(session).changes.backlog().unsent
+    # Marked: a create and an overwrite of every kind leave nothing to push back (no echo)
+    with transaction(session_factory) as session:
+        pms = open_pms(session)
+        pms.mark_sync_writes()
+        state = pms.hotel(first).write_reservations([_write(guest, _line(double, 1), _line(suite, 1))])[0]
+    with transaction(session_factory) as session:
+        pms = open_pms(session)
+        pms.mark_sync_writes()
+        pms.hotel(first).write_reservations([_write(guest, _line(double, 4, id=state.lines[0].id), _line(suite, 8),
+                                                    id=state.reservation_id, status="cancelled")])
+        assert open_pms(session).changes.backlog().unsent == before
+    # Unmarked, the same writer's change is captured like any PMS writer's
+    with transaction(session_factory) as session:
+        _hotel(session, first).write_reservations([_write(guest, _line(double, 1))])
+    with transaction(session_factory) as session:
+        assert open_pms(session).changes.backlog().unsent > before

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from qlosync.db.bulk import raw_cursor
 from qlosync.db.config_store import ShopConfig
-from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomLineMapping
+from qlosync.db.models import QloAppsConfig, QloAppsReservationMapping, QloAppsRoomLineMapping
 from qlosync.pms import open_pms, shop_hotel
 from qlosync.pms.port import HotelPms, LineState, LineWrite, Pms, PmsId, PmsState, ReservationWrite
 from qlosync.qloapps.models import BookingSnapshot
@@ -59,15 +59,22 @@ class ApplyResult:
 
 @dataclass
 class Catalog:
-    """Room-type and room mappings (QloApps id → PMS id), loaded once per run (or per booking outside a run)."""
+    """Room-type and room mappings (QloApps id → PMS id) and the shop's PMS hotel, loaded once per run (or per
+    booking outside a run)."""
 
     room_types: dict[int, PmsId] = field(default_factory=dict)
     rooms: dict[int, PmsId] = field(default_factory=dict)
     currencies: Mapping[int, str] = field(default_factory=dict)
+    hotel_id: PmsId | None = None  # None: the shop's, looked up when a page is applied
 
     @classmethod
     def load(cls, session: Session, config_id: int, currencies: Mapping[int, str]) -> Catalog:
-        return cls(room_type_mappings(session, config_id), room_mappings(session, config_id), currencies)
+        """Raises :class:`qlosync.pms.UnknownHotel` when the shop's hotel is not the PMS's: a pull then fails at
+        once, saying how to fix it, instead of failing every booking."""
+        pms_hotel_id = session.scalar(select(QloAppsConfig.pms_hotel_id).where(QloAppsConfig.id == config_id))
+        hotel = shop_hotel(open_pms(session), pms_hotel_id)
+        return cls(room_type_mappings(session, config_id), room_mappings(session, config_id), currencies,
+                   hotel.hotel_id)
 
 
 def apply_snapshot(
@@ -107,7 +114,7 @@ def apply_snapshots(
     if not order_ids:
         return []
     pms = open_pms(session)
-    hotel = shop_hotel(pms, shop.pms_hotel_id)
+    hotel = pms.hotel(catalog.hotel_id) if catalog.hotel_id is not None else shop_hotel(pms, shop.pms_hotel_id)
     pms.mark_sync_writes()
     try_record_locks(session, [("qloapps-order", shop.id, order_id) for order_id in order_ids])
     data = {order_id: map_snapshot(snapshot, catalog.currencies) for order_id, snapshot in by_id.items()}

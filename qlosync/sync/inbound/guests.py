@@ -20,11 +20,16 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from qlosync.db.bulk import raw_cursor
 from qlosync.db.guest_keys import normalise_email, normalise_phone, pick_by_email, same_name, usable_email
 from qlosync.db.models import QloAppsCustomerMapping
 from qlosync.pms.port import Guest, HotelPms
 from qlosync.states import MatchMethod
 from qlosync.sync.inbound.mapper import GuestData
+
+
+_INSERT_MAPPING = ("INSERT INTO qloapps_customer_mappings (config_id, qloapps_customer_id, pms_guest_id, match_method)"
+                   " VALUES (%s, %s, %s, %s)")
 
 
 @dataclass(frozen=True)
@@ -165,12 +170,12 @@ class GuestIndex:
         if self.unsaved:
             self.hotel.save_guests(list(self.unsaved.values()))
             self.unsaved.clear()
-        self.session.add_all(
-            QloAppsCustomerMapping(config_id=self.config_id, qloapps_customer_id=customer_id, pms_guest_id=guest.id,
-                                   match_method=method)
-            for customer_id, guest, method in self.new_mappings
-        )
-        self.new_mappings.clear()
+        if self.new_mappings:
+            # Plain rows, like the page's other mappings (qlosync.db.bulk): a first import makes one per customer.
+            with raw_cursor(self.session) as cursor:
+                cursor.executemany(_INSERT_MAPPING, [(self.config_id, customer_id, guest.id, method)
+                                                     for customer_id, guest, method in self.new_mappings])
+            self.new_mappings.clear()
 
 
 def match_guest(session: Session, hotel: HotelPms, config_id: int, data: GuestData) -> GuestMatch:
