@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from qlosync.db.session import transaction
 from qlosync.pms.port import PmsId, RoomTypeNotInHotel
 from qlosync.runtime.context import Runtime
-from qlosync.sync.outbound.jobs import NoShopForReservation, missing_reservations, push_rates_job, shop_name_for
+from qlosync.states import PushAction
+from qlosync.sync.outbound.jobs import (HotelWithoutShop, NoShopForReservation, missing_reservations, push,
+                                        push_rates_job, shop_name_for)
 from qlosync.sync.outbound.mapper import PushRejected
-from qlosync.sync.outbound.push import PushDeps, PushOptions, push_reservation
+from qlosync.sync.outbound.push import PushDeps, PushOptions, PushResult, push_reservation
 from qlosync.sync.service import load_shop_config
 from tests.pms_desk import FrontDesk, desk_for
 
@@ -62,15 +64,22 @@ def test_a_shop_that_names_no_hotel_counts_for_none_when_the_pms_has_several(eng
         _route(session_factory, _booked(desk_a))
 
 
-def test_a_reservation_of_a_hotel_without_a_shop_is_not_pushed_and_says_why(engine, session_factory):
+def test_a_reservation_of_a_hotel_without_a_shop_is_not_pushed_and_says_why(engine, session_factory, settings,
+                                                                           caplog):
     desk_a = desk_for(engine)
     desk_c = desk_a.at(desk_a.add_hotel("Hotel C"))
     _shop(engine, "shop-a", desk_a.hotel_id)
     reservation = _booked(desk_c)
-    with pytest.raises(NoShopForReservation) as refused:
+    why = (f"reservation {reservation} is in PMS hotel {desk_c.hotel_id}, which no QloApps shop syncs: not pushed "
+           f"(`qlosync shops set NAME --pms-hotel {desk_c.hotel_id}`)")
+    with pytest.raises(HotelWithoutShop) as refused:
         _route(session_factory, reservation)
-    assert str(refused.value) == (f"reservation {reservation} is in PMS hotel {desk_c.hotel_id}, which no QloApps "
-                                  f"shop syncs: not pushed (`qlosync shops set NAME --pms-hotel {desk_c.hotel_id}`)")
+    assert str(refused.value) == why
+    # A push skips it (no dead letter for every change of a hotel that is not on QloApps) and logs why
+    runtime = Runtime(settings=settings, engine=engine, session_factory=session_factory)
+    with caplog.at_level("WARNING", logger="qlosync.sync.outbound.jobs"):
+        assert push(runtime, reservation) == [PushResult(PushAction.SKIPPED, reservation, note=why)]
+    assert why in caplog.text
 
 
 def test_of_several_shops_on_one_hotel_the_one_that_maps_the_reservation_gets_it(engine, session_factory):

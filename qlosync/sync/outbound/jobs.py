@@ -43,6 +43,10 @@ class NoShopForReservation(PermanentError):
     """No QloApps shop syncs the PMS hotel of this reservation (or several do and none maps it)."""
 
 
+class HotelWithoutShop(NoShopForReservation):
+    """The reservation's PMS hotel is synced with no QloApps shop: not every hotel of a PMS sells on QloApps."""
+
+
 @dataclass(frozen=True)
 class _Shop:
     name: str
@@ -80,7 +84,7 @@ def shop_name_for(session: Session, reservation_id: PmsId) -> str | None:
     if names:
         raise NoShopForReservation(f"reservation {reservation_id} is in PMS hotel {hotel_id}, which several QloApps "
                                    f"shops sync ({', '.join(names)}), and none of them has it yet")
-    raise NoShopForReservation(f"reservation {reservation_id} is in PMS hotel {hotel_id}, which no QloApps shop "
+    raise HotelWithoutShop(f"reservation {reservation_id} is in PMS hotel {hotel_id}, which no QloApps shop "
                                f"syncs: not pushed (`qlosync shops set NAME --pms-hotel {hotel_id}`)")
 
 
@@ -101,7 +105,12 @@ def push(runtime: Runtime, reservation_id: PmsId, mapping_ids: Sequence[int] = (
             if name is None:
                 return []
         else:
-            name = shop_name_for(session, reservation_id)
+            try:
+                name = shop_name_for(session, reservation_id)
+            except HotelWithoutShop as exc:
+                # Skipped, not dead-lettered: a hotel that is not on QloApps would fill the DLQ with every change.
+                logger.warning("%s", exc, extra={"action": "push", "pms_reservation_id": reservation_id})
+                return [PushResult(PushAction.SKIPPED, reservation_id, note=str(exc))]
             if name is None:
                 return [PushResult(PushAction.SKIPPED, reservation_id, note="the reservation no longer exists")]
     shop = load_shop_config(runtime.settings, runtime.session_factory, name)
