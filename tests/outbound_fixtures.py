@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from qlosync.db.models import QloAppsRoomMapping, QloAppsRoomTypeMapping
 from qlosync.sync.outbound.push import PushDeps, PushOptions
+from tests.pms_desk import desk_for
 
 TODAY = datetime.now(UTC).date()
 
@@ -29,21 +30,14 @@ def pms_room(session: Session, config_id: int, qloapps_room_id: int) -> str:
         QloAppsRoomMapping.config_id == config_id, QloAppsRoomMapping.qloapps_room_id == qloapps_room_id))
 
 
-def sql_reservation(engine: Engine, *, room_type_id: str | int, checkin: date, checkout: date, first: str = "Walk",
-                    last: str = "In", email: str | None = "walk.in@example.com", phone: str | None = "+1 555 0100",
-                    adults: int = 2, status: str = "confirmed", price: str = "0") -> str:
-    """A reservation with one line, written by plain SQL as a host PMS would (defaults fill the rest); its id as
-    the port gives it (text)."""
-    with engine.begin() as c:
-        guest = c.execute(text("INSERT INTO pms_guests (first_name, last_name, email, phone) "
-                               "VALUES (:f, :l, :e, :p) RETURNING id"),
-                          {"f": first, "l": last, "e": email, "p": phone}).scalar_one()
-        reservation = c.execute(text("INSERT INTO pms_reservations (guest_id, status, source) "
-                                     "VALUES (:g, :s, 'Front desk') RETURNING id"), {"g": guest, "s": status}).scalar_one()
-        c.execute(text("INSERT INTO pms_reservation_lines (reservation_id, room_type_id, checkin, checkout, adults, "
-                       "price_without_tax) VALUES (:r, :t, :i, :o, :a, :p)"),
-                  {"r": reservation, "t": room_type_id, "i": checkin, "o": checkout, "a": adults, "p": price})
-    return str(reservation)
+def front_desk_reservation(engine: Engine, *, room_type_id: str, checkin: date, checkout: date,
+                           first: str = "Walk", last: str = "In", email: str | None = "walk.in@example.com",
+                           phone: str | None = "+1 555 0100", adults: int = 2, status: str = "confirmed",
+                           price: str = "0") -> str:
+    """A reservation with one line, made at the front desk of the engine's PMS (not through qlosync)."""
+    return desk_for(engine).reservation(room_type_id=room_type_id, checkin=checkin, checkout=checkout, first=first,
+                                        last=last, email=email, phone=phone, adults=adults, status=status,
+                                        price=price)
 
 
 @pytest.fixture

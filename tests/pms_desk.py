@@ -50,6 +50,8 @@ class FrontDesk(Protocol):
 
     def close_night(self, room_type_id: PmsId, night: date) -> None: ...
 
+    def open_night(self, room_type_id: PmsId, night: date) -> None: ...
+
     def room_out_of_order(self, room_id: PmsId, date_from: date, date_to: date) -> None: ...
 
 
@@ -117,6 +119,9 @@ class BuiltinDesk:
 
     def close_night(self, room_type_id: PmsId, night: date) -> None:
         self._run("INSERT INTO pms_closed_nights (room_type_id, night) VALUES (:t, :n)", t=int(room_type_id), n=night)
+
+    def open_night(self, room_type_id: PmsId, night: date) -> None:
+        self._run("DELETE FROM pms_closed_nights WHERE room_type_id = :t AND night = :n", t=int(room_type_id), n=night)
 
     def room_out_of_order(self, room_id: PmsId, date_from: date, date_to: date) -> None:
         self._run("INSERT INTO pms_room_outages (room_id, date_from, date_to) VALUES (:r, :f, :t)",

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 
 from tests.acceptance.outbound_support import BIN, OUTBOUND_QUEUE, OutboundProcesses, dead_letters, outbox_rows
 from tests.integration.ari_support import ROOMS, close_nights, night_rates, sellable, set_rates
-from tests.outbound_fixtures import TODAY, sql_reservation
+from tests.outbound_fixtures import TODAY, front_desk_reservation
 from tests.runtime_support import fresh_vhost, queue_counts, wait_until  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.slow
@@ -150,7 +150,7 @@ def test_a_walk_in_takes_a_room_off_sale_for_its_nights_and_its_cancellation_put
     nights = [_night(i) for i in range(-1, 4)]  # the night before, its three nights, the night after
     assert {n: sellable(client, 1, n) for n in nights} == {n: ROOMS for n in nights}
     # When a walk-in is entered in the PMS by plain SQL for three nights
-    walk_in = sql_reservation(engine, room_type_id=standard, checkin=START, checkout=_night(3))
+    walk_in = front_desk_reservation(engine, room_type_id=standard, checkin=START, checkout=_night(3))
     # Then QloApps sells one room less on those nights only
     wait_until(lambda: sellable(client, 1, START, 3) == ROOMS - 1, timeout=20, interval=0.1,
                what="the walk-in's room off sale")

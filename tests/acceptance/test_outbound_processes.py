@@ -29,7 +29,7 @@ from tests.acceptance.outbound_support import (
     qlo_lines,
     sync_actions,
 )
-from tests.outbound_fixtures import sql_reservation, stay
+from tests.outbound_fixtures import front_desk_reservation, stay
 from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.slow
@@ -72,7 +72,7 @@ def test_sql_changes_reach_qloapps_through_relay_and_worker(
         return value
 
     # When the front desk inserts a reservation by plain SQL
-    reservation = sql_reservation(engine, room_type_id=double, checkin=checkin, checkout=checkout, first="Ada",
+    reservation = front_desk_reservation(engine, room_type_id=double, checkin=checkin, checkout=checkout, first="Ada",
                                   last="Lovelace", email="ada@example.com")
     # Then the order appears in QloApps about at once (LISTEN wakes the relay; the worker waits on the queue)
     order_id = arrives("create", lambda: _pushed_order(engine, simulator, reservation), "the order in QloApps")
@@ -139,7 +139,7 @@ def test_worker_killed_between_post_and_commit_adopts_the_order_on_redelivery(
     # Given QloApps holds the read-back that follows the create (POST /api/bookings, then GET /api/orders)
     simulator.faults.add("hold", count=1, method="GET", path="/api/orders")
     checkin, checkout = stay(40)
-    reservation = sql_reservation(engine, room_type_id=room_types[0], checkin=checkin, checkout=checkout)
+    reservation = front_desk_reservation(engine, room_type_id=room_types[0], checkin=checkin, checkout=checkout)
 
     # When the order exists in QloApps but the worker has not recorded it
     order_id = wait_until(lambda: simulator.faults.held == 1 and _pushed_order(engine, simulator, reservation),
@@ -175,7 +175,7 @@ def test_a_create_with_an_unknown_outcome_ends_as_one_order(
     # Given QloApps creates the booking but the worker cannot tell (a 500 after the commit, or no answer in 2 s)
     simulator.faults.add(kind, count=1, method="POST", path="/api/bookings", delay_s=delay_s)
     checkin, checkout = stay(50)
-    reservation = sql_reservation(engine, room_type_id=room_types[1], checkin=checkin, checkout=checkout,
+    reservation = front_desk_reservation(engine, room_type_id=room_types[1], checkin=checkin, checkout=checkout,
                                   first="Grace", last="Hopper", email="grace@example.com")
 
     # When the worker's retries run their course
@@ -200,9 +200,9 @@ def test_a_guest_name_qloapps_rejects_is_dead_lettered_once_and_the_next_reserva
     procs = processes()
     checkin, checkout = stay(60)
     # When a reservation with a name QloApps would answer with a 500 is inserted, and a good one right after
-    bad = sql_reservation(engine, room_type_id=room_types[0], checkin=checkin, checkout=checkout, first="J0hn",
+    bad = front_desk_reservation(engine, room_type_id=room_types[0], checkin=checkin, checkout=checkout, first="J0hn",
                           last="Smith", email="j0hn@example.com")
-    good = sql_reservation(engine, room_type_id=room_types[0], checkin=checkin, checkout=checkout, first="John",
+    good = front_desk_reservation(engine, room_type_id=room_types[0], checkin=checkin, checkout=checkout, first="John",
                            last="Smith", email="john@example.com")
 
     # Then the bad one is dead-lettered at once, without a retry and without a request to create it

@@ -22,7 +22,7 @@ from tests.acceptance.outbound_support import mapping_of, orders_with_token, pos
 from tests.faults.support import (
     BIN, INBOUND, OUTBOUND, RELAY_CMD, Fleet, assert_in_agreement, consumers, scalar, vhost_of, worker_cmd,
 )
-from tests.outbound_fixtures import pms_room_type, sql_reservation, stay
+from tests.outbound_fixtures import front_desk_reservation, pms_room_type, stay
 from tests.runtime_support import wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
@@ -81,7 +81,7 @@ def room_type(session_factory, shop, mapped_catalog) -> int:  # type: ignore[no-
 
 
 def _burst(engine: Engine, room_type: int, n: int, offset: int) -> list[int]:
-    return [sql_reservation(engine, room_type_id=room_type, checkin=stay(20 + (offset + i) // 5, 1)[0],
+    return [front_desk_reservation(engine, room_type_id=room_type, checkin=stay(20 + (offset + i) // 5, 1)[0],
                             checkout=stay(20 + (offset + i) // 5, 1)[1], first="Guest", last=f"N{chr(97 + i % 26)}",
                             email=f"g{offset + i}@example.com") for i in range(n)]
 

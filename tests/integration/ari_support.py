@@ -1,12 +1,14 @@
-"""Helpers for the rates and availability (ARI) tests: PMS calendars written by plain SQL, as a host PMS
-would, and what QloApps then sells and charges, read the way a guest's search sees it."""
+"""Helpers for the rates and availability (ARI) tests: PMS calendars set at the PMS's front desk
+(tests/pms_desk.py), and what QloApps then sells and charges, read the way a guest's search sees it."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
+
+from tests.pms_desk import desk_for
 
 ROOMS = 5  # per room type in the demo hotel
 
@@ -17,19 +19,17 @@ def sellable(client, qloapps_room_type: int, first, nights: int = 1) -> int:  # 
     return sum(len(rt.available_room_ids) for rt in ari.room_types if rt.id_room_type == qloapps_room_type)
 
 
-def close_nights(engine: Engine, room_type: int, *nights) -> None:  # type: ignore[no-untyped-def]
-    with engine.begin() as c:
-        for night in nights:
-            c.execute(text("INSERT INTO pms_closed_nights (room_type_id, night) VALUES (:t, :n)"), {"t": room_type, "n": night})
+def close_nights(engine: Engine, room_type: str, *nights: date) -> None:
+    desk = desk_for(engine)
+    for night in nights:
+        desk.close_night(room_type, night)
 
 
-def set_rates(engine: Engine, room_type: int, first: date, prices: list[str]) -> None:
-    """Upsert one rate per night from *first*, by plain SQL as a host PMS would."""
-    with engine.begin() as c:
-        for i, price in enumerate(prices):
-            c.execute(text("INSERT INTO pms_room_type_rates (room_type_id, night, price) VALUES (:t, :n, :p) "
-                           "ON CONFLICT (room_type_id, night) DO UPDATE SET price = excluded.price"),
-                      {"t": room_type, "n": first + timedelta(days=i), "p": price})
+def set_rates(engine: Engine, room_type: str, first: date, prices: list[str]) -> None:
+    """One rate per night from *first*, set at the PMS's front desk (an upsert)."""
+    desk = desk_for(engine)
+    for i, price in enumerate(prices):
+        desk.set_rate(room_type, first + timedelta(days=i), price)
 
 
 def night_rates(client, qloapps_room_type: int, first: date, nights: int) -> dict[date, Decimal]:  # type: ignore[no-untyped-def]

@@ -6,22 +6,25 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from qlosync.db.session import make_sessionmaker, transaction
 from qlosync.ops.status import collect_status
+from qlosync.pms import open_pms, shop_hotel
 from qlosync.sync.ari.availability import push_availability
 from qlosync.sync.inbound.pull import run_pull
 from qlosync.sync.outbound.push import push_reservation
 from tests.integration.ari_support import ROOMS, close_nights, sellable
-from tests.outbound_fixtures import TODAY, pms_room_type, sql_reservation
+from tests.outbound_fixtures import TODAY, front_desk_reservation, pms_room_type
+from tests.pms_desk import desk_for
 
 NIGHT = TODAY + timedelta(days=60)
 
 
-def _pms_room(engine: Engine, room_type: int) -> int:
-    with engine.connect() as c:
-        return c.execute(text("SELECT id FROM pms_rooms WHERE room_type_id = :t ORDER BY id LIMIT 1"),
-                         {"t": room_type}).scalar_one()
+def _pms_room(engine: Engine, room_type: str) -> str:
+    """The first room of the PMS room type, read through the port."""
+    with Session(engine) as session:
+        return next(room.id for room in shop_hotel(open_pms(session), None).rooms() if room.room_type_id == room_type)
 
 
 @pytest.fixture
@@ -44,8 +47,7 @@ def test_a_closed_night_is_not_sold_and_reopening_it_sells_it_again(engine, clie
     again = push_availability(engine, client, shop, room_type, NIGHT - timedelta(days=2), NIGHT + timedelta(days=2))
     assert again.action == "unchanged"
     # When the night is reopened
-    with engine.begin() as c:
-        c.execute(text("DELETE FROM pms_closed_nights"))
+    desk_for(engine).open_night(room_type, NIGHT)
     released = push_availability(engine, client, shop, room_type, NIGHT, NIGHT)
     assert released.action == "released" and sellable(client, 2, NIGHT) == ROOMS
 
@@ -54,9 +56,7 @@ def test_a_room_out_of_order_lowers_the_count_and_guests_keep_their_rooms(engine
     # Given two guests booked the night, and one room is out of order for three nights
     for _ in range(2):
         push_reservation_for(engine, client, shop, room_type)
-    with engine.begin() as c:
-        c.execute(text("INSERT INTO pms_room_outages (room_id, date_from, date_to) VALUES (:r, :f, :t)"),
-                  {"r": _pms_room(engine, room_type), "f": NIGHT, "t": NIGHT + timedelta(days=3)})
+    desk_for(engine).room_out_of_order(_pms_room(engine, room_type), NIGHT, NIGHT + timedelta(days=3))
     result = push_availability(engine, client, shop, room_type, NIGHT, NIGHT + timedelta(days=3))
     # Then one room less is sold on those nights, the guests' rooms stay theirs, the fourth night is whole
     assert result.held == {NIGHT: 1, NIGHT + timedelta(days=1): 1, NIGHT + timedelta(days=2): 1}
@@ -68,13 +68,13 @@ def test_a_room_out_of_order_lowers_the_count_and_guests_keep_their_rooms(engine
 def push_reservation_for(engine: Engine, client, shop, room_type: int) -> int:  # type: ignore[no-untyped-def]
     from qlosync.sync.outbound.push import PushDeps
 
-    reservation = sql_reservation(engine, room_type_id=room_type, checkin=NIGHT, checkout=NIGHT + timedelta(days=1))
+    reservation = front_desk_reservation(engine, room_type_id=room_type, checkin=NIGHT, checkout=NIGHT + timedelta(days=1))
     return push_reservation(PushDeps(engine=engine, client=client, shop=shop), reservation).qloapps_order_id or 0
 
 
 def test_a_walk_in_lowers_the_sellable_count_and_its_cancellation_restores_it(
         engine, client, shop, simulator, room_type, push_deps):
-    reservation = sql_reservation(engine, room_type_id=room_type, checkin=NIGHT, checkout=NIGHT + timedelta(days=2))
+    reservation = front_desk_reservation(engine, room_type_id=room_type, checkin=NIGHT, checkout=NIGHT + timedelta(days=2))
     push_reservation(push_deps, reservation)
     assert sellable(client, 2, NIGHT, 2) == ROOMS - 1
     with engine.begin() as c:
@@ -127,7 +127,7 @@ def test_a_stop_sell_create_whose_answer_was_lost_is_adopted_not_doubled(engine,
 def test_a_stay_on_a_closed_night_queues_an_availability_push_even_from_the_pull(engine, room_type):
     close_nights(engine, room_type, NIGHT)
     # A reservation on another night queues nothing; one on the closed night does, also when the pull wrote it
-    sql_reservation(engine, room_type_id=room_type, checkin=NIGHT + timedelta(days=5), checkout=NIGHT + timedelta(days=6))
+    front_desk_reservation(engine, room_type_id=room_type, checkin=NIGHT + timedelta(days=5), checkout=NIGHT + timedelta(days=6))
     with engine.begin() as c:
         c.execute(text("SELECT set_config('qlosync.origin', 'qloapps', true)"))
         guest = c.execute(text("INSERT INTO pms_guests (first_name, last_name) VALUES ('Web', 'Guest') RETURNING id")).scalar_one()
@@ -152,7 +152,7 @@ def test_the_front_desk_can_sell_a_closed_night_the_block_gives_the_room_back(
     push_availability(engine, client, shop, room_type, NIGHT, NIGHT)
     assert sellable(client, 2, NIGHT) == 0
     # When the front desk sells a room that night anyway
-    reservation = sql_reservation(engine, room_type_id=room_type, checkin=NIGHT, checkout=NIGHT + timedelta(days=1))
+    reservation = front_desk_reservation(engine, room_type_id=room_type, checkin=NIGHT, checkout=NIGHT + timedelta(days=1))
     result = push_reservation(push_deps, reservation)
     # Then it reached QloApps (the block let one room go) and the night is still not sold on the website
     assert result.action == "created"

@@ -11,7 +11,7 @@ from qlosync.cli import cli
 from qlosync.db.session import transaction
 from qlosync.sync.outbound.push import push_reservation
 from tests.integration.sync_helpers import move_booking
-from tests.outbound_fixtures import pms_room_type, sql_reservation, stay
+from tests.outbound_fixtures import front_desk_reservation, pms_room_type, stay
 
 
 def _env(database_url, secret_key):  # type: ignore[no-untyped-def]
@@ -25,7 +25,7 @@ def test_a_refused_push_shows_in_status_and_push_failed_sends_it_after_the_fix(
         room_type = pms_room_type(session, shop.id, 1)
     checkin, checkout = stay(20)
     # Given a reservation whose guest name QloApps would answer with an empty 500 (B18)
-    bad = sql_reservation(engine, room_type_id=room_type, checkin=checkin, checkout=checkout, first="J0hn")
+    bad = front_desk_reservation(engine, room_type_id=room_type, checkin=checkin, checkout=checkout, first="J0hn")
     runner = CliRunner()
     env = _env(database_url, secret_key)
     refused = runner.invoke(cli, ["push", str(bad)], env=env)
@@ -55,7 +55,7 @@ def test_conflicts_list_and_resolve_through_the_cli(
     with transaction(session_factory) as session:
         room_type = pms_room_type(session, shop.id, 2)
     checkin, checkout = stay(25)
-    reservation = sql_reservation(engine, room_type_id=room_type, checkin=checkin, checkout=checkout)
+    reservation = front_desk_reservation(engine, room_type_id=room_type, checkin=checkin, checkout=checkout)
     order_id = push_reservation(push_deps, reservation).qloapps_order_id
     # Given a manual shop where both sides then move the stay differently
     with engine.begin() as c:
@@ -93,7 +93,7 @@ def test_a_change_made_while_sync_is_off_is_flagged_not_lost_and_sent_after_enab
     # Given sync is switched off, and the front desk books meanwhile
     assert runner.invoke(cli, ["config", "set", "--disable"], env=env).exit_code == 0
     checkin, checkout = stay(35)
-    reservation = sql_reservation(engine, room_type_id=room_type, checkin=checkin, checkout=checkout)
+    reservation = front_desk_reservation(engine, room_type_id=room_type, checkin=checkin, checkout=checkout)
     refused = runner.invoke(cli, ["push", str(reservation)], env=env)
     assert refused.exit_code == 1 and "sync is disabled" in refused.output
     assert f"reservation {reservation}: PushRejected: sync is disabled" in runner.invoke(cli, ["status"], env=env).output

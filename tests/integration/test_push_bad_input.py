@@ -16,7 +16,7 @@ from qlosync.errors import PermanentError
 from qlosync.pms import open_pms, shop_hotel
 from qlosync.sync.outbound.mapper import PushRejected, validate
 from qlosync.sync.outbound.push import PushDeps, push_reservation
-from tests.outbound_fixtures import TODAY, pms_room_type, sql_reservation, stay
+from tests.outbound_fixtures import TODAY, pms_room_type, front_desk_reservation, stay
 
 
 def _pms_type(engine: Engine, shop, qloapps_room_type: int) -> str:  # type: ignore[no-untyped-def]
@@ -52,11 +52,11 @@ def _unmapped(engine: Engine, deps: PushDeps) -> int:
     with engine.begin() as c:
         room_type = c.execute(text("INSERT INTO pms_room_types (code, name) VALUES ('SUITE', 'Garden Suite') "
                                    "RETURNING id")).scalar_one()
-    return sql_reservation(engine, room_type_id=room_type, checkin=stay(30)[0], checkout=stay(30)[1])
+    return front_desk_reservation(engine, room_type_id=room_type, checkin=stay(30)[0], checkout=stay(30)[1])
 
 
 def _past(engine: Engine, deps: PushDeps) -> int:
-    return sql_reservation(engine, room_type_id=_pms_type(engine, deps.shop, 1), checkin=stay(-3)[0],
+    return front_desk_reservation(engine, room_type_id=_pms_type(engine, deps.shop, 1), checkin=stay(-3)[0],
                            checkout=stay(-3)[1])
 
 
@@ -64,17 +64,17 @@ def _crowded(engine: Engine, deps: PushDeps) -> int:
     room_type = _pms_type(engine, deps.shop, 1)
     with engine.connect() as c:
         limit = c.execute(text("SELECT max_adults FROM pms_room_types WHERE id = :t"), {"t": room_type}).scalar_one()
-    return sql_reservation(engine, room_type_id=room_type, checkin=stay(30)[0], checkout=stay(30)[1],
+    return front_desk_reservation(engine, room_type_id=room_type, checkin=stay(30)[0], checkout=stay(30)[1],
                            adults=limit + 1)
 
 
 def _no_adult(engine: Engine, deps: PushDeps) -> int:
-    return sql_reservation(engine, room_type_id=_pms_type(engine, deps.shop, 1), checkin=stay(30)[0],
+    return front_desk_reservation(engine, room_type_id=_pms_type(engine, deps.shop, 1), checkin=stay(30)[0],
                            checkout=stay(30)[1], adults=0)
 
 
 def _digits(engine: Engine, deps: PushDeps) -> int:
-    return sql_reservation(engine, room_type_id=_pms_type(engine, deps.shop, 1), checkin=stay(30)[0],
+    return front_desk_reservation(engine, room_type_id=_pms_type(engine, deps.shop, 1), checkin=stay(30)[0],
                            checkout=stay(30)[1], first="J0hn", email="john@example.com")
 
 
@@ -84,7 +84,7 @@ LONG_EMAIL = "j" * 117 + "@example.com"  # 129 characters
 
 def _named(first: str = "Jo", last: str = "Smith", email: str = "jo@example.com") -> Callable[[Engine, PushDeps], int]:
     def make(engine: Engine, deps: PushDeps) -> int:
-        return sql_reservation(engine, room_type_id=_pms_type(engine, deps.shop, 1), checkin=stay(30)[0],
+        return front_desk_reservation(engine, room_type_id=_pms_type(engine, deps.shop, 1), checkin=stay(30)[0],
                                checkout=stay(30)[1], first=first, last=last, email=email)
     return make
 
@@ -94,7 +94,7 @@ def _guest_fix(assignment: str) -> str:
 
 
 def _bad_email(engine: Engine, deps: PushDeps) -> int:
-    return sql_reservation(engine, room_type_id=_pms_type(engine, deps.shop, 1), checkin=stay(30)[0],
+    return front_desk_reservation(engine, room_type_id=_pms_type(engine, deps.shop, 1), checkin=stay(30)[0],
                            checkout=stay(30)[1], first="Jo", last="Smith", email="jo.smith@example")
 
 
@@ -103,10 +103,10 @@ def _sold_out(engine: Engine, deps: PushDeps) -> int:
     room_type = _pms_type(engine, deps.shop, 1)
     checkin, checkout = stay(30)
     for n in range(5):
-        earlier = sql_reservation(engine, room_type_id=room_type, checkin=checkin, checkout=checkout,
+        earlier = front_desk_reservation(engine, room_type_id=room_type, checkin=checkin, checkout=checkout,
                                   first="Early", last="Bird", email=f"early{n}@example.com")
         assert push_reservation(deps, earlier).action == "created"
-    return sql_reservation(engine, room_type_id=room_type, checkin=checkin, checkout=checkout, first="Late",
+    return front_desk_reservation(engine, room_type_id=room_type, checkin=checkin, checkout=checkout, first="Late",
                            last="Comer", email="late@example.com")
 
 
@@ -165,7 +165,7 @@ def test_a_bad_reservation_is_refused_flagged_and_goes_through_once_fixed(
                    for o in simulator.store.table("orders").values())
 
     # And a good reservation pushed afterwards goes through
-    good = sql_reservation(engine, room_type_id=_pms_type(engine, shop, 2), checkin=stay(60)[0],
+    good = front_desk_reservation(engine, room_type_id=_pms_type(engine, shop, 2), checkin=stay(60)[0],
                            checkout=stay(60)[1], first="Good", last="Guest", email="good@example.com")
     assert push_reservation(push_deps, good).action == "created"
     assert len(simulator.store.table("orders")) == len(orders_before) + 1
@@ -190,7 +190,7 @@ def test_a_stay_whose_checkout_is_not_after_checkin_cannot_be_stored_and_is_refu
     push_deps, engine, session_factory, shop
 ):
     room_type = _pms_type(engine, shop, 1)
-    reservation = sql_reservation(engine, room_type_id=room_type, checkin=stay(30)[0], checkout=stay(30)[1])
+    reservation = front_desk_reservation(engine, room_type_id=room_type, checkin=stay(30)[0], checkout=stay(30)[1])
     # Given the PMS table refuses such a line outright (CHECK constraint)
     with pytest.raises(IntegrityError, match="ck_pms_reservation_lines_stay_dates"), engine.begin() as c:
         c.execute(text("UPDATE pms_reservation_lines SET checkout = checkin WHERE reservation_id = :r"),

@@ -19,7 +19,7 @@ from qlosync.sync.outbound.mapper import PushRejected
 from qlosync.sync.inbound.pull import PullDeps, run_pull
 from qlosync.sync.outbound.push import PushDeps, push_reservation
 from tests.integration.sync_helpers import move_booking, write_fingerprint
-from tests.outbound_fixtures import pms_room_type, sql_reservation, stay
+from tests.outbound_fixtures import front_desk_reservation, pms_room_type, stay
 
 PMS_TABLES = ("pms_reservations", "pms_reservation_lines", "pms_guests")
 QLOAPPS_SHIFT = 3  # days the website moves the stay
@@ -79,7 +79,7 @@ def _pushed(simulator, push_deps, engine, shop) -> tuple[int, int, tuple[date, d
     with Session(engine) as session:
         general = pms_room_type(session, shop.id, 1)
     checkin, checkout = stay(30)
-    reservation = sql_reservation(engine, room_type_id=general, checkin=checkin, checkout=checkout, first="Both",
+    reservation = front_desk_reservation(engine, room_type_id=general, checkin=checkin, checkout=checkout, first="Both",
                                   last="Sides", email="both.sides@example.com")
     result = push_reservation(push_deps, reservation)
     assert result.action == "created"

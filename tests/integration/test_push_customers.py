@@ -12,7 +12,7 @@ from qlosync.db.session import transaction
 from qlosync.sync.outbound.customers import placeholder_email
 from qlosync.sync.outbound.mapper import PushRejected
 from qlosync.sync.outbound.push import push_reservation
-from tests.outbound_fixtures import pms_room_type, sql_reservation, stay
+from tests.outbound_fixtures import front_desk_reservation, pms_room_type, stay
 
 
 def _general(engine: Engine, shop) -> int:  # type: ignore[no-untyped-def]
@@ -59,7 +59,7 @@ def test_a_guest_with_the_email_of_an_existing_customer_books_for_it_without_ren
     account = client.create_customer(firstname="Maria", lastname="Garcia", email="maria.garcia@example.com",
                                      phone="+1 555 0142", passwd="website-password-1")
     customers = len(simulator.store.table("customers"))
-    reservation = sql_reservation(engine, room_type_id=_general(engine, shop), checkin=stay(30)[0],
+    reservation = front_desk_reservation(engine, room_type_id=_general(engine, shop), checkin=stay(30)[0],
                                   checkout=stay(30)[1], first="Mary", last="Smith", email="Maria.Garcia@example.com")
 
     # When the reservation is pushed
@@ -95,7 +95,7 @@ def test_a_guest_without_email_gets_a_placeholder_address_and_keeps_its_customer
 ):
     # Given a walk-in guest without an e-mail
     general = _general(engine, shop)
-    reservation = sql_reservation(engine, room_type_id=general, checkin=stay(30)[0], checkout=stay(30)[1],
+    reservation = front_desk_reservation(engine, room_type_id=general, checkin=stay(30)[0], checkout=stay(30)[1],
                                   first="Noah", last="Mailless", email=None, phone="+1 555 0177")
     guest = _guest_of(engine, reservation)
 
@@ -128,7 +128,7 @@ def test_a_guest_without_email_whose_name_and_phone_match_one_customer_books_for
     client.create_customer(firstname="Lena", lastname="Park", email="another.lena@example.org",
                            phone="+1 555 0300", passwd="website-password-3")  # same name, other phone
     customers = len(simulator.store.table("customers"))
-    reservation = sql_reservation(engine, room_type_id=_general(engine, shop), checkin=stay(30)[0],
+    reservation = front_desk_reservation(engine, room_type_id=_general(engine, shop), checkin=stay(30)[0],
                                   checkout=stay(30)[1], first="Lena", last="Park", email=None, phone="+1 (555) 0199")
 
     # When the reservation is pushed
@@ -148,7 +148,7 @@ def test_a_guest_without_email_whose_name_and_phone_match_several_customers_gets
     # Given two website accounts with the same name and phone
     twins = [client.create_customer(firstname="Sam", lastname="Twin", email=f"sam{n}@example.org",
                                     phone="+1 555 0222", passwd="website-password-4").id for n in (1, 2)]
-    reservation = sql_reservation(engine, room_type_id=_general(engine, shop), checkin=stay(30)[0],
+    reservation = front_desk_reservation(engine, room_type_id=_general(engine, shop), checkin=stay(30)[0],
                                   checkout=stay(30)[1], first="Sam", last="Twin", email=None, phone="+1 555 0222")
 
     # When a guest without e-mail with that name and phone is pushed
@@ -165,12 +165,12 @@ def test_a_guest_without_phone_borrows_the_customers_or_is_refused_clearly(
     with transaction(session_factory) as session:
         room_type = pms_room_type(session, shop.id, 1)
     # Given a known QloApps customer, and two PMS guests without a phone: one with that customer's e-mail
-    first = sql_reservation(engine, room_type_id=room_type, checkin=stay(30)[0], checkout=stay(30)[1],
+    first = front_desk_reservation(engine, room_type_id=room_type, checkin=stay(30)[0], checkout=stay(30)[1],
                             email="known@example.com", phone="+1 555 0199")
     push_reservation(push_deps, first)
-    known = sql_reservation(engine, room_type_id=room_type, checkin=stay(40)[0], checkout=stay(40)[1],
+    known = front_desk_reservation(engine, room_type_id=room_type, checkin=stay(40)[0], checkout=stay(40)[1],
                             email="known@example.com", phone=None, first="Kay", last="Known")
-    unknown = sql_reservation(engine, room_type_id=room_type, checkin=stay(50)[0], checkout=stay(50)[1],
+    unknown = front_desk_reservation(engine, room_type_id=room_type, checkin=stay(50)[0], checkout=stay(50)[1],
                               email="nobody@example.com", phone=None, first="Noah", last="Body")
     # When both are pushed
     result = push_reservation(push_deps, known)

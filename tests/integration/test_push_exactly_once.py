@@ -20,7 +20,7 @@ from qlosync.sync.inbound.pull import run_pull
 from qlosync.sync.create_once import CreatePending
 from qlosync.sync.outbound.push import PushDeps, PushOptions, push_reservation
 from qlosync.sync.push_token import token_in
-from tests.outbound_fixtures import pms_room_type, sql_reservation, stay
+from tests.outbound_fixtures import front_desk_reservation, pms_room_type, stay
 from tests.runtime_support import wait_until
 
 BOOKINGS = "/api/bookings"
@@ -50,7 +50,7 @@ def _reservations(engine: Engine) -> int:
 @pytest.fixture
 def reservation(engine, shop, mapped_catalog) -> int:  # type: ignore[no-untyped-def]
     checkin, checkout = stay(25)
-    return sql_reservation(engine, room_type_id=_pms_type(engine, shop, 2), checkin=checkin, checkout=checkout,
+    return front_desk_reservation(engine, room_type_id=_pms_type(engine, shop, 2), checkin=checkin, checkout=checkout,
                            first="Once", last="Only", email="once.only@example.com")
 
 
@@ -174,10 +174,10 @@ def test_a_create_qloapps_refused_is_sent_again_at_once(simulator, push_deps, en
     checkin, checkout = stay(35)
     taken = []
     for n in range(5):
-        earlier = sql_reservation(engine, room_type_id=general, checkin=checkin, checkout=checkout,
+        earlier = front_desk_reservation(engine, room_type_id=general, checkin=checkin, checkout=checkout,
                                   first="Early", last="Bird", email=f"early{n}@example.com")
         taken.append(push_reservation(push_deps, earlier).qloapps_order_id)
-    late = sql_reservation(engine, room_type_id=general, checkin=checkin, checkout=checkout, first="Late",
+    late = front_desk_reservation(engine, room_type_id=general, checkin=checkin, checkout=checkout, first="Late",
                            last="Comer", email="late@example.com")
 
     # When a sixth reservation is pushed, QloApps answers 400 "Requested room(s) not available."

@@ -14,7 +14,7 @@ from qlosync.db.session import transaction
 from qlosync.sync.inbound.pull import run_pull
 from qlosync.sync.outbound.push import cancel_deleted, push_reservation
 from tests.integration.sync_helpers import write_fingerprint
-from tests.outbound_fixtures import pms_room, pms_room_type, sql_reservation, stay
+from tests.outbound_fixtures import pms_room, pms_room_type, front_desk_reservation, stay
 
 PMS_TABLES = ("pms_reservations", "pms_reservation_lines", "pms_guests")
 
@@ -89,7 +89,7 @@ def test_a_reservation_lives_through_create_modify_and_cancel_and_qloapps_follow
     checkin, checkout = stay(40, nights=3)
 
     # Given a reservation the front desk wrote by plain SQL: one adult (QloApps would default to 2, B13), a price
-    reservation = sql_reservation(engine, room_type_id=general, checkin=checkin, checkout=checkout, first="Walk",
+    reservation = front_desk_reservation(engine, room_type_id=general, checkin=checkin, checkout=checkout, first="Walk",
                                   last="In", email="walk.in@example.com", adults=1, price="1800")
     assert _outbox(engine, reservation) == ["create", "update"]  # the reservation row, then its line
 
@@ -195,7 +195,7 @@ def test_a_reservation_lives_through_create_modify_and_cancel_and_qloapps_follow
 def test_unchanged_push_sends_nothing_and_an_update_that_changes_nothing_makes_no_outbox_row(
     simulator, push_deps, engine, shop
 ):
-    reservation = sql_reservation(engine, room_type_id=_pms_type(engine, shop, 2), checkin=stay(20)[0],
+    reservation = front_desk_reservation(engine, room_type_id=_pms_type(engine, shop, 2), checkin=stay(20)[0],
                                   checkout=stay(20)[1])
     assert push_reservation(push_deps, reservation).action == "created"
     outbox = _outbox(engine, reservation)
@@ -252,7 +252,7 @@ def test_a_pinned_room_a_removed_room_an_occupancy_change_and_a_refund(simulator
         room_gr103 = pms_room(session, shop.id, 3)
     checkin, checkout = stay(70)
     # Given a reservation of two rooms, the General Room pinned to GR-103 by the front desk
-    reservation = sql_reservation(engine, room_type_id=general, checkin=checkin, checkout=checkout)
+    reservation = front_desk_reservation(engine, room_type_id=general, checkin=checkin, checkout=checkout)
     with engine.begin() as c:
         c.execute(text("UPDATE pms_reservation_lines SET room_id = :room WHERE reservation_id = :r"),
                   {"room": room_gr103, "r": reservation})
@@ -298,7 +298,7 @@ def test_a_pinned_room_a_removed_room_an_occupancy_change_and_a_refund(simulator
 
 
 def test_a_reservation_deleted_by_sql_cancels_its_qloapps_booking(simulator, push_deps, engine, shop):
-    reservation = sql_reservation(engine, room_type_id=_pms_type(engine, shop, 4), checkin=stay(80)[0],
+    reservation = front_desk_reservation(engine, room_type_id=_pms_type(engine, shop, 4), checkin=stay(80)[0],
                                   checkout=stay(80)[1])
     order_id = push_reservation(push_deps, reservation).qloapps_order_id
     mapping_id = _mapping(engine, reservation).id
