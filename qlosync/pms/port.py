@@ -101,6 +101,7 @@ class LineState:
     children: int
     child_ages: tuple[int, ...]
     price_without_tax: Decimal
+    tax: Decimal = Decimal("0")  # not sent by a push (QloApps computes its own), so not in the content hash
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from typing import Any
 
 from qlosync.pms.port import PmsState
 
+#: What a push does not send: the line's id, and its tax (QloApps computes its own).
+_NOT_SENT = ("id", "tax")
 #: The fields of a line that name PMS rows (room type, room): see :func:`_stored_form`.
 _ID_FIELDS = ("room_type_id", "room_id")
 
@@ -34,7 +36,7 @@ def pms_state_hash(state: PmsState) -> str:
     """SHA-256 of what a push would send: status, guest details and lines (line and guest ids left out)."""
     lines = []
     for line in state.lines:
-        fields = {k: v for k, v in asdict(line).items() if k != "id"}
+        fields = {k: v for k, v in asdict(line).items() if k not in _NOT_SENT}
         fields.update({k: _stored_form(fields[k]) for k in _ID_FIELDS})
         lines.append(json.dumps(fields, sort_keys=True, default=str))
     document = {

@@ -23,7 +23,7 @@ def test_the_checker_sees_lost_duplicated_and_changed_bookings(simulator, shop, 
     # A booking whose PMS copy differs
     with engine.begin() as c:
         c.execute(text("UPDATE pms_reservation_lines SET adults = adults + 1 WHERE reservation_id = (SELECT "
-                       "pms_reservation_id FROM qloapps_reservation_mappings WHERE qloapps_order_id = :o)"),
+                       "pms_reservation_id::integer FROM qloapps_reservation_mappings WHERE qloapps_order_id = :o)"),
                   {"o": order_ids[1]})
     # An order created twice in QloApps (same push token)
     with simulator.store.lock:

@@ -9,8 +9,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomMapping
-from qlosync.pms.builtin.tables import PmsGuest, PmsReservation
 from qlosync.db.session import transaction
+from qlosync.pms import open_pms
 from qlosync.sync.inbound.mapper import ORDER_STATE_TO_STATUS
 
 WRITE_TABLES = (
@@ -58,27 +58,26 @@ def expected_booking(sim, order_id: int) -> dict[str, object]:  # type: ignore[n
 
 
 def actual_booking(session: Session, config_id: int, order_id: int) -> dict[str, object]:
-    mapping = session.scalars(
-        select(QloAppsReservationMapping).where(
-            QloAppsReservationMapping.config_id == config_id, QloAppsReservationMapping.qloapps_order_id == order_id
-        )
-    ).one()
-    reservation = session.get_one(PmsReservation, mapping.pms_reservation_id)
-    guest = session.get_one(PmsGuest, reservation.guest_id)
-    room_numbers = {  # PMS ids are text in the mappings
-        room_id: number
-        for room_id, number in session.execute(select(QloAppsRoomMapping.pms_room_id, QloAppsRoomMapping.room_number))
-    }
+    """What the PMS holds for one QloApps order, read through the port (so for every adapter alike)."""
+    reservation_id = session.scalars(select(QloAppsReservationMapping.pms_reservation_id).where(
+        QloAppsReservationMapping.config_id == config_id, QloAppsReservationMapping.qloapps_order_id == order_id)).one()
+    assert reservation_id is not None
+    pms = open_pms(session)
+    hotel_id = pms.hotels_of_reservations([reservation_id])[reservation_id]
+    state = pms.hotel(hotel_id).reservation_states([reservation_id])[reservation_id]
+    room_numbers = {room_id: number for room_id, number in session.execute(
+        select(QloAppsRoomMapping.pms_room_id, QloAppsRoomMapping.room_number)
+        .where(QloAppsRoomMapping.config_id == config_id))}
     return {
-        "status": reservation.status,
-        "email": guest.email,
-        "name": (guest.first_name, guest.last_name),
+        "status": state.status,
+        "email": state.guest.email,
+        "name": (state.guest.first_name, state.guest.last_name),
         "lines": sorted(
-            (line.checkin, line.checkout, room_numbers.get(str(line.room_id)), line.adults, line.children,
+            (line.checkin, line.checkout, room_numbers.get(line.room_id or ""), line.adults, line.children,
              line.price_without_tax, line.tax)
-            for line in reservation.lines
+            for line in state.lines
         ),
-        "total_paid": reservation.total_paid,
+        "total_paid": state.total_paid.quantize(Decimal("0.01")),
     }
 
 
@@ -116,5 +115,7 @@ def pms_guest_name(session_factory, config_id: int, order_id: int) -> tuple[str,
         reservation_id = session.scalars(select(QloAppsReservationMapping.pms_reservation_id).where(
             QloAppsReservationMapping.config_id == config_id,
             QloAppsReservationMapping.qloapps_order_id == order_id)).one()
-        guest = session.get_one(PmsGuest, session.get_one(PmsReservation, reservation_id).guest_id)
+        pms = open_pms(session)
+        hotel_id = pms.hotels_of_reservations([reservation_id])[reservation_id]
+        guest = pms.hotel(hotel_id).reservation_states([reservation_id])[reservation_id].guest
         return guest.first_name, guest.last_name

@@ -61,7 +61,7 @@ def test_a_guest_inserted_by_sql_with_an_email_gets_the_booking_not_a_duplicate(
         assert session.scalar(select(func.count()).select_from(PmsGuest)) == 1
         assert _guest_of_order(session, order_id) == guest_id
         mapping = session.scalars(select(QloAppsCustomerMapping)).one()
-        assert (mapping.pms_guest_id, mapping.match_method) == (guest_id, "email")
+        assert (mapping.pms_guest_id, mapping.match_method) == (str(guest_id), "email")
 
 
 def test_a_guest_inserted_by_sql_with_a_phone_only_is_matched_by_phone_and_name(

@@ -23,7 +23,8 @@ def state_of(reservation: PmsReservation, guest: PmsGuest) -> PmsState:
     lines = tuple(
         LineState(str(line.id), str(line.room_type_id), as_id(line.room_id), line.checkin, line.checkout,
                   line.adults, line.children, tuple(int(a) for a in line.child_ages or ()),
-                  Decimal(line.price_without_tax).quantize(Decimal("0.01")))
+                  Decimal(line.price_without_tax).quantize(Decimal("0.01")),
+                  Decimal(line.tax).quantize(Decimal("0.01")))
         for line in sorted(reservation.lines, key=lambda line: line.id or 0)
     )
     stamps = [reservation.updated_at, guest.updated_at, *(line.updated_at for line in reservation.lines)]

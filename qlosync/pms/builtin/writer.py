@@ -185,6 +185,7 @@ def _state(write: ReservationWrite, key: int, guest: GuestState, line_keys: Sequ
         assert line_key is not None and room_type is not None
         lines.append(LineState(str(line_key), room_type, None if line.room_id is None else as_id(_key(line.room_id, "room")),
                                line.checkin, line.checkout, line.adults, line.children,
-                               tuple(int(a) for a in line.child_ages), _money(line.price_without_tax)))
+                               tuple(int(a) for a in line.child_ages), _money(line.price_without_tax),
+                               _money(line.tax)))
     return PmsState(reservation_id=str(key), status=write.status, source=write.source,
                     total_paid=_money(write.total_paid), guest=guest, lines=tuple(lines), changed_at=None)
