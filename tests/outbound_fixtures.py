@@ -8,7 +8,10 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsRoomMapping, QloAppsRoomTypeMapping
+from qlosync.pms import open_pms, shop_hotel
+from qlosync.pms.port import PmsId, PmsState, ReservationChange
 from qlosync.sync.outbound.push import PushDeps, PushOptions
 from tests.pms_desk import desk_for
 
@@ -38,6 +41,26 @@ def front_desk_reservation(engine: Engine, *, room_type_id: str, checkin: date, 
     return desk_for(engine).reservation(room_type_id=room_type_id, checkin=checkin, checkout=checkout, first=first,
                                         last=last, email=email, phone=phone, adults=adults, status=status,
                                         price=price)
+
+
+def pms_state(engine: Engine, shop: ShopConfig, reservation_id: PmsId) -> PmsState | None:
+    """The reservation as the shop's PMS hotel has it now, read through the port (None: not there)."""
+    with Session(engine) as session:
+        return shop_hotel(open_pms(session), shop.pms_hotel_id).reservation_states([reservation_id]).get(reservation_id)
+
+
+def unsent_changes(engine: Engine) -> int:
+    """How many captured PMS changes wait for the relay (the port's backlog)."""
+    with Session(engine) as session:
+        return open_pms(session).changes.backlog().unsent
+
+
+def pending_reservations(engine: Engine) -> dict[PmsId, ReservationChange]:
+    """The reservations with a captured change not yet handed on, by id: claimed in a transaction rolled back."""
+    with Session(engine) as session:
+        changes = open_pms(session).changes.claim(100_000)
+        session.rollback()
+    return {c.reservation_id: c for c in changes if isinstance(c, ReservationChange)}
 
 
 @pytest.fixture

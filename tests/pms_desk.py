@@ -9,6 +9,7 @@ whole suite by adding its desk to :data:`DESKS`. What a test reads back goes thr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Protocol
 
@@ -53,6 +54,56 @@ class FrontDesk(Protocol):
     def open_night(self, room_type_id: PmsId, night: date) -> None: ...
 
     def room_out_of_order(self, room_id: PmsId, date_from: date, date_to: date) -> None: ...
+
+    # outbound suites: what staff change on a reservation after making it
+    def guest_reservation(self, guest_id: PmsId, *, room_type_id: PmsId, checkin: date, checkout: date,
+                          adults: int = 2) -> PmsId:
+        """Another reservation (one line) for a guest the PMS has already."""
+
+    def update_guest(self, reservation_id: PmsId, **fields: str | None) -> None:
+        """New details (first_name, last_name, email, phone) for the reservation's guest."""
+
+    def update_every_guest(self, **fields: str | None) -> None:
+        """The same details for every guest of the hotel (a clumsy bulk edit)."""
+
+    def update_lines(self, reservation_id: PmsId, *, room_type_id: PmsId | None = None,
+                     room_id: PmsId | None = None, checkin: date | None = None, checkout: date | None = None,
+                     adults: int | None = None) -> None:
+        """The given fields on every line of the reservation; None leaves a field as it is."""
+
+    def shift_lines(self, reservation_id: PmsId | None, *, checkin_days: int = 0, checkout_days: int = 0) -> None:
+        """Every line's dates moved by so many days (every reservation of the hotel when None)."""
+
+    def add_line(self, reservation_id: PmsId, *, room_type_id: PmsId, checkin: date, checkout: date,
+                 adults: int = 2) -> PmsId: ...
+
+    def remove_lines(self, reservation_id: PmsId, room_type_id: PmsId) -> None:
+        """The reservation's lines of one room type."""
+
+    def touch(self, reservation_id: PmsId) -> None:
+        """Rewrite the reservation and its lines with their own values (a write that changes nothing)."""
+
+    def set_source(self, reservation_ids: list[PmsId], source: str) -> None: ...
+
+    def remove_rates(self, price: str) -> None:
+        """Every night of the hotel priced at *price* loses its rate."""
+
+    def raise_rates(self, amount: str) -> None:
+        """Every rate of the hotel up by *amount*."""
+
+    def touch_ari(self, room_type_id: PmsId) -> None:
+        """Rewrite the room type's rates and closed nights with their own values (nothing changes)."""
+
+    def reopen_every_night(self) -> None: ...
+
+    def rooms_out_of_order_of_type(self, room_type_id: PmsId, count: int, date_from: date, date_to: date) -> None:
+        """*count* rooms of the room type out of order (the first ones by id)."""
+
+    def reservation_ids(self) -> set[PmsId]:
+        """Every reservation of the PMS, as the staff's list shows them (any hotel)."""
+
+    def fingerprint(self) -> object:
+        """A value that any write to the PMS's guests and reservations changes (even one that changes nothing)."""
 
 
 class BuiltinDesk:
@@ -126,6 +177,110 @@ class BuiltinDesk:
     def room_out_of_order(self, room_id: PmsId, date_from: date, date_to: date) -> None:
         self._run("INSERT INTO pms_room_outages (room_id, date_from, date_to) VALUES (:r, :f, :t)",
                   r=int(room_id), f=date_from, t=date_to)
+
+    # outbound suites
+    def guest_reservation(self, guest_id: PmsId, *, room_type_id: PmsId, checkin: date, checkout: date,
+                          adults: int = 2) -> PmsId:
+        with self.engine.begin() as c:
+            reservation = c.execute(text("INSERT INTO pms_reservations (hotel_id, guest_id, status, source) "
+                                         "VALUES (:h, :g, 'confirmed', 'Front desk') RETURNING id"),
+                                    {"h": int(self.hotel_id), "g": int(guest_id)}).scalar_one()
+            c.execute(text("INSERT INTO pms_reservation_lines (reservation_id, room_type_id, checkin, checkout, adults) "
+                           "VALUES (:r, :t, :i, :o, :a)"),
+                      {"r": reservation, "t": int(room_type_id), "i": checkin, "o": checkout, "a": adults})
+        return str(reservation)
+
+    def update_guest(self, reservation_id: PmsId, **fields: str | None) -> None:
+        self._run(f"UPDATE pms_guests SET {_assignments(fields, GUEST_FIELDS)} "
+                  "WHERE id = (SELECT guest_id FROM pms_reservations WHERE id = :r)", r=int(reservation_id), **fields)
+
+    def update_every_guest(self, **fields: str | None) -> None:
+        self._run(f"UPDATE pms_guests SET {_assignments(fields, GUEST_FIELDS)} WHERE hotel_id = :h",
+                  h=int(self.hotel_id), **fields)
+
+    def update_lines(self, reservation_id: PmsId, *, room_type_id: PmsId | None = None,
+                     room_id: PmsId | None = None, checkin: date | None = None, checkout: date | None = None,
+                     adults: int | None = None) -> None:
+        given: dict[str, object] = {
+            "room_type_id": None if room_type_id is None else int(room_type_id),
+            "room_id": None if room_id is None else int(room_id),
+            "checkin": checkin, "checkout": checkout, "adults": adults}
+        fields = {name: value for name, value in given.items() if value is not None}
+        self._run(f"UPDATE pms_reservation_lines SET {_assignments(fields, LINE_FIELDS)} WHERE reservation_id = :r",
+                  r=int(reservation_id), **fields)
+
+    def shift_lines(self, reservation_id: PmsId | None, *, checkin_days: int = 0, checkout_days: int = 0) -> None:
+        which = ("reservation_id = :r" if reservation_id is not None else
+                 "reservation_id IN (SELECT id FROM pms_reservations WHERE hotel_id = :h)")
+        self._run(f"UPDATE pms_reservation_lines SET checkin = checkin + :i, checkout = checkout + :o WHERE {which}",
+                  i=checkin_days, o=checkout_days, h=int(self.hotel_id),
+                  r=None if reservation_id is None else int(reservation_id))
+
+    def add_line(self, reservation_id: PmsId, *, room_type_id: PmsId, checkin: date, checkout: date,
+                 adults: int = 2) -> PmsId:
+        return self._one("INSERT INTO pms_reservation_lines (reservation_id, room_type_id, checkin, checkout, adults) "
+                         "VALUES (:r, :t, :i, :o, :a) RETURNING id", r=int(reservation_id), t=int(room_type_id),
+                         i=checkin, o=checkout, a=adults)
+
+    def remove_lines(self, reservation_id: PmsId, room_type_id: PmsId) -> None:
+        self._run("DELETE FROM pms_reservation_lines WHERE reservation_id = :r AND room_type_id = :t",
+                  r=int(reservation_id), t=int(room_type_id))
+
+    def touch(self, reservation_id: PmsId) -> None:
+        with self.engine.begin() as c:
+            c.execute(text("UPDATE pms_reservations SET status = status WHERE id = :r"), {"r": int(reservation_id)})
+            c.execute(text("UPDATE pms_reservation_lines SET adults = adults WHERE reservation_id = :r"),
+                      {"r": int(reservation_id)})
+
+    def set_source(self, reservation_ids: list[PmsId], source: str) -> None:
+        self._run("UPDATE pms_reservations SET source = :s WHERE id = ANY(:ids)", s=source,
+                  ids=[int(r) for r in reservation_ids])
+
+    def remove_rates(self, price: str) -> None:
+        self._run("DELETE FROM pms_room_type_rates WHERE price = :p AND room_type_id IN "
+                  "(SELECT id FROM pms_room_types WHERE hotel_id = :h)", p=price, h=int(self.hotel_id))
+
+    def raise_rates(self, amount: str) -> None:
+        self._run("UPDATE pms_room_type_rates SET price = price + :a WHERE room_type_id IN "
+                  "(SELECT id FROM pms_room_types WHERE hotel_id = :h)", a=amount, h=int(self.hotel_id))
+
+    def touch_ari(self, room_type_id: PmsId) -> None:
+        with self.engine.begin() as c:
+            c.execute(text("UPDATE pms_room_type_rates SET price = price WHERE room_type_id = :t"),
+                      {"t": int(room_type_id)})
+            c.execute(text("UPDATE pms_closed_nights SET reason = reason WHERE room_type_id = :t"),
+                      {"t": int(room_type_id)})
+
+    def reopen_every_night(self) -> None:
+        self._run("DELETE FROM pms_closed_nights WHERE room_type_id IN "
+                  "(SELECT id FROM pms_room_types WHERE hotel_id = :h)", h=int(self.hotel_id))
+
+    def rooms_out_of_order_of_type(self, room_type_id: PmsId, count: int, date_from: date, date_to: date) -> None:
+        self._run("INSERT INTO pms_room_outages (room_id, date_from, date_to) "
+                  "SELECT id, :f, :t FROM pms_rooms WHERE room_type_id = :rt ORDER BY id LIMIT :n",
+                  f=date_from, t=date_to, rt=int(room_type_id), n=count)
+
+    def reservation_ids(self) -> set[PmsId]:
+        with self.engine.connect() as c:
+            return set(c.scalars(text("SELECT id::text FROM pms_reservations")))
+
+    def fingerprint(self) -> object:
+        # Row count plus the newest xmin: any insert, update or delete changes it, even one that keeps the values.
+        with self.engine.connect() as c:
+            return [tuple(c.execute(text(f"SELECT count(*), coalesce(max(xmin::text::bigint), 0) FROM {table}")).one())
+                    for table in ("pms_guests", "pms_reservations", "pms_reservation_lines")]
+
+
+GUEST_FIELDS = frozenset({"first_name", "last_name", "email", "phone"})
+LINE_FIELDS = frozenset({"room_type_id", "room_id", "checkin", "checkout", "adults"})
+
+
+def _assignments(fields: Mapping[str, object], allowed: frozenset[str]) -> str:
+    """``a = :a, b = :b`` for the given column names (checked, as they go into the SQL text)."""
+    unknown = set(fields) - allowed
+    if unknown or not fields:
+        raise ValueError(f"cannot set {sorted(unknown) or 'nothing'} (only {sorted(allowed)})")
+    return ", ".join(f"{name} = :{name}" for name in fields)
 
 
 #: The front desk of each adapter in qlosync.pms.ADAPTERS (tests/unit/test_pms_desks.py keeps them in step).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import Engine, text
@@ -17,6 +17,7 @@ from qlosync.pms import open_pms, shop_hotel
 from qlosync.sync.outbound.mapper import PushRejected, validate
 from qlosync.sync.outbound.push import PushDeps, push_reservation
 from tests.outbound_fixtures import TODAY, pms_room_type, front_desk_reservation, stay
+from tests.pms_desk import FrontDesk, desk_for
 
 
 def _pms_type(engine: Engine, shop, qloapps_room_type: int) -> str:  # type: ignore[no-untyped-def]
@@ -24,14 +25,14 @@ def _pms_type(engine: Engine, shop, qloapps_room_type: int) -> str:  # type: ign
         return pms_room_type(session, shop.id, qloapps_room_type)
 
 
-def _mapping(engine: Engine, reservation_id: int):  # type: ignore[no-untyped-def]
+def _mapping(engine: Engine, reservation_id: str):  # type: ignore[no-untyped-def]
     with engine.connect() as c:
         return c.execute(text("SELECT qloapps_order_id, push_error, push_error_at, push_attempted_at "
                               "FROM qloapps_reservation_mappings WHERE pms_reservation_id = :r"),
                          {"r": reservation_id}).one()
 
 
-def _refusals(engine: Engine, reservation_id: int) -> list[str]:
+def _refusals(engine: Engine, reservation_id: str) -> list[str]:
     with engine.connect() as c:
         return list(c.execute(text("SELECT reason FROM qloapps_sync_logs WHERE action = 'push_refused' "
                                    "AND level = 'error' AND details->>'pms_reservation_id' = :r ORDER BY id"),
@@ -39,41 +40,50 @@ def _refusals(engine: Engine, reservation_id: int) -> list[str]:
 
 
 @dataclass(frozen=True)
-class BadCase:
-    """A bad reservation: how to make it, what the refusal names, and the plain-SQL fix."""
+class Fixing:
+    """What a fix may need: the mapped General Room and a later stay."""
 
-    make: Callable[[Engine, PushDeps], int]
+    desk: FrontDesk
+    general: str
+    later_in: date
+    later_out: date
+
+
+@dataclass(frozen=True)
+class BadCase:
+    """A bad reservation: how to make it, what the refusal names, and the front desk's fix."""
+
+    make: Callable[[Engine, PushDeps], str]
     says: str
-    fix: str
+    fix: Callable[[Fixing, str], None]
     value: str | None = None  # the offending value, which the reason must not repeat
 
 
-def _unmapped(engine: Engine, deps: PushDeps) -> int:
-    with engine.begin() as c:
-        room_type = c.execute(text("INSERT INTO pms_room_types (code, name) VALUES ('SUITE', 'Garden Suite') "
-                                   "RETURNING id")).scalar_one()
+def _unmapped(engine: Engine, deps: PushDeps) -> str:
+    room_type = desk_for(engine).room_type("SUITE", "Garden Suite")
     return front_desk_reservation(engine, room_type_id=room_type, checkin=stay(30)[0], checkout=stay(30)[1])
 
 
-def _past(engine: Engine, deps: PushDeps) -> int:
+def _past(engine: Engine, deps: PushDeps) -> str:
     return front_desk_reservation(engine, room_type_id=_pms_type(engine, deps.shop, 1), checkin=stay(-3)[0],
                            checkout=stay(-3)[1])
 
 
-def _crowded(engine: Engine, deps: PushDeps) -> int:
+def _crowded(engine: Engine, deps: PushDeps) -> str:
     room_type = _pms_type(engine, deps.shop, 1)
-    with engine.connect() as c:
-        limit = c.execute(text("SELECT max_adults FROM pms_room_types WHERE id = :t"), {"t": room_type}).scalar_one()
+    with Session(engine) as session:
+        limit = next(t.max_adults for t in shop_hotel(open_pms(session), deps.shop.pms_hotel_id).room_types()
+                     if t.id == room_type)
     return front_desk_reservation(engine, room_type_id=room_type, checkin=stay(30)[0], checkout=stay(30)[1],
                            adults=limit + 1)
 
 
-def _no_adult(engine: Engine, deps: PushDeps) -> int:
+def _no_adult(engine: Engine, deps: PushDeps) -> str:
     return front_desk_reservation(engine, room_type_id=_pms_type(engine, deps.shop, 1), checkin=stay(30)[0],
                            checkout=stay(30)[1], adults=0)
 
 
-def _digits(engine: Engine, deps: PushDeps) -> int:
+def _digits(engine: Engine, deps: PushDeps) -> str:
     return front_desk_reservation(engine, room_type_id=_pms_type(engine, deps.shop, 1), checkin=stay(30)[0],
                            checkout=stay(30)[1], first="J0hn", email="john@example.com")
 
@@ -82,23 +92,31 @@ LONG_NAME, EMOJI_NAME = "Maximilian" * 25, "Smith \U0001F600"
 LONG_EMAIL = "j" * 117 + "@example.com"  # 129 characters
 
 
-def _named(first: str = "Jo", last: str = "Smith", email: str = "jo@example.com") -> Callable[[Engine, PushDeps], int]:
-    def make(engine: Engine, deps: PushDeps) -> int:
+def _named(first: str = "Jo", last: str = "Smith", email: str = "jo@example.com") -> Callable[[Engine, PushDeps], str]:
+    def make(engine: Engine, deps: PushDeps) -> str:
         return front_desk_reservation(engine, room_type_id=_pms_type(engine, deps.shop, 1), checkin=stay(30)[0],
                                checkout=stay(30)[1], first=first, last=last, email=email)
     return make
 
 
-def _guest_fix(assignment: str) -> str:
-    return f"UPDATE pms_guests SET {assignment} WHERE id = (SELECT guest_id FROM pms_reservations WHERE id = :r)"
+def _guest_fix(**fields: str) -> Callable[[Fixing, str], None]:
+    return lambda f, reservation: f.desk.update_guest(reservation, **fields)
 
 
-def _bad_email(engine: Engine, deps: PushDeps) -> int:
+def _later(f: Fixing, reservation: str) -> None:
+    f.desk.move(reservation, f.later_in, f.later_out)
+
+
+def _adults(count: int) -> Callable[[Fixing, str], None]:
+    return lambda f, reservation: f.desk.update_lines(reservation, adults=count)
+
+
+def _bad_email(engine: Engine, deps: PushDeps) -> str:
     return front_desk_reservation(engine, room_type_id=_pms_type(engine, deps.shop, 1), checkin=stay(30)[0],
                            checkout=stay(30)[1], first="Jo", last="Smith", email="jo.smith@example")
 
 
-def _sold_out(engine: Engine, deps: PushDeps) -> int:
+def _sold_out(engine: Engine, deps: PushDeps) -> str:
     """Five reservations take all five General Rooms for the stay; the sixth finds none free."""
     room_type = _pms_type(engine, deps.shop, 1)
     checkin, checkout = stay(30)
@@ -112,31 +130,21 @@ def _sold_out(engine: Engine, deps: PushDeps) -> int:
 
 CASES = {
     "unmapped room type": BadCase(_unmapped, "not mapped to a QloApps room type",
-                                  "UPDATE pms_reservation_lines SET room_type_id = :general WHERE reservation_id = :r"),
-    "stay in the past": BadCase(_past, "the stay starts in the past",
-                                "UPDATE pms_reservation_lines SET checkin = :later_in, checkout = :later_out "
-                                "WHERE reservation_id = :r"),
-    "too many adults": BadCase(_crowded, "exceed room type",
-                               "UPDATE pms_reservation_lines SET adults = 2 WHERE reservation_id = :r"),
-    "no adult": BadCase(_no_adult, "at least one adult",
-                        "UPDATE pms_reservation_lines SET adults = 1 WHERE reservation_id = :r"),
-    "digits in the first name": BadCase(_digits, "firstname contains digits",
-                                        "UPDATE pms_guests SET first_name = 'John' "
-                                        "WHERE id = (SELECT guest_id FROM pms_reservations WHERE id = :r)"),
-    "invalid e-mail": BadCase(_bad_email, "e-mail is not a valid address",
-                              "UPDATE pms_guests SET email = 'jo.smith@example.com' "
-                              "WHERE id = (SELECT guest_id FROM pms_reservations WHERE id = :r)"),
+                                  lambda f, reservation: f.desk.update_lines(reservation, room_type_id=f.general)),
+    "stay in the past": BadCase(_past, "the stay starts in the past", _later),
+    "too many adults": BadCase(_crowded, "exceed room type", _adults(2)),
+    "no adult": BadCase(_no_adult, "at least one adult", _adults(1)),
+    "digits in the first name": BadCase(_digits, "firstname contains digits", _guest_fix(first_name="John")),
+    "invalid e-mail": BadCase(_bad_email, "e-mail is not a valid address", _guest_fix(email="jo.smith@example.com")),
     "digits in the last name": BadCase(_named(last="Smith3"), "lastname contains digits",
-                                       _guest_fix("last_name = 'Smith'")),
+                                       _guest_fix(last_name="Smith")),
     "250-character first name": BadCase(_named(first=LONG_NAME), "firstname is 250 characters, QloApps stores at most 32",
-                                        _guest_fix("first_name = 'Maximilian'"), value=LONG_NAME),
+                                        _guest_fix(first_name="Maximilian"), value=LONG_NAME),
     "emoji in the last name": BadCase(_named(last=EMOJI_NAME), "lastname has a character QloApps cannot store",
-                                      _guest_fix("last_name = 'Smith'"), value="\U0001F600"),
+                                      _guest_fix(last_name="Smith"), value="\U0001F600"),
     "129-character e-mail": BadCase(_named(email=LONG_EMAIL), "e-mail is 129 characters, QloApps stores at most 128",
-                                    _guest_fix("email = 'jo.long@example.com'"), value=LONG_EMAIL),
-    "no room free in QloApps": BadCase(_sold_out, "Requested room(s) not available.",
-                                       "UPDATE pms_reservation_lines SET checkin = :later_in, checkout = :later_out "
-                                       "WHERE reservation_id = :r"),
+                                    _guest_fix(email="jo.long@example.com"), value=LONG_EMAIL),
+    "no room free in QloApps": BadCase(_sold_out, "Requested room(s) not available.", _later),
 }
 
 
@@ -170,11 +178,9 @@ def test_a_bad_reservation_is_refused_flagged_and_goes_through_once_fixed(
     assert push_reservation(push_deps, good).action == "created"
     assert len(simulator.store.table("orders")) == len(orders_before) + 1
 
-    # When the bad reservation is fixed by plain SQL and pushed again
+    # When the bad reservation is fixed at the front desk and pushed again
     later_in, later_out = stay(90)
-    with engine.begin() as c:
-        c.execute(text(case.fix), {"r": reservation, "general": _pms_type(engine, shop, 1), "later_in": later_in,
-                                   "later_out": later_out})
+    case.fix(Fixing(desk_for(engine), _pms_type(engine, shop, 1), later_in, later_out), reservation)
     result = push_reservation(push_deps, reservation)
 
     # Then it is created, once, and the flag is cleared
@@ -187,14 +193,14 @@ def test_a_bad_reservation_is_refused_flagged_and_goes_through_once_fixed(
 
 
 def test_a_stay_whose_checkout_is_not_after_checkin_cannot_be_stored_and_is_refused_by_the_checks(
-    push_deps, engine, session_factory, shop
+    push_deps, engine, shop
 ):
     room_type = _pms_type(engine, shop, 1)
-    reservation = front_desk_reservation(engine, room_type_id=room_type, checkin=stay(30)[0], checkout=stay(30)[1])
-    # Given the PMS table refuses such a line outright (CHECK constraint)
-    with pytest.raises(IntegrityError, match="ck_pms_reservation_lines_stay_dates"), engine.begin() as c:
-        c.execute(text("UPDATE pms_reservation_lines SET checkout = checkin WHERE reservation_id = :r"),
-                  {"r": reservation})
+    checkin, checkout = stay(30)
+    reservation = front_desk_reservation(engine, room_type_id=room_type, checkin=checkin, checkout=checkout)
+    # Given the PMS refuses such a line outright (the built-in: a CHECK constraint)
+    with pytest.raises(IntegrityError):
+        desk_for(engine).update_lines(reservation, checkout=checkin)
     # When the checks see a state with such a line (a host PMS without the constraint)
     with Session(engine) as session:
         hotel = shop_hotel(open_pms(session), shop.pms_hotel_id)
@@ -219,10 +225,9 @@ def test_a_refused_push_is_flagged_again_after_a_new_failure_and_the_reason_is_u
     with pytest.raises(PushRejected, match="e-mail"):
         push_reservation(push_deps, reservation)
     # When the e-mail is fixed but the stay is moved into the past
-    with engine.begin() as c:
-        c.execute(text(CASES["invalid e-mail"].fix), {"r": reservation})
-        c.execute(text("UPDATE pms_reservation_lines SET checkin = :i, checkout = :o WHERE reservation_id = :r"),
-                  {"r": reservation, "i": stay(-5)[0], "o": stay(-5)[1]})
+    desk = desk_for(engine)
+    desk.update_guest(reservation, email="jo.smith@example.com")
+    desk.move(reservation, *stay(-5))
     with pytest.raises(PushRejected, match="in the past"):
         push_reservation(push_deps, reservation)
     # Then the flag carries the newest reason only, and nothing reached QloApps
