@@ -18,10 +18,17 @@ from qlosync.sync.outbound.jobs import resolve_conflict
 from qlosync.sync.outbound.mapper import PushRejected
 from qlosync.sync.inbound.pull import PullDeps, run_pull
 from qlosync.sync.outbound.push import PushDeps, push_reservation
-from tests.integration.sync_helpers import move_booking, write_fingerprint
-from tests.outbound_fixtures import front_desk_reservation, pms_room_type, stay
+from tests.integration.sync_helpers import move_booking
+from tests.outbound_fixtures import (
+    front_desk_reservation,
+    pending_reservations,
+    pms_room_type,
+    pms_state,
+    stay,
+    unsent_changes,
+)
+from tests.pms_desk import desk_for
 
-PMS_TABLES = ("pms_reservations", "pms_reservation_lines", "pms_guests")
 QLOAPPS_SHIFT = 3  # days the website moves the stay
 
 
@@ -34,25 +41,24 @@ def _sim_lines(simulator, order_id: int) -> list[tuple[int, date, date]]:  # typ
                   for r in simulator.store.table("room_bookings").values() if r["id_order"] == order_id)
 
 
-def _pms_lines(engine: Engine, shop: ShopConfig, reservation_id: int) -> list[tuple[int, date, date]]:
+def _pms_lines(engine: Engine, shop: ShopConfig, reservation_id: str) -> list[tuple[int, date, date]]:
+    """The PMS lines read through the port, their room types translated through the room-type mappings."""
+    state = pms_state(engine, shop, reservation_id)
+    assert state is not None
     with engine.connect() as c:
-        return sorted(tuple(row) for row in c.execute(text(  # type: ignore[misc]
-            "SELECT m.qloapps_room_type_id, l.checkin, l.checkout FROM pms_reservation_lines l "
-            "JOIN qloapps_room_type_mappings m ON m.pms_room_type_id = l.room_type_id::text AND m.config_id = :c "
-            "WHERE l.reservation_id = :r"), {"c": shop.id, "r": reservation_id}))
+        types = {pms: qlo for pms, qlo in c.execute(text(
+            "SELECT pms_room_type_id, qloapps_room_type_id FROM qloapps_room_type_mappings WHERE config_id = :c"),
+            {"c": shop.id})}
+    return sorted((types[line.room_type_id], line.checkin, line.checkout) for line in state.lines)
 
 
-def _pms_fingerprint(session_factory) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    with transaction(session_factory) as session:
-        fingerprint = write_fingerprint(session)
-    return {table: fingerprint[table] for table in PMS_TABLES}
+def _pms_fingerprint(engine: Engine) -> object:
+    return desk_for(engine).fingerprint()
 
 
-def _outbox(engine: Engine, reservation_id: int) -> list[tuple[str, object]]:
-    with engine.connect() as c:
-        return [tuple(row) for row in c.execute(text(  # type: ignore[misc]
-            "SELECT operation, payload->>'reason' FROM pms_outbox WHERE aggregate_id = :r ORDER BY id"),
-            {"r": reservation_id})]
+def _outbox(engine: Engine, reservation_id: str) -> tuple[int, bool]:
+    """What the PMS's change capture holds: how many changes wait, and whether one is of this reservation."""
+    return unsent_changes(engine), reservation_id in pending_reservations(engine)
 
 
 def _conflicts(engine: Engine) -> list:  # type: ignore[type-arg]
@@ -74,7 +80,7 @@ def _strategy(engine: Engine, session_factory, secret_key, strategy: str,  # typ
     return shop
 
 
-def _pushed(simulator, push_deps, engine, shop) -> tuple[int, int, tuple[date, date]]:  # type: ignore[no-untyped-def]
+def _pushed(simulator, push_deps, engine, shop) -> tuple[str, int, tuple[date, date]]:  # type: ignore[no-untyped-def]
     """A reservation created by SQL and pushed: (reservation id, order id, its stay)."""
     with Session(engine) as session:
         general = pms_room_type(session, shop.id, 1)
@@ -86,15 +92,13 @@ def _pushed(simulator, push_deps, engine, shop) -> tuple[int, int, tuple[date, d
     return reservation, result.qloapps_order_id, (checkin, checkout)  # type: ignore[return-value]
 
 
-def _change_both_sides(simulator, client, engine, reservation: int, order_id: int) -> None:  # type: ignore[no-untyped-def]
+def _change_both_sides(simulator, client, engine, reservation: str, order_id: int) -> None:  # type: ignore[no-untyped-def]
     """The website moves the stay by QLOAPPS_SHIFT days (PUT, new room line ids, B24); the front desk adds a
     night by plain SQL. QloApps' date_upd has one-second resolution: its clock moves on a second first, so
     the website change is not in the same second as the push's read-back."""
     simulator.store.clock.advance(1)
     move_booking(client, order_id, days=QLOAPPS_SHIFT)
-    with engine.begin() as c:
-        c.execute(text("UPDATE pms_reservation_lines SET checkout = checkout + 1 WHERE reservation_id = :r"),
-                  {"r": reservation})
+    desk_for(engine).shift_lines(reservation, checkout_days=1)
 
 
 def _qloapps_version(stay_: tuple[date, date]) -> list[tuple[int, date, date]]:
@@ -116,7 +120,7 @@ def test_manual_on_push_records_a_conflict_and_changes_neither_side(
     reservation, order_id, stay_ = _pushed(simulator, push_deps, engine, shop)
     # Given both sides changed the reservation since the push
     _change_both_sides(simulator, client, engine, reservation, order_id)
-    pms_before = _pms_fingerprint(session_factory)
+    pms_before = _pms_fingerprint(engine)
 
     # When the PMS change is pushed
     result = push_reservation(push_deps, reservation)
@@ -129,14 +133,14 @@ def test_manual_on_push_records_a_conflict_and_changes_neither_side(
     assert result.note == f"conflict {conflicts[0].id}"
     assert _sim_lines(simulator, order_id) == _qloapps_version(stay_)
     assert _pms_lines(engine, shop, reservation) == _pms_version(stay_)
-    assert _pms_fingerprint(session_factory) == pms_before
+    assert _pms_fingerprint(engine) == pms_before
 
     # And while it is open, neither a push nor a pull touches the reservation
     again = push_reservation(push_deps, reservation)
     assert (again.action, again.requests) == ("skipped", 0)
     report = run_pull(deps, kind="full", trigger="manual")
     assert report.status == "succeeded" and report.counts["conflict"] == 1
-    assert _pms_fingerprint(session_factory) == pms_before
+    assert _pms_fingerprint(engine) == pms_before
     assert _sim_lines(simulator, order_id) == _qloapps_version(stay_)
     assert len(_conflicts(engine)) == 1
 
@@ -147,7 +151,7 @@ def test_manual_on_pull_records_a_conflict_and_leaves_the_pms_alone(
     _strategy(engine, session_factory, secret_key, "manual", push_deps, deps)
     reservation, order_id, stay_ = _pushed(simulator, push_deps, engine, shop)
     _change_both_sides(simulator, client, engine, reservation, order_id)
-    pms_before = _pms_fingerprint(session_factory)
+    pms_before = _pms_fingerprint(engine)
     outbox_before = _outbox(engine, reservation)
 
     # When a pull reads the website's change
@@ -156,7 +160,7 @@ def test_manual_on_pull_records_a_conflict_and_leaves_the_pms_alone(
     # Then the PMS keeps its version, and the conflict is listed
     assert report.status == "succeeded"
     assert report.counts["conflict"] == 1 and report.counts["updated"] == 0
-    assert _pms_fingerprint(session_factory) == pms_before
+    assert _pms_fingerprint(engine) == pms_before
     assert _pms_lines(engine, shop, reservation) == _pms_version(stay_)
     assert _outbox(engine, reservation) == outbox_before  # nothing queued for a push either
     with transaction(session_factory) as session:
@@ -194,10 +198,10 @@ def test_resolving_a_manual_conflict_writes_the_chosen_side_to_the_other(
     # And QloApps' version came in as an inbound write (no echo)
     assert _outbox(engine, reservation) == outbox_before
     # And both sides agree from now on: a pull changes nothing, a push sends nothing
-    pms_before = _pms_fingerprint(session_factory)
+    pms_before = _pms_fingerprint(engine)
     report = run_pull(deps, kind="full", trigger="manual")
     assert report.status == "succeeded" and report.counts["unchanged"] == 1
-    assert _pms_fingerprint(session_factory) == pms_before
+    assert _pms_fingerprint(engine) == pms_before
     again = push_reservation(push_deps, reservation)
     assert (again.action, again.requests) == ("unchanged", 0)
     assert not [c for c in _conflicts(engine) if c.status == "open"]
@@ -212,7 +216,7 @@ def test_pms_wins_on_a_pull_keeps_the_pms_and_queues_a_push_that_overwrites_qloa
     _strategy(engine, session_factory, secret_key, "pms_wins", push_deps, deps)
     reservation, order_id, stay_ = _pushed(simulator, push_deps, engine, shop)
     _change_both_sides(simulator, client, engine, reservation, order_id)
-    pms_before = _pms_fingerprint(session_factory)
+    pms_before = _pms_fingerprint(engine)
     outbox_before = _outbox(engine, reservation)
 
     # When a pull reads the website's change
@@ -220,14 +224,14 @@ def test_pms_wins_on_a_pull_keeps_the_pms_and_queues_a_push_that_overwrites_qloa
 
     # Then the PMS keeps its version and a push of it is queued; no conflict is recorded
     assert report.counts["kept_pms"] == 1
-    assert _pms_fingerprint(session_factory) == pms_before
-    assert _outbox(engine, reservation) == [*outbox_before, ("update", "conflict: the PMS version wins")]
+    assert _pms_fingerprint(engine) == pms_before
+    assert _outbox(engine, reservation) == (outbox_before[0] + 1, True)  # a push queued: the PMS version wins
     assert _conflicts(engine) == []
     # And that push writes the PMS version to QloApps
     assert push_reservation(push_deps, reservation).action == "updated"
     assert _sim_lines(simulator, order_id) == _pms_lines(engine, shop, reservation) == _pms_version(stay_)
     assert run_pull(deps, kind="full", trigger="manual").counts["unchanged"] == 1
-    assert _pms_fingerprint(session_factory) == pms_before
+    assert _pms_fingerprint(engine) == pms_before
 
 
 def test_qloapps_wins_on_a_pull_applies_the_website_version_to_the_pms(
@@ -305,9 +309,7 @@ def test_a_website_cancellation_against_a_pms_change_kept_for_qloapps_cancels_th
     # Given the guest cancelled on the website while the front desk added a night
     simulator.store.clock.advance(1)
     simulator.store.cancel_booking(order_id)
-    with engine.begin() as c:
-        c.execute(text("UPDATE pms_reservation_lines SET checkout = checkout + 1 WHERE reservation_id = :r"),
-                  {"r": reservation})
+    desk_for(engine).shift_lines(reservation, checkout_days=1)
     assert push_reservation(push_deps, reservation).action == "conflict"
     [conflict] = _conflicts(engine)
 
@@ -316,9 +318,8 @@ def test_a_website_cancellation_against_a_pms_change_kept_for_qloapps_cancels_th
 
     # Then the PMS reservation is cancelled, and QloApps' order stays cancelled
     assert result is not None and result.action == "pulled"
-    with engine.connect() as c:
-        assert c.execute(text("SELECT status FROM pms_reservations WHERE id = :r"), {"r": reservation}).scalar_one() \
-            == "cancelled"
+    state = pms_state(engine, shop, reservation)
+    assert state is not None and state.status == "cancelled"
     assert simulator.store.table("orders")[order_id]["current_state"] == 4
     assert [(c.status, c.resolution) for c in _conflicts(engine)] == [("resolved", "qloapps")]
 
@@ -330,9 +331,7 @@ def test_keeping_the_pms_against_a_website_cancellation_is_refused_with_a_reason
     reservation, order_id, stay_ = _pushed(simulator, push_deps, engine, shop)
     simulator.store.clock.advance(1)
     simulator.store.cancel_booking(order_id)
-    with engine.begin() as c:
-        c.execute(text("UPDATE pms_reservation_lines SET checkout = checkout + 1 WHERE reservation_id = :r"),
-                  {"r": reservation})
+    desk_for(engine).shift_lines(reservation, checkout_days=1)
     assert run_pull(deps, kind="full", trigger="manual").counts["conflict"] == 1
     [conflict] = _conflicts(engine)
 

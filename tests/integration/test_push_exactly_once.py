@@ -20,18 +20,19 @@ from qlosync.sync.inbound.pull import run_pull
 from qlosync.sync.create_once import CreatePending
 from qlosync.sync.outbound.push import PushDeps, PushOptions, push_reservation
 from qlosync.sync.push_token import token_in
-from tests.outbound_fixtures import front_desk_reservation, pms_room_type, stay
+from tests.outbound_fixtures import front_desk_reservation, pms_room_type, pms_state, stay
+from tests.pms_desk import desk_for
 from tests.runtime_support import wait_until
 
 BOOKINGS = "/api/bookings"
 
 
-def _pms_type(engine: Engine, shop, qloapps_room_type: int) -> int:  # type: ignore[no-untyped-def]
+def _pms_type(engine: Engine, shop, qloapps_room_type: int) -> str:  # type: ignore[no-untyped-def]
     with Session(engine) as session:
         return pms_room_type(session, shop.id, qloapps_room_type)
 
 
-def _mapping(engine: Engine, reservation_id: int):  # type: ignore[no-untyped-def]
+def _mapping(engine: Engine, reservation_id: str):  # type: ignore[no-untyped-def]
     with engine.connect() as c:
         return c.execute(text("SELECT qloapps_order_id, push_token, push_attempted_at, push_error "
                               "FROM qloapps_reservation_mappings WHERE pms_reservation_id = :r"),
@@ -43,12 +44,11 @@ def _orders_with(simulator, token: str) -> list[int]:  # type: ignore[no-untyped
 
 
 def _reservations(engine: Engine) -> int:
-    with engine.connect() as c:
-        return c.execute(text("SELECT count(*) FROM pms_reservations")).scalar_one()
+    return len(desk_for(engine).reservation_ids())
 
 
 @pytest.fixture
-def reservation(engine, shop, mapped_catalog) -> int:  # type: ignore[no-untyped-def]
+def reservation(engine, shop, mapped_catalog) -> str:  # type: ignore[no-untyped-def]
     checkin, checkout = stay(25)
     return front_desk_reservation(engine, room_type_id=_pms_type(engine, shop, 2), checkin=checkin, checkout=checkout,
                            first="Once", last="Only", email="once.only@example.com")
@@ -208,11 +208,10 @@ def test_an_update_whose_answer_was_lost_is_not_applied_twice_and_both_sides_agr
     # And a pushed reservation whose stay then moves in the PMS
     order_id = push_reservation(push_deps, reservation).qloapps_order_id
     simulator.store.clock.advance(1)  # the update lands in a later second than the create (date_upd resolution)
-    with engine.begin() as c:
-        c.execute(text("UPDATE pms_reservation_lines SET checkin = checkin + 2, checkout = checkout + 2 "
-                       "WHERE reservation_id = :r"), {"r": reservation})
-        checkin, checkout = c.execute(text("SELECT checkin, checkout FROM pms_reservation_lines "
-                                           "WHERE reservation_id = :r"), {"r": reservation}).one()
+    desk_for(engine).shift_lines(reservation, checkin_days=2, checkout_days=2)
+    moved = pms_state(engine, shop, reservation)
+    assert moved is not None and len(moved.lines) == 1
+    checkin, checkout = moved.lines[0].checkin, moved.lines[0].checkout
     # And QloApps applies the PUT but the answer is lost
     simulator.faults.add("error_after_commit", count=1, method="PUT", path=BOOKINGS)
     with pytest.raises(QloAppsOutcomeUnknown):
@@ -228,9 +227,9 @@ def test_an_update_whose_answer_was_lost_is_not_applied_twice_and_both_sides_agr
     assert list(simulator.store.table("orders")) == [order_id]
     lines = [r for r in simulator.store.table("room_bookings").values() if r["id_order"] == order_id]
     assert [(r["date_from"][:10], r["date_to"][:10]) for r in lines] == [(checkin.isoformat(), checkout.isoformat())]
+    kept = pms_state(engine, shop, reservation)
+    assert kept is not None and [(line.checkin, line.checkout) for line in kept.lines] == [(checkin, checkout)]
     with engine.connect() as c:
-        assert tuple(c.execute(text("SELECT checkin, checkout FROM pms_reservation_lines WHERE reservation_id = :r"),
-                               {"r": reservation}).one()) == (checkin, checkout)
         assert c.execute(text("SELECT count(*) FROM qloapps_conflicts")).scalar_one() == 0
     assert retried.action == "updated"  # recognised as its own earlier write: neither a conflict nor a pull
     again = push_reservation(push_deps, reservation)
