@@ -77,8 +77,7 @@ def test_a_walk_in_lowers_the_sellable_count_and_its_cancellation_restores_it(
     reservation = front_desk_reservation(engine, room_type_id=room_type, checkin=NIGHT, checkout=NIGHT + timedelta(days=2))
     push_reservation(push_deps, reservation)
     assert sellable(client, 2, NIGHT, 2) == ROOMS - 1
-    with engine.begin() as c:
-        c.execute(text("UPDATE pms_reservations SET status = 'cancelled' WHERE id = :r"), {"r": reservation})
+    desk_for(engine).set_status(reservation, "cancelled")
     push_reservation(push_deps, reservation)
     assert sellable(client, 2, NIGHT, 2) == ROOMS
 
@@ -91,11 +90,9 @@ def test_a_full_night_cannot_be_closed_further_and_says_so_and_the_pull_ignores_
     close_nights(engine, room_type, NIGHT)
     result = push_availability(engine, client, shop, room_type, NIGHT, NIGHT)
     assert result.held == {NIGHT: 1} and sellable(client, 2, NIGHT) == 0
-    with engine.begin() as c:
-        c.execute(text("DELETE FROM pms_closed_nights"))
-        c.execute(text("INSERT INTO pms_room_outages (room_id, date_from, date_to) "
-                       "SELECT id, :f, :t FROM pms_rooms WHERE room_type_id = :rt ORDER BY id LIMIT 2"),
-                  {"f": NIGHT, "t": NIGHT + timedelta(days=1), "rt": room_type})
+    desk = desk_for(engine)
+    desk.reopen_every_night()
+    desk.rooms_out_of_order_of_type(room_type, 2, NIGHT, NIGHT + timedelta(days=1))
     short = push_availability(engine, client, shop, room_type, NIGHT, NIGHT)
     # Then it holds the one free room and reports the room it could not take
     assert (short.held, short.short) == ({NIGHT: 1}, {NIGHT: 1})
@@ -105,12 +102,11 @@ def test_a_full_night_cannot_be_closed_further_and_says_so_and_the_pull_ignores_
         assert collect_status(session)["shops"][0]["stop_sell"] == [
             {"qloapps_room_type_id": 2, "room_nights_off_sale": 1, "room_nights_guests_keep": 1,
              "first_short_night": NIGHT.isoformat()}]
-        reservations_before = session.execute(text("SELECT count(*) FROM pms_reservations")).scalar_one()
+    reservations_before = desk.reservation_ids()
     # And a full pull does not import the stop-sell booking as a reservation
     report = run_pull(deps, kind="full", trigger="manual")
     assert report.status == "succeeded"
-    with engine.connect() as c:
-        assert c.execute(text("SELECT count(*) FROM pms_reservations")).scalar_one() == reservations_before
+    assert desk.reservation_ids() == reservations_before
 
 
 def test_a_stop_sell_create_whose_answer_was_lost_is_adopted_not_doubled(engine, client, shop, simulator, room_type):
@@ -122,27 +118,6 @@ def test_a_stop_sell_create_whose_answer_was_lost_is_adopted_not_doubled(engine,
     assert result.action == "unchanged" and result.held == {NIGHT: ROOMS}
     stop_sells = [o for o in simulator.store.table("orders").values() if o["source"].startswith("qlosync stop-sell")]
     assert len(stop_sells) == 1
-
-
-def test_a_stay_on_a_closed_night_queues_an_availability_push_even_from_the_pull(engine, room_type):
-    close_nights(engine, room_type, NIGHT)
-    # A reservation on another night queues nothing; one on the closed night does, also when the pull wrote it
-    front_desk_reservation(engine, room_type_id=room_type, checkin=NIGHT + timedelta(days=5), checkout=NIGHT + timedelta(days=6))
-    with engine.begin() as c:
-        c.execute(text("SELECT set_config('qlosync.origin', 'qloapps', true)"))
-        guest = c.execute(text("INSERT INTO pms_guests (first_name, last_name) VALUES ('Web', 'Guest') RETURNING id")).scalar_one()
-        reservation = c.execute(text("INSERT INTO pms_reservations (guest_id) VALUES (:g) RETURNING id"), {"g": guest}).scalar_one()
-        c.execute(text("INSERT INTO pms_reservation_lines (reservation_id, room_type_id, checkin, checkout) "
-                       "VALUES (:r, :t, :i, :o)"), {"r": reservation, "t": room_type, "i": NIGHT - timedelta(days=1),
-                                                    "o": NIGHT + timedelta(days=1)})
-    with engine.begin() as c:
-        c.execute(text("SELECT set_config('qlosync.origin', 'qloapps', true)"))
-        c.execute(text("UPDATE pms_reservations SET status = 'cancelled' WHERE id = :r"), {"r": reservation})
-    with engine.connect() as c:
-        rows = c.execute(text("SELECT payload FROM pms_outbox WHERE operation = 'availability' ORDER BY id")).scalars().all()
-    stay = {"from": (NIGHT - timedelta(days=1)).isoformat(), "to": NIGHT.isoformat()}
-    closed = {"from": NIGHT.isoformat(), "to": NIGHT.isoformat()}
-    assert rows == [closed, stay, stay]  # the closing itself, the new stay, its cancellation
 
 
 def test_the_front_desk_can_sell_a_closed_night_the_block_gives_the_room_back(

@@ -11,7 +11,8 @@ from qlosync.cli import cli
 from qlosync.db.session import transaction
 from qlosync.sync.outbound.push import push_reservation
 from tests.integration.sync_helpers import move_booking
-from tests.outbound_fixtures import front_desk_reservation, pms_room_type, stay
+from tests.outbound_fixtures import front_desk_reservation, pms_room_type, stay, unsent_changes
+from tests.pms_desk import desk_for
 
 
 def _env(database_url, secret_key):  # type: ignore[no-untyped-def]
@@ -36,10 +37,9 @@ def test_a_refused_push_shows_in_status_and_push_failed_sends_it_after_the_fix(
     assert "pushes refused        1" in status.output
     assert f"reservation {bad}: PushRejected" in status.output and "firstname contains digits" in status.output
     report = json.loads(runner.invoke(cli, ["status", "--json"], env=env).output)
-    assert report["outbox"]["unsent"] == 2 and report["shops"][0]["refused"][0]["pms_reservation_id"] == bad
+    assert report["outbox"]["unsent"] == unsent_changes(engine) > 0 and report["shops"][0]["refused"][0]["pms_reservation_id"] == bad
     # When the name is fixed and every refused push is retried
-    with engine.begin() as c:
-        c.execute(text("UPDATE pms_guests SET first_name = 'John'"))
+    desk_for(engine).update_every_guest(first_name="John")
     fixed = runner.invoke(cli, ["push", "--failed"], env=env)
     # Then it reached QloApps and nothing is flagged any more
     assert fixed.exit_code == 0, fixed.output
@@ -60,7 +60,7 @@ def test_conflicts_list_and_resolve_through_the_cli(
     # Given a manual shop where both sides then move the stay differently
     with engine.begin() as c:
         c.execute(text("UPDATE qloapps_config SET conflict_strategy = 'manual'"))
-        c.execute(text("UPDATE pms_reservation_lines SET checkout = checkout + 1"))
+    desk_for(engine).shift_lines(None, checkout_days=1)
     simulator.store.clock.advance(1)
     move_booking(client, order_id, 3)
     runner = CliRunner()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 
 import dramatiq
 import pytest
@@ -304,3 +304,48 @@ def test_change_capture_is_removed_and_installed_again_idempotently(engine, sess
         c.execute(text("UPDATE pms_room_type_rates SET price = 10"))
     assert [(aggregate, operation) for aggregate, operation, _ in _outbox(engine)] == [
         (reservation, "update"), (room_type, "availability"), (room_type, "rates")]
+
+
+# --- what the built-in's capture triggers write for rates and availability (moved from test_rates.py and
+# test_availability.py, which run for every adapter) ------------------------------------------------------
+
+def test_rate_changes_land_in_the_outbox_as_one_row_per_room_type_and_statement(engine):
+    room_type = _room_type(engine)
+    with engine.begin() as c:  # three statements in one transaction
+        for night in (date(2031, 6, 1), date(2031, 6, 2), date(2031, 6, 3)):
+            c.execute(text("INSERT INTO pms_room_type_rates (room_type_id, night, price) VALUES (:t, :n, 900)"),
+                      {"t": room_type, "n": night})
+    with engine.begin() as c:
+        c.execute(text("UPDATE pms_room_type_rates SET price = price + 10"))
+        rows = c.execute(text("SELECT aggregate, aggregate_id, operation, payload FROM pms_outbox "
+                              "WHERE aggregate = 'room_type' ORDER BY id")).all()
+    assert [(r.aggregate, r.aggregate_id, r.operation) for r in rows] == [("room_type", room_type, "rates")] * 4
+    assert rows[-1].payload == {"from": "2031-06-01", "to": "2031-06-03"}
+
+
+def test_a_stay_on_a_closed_night_queues_an_availability_push_even_from_the_pull(engine):
+    room_type, night = _room_type(engine), date(2031, 7, 10)
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO pms_closed_nights (room_type_id, night) VALUES (:t, :n)"), {"t": room_type, "n": night})
+    # A reservation on another night queues nothing; one on the closed night does, also when the pull wrote it
+    with engine.begin() as c:
+        guest = c.execute(text("INSERT INTO pms_guests (first_name, last_name) VALUES ('Walk', 'In') RETURNING id")).scalar_one()
+        other = c.execute(text("INSERT INTO pms_reservations (guest_id) VALUES (:g) RETURNING id"), {"g": guest}).scalar_one()
+        c.execute(text("INSERT INTO pms_reservation_lines (reservation_id, room_type_id, checkin, checkout) "
+                       "VALUES (:r, :t, :i, :o)"), {"r": other, "t": room_type, "i": night + timedelta(days=5),
+                                                    "o": night + timedelta(days=6)})
+    with engine.begin() as c:
+        c.execute(text("SELECT set_config('qlosync.origin', 'qloapps', true)"))
+        guest = c.execute(text("INSERT INTO pms_guests (first_name, last_name) VALUES ('Web', 'Guest') RETURNING id")).scalar_one()
+        reservation = c.execute(text("INSERT INTO pms_reservations (guest_id) VALUES (:g) RETURNING id"), {"g": guest}).scalar_one()
+        c.execute(text("INSERT INTO pms_reservation_lines (reservation_id, room_type_id, checkin, checkout) "
+                       "VALUES (:r, :t, :i, :o)"), {"r": reservation, "t": room_type, "i": night - timedelta(days=1),
+                                                    "o": night + timedelta(days=1)})
+    with engine.begin() as c:
+        c.execute(text("SELECT set_config('qlosync.origin', 'qloapps', true)"))
+        c.execute(text("UPDATE pms_reservations SET status = 'cancelled' WHERE id = :r"), {"r": reservation})
+    with engine.connect() as c:
+        rows = c.execute(text("SELECT payload FROM pms_outbox WHERE operation = 'availability' ORDER BY id")).scalars().all()
+    stay = {"from": (night - timedelta(days=1)).isoformat(), "to": night.isoformat()}
+    closed = {"from": night.isoformat(), "to": night.isoformat()}
+    assert rows == [closed, stay, stay]  # the closing itself, the new stay, its cancellation

@@ -12,10 +12,11 @@ from qlosync.db.session import transaction
 from qlosync.sync.outbound.customers import placeholder_email
 from qlosync.sync.outbound.mapper import PushRejected
 from qlosync.sync.outbound.push import push_reservation
-from tests.outbound_fixtures import front_desk_reservation, pms_room_type, stay
+from tests.outbound_fixtures import front_desk_reservation, pms_room_type, pms_state, stay
+from tests.pms_desk import desk_for
 
 
-def _general(engine: Engine, shop) -> int:  # type: ignore[no-untyped-def]
+def _general(engine: Engine, shop) -> str:  # type: ignore[no-untyped-def]
     with Session(engine) as session:
         return pms_room_type(session, shop.id, 1)
 
@@ -24,10 +25,10 @@ def _customer_of(simulator, order_id: int) -> dict:  # type: ignore[no-untyped-d
     return simulator.store.table("customers")[simulator.store.table("orders")[order_id]["id_customer"]]
 
 
-def _guest_of(engine: Engine, reservation_id: str) -> str:
-    with engine.connect() as c:
-        return str(c.execute(text("SELECT guest_id FROM pms_reservations WHERE id = :r"),
-                             {"r": reservation_id}).scalar_one())
+def _guest_of(engine: Engine, shop, reservation_id: str) -> str:  # type: ignore[no-untyped-def]
+    state = pms_state(engine, shop, reservation_id)
+    assert state is not None
+    return state.guest.id
 
 
 def _customer_mappings(engine: Engine) -> list[tuple[int, str, str]]:
@@ -44,12 +45,7 @@ def _logs(engine: Engine, action: str) -> list[tuple[str, str, str]]:
 
 def _another_reservation(engine: Engine, guest_id: str, room_type: str, days_ahead: int) -> str:
     checkin, checkout = stay(days_ahead)
-    with engine.begin() as c:
-        reservation = c.execute(text("INSERT INTO pms_reservations (guest_id, status) VALUES (:g, 'confirmed') "
-                                     "RETURNING id"), {"g": guest_id}).scalar_one()
-        c.execute(text("INSERT INTO pms_reservation_lines (reservation_id, room_type_id, checkin, checkout, adults) "
-                       "VALUES (:r, :t, :i, :o, 2)"), {"r": reservation, "t": room_type, "i": checkin, "o": checkout})
-    return str(reservation)
+    return desk_for(engine).guest_reservation(guest_id, room_type_id=room_type, checkin=checkin, checkout=checkout)
 
 
 def test_a_guest_with_the_email_of_an_existing_customer_books_for_it_without_renaming_it(
@@ -76,12 +72,10 @@ def test_a_guest_with_the_email_of_an_existing_customer_books_for_it_without_ren
     kept = _logs(engine, "customer_name_kept")
     assert len(kept) == 1 and kept[0][0] == "warning" and kept[0][1] == str(result.qloapps_order_id)
     assert "Maria Garcia" in kept[0][2] and "Mary Smith" in kept[0][2]
-    assert _customer_mappings(engine) == [(account.id, _guest_of(engine, reservation), "email")]
+    assert _customer_mappings(engine) == [(account.id, _guest_of(engine, shop, reservation), "email")]
 
     # When the PMS guest is renamed later and the change is pushed
-    with engine.begin() as c:
-        c.execute(text("UPDATE pms_guests SET first_name = 'Marie' WHERE id = :g"),
-                  {"g": _guest_of(engine, reservation)})
+    desk_for(engine).update_guest(reservation, first_name="Marie")
     assert push_reservation(push_deps, reservation).action == "updated"
 
     # Then the account is still not renamed, and that is logged again
@@ -97,7 +91,7 @@ def test_a_guest_without_email_gets_a_placeholder_address_and_keeps_its_customer
     general = _general(engine, shop)
     reservation = front_desk_reservation(engine, room_type_id=general, checkin=stay(30)[0], checkout=stay(30)[1],
                                   first="Noah", last="Mailless", email=None, phone="+1 555 0177")
-    guest = _guest_of(engine, reservation)
+    guest = _guest_of(engine, shop, reservation)
 
     # When the reservation is pushed
     result = push_reservation(push_deps, reservation)
@@ -139,7 +133,7 @@ def test_a_guest_without_email_whose_name_and_phone_match_one_customer_books_for
     customer = _customer_of(simulator, result.qloapps_order_id)
     assert customer["id"] == account.id and customer["email"] == "lena.park@example.org"
     assert len(simulator.store.table("customers")) == customers
-    assert _customer_mappings(engine) == [(account.id, _guest_of(engine, reservation), "phone_name")]
+    assert _customer_mappings(engine) == [(account.id, _guest_of(engine, shop, reservation), "phone_name")]
 
 
 def test_a_guest_without_email_whose_name_and_phone_match_several_customers_gets_its_own(
@@ -157,7 +151,7 @@ def test_a_guest_without_email_whose_name_and_phone_match_several_customers_gets
     # Then the booking does not guess between them: it gets a placeholder customer of its own
     customer = _customer_of(simulator, result.qloapps_order_id)
     assert customer["id"] not in twins
-    assert customer["email"] == placeholder_email(_guest_of(engine, reservation))
+    assert customer["email"] == placeholder_email(_guest_of(engine, shop, reservation))
 
 
 def test_a_guest_without_phone_borrows_the_customers_or_is_refused_clearly(

@@ -13,6 +13,7 @@ from qlosync.qloapps.models import FeaturePriceRequest
 from qlosync.sync.ari.rates import RatesMismatch, diff_rates, push_rates
 from tests.integration.ari_support import night_rates, set_rates
 from tests.outbound_fixtures import TODAY, pms_room_type
+from tests.pms_desk import desk_for
 
 START = TODAY + timedelta(days=30)
 
@@ -98,22 +99,12 @@ def test_removed_pms_rates_remove_the_rules_and_a_lost_create_is_adopted_not_dup
     with engine.begin() as c:
         c.execute(text("DELETE FROM qloapps_rate_rules WHERE date_from = :d"), {"d": START + timedelta(days=3)})
     # When the PMS drops the 1100 nights and the rates are pushed again
-    with engine.begin() as c:
-        c.execute(text("DELETE FROM pms_room_type_rates WHERE price = 1100"))
+    desk_for(engine).remove_rates("1100")
     result = push_rates(engine, client, shop, room_type, START, START + timedelta(days=5))
     # Then the unrecorded rule was adopted and deleted, not left to double the price, and QloApps' own price is back
     assert (result.adopted, result.deleted, result.mismatches) == (1, 1, [])
     assert len(_rules(simulator, 1)) == 1
     assert night_rates(client, 1, START, 6)[START + timedelta(days=4)] == Decimal("1000")
-
-
-def test_rate_changes_land_in_the_outbox_as_one_row_per_room_type_and_statement(engine, room_type):
-    set_rates(engine, room_type, START, ["900"] * 3)  # three statements in one transaction
-    with engine.begin() as c:
-        c.execute(text("UPDATE pms_room_type_rates SET price = price + 10"))
-        rows = c.execute(text("SELECT aggregate, aggregate_id, operation, payload FROM pms_outbox ORDER BY id")).all()
-    assert [(r.aggregate, str(r.aggregate_id), r.operation) for r in rows] == [("room_type", room_type, "rates")] * 4
-    assert rows[-1].payload == {"from": START.isoformat(), "to": (START + timedelta(days=2)).isoformat()}
 
 
 def test_a_mismatch_after_the_push_is_raised_with_both_values(engine, client, shop, simulator, room_type, monkeypatch,
