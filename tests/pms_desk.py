@@ -9,7 +9,9 @@ whole suite by adding its desk to :data:`DESKS`. What a test reads back goes thr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
@@ -17,6 +19,20 @@ from sqlalchemy import Engine, text
 
 from qlosync.pms import DEFAULT_PMS, PMS_OPTION
 from qlosync.pms.port import PmsId
+
+
+@dataclass(frozen=True)
+class Booking:
+    """One reservation of a batch: a new guest, one line."""
+
+    room_type_id: PmsId
+    checkin: date
+    checkout: date
+    first: str
+    last: str
+    email: str | None
+    phone: str | None = "+1 555 0100"
+    adults: int = 2
 
 
 class FrontDesk(Protocol):
@@ -85,6 +101,9 @@ class FrontDesk(Protocol):
 
     def set_source(self, reservation_ids: list[PmsId], source: str) -> None: ...
 
+    def batch(self, bookings: Sequence[Booking]) -> list[PmsId]:
+        """Several reservations committed at once (one transaction: they reach change capture together)."""
+
     def remove_rates(self, price: str) -> None:
         """Every night of the hotel priced at *price* loses its rate."""
 
@@ -104,6 +123,10 @@ class FrontDesk(Protocol):
 
     def fingerprint(self) -> object:
         """A value that any write to the PMS's guests and reservations changes (even one that changes nothing)."""
+
+    # fault injection (tests/faults): not the staff's, but the PMS's own machinery held up
+    def marking_published_waits_on(self, advisory_lock: int) -> AbstractContextManager[None]:
+        """While inside: marking a captured change published waits for the PostgreSQL advisory lock."""
 
 
 class BuiltinDesk:
@@ -236,6 +259,23 @@ class BuiltinDesk:
         self._run("UPDATE pms_reservations SET source = :s WHERE id = ANY(:ids)", s=source,
                   ids=[int(r) for r in reservation_ids])
 
+    def batch(self, bookings: Sequence[Booking]) -> list[PmsId]:
+        ids = []
+        with self.engine.begin() as c:
+            for b in bookings:
+                guest = c.execute(text("INSERT INTO pms_guests (hotel_id, first_name, last_name, email, phone) "
+                                       "VALUES (:h, :f, :l, :e, :p) RETURNING id"),
+                                  {"h": int(self.hotel_id), "f": b.first, "l": b.last, "e": b.email,
+                                   "p": b.phone}).scalar_one()
+                reservation = c.execute(text("INSERT INTO pms_reservations (hotel_id, guest_id, status, source) "
+                                             "VALUES (:h, :g, 'confirmed', 'Front desk') RETURNING id"),
+                                        {"h": int(self.hotel_id), "g": guest}).scalar_one()
+                c.execute(text("INSERT INTO pms_reservation_lines (reservation_id, room_type_id, checkin, checkout, "
+                               "adults) VALUES (:r, :t, :i, :o, :a)"),
+                          {"r": reservation, "t": int(b.room_type_id), "i": b.checkin, "o": b.checkout, "a": b.adults})
+                ids.append(str(reservation))
+        return ids
+
     def remove_rates(self, price: str) -> None:
         self._run("DELETE FROM pms_room_type_rates WHERE price = :p AND room_type_id IN "
                   "(SELECT id FROM pms_room_types WHERE hotel_id = :h)", p=price, h=int(self.hotel_id))
@@ -269,6 +309,19 @@ class BuiltinDesk:
         with self.engine.connect() as c:
             return [tuple(c.execute(text(f"SELECT count(*), coalesce(max(xmin::text::bigint), 0) FROM {table}")).one())
                     for table in ("pms_guests", "pms_reservations", "pms_reservation_lines")]
+
+    @contextmanager
+    def marking_published_waits_on(self, advisory_lock: int) -> Iterator[None]:
+        # A test trigger on the outbox: the relay's "mark sent" update waits on the lock (shared: all of them).
+        self._run("CREATE FUNCTION test_hold_mark_sent() RETURNS trigger LANGUAGE plpgsql AS "
+                  f"$$ BEGIN PERFORM pg_advisory_xact_lock_shared({int(advisory_lock)}); RETURN NEW; END $$")
+        self._run("CREATE TRIGGER test_hold_mark_sent BEFORE UPDATE ON pms_outbox FOR EACH ROW "
+                  "WHEN (NEW.published_at IS NOT NULL) EXECUTE FUNCTION test_hold_mark_sent()")
+        try:
+            yield
+        finally:
+            self._run("DROP TRIGGER test_hold_mark_sent ON pms_outbox")
+            self._run("DROP FUNCTION test_hold_mark_sent()")
 
 
 GUEST_FIELDS = frozenset({"first_name", "last_name", "email", "phone"})

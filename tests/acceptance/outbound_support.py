@@ -18,8 +18,12 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
-from tests.outbound_fixtures import stay
+from qlosync.pms import open_pms
+from qlosync.pms.port import PmsId, PmsState
+from tests.outbound_fixtures import stay, unsent_changes
+from tests.pms_desk import Booking, desk_for
 from tests.runtime_support import queue_counts, wait_until
 from tests.subprocesses import start_process, stop_process
 
@@ -100,10 +104,17 @@ class OutboundProcesses:
         if self.relay.poll() is not None:
             raise AssertionError(f"the relay exited with {self.relay.returncode}:\n{self.all_logs()}")
         database = make_url(self.env["DATABASE_URL"]).database
-        with self.engine.connect() as connection:
-            return bool(connection.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND query = 'LISTEN qlosync_outbox'"),
-                {"db": database}))
+        return listening(self.engine, database)
+
+
+def listening(engine: Engine, database: str | None) -> int:
+    """How many sessions LISTEN on the PMS change feed's channel (the relays waiting for a change)."""
+    with Session(engine) as session:
+        channel = open_pms(session).changes.channel
+    with engine.connect() as connection:
+        return int(connection.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND query = :q"),
+            {"db": database, "q": f"LISTEN {channel}"}) or 0)
 
 
 # -- the PMS side -----------------------------------------------------------------------------------------------
@@ -117,27 +128,36 @@ def mapping_of(engine: Engine, reservation_id: int) -> Any:
             "WHERE pms_reservation_id = :r"), {"r": reservation_id}).one_or_none()
 
 
-def pms_lines(engine: Engine, config_id: int, reservation_id: int) -> list[tuple[int, str, str, int]]:
+def pms_reservation(engine: Engine, reservation_id: PmsId) -> PmsState | None:
+    """The reservation as its PMS hotel has it now, read through the port (None: not there)."""
+    with Session(engine) as session:
+        pms = open_pms(session)
+        hotel = pms.hotels_of_reservations([str(reservation_id)]).get(str(reservation_id))
+        return None if hotel is None else pms.hotel(hotel).reservation_states([str(reservation_id)]).get(
+            str(reservation_id))
+
+
+def pms_lines(engine: Engine, config_id: int, reservation_id: PmsId) -> list[tuple[int, str, str, int]]:
     """The reservation's lines as QloApps should show them: (QloApps room type, from, to, adults), sorted."""
+    state = pms_reservation(engine, reservation_id)
+    if state is None:
+        return []
     with engine.connect() as connection:
-        rows = connection.execute(text(
-            "SELECT m.qloapps_room_type_id, l.checkin, l.checkout, l.adults FROM pms_reservation_lines l "
-            "JOIN qloapps_room_type_mappings m ON m.pms_room_type_id = l.room_type_id::text AND m.config_id = :c "
-            "WHERE l.reservation_id = :r"), {"c": config_id, "r": reservation_id}).all()
-    return sorted((int(rt), checkin.isoformat(), checkout.isoformat(), int(adults))
-                  for rt, checkin, checkout, adults in rows)
+        types = {pms: qlo for pms, qlo in connection.execute(text(
+            "SELECT pms_room_type_id, qloapps_room_type_id FROM qloapps_room_type_mappings WHERE config_id = :c"),
+            {"c": config_id})}
+    return sorted((int(types[line.room_type_id]), line.checkin.isoformat(), line.checkout.isoformat(),
+                   int(line.adults)) for line in state.lines if line.room_type_id in types)
 
 
-def pms_status(engine: Engine, reservation_id: int) -> str:
-    with engine.connect() as connection:
-        return connection.scalar(text("SELECT status FROM pms_reservations WHERE id = :r"), {"r": reservation_id})
+def pms_status(engine: Engine, reservation_id: PmsId) -> str | None:
+    state = pms_reservation(engine, reservation_id)
+    return None if state is None else state.status
 
 
-def outbox_rows(engine: Engine) -> list[Any]:
-    with engine.connect() as connection:
-        return list(connection.execute(text(
-            "SELECT id, aggregate_id, operation, created_at, published_at, attempts, last_error FROM pms_outbox "
-            "ORDER BY id")))
+def all_changes_published(engine: Engine) -> bool:
+    """The PMS's change capture has nothing left for the relay (the port's backlog)."""
+    return unsent_changes(engine) == 0
 
 
 def dead_letters(engine: Engine) -> list[Any]:
@@ -198,22 +218,12 @@ def posts(simulator: Any) -> int:
     return simulator.request_counts["POST /api/bookings"]
 
 
-def sql_burst(engine: Engine, room_types: list[int], first: int, count: int, *, days_ahead: int = 400) -> list[int]:
-    """Reservations first..first+count-1 in one transaction, by plain SQL: one night each, 20 a night over the
-    four room types (5 rooms each), from *days_ahead* on: after the simulator's generated bookings (12 months)."""
-    ids = []
-    with engine.begin() as c:
-        for i in range(first, first + count):
-            guest = c.execute(text(
-                "INSERT INTO pms_guests (first_name, last_name, email, phone) "
-                "VALUES ('Guest', :l, :e, '+1 555 0100') RETURNING id"),
-                {"l": "N" + "".join(chr(97 + int(d)) for d in str(i)), "e": f"guest{i}@example.com"}).scalar_one()
-            reservation = c.execute(text(
-                "INSERT INTO pms_reservations (guest_id, status, source) VALUES (:g, 'confirmed', 'Front desk') "
-                "RETURNING id"), {"g": guest}).scalar_one()
-            checkin, checkout = stay(days_ahead + i // 20, nights=1)
-            c.execute(text(
-                "INSERT INTO pms_reservation_lines (reservation_id, room_type_id, checkin, checkout, adults) "
-                "VALUES (:r, :t, :i, :o, 2)"), {"r": reservation, "t": room_types[i % 4], "i": checkin, "o": checkout})
-            ids.append(reservation)
-    return ids
+def sql_burst(engine: Engine, room_types: list[PmsId], first: int, count: int, *,
+              days_ahead: int = 400) -> list[PmsId]:
+    """Reservations first..first+count-1 in one transaction, at the PMS's front desk: one night each, 20 a night
+    over the four room types (5 rooms each), from *days_ahead* on: after the simulator's generated bookings."""
+    bookings = [Booking(room_type_id=room_types[i % 4], checkin=stay(days_ahead + i // 20, nights=1)[0],
+                        checkout=stay(days_ahead + i // 20, nights=1)[1], first="Guest",
+                        last="N" + "".join(chr(97 + int(d)) for d in str(i)), email=f"guest{i}@example.com")
+                for i in range(first, first + count)]
+    return desk_for(engine).batch(bookings)

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from tests.acceptance.outbound_support import BIN, OUTBOUND_QUEUE, OutboundProcesses, dead_letters, outbox_rows
+from tests.acceptance.outbound_support import BIN, OUTBOUND_QUEUE, OutboundProcesses, all_changes_published, dead_letters
+from tests.pms_desk import desk_for
 from tests.integration.ari_support import ROOMS, close_nights, night_rates, sellable, set_rates
 from tests.outbound_fixtures import TODAY, front_desk_reservation
 from tests.runtime_support import fresh_vhost, queue_counts, wait_until  # noqa: F401  (fixture)
@@ -65,7 +66,7 @@ def _last_log_id(engine: Engine) -> int:
 
 def _drained(procs: OutboundProcesses) -> bool:
     """Every PMS change published by the relay and taken off the queue."""
-    return (all(row.published_at is not None for row in outbox_rows(procs.engine))
+    return (all_changes_published(procs.engine)
             and queue_counts(procs.env["RABBITMQ_URL"], OUTBOUND_QUEUE)[0] == 0)  # type: ignore[index]
 
 
@@ -75,7 +76,7 @@ def _qlosync(procs: OutboundProcesses, *args: str) -> subprocess.CompletedProces
 
 def _assert_clean(procs: OutboundProcesses) -> None:
     assert dead_letters(procs.engine) == []
-    assert all(row.published_at is not None and row.last_error is None for row in outbox_rows(procs.engine))
+    assert all_changes_published(procs.engine)
     assert [r for r in _room_type_logs(procs.engine) if r.level == "error"] == []
 
 
@@ -116,11 +117,9 @@ def test_three_changed_nights_and_a_closed_night_reach_qloapps_exactly_and_the_s
                interval=0.1, what="the worker to record its three pushes")
     wait_until(lambda: _drained(procs), timeout=20, interval=0.1, what="the relay and the queue to be done")
 
-    # When the PMS writes the same calendar again (the same prices, the closed night touched) by plain SQL
+    # When the PMS writes the same calendar again (the same prices, the closed night touched) at the front desk
     marker, writes = _last_log_id(engine), _writes(simulator)
-    with engine.begin() as c:
-        c.execute(text("UPDATE pms_room_type_rates SET price = price WHERE room_type_id = :t"), {"t": standard})
-        c.execute(text("UPDATE pms_closed_nights SET reason = 'still closed' WHERE room_type_id = :t"), {"t": standard})
+    desk_for(engine).touch_ari(standard)
     # Then the worker pushes the rates and finds nothing to change: no rule created, updated or deleted
     pushed = wait_until(lambda: [r for r in _room_type_logs(engine, marker) if r.action == "rates_pushed"],
                         timeout=20, interval=0.1, what="the same rates pushed again")
@@ -157,8 +156,7 @@ def test_a_walk_in_takes_a_room_off_sale_for_its_nights_and_its_cancellation_put
     assert {n: sellable(client, 1, n) for n in nights} == {
         n: ROOMS - 1 if START <= n < _night(3) else ROOMS for n in nights}
     # When the walk-in is cancelled in the PMS
-    with engine.begin() as c:
-        c.execute(text("UPDATE pms_reservations SET status = 'cancelled' WHERE id = :r"), {"r": walk_in})
+    desk_for(engine).set_status(walk_in, "cancelled")
     # Then the room is on sale again
     wait_until(lambda: sellable(client, 1, START, 3) == ROOMS, timeout=20, interval=0.1,
                what="the walk-in's room back on sale")

@@ -25,6 +25,8 @@ from qlosync.db.session import transaction
 from qlosync.sync.push_token import token_in
 from tests.acceptance.outbound_support import pms_lines, process_env, qlo_lines, sql_burst  # noqa: F401
 from tests.integration.sync_helpers import actual_booking, expected_booking
+from tests.outbound_fixtures import unsent_changes
+from tests.pms_desk import desk_for
 from tests.runtime_support import wait_until
 from tests.subprocesses import start_process, stop_process
 
@@ -113,7 +115,7 @@ def disagreements(engine: Engine, session_factory: sessionmaker[Session], simula
         mappings = c.execute(text(
             "SELECT id, qloapps_order_id, pms_reservation_id, origin, push_token, parked_reason, push_error "
             "FROM qloapps_reservation_mappings WHERE config_id = :c"), {"c": config_id}).all()
-        reservations = set(c.scalars(text("SELECT id::text FROM pms_reservations")))
+    reservations = desk_for(engine).reservation_ids()
     by_order = Counter(m.qloapps_order_id for m in mappings if m.qloapps_order_id is not None)
     by_reservation = Counter(m.pms_reservation_id for m in mappings if m.pms_reservation_id is not None)
     problems += [f"order {o} has {n} mappings" for o, n in by_order.items() if n > 1]
@@ -166,9 +168,9 @@ def stuck_messages(engine: Engine, rabbit: Any, amqp_url: str, *, dead_letters: 
         expected = dead_letters if queue == DLQ else 0
         if (ready, unacked) != (expected, 0):
             problems.append(f"queue {queue}: {ready} ready, {unacked} unacked (expected {expected}, 0)")
-    unpublished = scalar(engine, "SELECT count(*) FROM pms_outbox WHERE published_at IS NULL")
+    unpublished = unsent_changes(engine)
     if unpublished:
-        problems.append(f"{unpublished} outbox rows not published")
+        problems.append(f"{unpublished} captured PMS changes not published")
     recorded = scalar(engine, "SELECT count(*) FROM qloapps_dead_letters WHERE status = 'dead'")
     if recorded != dead_letters:
         problems.append(f"{recorded} dead letters recorded (expected {dead_letters})")

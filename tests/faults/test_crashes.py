@@ -22,7 +22,8 @@ from tests.acceptance.outbound_support import mapping_of, orders_with_token, pos
 from tests.faults.support import (
     BIN, INBOUND, OUTBOUND, RELAY_CMD, Fleet, assert_in_agreement, consumers, scalar, vhost_of, worker_cmd,
 )
-from tests.outbound_fixtures import front_desk_reservation, pms_room_type, stay
+from tests.outbound_fixtures import front_desk_reservation, pms_room_type, stay, unsent_changes
+from tests.pms_desk import desk_for
 from tests.runtime_support import wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
@@ -31,7 +32,7 @@ BOOKINGS = 2_000
 
 
 def _reservations(engine: Engine) -> int:
-    return int(scalar(engine, "SELECT count(*) FROM pms_reservations"))
+    return len(desk_for(engine).reservation_ids())
 
 
 def test_inbound_worker_killed_mid_import_of_2000_bookings(
@@ -75,12 +76,12 @@ def test_inbound_worker_killed_mid_import_of_2000_bookings(
 
 
 @pytest.fixture
-def room_type(session_factory, shop, mapped_catalog) -> int:  # type: ignore[no-untyped-def]
+def room_type(session_factory, shop, mapped_catalog) -> str:  # type: ignore[no-untyped-def]
     with transaction(session_factory) as session:
         return pms_room_type(session, shop.id, 1)
 
 
-def _burst(engine: Engine, room_type: int, n: int, offset: int) -> list[int]:
+def _burst(engine: Engine, room_type: str, n: int, offset: int) -> list[str]:
     return [front_desk_reservation(engine, room_type_id=room_type, checkin=stay(20 + (offset + i) // 5, 1)[0],
                             checkout=stay(20 + (offset + i) // 5, 1)[1], first="Guest", last=f"N{chr(97 + i % 26)}",
                             email=f"g{offset + i}@example.com") for i in range(n)]
@@ -125,33 +126,24 @@ def test_relay_killed_between_publish_and_marking_sent(
     fleet.start("outbound-1", worker_cmd(OUTBOUND))
     wait_until(lambda: fleet.check_alive() or consumers(private_rabbit, vhost, OUTBOUND) > 0, timeout=30,
                interval=0.2, what="an outbound consumer")
-    # Given a relay whose "mark sent" cannot go through: a test trigger makes it wait on an advisory lock
-    with engine.begin() as c:
-        c.execute(text(
-            "CREATE FUNCTION test_hold_mark_sent() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN PERFORM pg_advisory_xact_lock_shared(4242); RETURN NEW; END $$"))
-        c.execute(text(
-            "CREATE TRIGGER test_hold_mark_sent BEFORE UPDATE ON pms_outbox FOR EACH ROW "
-            "WHEN (NEW.published_at IS NOT NULL) EXECUTE FUNCTION test_hold_mark_sent()"))
-    reservations = _burst(engine, room_type, 20, 0)
-    with engine.connect() as blocker:
-        blocker.execute(text("SELECT pg_advisory_lock(4242)"))
-        fleet.start("relay", RELAY_CMD)
-        # When it has published (the worker pushed every reservation) but not marked the rows sent, it is killed
-        wait_until(lambda: fleet.check_alive() or scalar(
-            engine, "SELECT count(*) FROM qloapps_reservation_mappings WHERE qloapps_order_id IS NOT NULL") == 20,
-            timeout=60, interval=0.1, what="the pushes of the relayed messages")
-        fleet.kill("relay")
-        blocker.execute(text("SELECT pg_advisory_unlock(4242)"))
-        blocker.commit()
-    with engine.begin() as c:
-        c.execute(text("DROP TRIGGER test_hold_mark_sent ON pms_outbox"))
-    assert scalar(engine, "SELECT count(*) FROM pms_outbox WHERE published_at IS NULL") > 0
+    # Given a relay whose "mark sent" cannot go through: it waits on an advisory lock
+    with desk_for(engine).marking_published_waits_on(4242):
+        reservations = _burst(engine, room_type, 20, 0)
+        with engine.connect() as blocker:
+            blocker.execute(text("SELECT pg_advisory_lock(4242)"))
+            fleet.start("relay", RELAY_CMD)
+            # When it has published (the worker pushed every reservation) but not marked the rows sent, it is killed
+            wait_until(lambda: fleet.check_alive() or scalar(
+                engine, "SELECT count(*) FROM qloapps_reservation_mappings WHERE qloapps_order_id IS NOT NULL") == 20,
+                timeout=60, interval=0.1, what="the pushes of the relayed messages")
+            fleet.kill("relay")
+            blocker.execute(text("SELECT pg_advisory_unlock(4242)"))
+            blocker.commit()
+    assert unsent_changes(engine) > 0
     # And it restarts: it publishes the same rows again
     fleet.start("relay", RELAY_CMD)
 
     # Then the duplicates change nothing: one order per reservation, every row marked sent
-    wait_until(lambda: scalar(engine, "SELECT count(*) FROM pms_outbox WHERE published_at IS NULL") == 0,
-               timeout=30, interval=0.2, what="the outbox published")
+    wait_until(lambda: unsent_changes(engine) == 0, timeout=30, interval=0.2, what="every captured change published")
     assert_in_agreement(engine, session_factory, simulator, shop.id, private_rabbit, amqp_url, logs=fleet.all_logs())
     assert posts(simulator) == len(reservations)
