@@ -104,7 +104,7 @@ class OutboundProcesses:
         if self.relay.poll() is not None:
             raise AssertionError(f"the relay exited with {self.relay.returncode}:\n{self.all_logs()}")
         database = make_url(self.env["DATABASE_URL"]).database
-        return listening(self.engine, database)
+        return listening(self.engine, database) > 0
 
 
 def listening(engine: Engine, database: str | None) -> int:
