@@ -9,6 +9,7 @@ whole suite by adding its desk to :data:`DESKS`. What a test reads back goes thr
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Protocol
 
@@ -48,7 +49,13 @@ class FrontDesk(Protocol):
     def set_rate(self, room_type_id: PmsId, night: date, price: str) -> None:
         """The price of one night (an upsert)."""
 
+    def set_rates(self, room_type_id: PmsId, prices: Mapping[date, str]) -> None:
+        """The prices of several nights in one transaction (one change for the relay to coalesce)."""
+
     def close_night(self, room_type_id: PmsId, night: date) -> None: ...
+
+    def close_nights(self, room_type_id: PmsId, nights: Sequence[date]) -> None:
+        """Several closed nights in one transaction."""
 
     def open_night(self, room_type_id: PmsId, night: date) -> None: ...
 
@@ -116,6 +123,19 @@ class BuiltinDesk:
         self._run("INSERT INTO pms_room_type_rates (room_type_id, night, price) VALUES (:t, :n, :p) "
                   "ON CONFLICT (room_type_id, night) DO UPDATE SET price = excluded.price",
                   t=int(room_type_id), n=night, p=price)
+
+    def set_rates(self, room_type_id: PmsId, prices: Mapping[date, str]) -> None:
+        with self.engine.begin() as c:
+            for night, price in prices.items():
+                c.execute(text("INSERT INTO pms_room_type_rates (room_type_id, night, price) VALUES (:t, :n, :p) "
+                               "ON CONFLICT (room_type_id, night) DO UPDATE SET price = excluded.price"),
+                          {"t": int(room_type_id), "n": night, "p": price})
+
+    def close_nights(self, room_type_id: PmsId, nights: Sequence[date]) -> None:
+        with self.engine.begin() as c:
+            for night in nights:
+                c.execute(text("INSERT INTO pms_closed_nights (room_type_id, night) VALUES (:t, :n)"),
+                          {"t": int(room_type_id), "n": night})
 
     def close_night(self, room_type_id: PmsId, night: date) -> None:
         self._run("INSERT INTO pms_closed_nights (room_type_id, night) VALUES (:t, :n)", t=int(room_type_id), n=night)
