@@ -33,7 +33,7 @@ def write_fingerprint(session: Session) -> dict[str, object]:
         ).one()
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
-    fingerprint.update({f"pms:{name}": value for name, value in desk_for(engine).write_fingerprint().items()})
+    fingerprint.update(desk_for(engine).write_fingerprint())  # keyed as the desk names them
     return fingerprint
 
 
