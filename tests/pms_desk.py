@@ -61,6 +61,29 @@ class FrontDesk(Protocol):
 
     def room_out_of_order(self, room_id: PmsId, date_from: date, date_to: date) -> None: ...
 
+    # inbound suites
+    def guest(self, first: str, last: str, email: str | None = None, phone: str | None = None) -> PmsId:
+        """A guest typed in by hand: only what a PMS knows of a guest, none of qlosync's keys."""
+
+    def delete_hotel(self, hotel_id: PmsId) -> None:
+        """Drop a hotel (one that holds nothing) from the PMS."""
+
+    def guest_count(self) -> int:
+        """Guests in the whole PMS, every hotel (a duplicate made anywhere counts)."""
+
+    def reservation_count(self) -> int:
+        """Reservations in the whole PMS, every hotel."""
+
+    def write_fingerprint(self) -> dict[str, object]:
+        """Something of every table a sync writes (guests, reservations, their lines) that any committed
+        insert, update or delete changes: equal before and after means the PMS was not written."""
+
+    def unsent_change(self, age_s: float) -> None:
+        """One captured change (of a reservation) that no relay sent yet, captured *age_s* seconds ago."""
+
+    def age_unsent_changes(self, age_s: float) -> None:
+        """Every unsent captured change now looks captured *age_s* seconds ago."""
+
 
 class BuiltinDesk:
     """The built-in PMS worked by plain SQL on search_path public, as a host PMS's own code would."""
@@ -146,6 +169,39 @@ class BuiltinDesk:
     def room_out_of_order(self, room_id: PmsId, date_from: date, date_to: date) -> None:
         self._run("INSERT INTO pms_room_outages (room_id, date_from, date_to) VALUES (:r, :f, :t)",
                   r=int(room_id), f=date_from, t=date_to)
+
+    # inbound suites
+    #: The tables a sync writes: count(*) plus the newest xmin of each changes on any insert, update or delete.
+    WRITE_TABLES = ("pms_guests", "pms_reservations", "pms_reservation_lines")
+
+    def guest(self, first: str, last: str, email: str | None = None, phone: str | None = None) -> PmsId:
+        return self._one("INSERT INTO pms_guests (hotel_id, first_name, last_name, email, phone) "
+                         "VALUES (:h, :f, :l, :e, :p) RETURNING id", h=int(self.hotel_id), f=first, l=last,
+                         e=email, p=phone)
+
+    def delete_hotel(self, hotel_id: PmsId) -> None:
+        self._run("DELETE FROM pms_hotels WHERE id = :h", h=int(hotel_id))
+
+    def guest_count(self) -> int:
+        return int(self._one("SELECT count(*) FROM pms_guests"))
+
+    def reservation_count(self) -> int:
+        return int(self._one("SELECT count(*) FROM pms_reservations"))
+
+    def write_fingerprint(self) -> dict[str, object]:
+        with self.engine.connect() as c:
+            return {table: tuple(c.execute(text(
+                f"SELECT count(*), coalesce(max(xmin::text::bigint), 0) FROM {table}")).one())
+                for table in self.WRITE_TABLES}
+
+    def unsent_change(self, age_s: float) -> None:
+        # What the capture triggers write for a reservation; aggregate_id need not name a live one.
+        self._run("INSERT INTO pms_outbox (aggregate, aggregate_id, operation, created_at) "
+                  "VALUES ('reservation', 1, 'create', now() - make_interval(secs => :s))", s=age_s)
+
+    def age_unsent_changes(self, age_s: float) -> None:
+        self._run("UPDATE pms_outbox SET created_at = now() - make_interval(secs => :s) WHERE published_at IS NULL",
+                  s=age_s)
 
 
 #: The front desk of each adapter in qlosync.pms.ADAPTERS (tests/unit/test_pms_desks.py keeps them in step).

@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import func, select
 
 from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomTypeMapping
-from qlosync.pms.builtin.tables import PmsRoomType
 from qlosync.db.session import transaction
 from qlosync.sync.inbound.pull import run_pull
 from tests.api.conftest import PREFIX
+from tests.pms_desk import desk_for
 
 
 def test_list_mappings(api, shop, mapped_catalog):
@@ -44,9 +44,8 @@ def test_setting_a_mapping_applies_the_bookings_parked_for_it(api, simulator, de
             QloAppsReservationMapping.parked_reason.is_not(None))) == 0
 
 
-def test_remapping_by_code(api, shop, mapped_catalog, session_factory):
-    with transaction(session_factory) as session:
-        session.add(PmsRoomType(code="SUITE-NEW", name="New suite", base_price=3000))
+def test_remapping_by_code(api, shop, mapped_catalog, engine):
+    desk_for(engine).room_type("SUITE-NEW", "New suite")
     response = api.put(f"{PREFIX}/mappings/4", json={"pms_room_type": "SUITE-NEW"})
     assert response.status_code == 200, response.text
     assert response.json()["mapping"]["pms_room_type"]["code"] == "SUITE-NEW"
