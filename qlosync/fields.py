@@ -200,9 +200,7 @@ def max_requests_per_second(value: float | int | str) -> float:
 
 
 def pms_room_type(value: str) -> str:
-    """A PMS room type's id or code; all digits is an id first, so it must fit the id column."""
+    """A PMS room type's id or code. Ids are opaque text (qlosync.pms.port): what one is, the PMS decides."""
     if not _PMS_ROOM_TYPE.match(value):
         raise InvalidValueError("a PMS room type is its id or its code: 1 to 64 characters, no control characters")
-    if value.isdigit() and not (value.isascii() and int(value) <= INT32_MAX):
-        raise InvalidValueError(f"a PMS room type id is made of the digits 0-9 and is at most {INT32_MAX}")
     return value

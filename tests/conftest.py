@@ -168,6 +168,22 @@ def pms_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+def builtin_pms(pms_kind: str) -> None:
+    """For tests of the built-in PMS itself (its tables, triggers, migrations), not of sync: they run for the
+    built-in adapter only. Only for tests already parametrized by ``settings``; the others run once anyway."""
+    if pms_kind != "builtin":
+        pytest.skip("exercises the built-in PMS's own tables")
+
+
+@pytest.fixture
+def pms_environ(pms_kind: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """QLOSYNC_PMS of the adapter under test in os.environ, so that a CLI run (CliRunner overlays os.environ)
+    reads and writes the PMS the ``settings`` fixture picked, not the default one."""
+    monkeypatch.setenv("QLOSYNC_PMS", pms_kind)
+    return pms_kind
+
+
+@pytest.fixture
 def settings(database_url: str, secret_key: Secret, pms_kind: str) -> Settings:
     return Settings(database_url=database_url, secret_key=secret_key, pms=pms_kind)
 

@@ -65,7 +65,13 @@ class FrontDesk(Protocol):
     def set_rate(self, room_type_id: PmsId, night: date, price: str) -> None:
         """The price of one night (an upsert)."""
 
+    def set_rates(self, room_type_id: PmsId, prices: Mapping[date, str]) -> None:
+        """The prices of several nights in one transaction (one change for the relay to coalesce)."""
+
     def close_night(self, room_type_id: PmsId, night: date) -> None: ...
+
+    def close_nights(self, room_type_id: PmsId, nights: Sequence[date]) -> None:
+        """Several closed nights in one transaction."""
 
     def open_night(self, room_type_id: PmsId, night: date) -> None: ...
 
@@ -121,12 +127,34 @@ class FrontDesk(Protocol):
     def reservation_ids(self) -> set[PmsId]:
         """Every reservation of the PMS, as the staff's list shows them (any hotel)."""
 
-    def fingerprint(self) -> object:
-        """A value that any write to the PMS's guests and reservations changes (even one that changes nothing)."""
 
     # fault injection (tests/faults): not the staff's, but the PMS's own machinery held up
     def marking_published_waits_on(self, advisory_lock: int) -> AbstractContextManager[None]:
         """While inside: marking a captured change published waits for the PostgreSQL advisory lock."""
+
+
+    # inbound suites
+    def guest(self, first: str, last: str, email: str | None = None, phone: str | None = None) -> PmsId:
+        """A guest typed in by hand: only what a PMS knows of a guest, none of qlosync's keys."""
+
+    def delete_hotel(self, hotel_id: PmsId) -> None:
+        """Drop a hotel (one that holds nothing) from the PMS."""
+
+    def guest_count(self) -> int:
+        """Guests in the whole PMS, every hotel (a duplicate made anywhere counts)."""
+
+    def reservation_count(self) -> int:
+        """Reservations in the whole PMS, every hotel."""
+
+    def write_fingerprint(self) -> dict[str, object]:
+        """Something of every table a sync writes (guests, reservations, their lines) that any committed
+        insert, update or delete changes: equal before and after means the PMS was not written."""
+
+    def unsent_change(self, age_s: float) -> None:
+        """One captured change (of a reservation) that no relay sent yet, captured *age_s* seconds ago."""
+
+    def age_unsent_changes(self, age_s: float) -> None:
+        """Every unsent captured change now looks captured *age_s* seconds ago."""
 
 
 class BuiltinDesk:
@@ -190,6 +218,19 @@ class BuiltinDesk:
         self._run("INSERT INTO pms_room_type_rates (room_type_id, night, price) VALUES (:t, :n, :p) "
                   "ON CONFLICT (room_type_id, night) DO UPDATE SET price = excluded.price",
                   t=int(room_type_id), n=night, p=price)
+
+    def set_rates(self, room_type_id: PmsId, prices: Mapping[date, str]) -> None:
+        with self.engine.begin() as c:
+            for night, price in prices.items():
+                c.execute(text("INSERT INTO pms_room_type_rates (room_type_id, night, price) VALUES (:t, :n, :p) "
+                               "ON CONFLICT (room_type_id, night) DO UPDATE SET price = excluded.price"),
+                          {"t": int(room_type_id), "n": night, "p": price})
+
+    def close_nights(self, room_type_id: PmsId, nights: Sequence[date]) -> None:
+        with self.engine.begin() as c:
+            for night in nights:
+                c.execute(text("INSERT INTO pms_closed_nights (room_type_id, night) VALUES (:t, :n)"),
+                          {"t": int(room_type_id), "n": night})
 
     def close_night(self, room_type_id: PmsId, night: date) -> None:
         self._run("INSERT INTO pms_closed_nights (room_type_id, night) VALUES (:t, :n)", t=int(room_type_id), n=night)
@@ -304,12 +345,6 @@ class BuiltinDesk:
         with self.engine.connect() as c:
             return set(c.scalars(text("SELECT id::text FROM pms_reservations")))
 
-    def fingerprint(self) -> object:
-        # Row count plus the newest xmin: any insert, update or delete changes it, even one that keeps the values.
-        with self.engine.connect() as c:
-            return [tuple(c.execute(text(f"SELECT count(*), coalesce(max(xmin::text::bigint), 0) FROM {table}")).one())
-                    for table in ("pms_guests", "pms_reservations", "pms_reservation_lines")]
-
     @contextmanager
     def marking_published_waits_on(self, advisory_lock: int) -> Iterator[None]:
         # A test trigger on the outbox: the relay's "mark sent" update waits on the lock (shared: all of them).
@@ -324,6 +359,40 @@ class BuiltinDesk:
             self._run("DROP FUNCTION test_hold_mark_sent()")
 
 
+    # inbound suites
+    #: The tables a sync writes: count(*) plus the newest xmin of each changes on any insert, update or delete.
+    WRITE_TABLES = ("pms_guests", "pms_reservations", "pms_reservation_lines")
+
+    def guest(self, first: str, last: str, email: str | None = None, phone: str | None = None) -> PmsId:
+        return self._one("INSERT INTO pms_guests (hotel_id, first_name, last_name, email, phone) "
+                         "VALUES (:h, :f, :l, :e, :p) RETURNING id", h=int(self.hotel_id), f=first, l=last,
+                         e=email, p=phone)
+
+    def delete_hotel(self, hotel_id: PmsId) -> None:
+        self._run("DELETE FROM pms_hotels WHERE id = :h", h=int(hotel_id))
+
+    def guest_count(self) -> int:
+        return int(self._one("SELECT count(*) FROM pms_guests"))
+
+    def reservation_count(self) -> int:
+        return int(self._one("SELECT count(*) FROM pms_reservations"))
+
+    def write_fingerprint(self) -> dict[str, object]:
+        with self.engine.connect() as c:
+            return {table: tuple(c.execute(text(
+                f"SELECT count(*), coalesce(max(xmin::text::bigint), 0) FROM {table}")).one())
+                for table in self.WRITE_TABLES}
+
+    def unsent_change(self, age_s: float) -> None:
+        # What the capture triggers write for a reservation; aggregate_id need not name a live one.
+        self._run("INSERT INTO pms_outbox (aggregate, aggregate_id, operation, created_at) "
+                  "VALUES ('reservation', 1, 'create', now() - make_interval(secs => :s))", s=age_s)
+
+    def age_unsent_changes(self, age_s: float) -> None:
+        self._run("UPDATE pms_outbox SET created_at = now() - make_interval(secs => :s) WHERE published_at IS NULL",
+                  s=age_s)
+
+
 GUEST_FIELDS = frozenset({"first_name", "last_name", "email", "phone"})
 LINE_FIELDS = frozenset({"room_type_id", "room_id", "checkin", "checkout", "adults"})
 
@@ -334,6 +403,7 @@ def _assignments(fields: Mapping[str, object], allowed: frozenset[str]) -> str:
     if unknown or not fields:
         raise ValueError(f"cannot set {sorted(unknown) or 'nothing'} (only {sorted(allowed)})")
     return ", ".join(f"{name} = :{name}" for name in fields)
+
 
 
 #: The front desk of each adapter in qlosync.pms.ADAPTERS (tests/unit/test_pms_desks.py keeps them in step).

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from qlosync.db.models import QloAppsReservationMapping, QloAppsSyncCursor, QloAppsSyncState
-from qlosync.pms.builtin.tables import PmsReservation
 from qlosync.db.session import transaction
 from tests.integration.sync_helpers import actual_booking, expected_booking
+from tests.pms_desk import desk_for
 from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)
 from tests.subprocesses import start_process, stop_process
 
@@ -23,7 +23,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_a_pull_killed_mid_import_is_redelivered_and_every_booking_lands_once(
-    simulator, shop, mapped_catalog, session_factory, database_url, secret_key, fresh_vhost, tmp_path  # noqa: F811
+    simulator, shop, mapped_catalog, engine, session_factory, database_url, secret_key, pms_kind, fresh_vhost,  # noqa: F811
+    tmp_path
 ):
     order_ids = simulator.store.generate_bookings(400, seed=21)
     # Slow QloApps down so the pull is still running after its first page committed
@@ -31,6 +32,7 @@ def test_a_pull_killed_mid_import_is_redelivered_and_every_booking_lands_once(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_"))},
         "DATABASE_URL": database_url, "RABBITMQ_URL": fresh_vhost, "QLOSYNC_SECRET_KEY": secret_key.reveal(),
+        "QLOSYNC_PMS": pms_kind,
     }
     worker_cmd = [str(BIN / "dramatiq"), "qlosync.actors", "--processes", "1", "--threads", "1"]
     first = start_process(worker_cmd, env, tmp_path / "worker-1.log")
@@ -39,9 +41,10 @@ def test_a_pull_killed_mid_import_is_redelivered_and_every_booking_lands_once(
         assert subprocess.run([str(BIN / "qlosync"), "sync", "--full"], env=env, capture_output=True,
                               timeout=60).returncode == 0
 
+        desk = desk_for(engine)
+
         def committed() -> int:
-            with transaction(session_factory) as session:
-                return session.scalar(select(func.count()).select_from(PmsReservation)) or 0
+            return desk.reservation_count()
 
         # When the worker is killed after at least one page committed and before the import finished
         wait_until(lambda: committed() >= 100, timeout=60, interval=0.05, what="a first committed page")
@@ -63,8 +66,8 @@ def test_a_pull_killed_mid_import_is_redelivered_and_every_booking_lands_once(
             stop_process(second)
 
     # Then every booking is in the PMS exactly once and as QloApps has it
+    assert desk_for(engine).reservation_count() == 400
     with transaction(session_factory) as session:
-        assert session.scalar(select(func.count()).select_from(PmsReservation)) == 400
         assert session.scalar(select(func.count()).select_from(QloAppsReservationMapping)) == 400
         for order_id in order_ids[::17]:
             assert actual_booking(session, shop.id, order_id) == expected_booking(simulator, order_id)

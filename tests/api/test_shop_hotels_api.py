@@ -12,7 +12,7 @@ from qlosync.db.models import QloAppsConfig
 from qlosync.db.session import transaction
 from tests.api.conftest import PREFIX
 from tests.conftest import TEST_API_KEY
-from tests.hotel_support import ONE_HOTEL, second_hotel
+from tests.hotel_support import one_hotel, second_hotel
 
 SHOPS = "/api/v1/shops"
 
@@ -26,8 +26,9 @@ def _stored(session_factory, secret_key, name: str) -> str | None:  # type: igno
         return load_shop(session, KeyCipher(secret_key), name).pms_hotel_id
 
 
-def _unknown(hotel: str, b: str) -> str:
-    return f"the PMS has no hotel {hotel!r} (its hotels: {ONE_HOTEL}, {b} (B)); the PMS hotel must be one of these ids"
+def _unknown(engine, hotel: str, b: str) -> str:  # type: ignore[no-untyped-def]
+    return (f"the PMS has no hotel {hotel!r} (its hotels: {one_hotel(engine)}, {b} (B)); the PMS hotel must be "
+            "one of these ids")
 
 
 def test_shops_take_a_pms_hotel_refuse_an_unknown_one_and_clear_it_with_null(api, engine, session_factory,
@@ -46,9 +47,9 @@ def test_shops_take_a_pms_hotel_refuse_an_unknown_one_and_clear_it_with_null(api
     # An unknown hotel: 422 naming the hotels, nothing created or changed
     refused = api.post(SHOPS, json={"name": "hotel-x", "base_url": "http://x.test", "api_key": TEST_API_KEY,
                                     "pms_hotel_id": "999"})
-    assert (refused.status_code, refused.json()) == (422, {"detail": _unknown("999", b)})
+    assert (refused.status_code, refused.json()) == (422, {"detail": _unknown(engine, "999", b)})
     patched = api.request("PATCH", f"{SHOPS}/hotel-b", json={"pms_hotel_id": "999", "enabled": False})
-    assert (patched.status_code, patched.json()) == (422, {"detail": _unknown("999", b)})
+    assert (patched.status_code, patched.json()) == (422, {"detail": _unknown(engine, "999", b)})
     with transaction(session_factory) as session:
         assert sorted(session.scalars(select(QloAppsConfig.name))) == ["hotel-b", "solo"]
     assert api.get(f"{SHOPS}/hotel-b").json()["enabled"] is True
@@ -74,7 +75,7 @@ def test_config_takes_a_pms_hotel_refuses_an_unknown_one_and_clears_it_with_null
     shown = api.get(f"{PREFIX}/config", params={"shop": "main"})
     assert _hotels(shown.json()) == (b, b)
     refused = api.put(f"{PREFIX}/config", json={"shop": "main", "pms_hotel_id": "nine", "sync_enabled": True})
-    assert (refused.status_code, refused.json()) == (422, {"detail": _unknown("nine", b)})
+    assert (refused.status_code, refused.json()) == (422, {"detail": _unknown(engine, "nine", b)})
     new = api.put(f"{PREFIX}/config", json={"shop": "new", "base_url": "http://new.test", "api_key": TEST_API_KEY,
                                             "pms_hotel_id": "nine"})
     assert new.status_code == 422
@@ -94,7 +95,7 @@ def test_csv_import_takes_the_pms_hotel_id_column(api, engine, session_factory, 
     bad = f"name,base_url,api_key,pms_hotel_id\none,http://one.test,{TEST_API_KEY},{b}\ntwo,http://two.test," \
           f"{TEST_API_KEY},77\n"
     refused = api.post(f"{SHOPS}/import", data=bad.encode(), headers=headers)
-    assert refused.status_code == 422 and refused.json()["errors"] == [f"line 3: {_unknown('77', b)}"]
+    assert refused.status_code == 422 and refused.json()["errors"] == [f"line 3: {_unknown(engine, '77', b)}"]
     good = f"name,base_url,api_key,pms_hotel_id\none,http://one.test,{TEST_API_KEY},{b}\ntwo,http://two.test," \
            f"{TEST_API_KEY},\n"
     done = api.post(f"{SHOPS}/import", data=good.encode(), headers=headers)

@@ -20,16 +20,12 @@ def sellable(client, qloapps_room_type: int, first, nights: int = 1) -> int:  # 
 
 
 def close_nights(engine: Engine, room_type: str, *nights: date) -> None:
-    desk = desk_for(engine)
-    for night in nights:
-        desk.close_night(room_type, night)
+    desk_for(engine).close_nights(room_type, nights)
 
 
 def set_rates(engine: Engine, room_type: str, first: date, prices: list[str]) -> None:
-    """One rate per night from *first*, set at the PMS's front desk (an upsert)."""
-    desk = desk_for(engine)
-    for i, price in enumerate(prices):
-        desk.set_rate(room_type, first + timedelta(days=i), price)
+    """One rate per night from *first*, set at the PMS's front desk in one transaction (an upsert)."""
+    desk_for(engine).set_rates(room_type, {first + timedelta(days=i): price for i, price in enumerate(prices)})
 
 
 def night_rates(client, qloapps_room_type: int, first: date, nights: int) -> dict[date, Decimal]:  # type: ignore[no-untyped-def]

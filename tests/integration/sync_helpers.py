@@ -5,28 +5,72 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomMapping
 from qlosync.db.session import transaction
-from qlosync.pms import open_pms
+from qlosync.pms import open_pms, shop_hotel
+from qlosync.pms.port import Guest, GuestState, PmsId, PmsState
 from qlosync.sync.inbound.mapper import ORDER_STATE_TO_STATUS
+from tests.pms_desk import desk_for
 
+#: qlosync's own tables a sync writes; the PMS's are its front desk's (tests/pms_desk.py write_fingerprint).
 WRITE_TABLES = (
-    "pms_guests", "pms_reservations", "pms_reservation_lines", "qloapps_reservation_mappings",
-    "qloapps_room_line_mappings", "qloapps_customer_mappings", "qloapps_sync_logs", "qloapps_sync_cursor",
+    "qloapps_reservation_mappings", "qloapps_room_line_mappings", "qloapps_customer_mappings", "qloapps_sync_logs",
+    "qloapps_sync_cursor",
 )
 
 
 def write_fingerprint(session: Session) -> dict[str, object]:
-    """Row count plus the newest xmin of every table sync writes: any insert, update or delete changes it."""
+    """Row count plus the newest xmin of every qlosync table sync writes, and the PMS desk's fingerprint of its
+    own: any committed insert, update or delete changes it. The PMS part is read on a connection of its own,
+    so call it where the writes to compare are committed."""
     fingerprint: dict[str, object] = {}
     for table in WRITE_TABLES:
         fingerprint[table] = session.execute(
             text(f"SELECT count(*), coalesce(max(xmin::text::bigint), 0) FROM {table}")
         ).one()
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    fingerprint.update(desk_for(engine).write_fingerprint())  # keyed as the desk names them
     return fingerprint
+
+
+def reservation_of_order(session: Session, order_id: int, config_id: int | None = None) -> PmsId:
+    """The PMS reservation QloApps order *order_id* became (of shop *config_id*, else of the only shop)."""
+    query = select(QloAppsReservationMapping.pms_reservation_id).where(
+        QloAppsReservationMapping.qloapps_order_id == order_id)
+    if config_id is not None:
+        query = query.where(QloAppsReservationMapping.config_id == config_id)
+    reservation_id = session.scalars(query).one()
+    assert reservation_id is not None
+    return reservation_id
+
+
+def reservation_state(session: Session, reservation_id: PmsId) -> PmsState:
+    """A PMS reservation as it is now, read through the port in whichever hotel holds it."""
+    pms = open_pms(session)
+    hotel_id = pms.hotels_of_reservations([reservation_id])[reservation_id]
+    return pms.hotel(hotel_id).reservation_states([reservation_id])[reservation_id]
+
+
+def guest_of_order(session: Session, order_id: int, config_id: int | None = None) -> GuestState:
+    """The PMS guest on the reservation QloApps order *order_id* became, read through the port."""
+    return reservation_state(session, reservation_of_order(session, order_id, config_id)).guest
+
+
+def pms_guest(session: Session, guest_id: PmsId) -> Guest:
+    """One guest of the PMS's only hotel, read through the port."""
+    (guest,) = shop_hotel(open_pms(session), None).guests_matching([guest_id], (), ())
+    return guest
+
+
+def guest_ids_keyed_by(session: Session, *, email: str | None = None, phone: str | None = None) -> list[PmsId]:
+    """The guests of the PMS's only hotel that matching finds by this normalised e-mail or phone."""
+    found = shop_hotel(open_pms(session), None).guests_matching(
+        (), [email] if email is not None else (), [phone] if phone is not None else ())
+    return [guest.id for guest in found if guest.id is not None]
 
 
 def _day(value: str) -> date:
@@ -59,12 +103,7 @@ def expected_booking(sim, order_id: int) -> dict[str, object]:  # type: ignore[n
 
 def actual_booking(session: Session, config_id: int, order_id: int) -> dict[str, object]:
     """What the PMS holds for one QloApps order, read through the port (so for every adapter alike)."""
-    reservation_id = session.scalars(select(QloAppsReservationMapping.pms_reservation_id).where(
-        QloAppsReservationMapping.config_id == config_id, QloAppsReservationMapping.qloapps_order_id == order_id)).one()
-    assert reservation_id is not None
-    pms = open_pms(session)
-    hotel_id = pms.hotels_of_reservations([reservation_id])[reservation_id]
-    state = pms.hotel(hotel_id).reservation_states([reservation_id])[reservation_id]
+    state = reservation_state(session, reservation_of_order(session, order_id, config_id))
     room_numbers = {room_id: number for room_id, number in session.execute(
         select(QloAppsRoomMapping.pms_room_id, QloAppsRoomMapping.room_number)
         .where(QloAppsRoomMapping.config_id == config_id))}
@@ -112,10 +151,5 @@ def move_booking(client, order_id: int, days: int) -> None:  # type: ignore[no-u
 def pms_guest_name(session_factory, config_id: int, order_id: int) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     """(first, last) name of the PMS guest on the reservation QloApps order *order_id* became."""
     with transaction(session_factory) as session:
-        reservation_id = session.scalars(select(QloAppsReservationMapping.pms_reservation_id).where(
-            QloAppsReservationMapping.config_id == config_id,
-            QloAppsReservationMapping.qloapps_order_id == order_id)).one()
-        pms = open_pms(session)
-        hotel_id = pms.hotels_of_reservations([reservation_id])[reservation_id]
-        guest = pms.hotel(hotel_id).reservation_states([reservation_id])[reservation_id].guest
+        guest = guest_of_order(session, order_id, config_id)
         return guest.first_name, guest.last_name

@@ -1,7 +1,9 @@
-"""Guests any PMS writer inserted (plain SQL, no qlosync columns filled) are matched like qlosync's own.
+"""Guests any PMS writer inserted (by hand, none of qlosync's data) are matched like qlosync's own.
 
-The matching keys (``email_normalized``, ``phone_normalized``) are derived by PostgreSQL from ``email`` and
-``phone``; the Python functions that key a page's customers must give the same values.
+The first tests run for every adapter: the guests come from the PMS's front desk (tests/pms_desk.py) and are
+read back through the port. The built-in PMS derives its matching keys (``email_normalized``,
+``phone_normalized``) in PostgreSQL from ``email`` and ``phone``; the tests after those check that the Python
+functions that key a page's customers give the same values, on its own tables.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from qlosync.db.guest_keys import normalise_email, normalise_phone
-from qlosync.db.models import QloAppsCustomerMapping, QloAppsReservationMapping
-from qlosync.pms.builtin.tables import PmsGuest, PmsReservation
+from qlosync.db.models import QloAppsCustomerMapping
+from qlosync.pms.builtin.tables import PmsGuest
 from qlosync.pms.builtin.reservations import GuestInput, find_or_create_guest
 from qlosync.db.session import transaction
 from qlosync.qloapps.models import BookingRequest, CustomerDetail, RoomRequest, RoomTypeRequest
 from qlosync.sync.inbound.pull import run_pull
+from tests.integration.sync_helpers import guest_ids_keyed_by, guest_of_order, pms_guest
+from tests.pms_desk import desk_for
 
 
 def _book(client, first: str, last: str, email: str, phone: str) -> int:  # type: ignore[no-untyped-def]
@@ -30,57 +34,57 @@ def _book(client, first: str, last: str, email: str, phone: str) -> int:  # type
     return client.create_booking(request).id
 
 
-def _insert_by_sql(session_factory, first: str, last: str, email: str | None, phone: str | None) -> int:  # type: ignore[no-untyped-def]
-    """What another PMS writer does: only the columns a PMS knows about."""
-    with transaction(session_factory) as session:
-        return int(session.execute(
-            text("INSERT INTO pms_guests (first_name, last_name, email, phone) VALUES (:f, :l, :e, :p) RETURNING id"),
-            {"f": first, "l": last, "e": email, "p": phone}).scalar_one())
-
-
-def _guest_of_order(session, order_id: int) -> int:  # type: ignore[no-untyped-def]
-    reservation_id = session.scalars(select(QloAppsReservationMapping.pms_reservation_id).where(
-        QloAppsReservationMapping.qloapps_order_id == order_id)).one()
-    return session.get_one(PmsReservation, reservation_id).guest_id
-
-
-def test_a_guest_inserted_by_sql_with_an_email_gets_the_booking_not_a_duplicate(
-    deps, client, session_factory, mapped_catalog, shop
+def test_a_guest_inserted_by_hand_with_an_email_gets_the_booking_not_a_duplicate(
+    deps, client, engine, session_factory, mapped_catalog, shop
 ):
-    # Given a guest the PMS inserted by plain SQL: e-mail in mixed case with spaces, nothing else of qlosync's
-    guest_id = _insert_by_sql(session_factory, "Sam", "Rivera", "  Sam.Rivera@Example.COM ", None)
+    # Given a guest typed in at the PMS's desk: e-mail in mixed case with spaces, nothing else of qlosync's
+    desk = desk_for(engine)
+    guest_id = desk.guest("Sam", "Rivera", "  Sam.Rivera@Example.COM ", None)
     # And a QloApps booking of a customer with that address
     order_id = _book(client, "Sam", "Rivera", "sam.rivera@example.com", "+1 555 010 2030")
 
     # When it is pulled
     report = run_pull(deps, kind="full")
 
-    # Then no second guest exists and the reservation belongs to the SQL one, matched by e-mail
+    # Then no second guest exists and the reservation belongs to the desk's one, matched by e-mail
     assert report.counts["created"] == 1 and report.counts["failed"] == 0
+    assert desk.guest_count() == 1
     with transaction(session_factory) as session:
-        assert session.scalar(select(func.count()).select_from(PmsGuest)) == 1
-        assert _guest_of_order(session, order_id) == guest_id
+        assert guest_of_order(session, order_id).id == guest_id
         mapping = session.scalars(select(QloAppsCustomerMapping)).one()
-        assert (mapping.pms_guest_id, mapping.match_method) == (str(guest_id), "email")
+        assert (mapping.pms_guest_id, mapping.match_method) == (guest_id, "email")
 
 
-def test_a_guest_inserted_by_sql_with_a_phone_only_is_matched_by_phone_and_name(
-    deps, client, session_factory, mapped_catalog, shop
+def test_a_guest_inserted_by_hand_with_a_phone_only_is_matched_by_phone_and_name(
+    deps, client, engine, session_factory, mapped_catalog, shop
 ):
-    # Given a guest inserted by SQL with a phone and no e-mail
-    guest_id = _insert_by_sql(session_factory, "Bo", "Berg", None, "+46 (70) 123-4567")
+    # Given a guest typed in with a phone and no e-mail
+    desk = desk_for(engine)
+    guest_id = desk.guest("Bo", "Berg", None, "+46 (70) 123-4567")
     order_id = _book(client, "Bo", "Berg", "bo.berg@example.com", "+46 70 1234567")
 
     # When the booking is pulled
     assert run_pull(deps, kind="full").counts["created"] == 1
 
     # Then it goes to that guest by phone and name, who now has the customer's e-mail as a key too
+    assert desk.guest_count() == 1
     with transaction(session_factory) as session:
-        assert session.scalar(select(func.count()).select_from(PmsGuest)) == 1
-        assert _guest_of_order(session, order_id) == guest_id
-        guest = session.get_one(PmsGuest, guest_id)
-        assert (guest.email_normalized, guest.phone_normalized) == ("bo.berg@example.com", "+46701234567")
+        assert guest_of_order(session, order_id).id == guest_id
+        assert pms_guest(session, guest_id).email == "bo.berg@example.com"
+        assert guest_ids_keyed_by(session, email="bo.berg@example.com") == [guest_id]
+        assert guest_ids_keyed_by(session, phone="+46701234567") == [guest_id]
         assert session.scalars(select(QloAppsCustomerMapping.match_method)).one() == "phone_name"
+
+
+# -- the built-in PMS's own key columns -----------------------------------------------------------------------
+
+
+def _insert_by_sql(session_factory, first: str, last: str, email: str | None, phone: str | None) -> int:  # type: ignore[no-untyped-def]
+    """What another writer of the built-in PMS does: only the columns a PMS knows about."""
+    with transaction(session_factory) as session:
+        return int(session.execute(
+            text("INSERT INTO pms_guests (first_name, last_name, email, phone) VALUES (:f, :l, :e, :p) RETURNING id"),
+            {"f": first, "l": last, "e": email, "p": phone}).scalar_one())
 
 
 EMAILS = [None, "", "   ", "no-at-sign", " Ana.Lima@Example.COM\t", "\nx@y.example\r\n", "ÉLODIE@Exemple.FR",
@@ -89,7 +93,7 @@ PHONES = [None, "", "123456", " +46 (70) 123-4567 ", "0611 22 33 44", "+1-555-01
           "\t+33 6 11 22 33 44", "++44 20 7946 0958", "٠١٢٣٤٥٦٧٨ 12"]
 
 
-def test_python_keys_and_database_keys_agree(session_factory):
+def test_python_keys_and_database_keys_agree(session_factory, builtin_pms):
     # Given guests inserted by SQL with awkward e-mails and phones
     with transaction(session_factory) as session:
         for email, phone in zip(EMAILS, PHONES, strict=True):
@@ -104,7 +108,7 @@ def test_python_keys_and_database_keys_agree(session_factory):
     assert rows[4].email_normalized == "ana.lima@example.com" and rows[3].phone_normalized == "+46701234567"
 
 
-def test_keys_follow_a_later_sql_update(session_factory):
+def test_keys_follow_a_later_sql_update(session_factory, builtin_pms):
     guest_id = _insert_by_sql(session_factory, "Ana", "Lima", None, None)
     with transaction(session_factory) as session:
         session.execute(text("UPDATE pms_guests SET email = ' ANA@Lima.example', phone = '0611223344' WHERE id = :id"),
@@ -118,7 +122,7 @@ def test_keys_follow_a_later_sql_update(session_factory):
 
 
 @pytest.mark.parametrize("first, last", [("Ana", "Lima"), (" ana", "LIMA ")])
-def test_the_reservation_api_matches_guests_like_a_pull(session_factory, first, last):
+def test_the_reservation_api_matches_guests_like_a_pull(session_factory, builtin_pms, first, last):
     # Given two guests inserted by SQL sharing an address (a family), the second one called Ana Lima
     _insert_by_sql(session_factory, "Bo", "Lima", "lima@example.com", None)
     ana = _insert_by_sql(session_factory, "Ana", "Lima", " Lima@Example.com", None)

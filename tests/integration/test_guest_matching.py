@@ -6,11 +6,12 @@ from sqlalchemy import select
 
 from qlosync.db.config_store import save_config
 from qlosync.db.models import QloAppsCustomerMapping
-from qlosync.pms.builtin.tables import PmsGuest
 from qlosync.db.session import transaction
 from qlosync.pms import open_pms, shop_hotel
 from qlosync.sync.inbound.guests import GuestMatch, match_guest
 from qlosync.sync.inbound.mapper import GuestData
+from tests.integration.sync_helpers import pms_guest
+from tests.pms_desk import desk_for
 
 KEY_ROW = {"base_url": "http://qlo.test", "sync_enabled": True}
 
@@ -23,11 +24,9 @@ def _shop_id(session) -> int:  # type: ignore[no-untyped-def]
     return save_config(session, cipher, api_key=Secret("A" * 32), **KEY_ROW).id  # type: ignore[arg-type]
 
 
-def _guest(session, first, last, email=None, phone=None) -> PmsGuest:  # type: ignore[no-untyped-def]
-    guest = PmsGuest(first_name=first, last_name=last, email=email, phone=phone)
-    session.add(guest)
-    session.flush()
-    return guest
+def _guest(engine, first, last, email=None, phone=None) -> str:  # type: ignore[no-untyped-def]
+    """A guest the PMS already has, typed in at its front desk (committed before the match runs)."""
+    return desk_for(engine).guest(first, last, email, phone)
 
 
 def _match(session, shop_id: int, data: GuestData) -> GuestMatch:  # type: ignore[no-untyped-def]
@@ -35,53 +34,53 @@ def _match(session, shop_id: int, data: GuestData) -> GuestMatch:  # type: ignor
     return match_guest(session, shop_hotel(open_pms(session), None), shop_id, data)
 
 
-def test_email_match_ignores_case_and_spaces(session_factory):
+def test_email_match_ignores_case_and_spaces(engine, session_factory):
     with transaction(session_factory) as session:
         shop_id = _shop_id(session)
-        existing = _guest(session, "Ana", "Lima", email="Ana.Lima@Example.com")
+        existing = _guest(engine, "Ana", "Lima", email="Ana.Lima@Example.com")
         match = _match(session, shop_id, GuestData(7, "Ana", "Lima", "  ana.lima@example.COM ", None))
-        assert (match.guest.id, match.method, match.new_mapping) == (str(existing.id), "email", True)
+        assert (match.guest.id, match.method, match.new_mapping) == (existing, "email", True)
         mapping = session.scalars(select(QloAppsCustomerMapping)).one()
-        assert (mapping.qloapps_customer_id, mapping.pms_guest_id, mapping.match_method) == (7, str(existing.id), "email")
+        assert (mapping.qloapps_customer_id, mapping.pms_guest_id, mapping.match_method) == (7, existing, "email")
 
 
-def test_phone_plus_name_matches_a_guest_without_email(session_factory):
+def test_phone_plus_name_matches_a_guest_without_email(engine, session_factory):
     with transaction(session_factory) as session:
         shop_id = _shop_id(session)
-        existing = _guest(session, "Bo", "Berg", phone="+46 (70) 123-4567")
+        existing = _guest(engine, "Bo", "Berg", phone="+46 (70) 123-4567")
         match = _match(session, shop_id, GuestData(8, "bo", "BERG", "bo@new.example", "+46 70 1234567"))
-        assert (match.guest.id, match.method) == (str(existing.id), "phone_name")
+        assert (match.guest.id, match.method) == (existing, "phone_name")
 
 
-def test_phone_plus_name_with_another_email_is_a_new_guest(session_factory):
+def test_phone_plus_name_with_another_email_is_a_new_guest(engine, session_factory):
     with transaction(session_factory) as session:
         shop_id = _shop_id(session)
-        existing = _guest(session, "Bo", "Berg", email="bo@old.example", phone="+46 (70) 123-4567")
+        existing = _guest(engine, "Bo", "Berg", email="bo@old.example", phone="+46 (70) 123-4567")
         match = _match(session, shop_id, GuestData(8, "bo", "BERG", "bo@new.example", "+46 70 1234567"))
-        assert match.method == "created" and match.guest.id != str(existing.id)
+        assert match.method == "created" and match.guest.id != existing
         assert match.note and "different person" in match.note
 
 
-def test_phone_alone_with_another_name_is_a_new_guest(session_factory):
+def test_phone_alone_with_another_name_is_a_new_guest(engine, session_factory):
     with transaction(session_factory) as session:
         shop_id = _shop_id(session)
-        existing = _guest(session, "Cleo", "Diaz", phone="0611223344")
+        existing = _guest(engine, "Cleo", "Diaz", phone="0611223344")
         match = _match(session, shop_id, GuestData(9, "Dan", "Diaz", "dan@example.com", "0611223344"))
-        assert match.method == "created" and match.guest.id != str(existing.id)
-        assert session.scalar(select(PmsGuest.email).where(PmsGuest.id == int(match.guest.id))) == "dan@example.com"
+        assert match.method == "created" and match.guest.id != existing
+        assert match.guest.id is not None and pms_guest(session, match.guest.id).email == "dan@example.com"
 
 
-def test_two_guests_sharing_phone_and_name_are_not_merged(session_factory):
+def test_two_guests_sharing_phone_and_name_are_not_merged(engine, session_factory):
     with transaction(session_factory) as session:
         shop_id = _shop_id(session)
-        first = _guest(session, "Eve", "Fox", phone="0700000001")
-        second = _guest(session, "Eve", "Fox", phone="0700000001")
+        first = _guest(engine, "Eve", "Fox", phone="0700000001")
+        second = _guest(engine, "Eve", "Fox", phone="0700000001")
         match = _match(session, shop_id, GuestData(10, "Eve", "Fox", None, "0700000001"))
-        assert match.method == "created" and match.guest.id not in (str(first.id), str(second.id))
+        assert match.method == "created" and match.guest.id not in (first, second)
         assert match.note and "not merging" in match.note
 
 
-def test_a_mapped_customer_keeps_its_guest(session_factory):
+def test_a_mapped_customer_keeps_its_guest(engine, session_factory):
     with transaction(session_factory) as session:
         shop_id = _shop_id(session)
         first = _match(session, shop_id, GuestData(11, "Gil", "Ho", "gil@example.com", None))

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from qlosync.db.models import QloAppsCustomerMapping, QloAppsReservationMapping, QloAppsSyncLog
-from qlosync.pms.builtin.tables import PmsGuest, PmsReservation
+from qlosync.db.models import QloAppsCustomerMapping, QloAppsSyncLog
 from qlosync.db.session import transaction
 from qlosync.pms.port import Guest
 from qlosync.qloapps.models import BookingRequest, CustomerDetail, RoomRequest, RoomTypeRequest
@@ -19,7 +18,14 @@ from qlosync.sync.outbound.customers import placeholder_email
 from qlosync.sync.inbound.guests import update_guest_details
 from qlosync.sync.inbound.mapper import GuestData
 from qlosync.sync.inbound.pull import run_pull
-from tests.integration.sync_helpers import actual_booking, expected_booking
+from tests.integration.sync_helpers import (
+    actual_booking,
+    expected_booking,
+    guest_ids_keyed_by,
+    guest_of_order,
+    pms_guest,
+)
+from tests.pms_desk import desk_for
 
 PHONE = "+1 555 010 2030"
 
@@ -34,19 +40,9 @@ def _book(client, email: str, checkin: date) -> int:  # type: ignore[no-untyped-
     return client.create_booking(request).id
 
 
-def _pms_guest(session_factory, email: str | None) -> int:  # type: ignore[no-untyped-def]
+def _pms_guest(engine, email: str | None) -> str:  # type: ignore[no-untyped-def]
     """A guest the PMS already has (the front desk typed it in), same name and phone as the bookings."""
-    with transaction(session_factory) as session:
-        guest = PmsGuest(first_name="Sam", last_name="Rivera", email=email, phone=PHONE)
-        session.add(guest)
-        session.flush()
-        return guest.id
-
-
-def _guest_of(session, order_id: int) -> PmsGuest:  # type: ignore[no-untyped-def]
-    reservation_id = session.scalars(select(QloAppsReservationMapping.pms_reservation_id).where(
-        QloAppsReservationMapping.qloapps_order_id == order_id)).one()
-    return session.get_one(PmsGuest, session.get_one(PmsReservation, reservation_id).guest_id)
+    return desk_for(engine).guest("Sam", "Rivera", email, PHONE)
 
 
 def _customer_of(simulator, order_id: int) -> int:  # type: ignore[no-untyped-def]
@@ -54,7 +50,7 @@ def _customer_of(simulator, order_id: int) -> int:  # type: ignore[no-untyped-de
 
 
 def test_two_customers_with_same_name_and_phone_but_different_emails_are_two_guests(
-    simulator, deps, client, session_factory, mapped_catalog, shop
+    simulator, deps, client, engine, session_factory, mapped_catalog, shop
 ):
     # Given two QloApps customers who agree on name and phone but not on e-mail, each with a booking
     first = _book(client, "sam.rivera@example.com", date(2030, 6, 1))
@@ -66,9 +62,9 @@ def test_two_customers_with_same_name_and_phone_but_different_emails_are_two_gue
 
     # Then each has its own guest, which keeps its own e-mail
     assert report.counts["created"] == 2 and report.counts["failed"] == 0
+    assert desk_for(engine).guest_count() == 2
     with transaction(session_factory) as session:
-        assert session.scalar(select(func.count()).select_from(PmsGuest)) == 2
-        guests = {order_id: _guest_of(session, order_id) for order_id in (first, second)}
+        guests = {order_id: guest_of_order(session, order_id) for order_id in (first, second)}
         assert guests[first].id != guests[second].id
         assert guests[first].email == "sam.rivera@example.com"
         assert guests[second].email == "s.rivera@work.example"
@@ -76,7 +72,7 @@ def test_two_customers_with_same_name_and_phone_but_different_emails_are_two_gue
             assert actual_booking(session, shop.id, order_id) == expected_booking(simulator, order_id)
         mappings = {m.qloapps_customer_id: m for m in session.scalars(select(QloAppsCustomerMapping))}
         assert {c: m.pms_guest_id for c, m in mappings.items()} == {
-            _customer_of(simulator, first): str(guests[first].id), _customer_of(simulator, second): str(guests[second].id)}
+            _customer_of(simulator, first): guests[first].id, _customer_of(simulator, second): guests[second].id}
         assert {m.match_method for m in mappings.values()} == {"created"}
         # The operator is told why the second one was not merged into the first
         reasons = list(session.scalars(select(QloAppsSyncLog.reason).where(QloAppsSyncLog.action == "created")))
@@ -87,50 +83,51 @@ def test_two_customers_with_same_name_and_phone_but_different_emails_are_two_gue
         simulator.store.cancel_booking(order_id)
     assert run_pull(deps, kind="full").counts["updated"] == 2
     with transaction(session_factory) as session:
-        emails = {_guest_of(session, order_id).email for order_id in (first, second)}
+        emails = {guest_of_order(session, order_id).email for order_id in (first, second)}
         assert emails == {"sam.rivera@example.com", "s.rivera@work.example"}
 
 
 def test_a_pms_guest_without_email_is_matched_by_phone_and_name_and_gets_the_email(
-    simulator, deps, client, session_factory, mapped_catalog, shop
+    simulator, deps, client, engine, session_factory, mapped_catalog, shop
 ):
     # Given a PMS guest with the same name and phone and no e-mail
-    guest_id = _pms_guest(session_factory, None)
+    guest_id = _pms_guest(engine, None)
     order_id = _book(client, "sam.rivera@example.com", date(2030, 7, 1))
 
     # When the booking is pulled
     assert run_pull(deps, kind="full").counts["created"] == 1
 
-    # Then it goes to that guest, who now has the customer's e-mail
+    # Then it goes to that guest, who now has the customer's e-mail (and is found by it)
+    assert desk_for(engine).guest_count() == 1
     with transaction(session_factory) as session:
-        assert session.scalar(select(func.count()).select_from(PmsGuest)) == 1
-        guest = _guest_of(session, order_id)
+        guest = guest_of_order(session, order_id)
         assert guest.id == guest_id
-        assert (guest.email, guest.email_normalized) == ("sam.rivera@example.com", "sam.rivera@example.com")
+        assert guest.email == "sam.rivera@example.com"
+        assert guest_ids_keyed_by(session, email="sam.rivera@example.com") == [guest_id]
         mapping = session.scalars(select(QloAppsCustomerMapping)).one()
         assert (mapping.qloapps_customer_id, mapping.pms_guest_id, mapping.match_method) == (
-            _customer_of(simulator, order_id), str(guest_id), "phone_name")
+            _customer_of(simulator, order_id), guest_id, "phone_name")
 
 
 def test_a_pms_guest_with_another_email_is_not_merged_and_keeps_its_email(
-    simulator, deps, client, session_factory, mapped_catalog, shop
+    simulator, deps, client, engine, session_factory, mapped_catalog, shop
 ):
     # Given a PMS guest with e-mail A, and a QloApps customer with the same name and phone but e-mail B
-    guest_id = _pms_guest(session_factory, "Sam.Rivera@Example.com")
+    guest_id = _pms_guest(engine, "Sam.Rivera@Example.com")
     order_id = _book(client, "s.rivera@work.example", date(2030, 8, 1))
 
     # When the booking is pulled
     assert run_pull(deps, kind="full").counts["created"] == 1
 
-    # Then a new guest is created for B, and A is untouched
+    # Then a new guest is created for B, and A is untouched (still found by its own address)
+    assert desk_for(engine).guest_count() == 2
     with transaction(session_factory) as session:
-        assert session.scalar(select(func.count()).select_from(PmsGuest)) == 2
-        new = _guest_of(session, order_id)
+        new = guest_of_order(session, order_id)
         assert new.id != guest_id and new.email == "s.rivera@work.example"
-        old = session.get_one(PmsGuest, guest_id)
-        assert (old.email, old.email_normalized) == ("Sam.Rivera@Example.com", "sam.rivera@example.com")
+        assert pms_guest(session, guest_id).email == "Sam.Rivera@Example.com"
+        assert guest_ids_keyed_by(session, email="sam.rivera@example.com") == [guest_id]
         mapping = session.scalars(select(QloAppsCustomerMapping)).one()
-        assert (mapping.pms_guest_id, mapping.match_method) == (str(new.id), "created")
+        assert (mapping.pms_guest_id, mapping.match_method) == (new.id, "created")
 
 
 def test_update_guest_details_never_swaps_or_erases_an_email():

@@ -15,7 +15,6 @@ from qlosync.db.models import (
     QloAppsSyncLog,
     QloAppsSyncState,
 )
-from qlosync.pms.builtin.tables import PmsReservation
 from qlosync.db.session import transaction
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.sync.inbound import runs
@@ -23,10 +22,11 @@ from qlosync.sync.inbound.apply import Catalog, apply_snapshot
 from qlosync.sync.inbound.mapper import content_hash, map_snapshot
 from qlosync.sync.inbound.pull import run_pull
 from tests.integration.sync_helpers import actual_booking, expected_booking, write_fingerprint
+from tests.pms_desk import desk_for
 
 
 def test_unmapped_room_type_is_parked_visible_and_applied_after_mappings_set(
-    simulator, deps, client, session_factory, mapped_catalog, shop, database_url, secret_key
+    simulator, deps, client, session_factory, mapped_catalog, shop, database_url, secret_key, pms_environ
 ):
     # Given room type 4 is not mapped
     with transaction(session_factory) as session:
@@ -62,7 +62,8 @@ def test_unmapped_room_type_is_parked_visible_and_applied_after_mappings_set(
             QloAppsReservationMapping.parked_reason.is_not(None))) == 0
 
 
-def test_a_booking_qlosync_pushed_itself_is_not_imported_again(simulator, deps, client, session_factory, mapped_catalog, shop):
+def test_a_booking_qlosync_pushed_itself_is_not_imported_again(simulator, deps, client, engine, session_factory,
+                                                               mapped_catalog, shop):
     # Given a booking that the outbound side created in QloApps and recorded (origin pms, hash of what it pushed)
     order_id = simulator.store.generate_bookings(1, seed=9)[0]
     snapshot = client.snapshots_for(client.get_orders([order_id]))[0]
@@ -71,20 +72,21 @@ def test_a_booking_qlosync_pushed_itself_is_not_imported_again(simulator, deps, 
         mapping = session.scalars(select(QloAppsReservationMapping).where(
             QloAppsReservationMapping.qloapps_order_id == order_id)).one()
         mapping.origin = "pms"
+    with transaction(session_factory) as session:  # once committed: the desk reads the PMS on its own connection
         before = write_fingerprint(session)
     # When the pull sees it
     report = run_pull(deps, kind="full")
     # Then it is a no-op: no new reservation, nothing written
     assert report.counts["unchanged"] == 1 and report.counts["created"] == 0
+    assert desk_for(engine).reservation_count() == 1
     with transaction(session_factory) as session:
-        assert session.scalar(select(func.count()).select_from(PmsReservation)) == 1
         assert session.scalars(select(QloAppsReservationMapping.pms_reservation_id)).one() == reservation_id
         after = write_fingerprint(session)
     assert {k: v for k, v in after.items() if k != "qloapps_sync_cursor"} == {
         k: v for k, v in before.items() if k != "qloapps_sync_cursor"}
 
 
-def _create_reservation_like(session, shop, snapshot) -> int:  # type: ignore[no-untyped-def]
+def _create_reservation_like(session, shop, snapshot) -> str | None:  # type: ignore[no-untyped-def]
     catalog = Catalog.load(session, shop.id, {1: "USD"})
     result = apply_snapshot(session, shop, snapshot, catalog)
     mapping = session.scalars(select(QloAppsReservationMapping)).one()

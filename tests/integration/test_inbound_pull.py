@@ -10,18 +10,26 @@ from datetime import date, timedelta
 from sqlalchemy import func, select, text
 
 from qlosync.db.models import QloAppsReservationMapping, QloAppsSyncCursor, QloAppsSyncState
-from qlosync.pms.builtin.tables import PmsGuest, PmsReservation
 from qlosync.db.session import transaction
 from qlosync.qloapps import bodies
 from qlosync.qloapps.models import RoomRequest, RoomTypeRequest
 from qlosync.sync.locks import lock_key
 from qlosync.sync.inbound.pull import run_pull
-from tests.integration.sync_helpers import actual_booking, expected_booking, move_booking, request_like, write_fingerprint
+from tests.integration.sync_helpers import (
+    actual_booking,
+    expected_booking,
+    move_booking,
+    request_like,
+    reservation_of_order,
+    reservation_state,
+    write_fingerprint,
+)
+from tests.pms_desk import desk_for
 from tests.runtime_support import wait_until
 
 
 def test_full_import_of_500_bookings_matches_the_simulator_and_a_second_run_writes_nothing(
-    simulator, deps, session_factory, mapped_catalog, shop
+    simulator, deps, engine, session_factory, mapped_catalog, shop
 ):
     # Given 500 generated bookings in QloApps
     order_ids = simulator.store.generate_bookings(500, seed=7)
@@ -32,12 +40,13 @@ def test_full_import_of_500_bookings_matches_the_simulator_and_a_second_run_writ
     # Then every booking is in the PMS exactly as QloApps has it
     assert (report.status, report.kind, report.trigger) == ("succeeded", "full", "fallback")
     assert report.counts["created"] == 500 and report.counts["failed"] == 0
+    desk = desk_for(engine)
+    assert desk.reservation_count() == 500
+    # Bookings of one customer (often within one page) share one guest
+    customers = {simulator.store.table("orders")[o]["id_customer"] for o in order_ids}
+    assert len(customers) < 500
+    assert desk.guest_count() == len(customers)
     with transaction(session_factory) as session:
-        assert session.scalar(select(func.count()).select_from(PmsReservation)) == 500
-        # Bookings of one customer (often within one page) share one guest
-        customers = {simulator.store.table("orders")[o]["id_customer"] for o in order_ids}
-        assert len(customers) < 500
-        assert session.scalar(select(func.count()).select_from(PmsGuest)) == len(customers)
         for order_id in order_ids:
             assert actual_booking(session, shop.id, order_id) == expected_booking(simulator, order_id), order_id
         before = write_fingerprint(session)
@@ -65,9 +74,7 @@ def test_incremental_pull_brings_same_second_changes_cancellation_date_change_an
     ))).id
     assert run_pull(deps).status == "succeeded"
     with transaction(session_factory) as session:
-        lines_before = {
-            line.id for line in session.get_one(PmsReservation, _reservation_id(session, order_ids[1])).lines
-        }
+        lines_before = _line_ids(session, order_ids[1])
 
     # Given several changes in QloApps within the same second
     simulator.store.clock.freeze(simulator.store.clock.now() + timedelta(seconds=3))
@@ -94,9 +101,14 @@ def test_incremental_pull_brings_same_second_changes_cancellation_date_change_an
         assert actual_booking(session, shop.id, order_ids[0])["status"] == "cancelled"
         assert actual_booking(session, shop.id, order_ids[2])["name"] == ("Renamed", "Guest")
         # The date change renumbered QloApps' room lines but updated the same PMS lines
-        lines_after = {line.id for line in session.get_one(PmsReservation, _reservation_id(session, order_ids[1])).lines}
+        lines_after = _line_ids(session, order_ids[1])
         assert lines_after == lines_before
         assert len(actual_booking(session, shop.id, new_id)["lines"]) >= 2
+
+
+def _line_ids(session, order_id: int) -> set[str]:  # type: ignore[no-untyped-def]
+    """The ids of the PMS lines of the reservation QloApps order *order_id* became."""
+    return {line.id for line in reservation_state(session, reservation_of_order(session, order_id)).lines}
 
 
 def test_idle_incremental_cycle_makes_one_request_and_no_writes(simulator, deps, client, session_factory, mapped_catalog):
@@ -155,12 +167,6 @@ def test_two_pulls_never_overlap(simulator, deps, engine, session_factory, mappe
         other.execute(text("SELECT pg_advisory_unlock_all()"))
     assert report.status == "skipped"
     assert "another pull" in (report.error or "")
-
-
-def _reservation_id(session, order_id: int) -> int:  # type: ignore[no-untyped-def]
-    return session.scalars(
-        select(QloAppsReservationMapping.pms_reservation_id).where(QloAppsReservationMapping.qloapps_order_id == order_id)
-    ).one()
 
 
 def test_a_booking_changed_between_the_two_listing_requests_is_deferred_not_half_applied(

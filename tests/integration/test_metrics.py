@@ -11,6 +11,7 @@ from sqlalchemy import text
 from qlosync.db.session import transaction
 from qlosync.ops.metrics import render
 from qlosync.runtime.metrics import endpoint_of
+from tests.pms_desk import desk_for
 from tests.sync_fixtures import client, shop  # noqa: F401  (fixtures)
 
 
@@ -34,12 +35,11 @@ def test_runs_bookings_backlog_and_heartbeats_come_from_the_database(engine, ses
             "INSERT INTO qloapps_sync_state (config_id, kind, trigger, status, seen, created, updated, unchanged,"
             " failed, parked, requests) VALUES (:c, 'full', 'manual', 'succeeded', 12, 7, 2, 3, 0, 0, 5),"
             " (:c, 'incremental', 'schedule', 'failed', 4, 1, 0, 0, 3, 0, 2)"), {"c": shop.id})
-        session.execute(text("INSERT INTO pms_outbox (aggregate, aggregate_id, operation, created_at)"
-                             " VALUES ('reservation', 1, 'create', now() - interval '90 seconds')"))
         session.execute(text(
             "INSERT INTO qlosync_processes (host, pid, role, queues, beat_interval_s, messages_done, last_beat_at)"
             " VALUES ('h', 1, 'worker', '{qloapps.inbound}', 10, 40, now()),"
             "        ('h', 2, 'worker', '{qloapps.outbound}', 10, 2, now() - interval '1 minute')"))
+    desk_for(engine).unsent_change(age_s=90)  # a change the PMS captured and no relay sent yet
     samples = _samples(engine)
     label = (("shop", shop.name),)
     assert samples[("qlosync_sync_runs_total", (("kind", "full"), *label, ("status", "succeeded")))] == 1

@@ -20,6 +20,8 @@ from qlosync.sync.outbound.relay import relay_once, run_relay
 from qlosync.db.session import transaction
 from tests.runtime_support import queue_counts, unique, wait_until
 
+pytestmark = pytest.mark.usefixtures("builtin_pms")  # the built-in's own triggers and outbox rows
+
 CHECKIN, CHECKOUT = date(2031, 5, 1), date(2031, 5, 3)
 
 

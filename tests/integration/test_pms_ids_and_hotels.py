@@ -62,7 +62,7 @@ def test_deleting_pms_rows_does_what_the_foreign_keys_did(pms_sql):
                              "AND operation = 'cancel'"), {"r": reservation}) == [mapping]
 
 
-def test_a_pms_id_that_is_not_an_integer_fits_and_stops_a_downgrade(pms_sql, database_url, engine):
+def test_a_pms_id_that_is_not_an_integer_fits_and_stops_a_downgrade(pms_sql, database_url, engine, builtin_pms):
     with pms_sql.begin() as c:
         config = _shop(c)
         c.execute(text("INSERT INTO qlosync.qloapps_customer_mappings (config_id, qloapps_customer_id, pms_guest_id, "

@@ -53,7 +53,7 @@ def _pms_lines(engine: Engine, shop: ShopConfig, reservation_id: str) -> list[tu
 
 
 def _pms_fingerprint(engine: Engine) -> object:
-    return desk_for(engine).fingerprint()
+    return desk_for(engine).write_fingerprint()
 
 
 def _outbox(engine: Engine, reservation_id: str) -> tuple[int, bool]:

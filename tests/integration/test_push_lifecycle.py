@@ -173,12 +173,12 @@ def test_a_reservation_lives_through_create_modify_and_cancel_and_qloapps_follow
     assert [o["id"] for o in _qlosync_orders(simulator)] == [order_id]
 
     # And a full pull afterwards changes nothing in the PMS: both sides agree
-    before = desk.fingerprint()
+    before = desk.write_fingerprint()
     unsent_before = unsent_changes(engine)
     report = run_pull(deps, kind="full", trigger="manual")
     assert report.status == "succeeded"
     assert report.counts["created"] == report.counts["updated"] == 0
-    assert desk.fingerprint() == before
+    assert desk.write_fingerprint() == before
     assert unsent_changes(engine) == unsent_before
     state = pms_state(engine, shop, reservation)
     assert state is not None and state.status == "cancelled"

@@ -17,7 +17,7 @@ from qlosync.db.models import QloAppsConfig
 from qlosync.db.session import transaction
 from qlosync.secrets import Secret
 from tests.conftest import TEST_API_KEY
-from tests.hotel_support import ONE_HOTEL, second_hotel
+from tests.hotel_support import one_hotel, second_hotel
 
 
 def _cli(database_url: str, secret_key: Secret, *args: str, stdin: str | None = None) -> Result:
@@ -69,8 +69,8 @@ def test_shops_add_and_set_take_a_pms_hotel_refuse_an_unknown_one_and_clear_it(d
     assert _stored(session_factory, secret_key, "hotel-b") == b
     # An id the PMS has no hotel with: exit 1 (a refused request, like an unknown shop), the hotels named,
     # nothing created or changed
-    unknown = f"Error: the PMS has no hotel '999' (its hotels: {ONE_HOTEL}, {b} (B)); the PMS hotel must be one of " \
-              "these ids"
+    unknown = f"Error: the PMS has no hotel '999' (its hotels: {one_hotel(engine)}, {b} (B)); the PMS hotel must " \
+              "be one of these ids"
     refused = _add(database_url, secret_key, "hotel-x", "--pms-hotel", "999")
     assert (refused.exit_code, refused.output.strip().splitlines()[-1]) == (1, unknown)
     changed = _cli(database_url, secret_key, "shops", "set", "hotel-b", "--pms-hotel", "999", "--max-rps", "3")
@@ -111,8 +111,8 @@ def test_config_set_takes_a_pms_hotel_refuses_an_unknown_one_and_clears_it(datab
     assert (shown["pms_hotel_id"], shown["effective_pms_hotel_id"]) == (b, b)
     refused = _cli(database_url, secret_key, "config", "set", "--pms-hotel", "nine")
     assert (refused.exit_code, refused.output.strip()) == (
-        1, f"Error: the PMS has no hotel 'nine' (its hotels: {ONE_HOTEL}, {b} (B)); the PMS hotel must be one of "
-           "these ids")
+        1, f"Error: the PMS has no hotel 'nine' (its hotels: {one_hotel(engine)}, {b} (B)); the PMS hotel must "
+           "be one of these ids")
     assert _stored(session_factory, secret_key, "default") == b
     # A new shop with an unknown hotel is not created either
     assert _cli(database_url, secret_key, "config", "set", "--shop", "other", "--base-url", "http://o.test",
@@ -137,7 +137,7 @@ def test_csv_import_takes_a_pms_hotel_id_column_and_refuses_an_unknown_hotel_wit
                    f"four,http://four.test,{TEST_API_KEY},{TEST_API_KEY}\n")
     failed = _cli(database_url, secret_key, "shops", "import", str(bad))
     assert failed.exit_code == 1
-    known = f"(its hotels: {ONE_HOTEL}, {b} (B)); the PMS hotel must be one of these ids"
+    known = f"(its hotels: {one_hotel(engine)}, {b} (B)); the PMS hotel must be one of these ids"
     # (a cell as long as an API key is masked, in case the columns slipped)
     assert failed.output.splitlines() == [
         f"line 3: the PMS has no hotel '77' {known}",

@@ -18,7 +18,6 @@ from qlosync.crypto import KeyCipher
 from qlosync.db import dead_letters
 from qlosync.db.config_store import save_config
 from qlosync.db.models import QloAppsSyncCursor, QloAppsSyncState, QlosyncProcess
-from qlosync.pms.builtin.tables import PmsOutbox
 from qlosync.db.session import transaction
 from qlosync.ops.overdue import OVERDUE_GRACE_S, OVERDUE_INTERVALS
 from qlosync.ops.status import OUTBOX_LAG_LIMIT_S
@@ -27,7 +26,8 @@ from qlosync.runtime.queues import DLQ, INBOUND, OUTBOUND
 from qlosync.runtime.topology import setup_topology
 from qlosync.secrets import Secret
 from tests.conftest import AMQP_URL, TEST_API_KEY
-from tests.hotel_support import ONE_HOTEL, second_hotel
+from tests.hotel_support import first_hotel, one_hotel, second_hotel
+from tests.pms_desk import desk_for
 from tests.runtime_support import fresh_vhost, wait_until  # noqa: F401  (fixture)
 from tests.spares import Spares
 
@@ -46,8 +46,9 @@ def status_vhost(vhost_spares: Spares[str]) -> Iterator[str]:
 
 
 @pytest.fixture
-def healthy(session_factory, engine: Engine, secret_key: Secret) -> None:
-    """An enabled shop synced a minute ago by a succeeded run, and one alive worker on both queues."""
+def healthy(session_factory, engine: Engine, secret_key: Secret, pms_environ: str) -> None:
+    """An enabled shop synced a minute ago by a succeeded run, and one alive worker on both queues; the CLI
+    runs of the test read the PMS of the engine's adapter."""
     with transaction(session_factory) as session:
         shop = save_config(session, KeyCipher(secret_key), base_url="http://shop.test", api_key=Secret(TEST_API_KEY),
                            sync_enabled=True)
@@ -190,7 +191,7 @@ def test_status_and_the_shop_list_call_the_same_shop_overdue(healthy, engine, da
 
 
 def test_a_shop_configured_a_moment_ago_is_not_overdue_before_its_first_pull(session_factory, secret_key,
-                                                                             database_url, status_vhost):
+                                                                             database_url, status_vhost, pms_environ):
     with transaction(session_factory) as session:
         save_config(session, KeyCipher(secret_key), base_url="http://new.test", api_key=Secret(TEST_API_KEY),
                     sync_enabled=True)
@@ -223,13 +224,10 @@ def test_dead_letters_recorded_or_only_in_the_queue_are_a_problem(healthy, sessi
 
 
 def test_outbox_lag_over_five_minutes_is_a_problem(healthy, engine, database_url, status_vhost):
-    with engine.begin() as connection:
-        connection.execute(insert(PmsOutbox).values(aggregate="reservation", aggregate_id=1, operation="create",
-                                                    created_at=text("now() - interval '4 minutes'")))
+    desk = desk_for(engine)
+    desk.unsent_change(age_s=4 * 60)
     assert _status(database_url, status_vhost)[0].exit_code == 0  # behind, but within the limit
-    with engine.begin() as connection:
-        connection.execute(text("UPDATE pms_outbox SET created_at = now() - make_interval(secs => :s)"),
-                           {"s": OUTBOX_LAG_LIMIT_S + 60})
+    desk.age_unsent_changes(age_s=OUTBOX_LAG_LIMIT_S + 60)
     result, report = _status(database_url, status_vhost)
     assert result.exit_code == 4
     assert report["health"]["problems"] == [
@@ -314,17 +312,18 @@ def test_a_skipped_last_run_shows_as_a_skip_not_as_the_shops_last_error(healthy,
 def test_status_shows_the_pms_hotel_and_a_shop_without_one_in_a_pms_of_several_is_a_problem(
         healthy, engine, database_url, status_vhost, secret_key, session_factory):
     # One hotel: the shop needs none set, and the status says which one it syncs with
+    only = first_hotel(engine).id
     result, report = _status(database_url, status_vhost)
     assert result.exit_code == 0, result.output
-    assert "  pms hotel             1 (the PMS's only hotel)" in result.output.splitlines()
+    assert f"  pms hotel             {only} (the PMS's only hotel)" in result.output.splitlines()
     (shop,) = report["shops"]
-    assert (shop["pms_hotel_id"], shop["effective_pms_hotel_id"], shop["pms_hotel_problem"]) == (None, "1", None)
-    assert (report["shop_rows"][0]["pms_hotel_id"], report["shop_rows"][0]["effective_pms_hotel_id"]) == (None, "1")
+    assert (shop["pms_hotel_id"], shop["effective_pms_hotel_id"], shop["pms_hotel_problem"]) == (None, only, None)
+    assert (report["shop_rows"][0]["pms_hotel_id"], report["shop_rows"][0]["effective_pms_hotel_id"]) == (None, only)
     # A second hotel: the shop that names none is a problem saying what to do (exit 4)
     b = second_hotel(engine)
     result, report = _status(database_url, status_vhost)
     assert result.exit_code == 4, result.output
-    problem = (f"shop default: no PMS hotel set, and the PMS has 2 (hotels: {ONE_HOTEL}, {b} (B)): set one with "
+    problem = (f"shop default: no PMS hotel set, and the PMS has 2 (hotels: {one_hotel(engine)}, {b} (B)): set one with "
                "`qlosync shops set default --pms-hotel ID`")
     assert report["health"]["problems"] == [problem]
     assert "  pms hotel             none set" in result.output.splitlines()
@@ -343,12 +342,11 @@ def test_a_shop_naming_a_hotel_the_pms_no_longer_has_is_a_problem_unless_disable
     b = second_hotel(engine)
     with transaction(session_factory) as session:
         save_config(session, KeyCipher(secret_key), pms_hotel_id=b)
-    with engine.begin() as connection:  # the PMS drops the (empty) hotel behind qlosync's back
-        connection.execute(text("DELETE FROM pms_hotels WHERE id = :id"), {"id": int(b)})
+    desk_for(engine).delete_hotel(b)  # the PMS drops the (empty) hotel behind qlosync's back
     result, report = _status(database_url, status_vhost)
     assert result.exit_code == 4, result.output
     assert report["health"]["problems"] == [
-        f"shop default: PMS hotel '{b}' is not in the PMS (hotels: {ONE_HOTEL}): set another with "
+        f"shop default: PMS hotel '{b}' is not in the PMS (hotels: {one_hotel(engine)}): set another with "
         "`qlosync shops set default --pms-hotel ID`"]
     assert f"  pms hotel             {b} (not in the PMS)" in result.output.splitlines()
     # A disabled shop gets no pulls: its hotel is no problem until it is switched on again

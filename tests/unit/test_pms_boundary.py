@@ -1,9 +1,6 @@
-"""Sync code reaches the PMS through qlosync/pms/ only (issue 20): no module outside it (and the migrations,
-which are history) imports the built-in PMS or names one of its tables.
-
-Until the port exists, the modules that still cross are listed here. The list may only shrink: a new module
-that crosses fails this test, and so does a listed module that no longer crosses (take it off the list).
-"""
+"""Sync code reaches the PMS through the port only (issue 20): no module outside qlosync/pms/ (and the
+migrations, which are history) imports the built-in PMS or names one of its tables; they use qlosync.pms and
+qlosync.pms.port."""
 
 from __future__ import annotations
 
@@ -16,9 +13,6 @@ from qlosync.pms.builtin import tables  # noqa: F401  (puts the built-in PMS's t
 PACKAGE = Path(__file__).resolve().parents[2] / "qlosync"
 PMS_PACKAGE = PACKAGE / "pms"
 BUILTIN = "qlosync.pms.builtin"
-
-#: Modules that still import the built-in PMS or name its tables, as found on 2026-12-03 (issue 20 empties it).
-STILL_CROSSING: frozenset[str] = frozenset()
 
 
 def pms_table_names() -> set[str]:
@@ -56,14 +50,8 @@ def test_the_pms_tables_are_known():
     assert {"pms_reservations", "pms_guests", "pms_outbox", "pms_room_types"} <= pms_table_names()
 
 
-def test_no_new_module_reaches_the_built_in_pms_directly():
-    new = {module: what for module, what in crossing_modules().items() if module not in STILL_CROSSING}
-    assert new == {}, "go through qlosync.pms instead"
-
-
-def test_the_list_of_modules_still_crossing_only_shrinks():
-    gone = sorted(STILL_CROSSING - set(crossing_modules()))
-    assert gone == [], "these no longer cross the boundary: take them off STILL_CROSSING"
+def test_no_module_outside_the_pms_package_reaches_the_built_in_pms_directly():
+    assert crossing_modules() == {}, "go through qlosync.pms and qlosync.pms.port instead"
 
 
 def test_the_check_sees_an_import_and_a_table_name(tmp_path):
