@@ -68,7 +68,7 @@ class OutboundProcesses:
     def start_relay(self) -> subprocess.Popen[bytes]:
         self.relay = start_process([str(BIN / "qlosync"), "relay", *self.relay_args], self.env, self.logs / "relay.log")
         self._all.append(self.relay)
-        wait_until(self._relay_listening, timeout=30, interval=0.05, what="the relay to LISTEN on qlosync_outbox")
+        wait_until(self._relay_listening, timeout=30, interval=0.05, what="the relay to LISTEN on the change feed")
         return self.relay
 
     def kill_worker(self) -> None:

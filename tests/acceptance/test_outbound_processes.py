@@ -12,7 +12,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from qlosync.qloapps.models import STATE_CANCELLED
 from qlosync.qloapps.simulator import Simulator
