@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from qlosync.db.session import transaction
 from qlosync.sync.inbound.pull import run_pull
 from tests.faults.support import disagreements
+from tests.integration.sync_helpers import reservation_of_order, reservation_state
+from tests.pms_desk import desk_for
 
 pytestmark = [pytest.mark.faults]
 
@@ -21,10 +24,10 @@ def test_the_checker_sees_lost_duplicated_and_changed_bookings(simulator, shop, 
     with engine.begin() as c:
         c.execute(text("DELETE FROM qloapps_reservation_mappings WHERE qloapps_order_id = :o"), {"o": order_ids[0]})
     # A booking whose PMS copy differs
-    with engine.begin() as c:
-        c.execute(text("UPDATE pms_reservation_lines SET adults = adults + 1 WHERE reservation_id = (SELECT "
-                       "pms_reservation_id::integer FROM qloapps_reservation_mappings WHERE qloapps_order_id = :o)"),
-                  {"o": order_ids[1]})
+    with transaction(session_factory) as session:
+        changed = reservation_of_order(session, order_ids[1], shop.id)
+        adults = reservation_state(session, changed).lines[0].adults
+    desk_for(engine).update_lines(changed, adults=adults + 1)
     # An order created twice in QloApps (same push token)
     with simulator.store.lock:
         orders = simulator.store.table("orders")
