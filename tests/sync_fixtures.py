@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -51,3 +53,28 @@ def mapped_catalog(session_factory, client, shop) -> None:  # type: ignore[no-un
     """QloApps room types and rooms imported and mapped to the reference PMS."""
     with transaction(session_factory) as session:
         import_catalog(session, client, shop)
+
+
+@contextmanager
+def simulated_shops(simulator: Any, engine: Engine, session_factory: sessionmaker[Session], secret_key: Secret,
+                    names: Sequence[str], pms_hotels: Sequence[str | None] | None = None,
+                    ) -> Iterator[list[tuple[Any, ShopConfig, PullDeps]]]:
+    """Named simulator shops configured (sync on, each bound to its PMS hotel if given) with their pull deps."""
+    cipher = KeyCipher(secret_key)
+    hotels = list(pms_hotels) if pms_hotels is not None else [None] * len(names)
+    out, clients = [], []
+    try:
+        for sim_shop, hotel_id in zip(simulator.add_shops(names), hotels, strict=True):
+            with transaction(session_factory) as session:
+                save_config(session, cipher, name=sim_shop.name, base_url=sim_shop.base_url,
+                            api_key=Secret(TEST_API_KEY), sync_enabled=True, pms_hotel_id=hotel_id)
+            with transaction(session_factory) as session:
+                config = load_shop(session, cipher, sim_shop.name)
+            client = QloAppsClient(config.base_url, config.api_key)
+            clients.append(client)
+            out.append((sim_shop, config, PullDeps(engine=engine, session_factory=session_factory, client=client,
+                                                   shop=config, retry_booking=lambda _order_id: None)))
+        yield out
+    finally:
+        for client in clients:
+            client.close()

@@ -31,6 +31,7 @@ from qlosync.sync.inbound.pull import PullDeps, RunReport, run_pull
 from tests.conftest import TEST_API_KEY
 from tests.integration.sync_helpers import actual_booking, expected_booking
 from tests.pms_desk import desk_for
+from tests.sync_fixtures import simulated_shops
 
 
 def _book_sam(client: QloAppsClient, checkin: date) -> int:
@@ -48,24 +49,9 @@ def hotel_shops(simulator: Simulator, engine: Any, session_factory: Any,
                 secret_key: Secret) -> Iterator[list[tuple[ShopSim, ShopConfig, PullDeps]]]:
     """Shops north (the PMS's first hotel) and south (a second one), each with the simulator's catalog."""
     hotels = [desk_for(engine).hotel_id, desk_for(engine).add_hotel("South hotel")]
-    cipher = KeyCipher(secret_key)
-    out, clients = [], []
-    for sim_shop, hotel_id in zip(simulator.add_shops(["north", "south"]), hotels, strict=True):
-        with transaction(session_factory) as session:
-            save_config(session, cipher, name=sim_shop.name, base_url=sim_shop.base_url, api_key=Secret(TEST_API_KEY),
-                        sync_enabled=True, pms_hotel_id=hotel_id)
-        with transaction(session_factory) as session:
-            config = load_shop(session, cipher, sim_shop.name)
-        assert config.pms_hotel_id == hotel_id
-        client = QloAppsClient(config.base_url, config.api_key)
-        clients.append(client)
-        out.append((sim_shop, config, PullDeps(engine=engine, session_factory=session_factory, client=client,
-                                               shop=config, retry_booking=lambda _order_id: None)))
-    try:
-        yield out
-    finally:
-        for client in clients:
-            client.close()
+    with simulated_shops(simulator, engine, session_factory, secret_key, ["north", "south"], hotels) as shops:
+        assert [config.pms_hotel_id for _sim, config, _deps in shops] == hotels
+        yield shops
 
 
 def _at_once(*calls: Any) -> list[Any]:

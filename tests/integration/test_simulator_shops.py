@@ -10,16 +10,15 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from qlosync.crypto import KeyCipher
-from qlosync.db.config_store import ShopConfig, load_shop, save_config
+from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsReservationMapping
 from qlosync.db.session import transaction
-from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.simulator import ShopSim, Simulator, numbered_names
 from qlosync.secrets import Secret
 from qlosync.sync.inbound.catalog import import_catalog
 from qlosync.sync.inbound.pull import PullDeps, run_pull
 from tests.conftest import TEST_API_KEY
+from tests.sync_fixtures import simulated_shops
 from tests.integration.sync_helpers import actual_booking, expected_booking
 
 AUTH = (TEST_API_KEY, "")
@@ -156,32 +155,14 @@ def test_numbered_names_are_zero_padded_from_one() -> None:
 
 
 # ---------------------------------------------------------------------- a real pull of two shops
-def _configure(session_factory: Any, cipher: KeyCipher, name: str, base_url: str) -> ShopConfig:
-    with transaction(session_factory) as session:
-        save_config(session, cipher, name=name, base_url=base_url, api_key=Secret(TEST_API_KEY), sync_enabled=True)
-    with transaction(session_factory) as session:
-        return load_shop(session, cipher, name)
-
-
 @pytest.fixture
 def pulled_shops(simulator: Simulator, engine: Any, session_factory: Any,
                  secret_key: Secret) -> Iterator[list[tuple[ShopSim, ShopConfig, PullDeps]]]:
-    cipher = KeyCipher(secret_key)
-    out = []
-    clients = []
-    for sim_shop in simulator.add_shops(["north", "south"]):
-        config = _configure(session_factory, cipher, sim_shop.name, sim_shop.base_url)
-        client = QloAppsClient(config.base_url, config.api_key)
-        clients.append(client)
-        with transaction(session_factory) as session:
-            import_catalog(session, client, config)
-        out.append((sim_shop, config, PullDeps(engine=engine, session_factory=session_factory, client=client,
-                                               shop=config, retry_booking=lambda _order_id: None)))
-    try:
-        yield out
-    finally:
-        for client in clients:
-            client.close()
+    with simulated_shops(simulator, engine, session_factory, secret_key, ["north", "south"]) as shops:
+        for _sim, config, deps in shops:
+            with transaction(session_factory) as session:
+                import_catalog(session, deps.client, config)
+        yield shops
 
 
 def test_a_pull_of_each_of_two_prefixed_shops_brings_that_shops_bookings_only(
