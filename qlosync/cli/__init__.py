@@ -14,6 +14,7 @@ from qlosync.cli.context import CliContext, CliError
 from qlosync.cli.db import db_group
 from qlosync.cli.dlq import dlq_group
 from qlosync.cli.outbound import conflicts_group, push_command, relay_command
+from qlosync.cli.pms import pms_group
 from qlosync.cli.shops import shops_group
 from qlosync.cli.simulator import simulator_command
 from qlosync.cli.status import health_command, status_command
@@ -54,6 +55,7 @@ cli.add_command(conflicts_group)
 cli.add_command(ari_group)
 cli.add_command(api_command)
 cli.add_command(shops_group)
+cli.add_command(pms_group)
 
 
 def main() -> None:

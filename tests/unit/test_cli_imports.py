@@ -11,7 +11,7 @@ import sys
 
 HEAVY = ("fastapi", "uvicorn", "starlette", "qlosync.api", "qlosync.qloapps.simulator")
 # Their --help too: a command's module is imported for the group's help, its heavy imports wait for its run.
-COMMANDS = ([], ["status"], ["db"], ["config", "show"], ["api"], ["simulator"], ["sync"], ["shops"], ["ari"])
+COMMANDS = ([], ["status"], ["db"], ["config", "show"], ["api"], ["simulator"], ["sync"], ["shops"], ["ari"], ["pms"], ["pms", "check"])
 
 PROBE = """
 import sys
