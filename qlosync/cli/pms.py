@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from importlib import import_module
-from typing import TYPE_CHECKING
-
 import click
 
 from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli
-
-if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
-#: The schema checks, by PMS name: "module:function", imported when run so `qlosync --help` stays light.
-#: hotelmanangement has its check before its adapter (issue 21): it is not in qlosync.pms.ADAPTERS yet.
-CHECKS: dict[str, str] = {
-    "builtin": "qlosync.pms.builtin.check:check",
-    "hotelmanangement": "qlosync.pms.hotelmanangement.schema:check",
-}
+from qlosync.pms.checks import SCHEMA_CHECKS, check_schema
 
 
 @click.group("pms")
@@ -27,7 +14,7 @@ def pms_group() -> None:
 
 
 @pms_group.command("check")
-@click.option("--pms", "pms_name", type=click.Choice(sorted(CHECKS)), default=None,
+@click.option("--pms", "pms_name", type=click.Choice(sorted(SCHEMA_CHECKS)), default=None,
               help="Which PMS the database should be (default: QLOSYNC_PMS, else builtin).")
 @pass_cli
 @command_errors
@@ -37,11 +24,9 @@ def pms_check(cli: CliContext, pms_name: str | None) -> None:
     Prints "ok: ..." and exits 0, or one line per problem and exits 1.
     """
     name = pms_name or cli.settings.pms
-    module_name, function_name = CHECKS[name].split(":")
-    check: Callable[[Connection], list[str]] = getattr(import_module(module_name), function_name)
     # The server engine: the PMS's tables are checked whatever revision qlosync's own schema is at.
     with cli.server_engine.connect() as connection:
-        problems = check(connection)
+        problems = check_schema(connection, name)
     if problems:
         for problem in problems:
             click.echo(problem)

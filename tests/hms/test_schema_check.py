@@ -13,7 +13,9 @@ from click.testing import CliRunner, Result
 from sqlalchemy import Engine, create_engine
 
 from qlosync.cli import cli
+from qlosync.pms import ADAPTERS
 from qlosync.pms.builtin.check import check as check_builtin
+from qlosync.pms.checks import SCHEMA_CHECKS
 from qlosync.pms.hotelmanangement.schema import TABLES, check
 from tests.hms.double import load_double
 
@@ -141,3 +143,7 @@ def test_builtin_names_a_missing_column(db_factory) -> None:  # type: ignore[no-
             assert check_builtin(connection) == ["column pms_guests.first_name missing (run `qlosync db upgrade`)"]
     finally:
         engine.dispose()
+
+
+def test_every_adapter_has_a_schema_check() -> None:
+    assert set(ADAPTERS) <= set(SCHEMA_CHECKS)
