@@ -51,6 +51,19 @@ def _wait_consuming(fleet: Fleet, rabbit, vhost: str, queue: str) -> None:  # ty
                what=f"a consumer on {queue}")
 
 
+PUSHED = "SELECT count(*) FROM qloapps_reservation_mappings WHERE qloapps_order_id IS NOT NULL"
+
+
+def _wait_pushed(fleet: Fleet, engine: Engine, enough: Callable[[int], bool], *, timeout: float, interval: float,
+                 what: str) -> None:
+    """Wait until enough reservations are pushed; on a timeout the failure shows the processes' logs."""
+    try:
+        wait_until(lambda: fleet.check_alive() or enough(_count(engine, PUSHED)), timeout=timeout, interval=interval,
+                   what=what)
+    except pytest.fail.Exception as exc:
+        pytest.fail(f"{exc} ({_count(engine, PUSHED)} pushed)\n{fleet.all_logs()}")
+
+
 def _reservations(engine: Engine) -> int:
     """How many reservations the PMS has, tolerating the database being restarted under it (0 while away)."""
     try:
@@ -135,10 +148,8 @@ def test_outage_during_a_push_burst(fleet, simulator, shop, engine, session_fact
     inserted: list[str] = []
     for count in (40, 60):
         inserted += sql_burst(engine, room_types, len(inserted), count)
-    wait_until(lambda: fleet.check_alive() or _count(
-        engine, "SELECT count(*) FROM qloapps_reservation_mappings WHERE qloapps_order_id IS NOT NULL") >= 10,
-        timeout=60, interval=0.05, what="the first pushes")
-    pushed_before = _count(engine, "SELECT count(*) FROM qloapps_reservation_mappings WHERE qloapps_order_id IS NOT NULL")
+    _wait_pushed(fleet, engine, lambda n: n >= 10, timeout=60, interval=0.05, what="the first pushes")
+    pushed_before = _count(engine, PUSHED)
     away = outage()
     assert pushed_before < PUSH_RESERVATIONS
     # (and the PMS keeps writing right after it comes back)
@@ -147,9 +158,8 @@ def test_outage_during_a_push_burst(fleet, simulator, shop, engine, session_fact
     assert len(inserted) == PUSH_RESERVATIONS
 
     # Then every reservation becomes exactly one order, with the processes that lived through it
-    wait_until(lambda: fleet.check_alive() or _count(
-        engine, "SELECT count(*) FROM qloapps_reservation_mappings WHERE qloapps_order_id IS NOT NULL")
-        == PUSH_RESERVATIONS, timeout=120, interval=0.5, what="every reservation pushed after the outage")
+    _wait_pushed(fleet, engine, lambda n: n == PUSH_RESERVATIONS, timeout=120, interval=0.5,
+                 what="every reservation pushed after the outage")
     simulator.faults.clear()
     assert_in_agreement(engine, session_factory, simulator, shop.id, private_rabbit, amqp_url,
                         logs=fleet.all_logs())
