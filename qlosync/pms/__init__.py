@@ -7,11 +7,12 @@ The built-in PMS (``qlosync.pms.builtin``: the ``pms_*`` tables in ``public``) i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import import_module
 from typing import TYPE_CHECKING
 
 from qlosync.errors import ConfigurationError
-from qlosync.pms.port import HotelPms, Pms, PmsId
+from qlosync.pms.port import Hotel, HotelPms, Pms, PmsId
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -38,14 +39,30 @@ def open_pms(session: Session, kind: str | None = None) -> Pms:
     return adapter
 
 
+#: An error names at most this many of the PMS's hotels (a chain may have hundreds).
+HOTELS_NAMED = 20
+
+
+def known_hotels(hotels: Sequence[Hotel]) -> str:
+    """``1 (Default hotel), 2 (B)``, cut after :data:`HOTELS_NAMED`."""
+    named = ", ".join(f"{h.id} ({h.name})" for h in hotels[:HOTELS_NAMED]) or "none"
+    more = len(hotels) - HOTELS_NAMED
+    return f"{named} and {more} more" if more > 0 else named
+
+
+def only_hotel_id(hotels: Sequence[Hotel]) -> PmsId | None:
+    """The hotel a shop that names none syncs with: the PMS's only one (None when it has none or several)."""
+    return hotels[0].id if len(hotels) == 1 else None
+
+
 def default_hotel_id(pms: Pms) -> PmsId:
     """The hotel of a PMS that has exactly one (what a shop that names none syncs with)."""
     hotels = pms.hotels()
-    if len(hotels) != 1:
-        known = ", ".join(f"{h.id} ({h.name})" for h in hotels) or "none"
-        raise UnknownHotel(f"the PMS has {len(hotels)} hotels ({known}): give the shop one with "
+    only = only_hotel_id(hotels)
+    if only is None:
+        raise UnknownHotel(f"the PMS has {len(hotels)} hotels ({known_hotels(hotels)}): give the shop one with "
                            "`qlosync shops set NAME --pms-hotel ID`")
-    return hotels[0].id
+    return only
 
 
 def shop_hotel(pms: Pms, pms_hotel_id: PmsId | None) -> HotelPms:
@@ -53,5 +70,5 @@ def shop_hotel(pms: Pms, pms_hotel_id: PmsId | None) -> HotelPms:
     return pms.hotel(pms_hotel_id if pms_hotel_id is not None else default_hotel_id(pms))
 
 
-__all__ = ["ADAPTERS", "DEFAULT_PMS", "HotelPms", "Pms", "PmsId", "UnknownHotel", "default_hotel_id", "open_pms",
-           "shop_hotel"]
+__all__ = ["ADAPTERS", "DEFAULT_PMS", "HOTELS_NAMED", "HotelPms", "Pms", "PmsId", "UnknownHotel", "default_hotel_id",
+           "known_hotels", "only_hotel_id", "open_pms", "shop_hotel"]

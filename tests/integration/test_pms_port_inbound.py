@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db.session import transaction
 from qlosync.errors import PermanentError
-from qlosync.pms import open_pms
+from qlosync.pms import UnknownHotel, open_pms
 from qlosync.pms.port import Guest, HotelPms, LineWrite, NewRoomType, PmsState, ReservationWrite
 from tests.pms_desk import desk_for
 
@@ -53,6 +53,17 @@ def _without_time(state: PmsState) -> PmsState:
 def two_hotels(engine: Engine) -> tuple[str, str]:
     desk = desk_for(engine)
     return desk.hotel_id, desk.add_hotel("Seaside")
+
+
+def test_a_hotel_is_opened_by_its_id_as_the_pms_writes_it(session_factory: Sessions, two_hotels: Hotels) -> None:
+    first, second = two_hotels
+    with transaction(session_factory) as session:
+        pms = open_pms(session)
+        assert [pms.hotel(h).hotel_id for h in two_hotels] == [first, second]
+        # Ids are opaque: another spelling, an id the PMS lacks, or no id at all names no hotel
+        for unknown in (f"0{first}", f" {first}", "424242", "not-an-id", ""):
+            with pytest.raises(UnknownHotel, match="the PMS has no hotel"):
+                pms.hotel(unknown)
 
 
 def test_room_types_and_rooms_belong_to_their_hotel(session_factory: Sessions, two_hotels: Hotels) -> None:

@@ -11,9 +11,8 @@ from qlosync.ops.shops.hotels import (
     check_pms_hotel,
     effective_hotel,
     hotel_problem,
-    known_hotels,
 )
-from qlosync.pms import UnknownHotel
+from qlosync.pms import UnknownHotel, known_hotels
 from qlosync.pms.port import Hotel
 
 ONE = [Hotel("1", "Default hotel")]

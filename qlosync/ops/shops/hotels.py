@@ -12,14 +12,12 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from qlosync.pms import UnknownHotel, open_pms
+from qlosync.pms import UnknownHotel, known_hotels, only_hotel_id, open_pms
 from qlosync.pms.port import Hotel, PmsId
 from qlosync.secrets import mask
 
 #: What clears a shop's PMS hotel: ``--pms-hotel ''`` (the API's null becomes this too).
 CLEAR = ""
-#: An error names at most this many of the PMS's hotels (a chain may have hundreds).
-HOTELS_NAMED = 20
 
 
 class UnknownPmsHotelError(UnknownHotel):
@@ -28,13 +26,6 @@ class UnknownPmsHotelError(UnknownHotel):
 
 def pms_hotels(session: Session) -> list[Hotel]:
     return open_pms(session).hotels()
-
-
-def known_hotels(hotels: Sequence[Hotel]) -> str:
-    """``1 (Default hotel), 2 (B)``, cut after :data:`HOTELS_NAMED`."""
-    named = ", ".join(f"{h.id} ({h.name})" for h in hotels[:HOTELS_NAMED]) or "none"
-    more = len(hotels) - HOTELS_NAMED
-    return f"{named} and {more} more" if more > 0 else named
 
 
 def _shown(value: str) -> str:
@@ -59,7 +50,7 @@ def effective_hotel(hotels: Sequence[Hotel], pms_hotel_id: PmsId | None) -> PmsI
     """The hotel a shop syncs with: the one it names (if the PMS has it), else the PMS's only hotel, else None."""
     if pms_hotel_id is not None:
         return pms_hotel_id if any(h.id == pms_hotel_id for h in hotels) else None
-    return hotels[0].id if len(hotels) == 1 else None
+    return only_hotel_id(hotels)
 
 
 def hotel_problem(hotels: Sequence[Hotel], pms_hotel_id: PmsId | None, shop: str) -> str | None:

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from qlosync.pms import UnknownHotel
 from qlosync.pms.builtin import ari, catalog, changes, guests, reading, writer
-from qlosync.pms.builtin.ids import as_key
 from qlosync.pms.port import (
     ChangeFeed,
     Pms,
@@ -89,7 +88,8 @@ class BuiltinPms:
         return catalog.hotels(self.session)
 
     def hotel(self, hotel_id: PmsId) -> BuiltinHotel:
-        if as_key(hotel_id) is None or hotel_id not in {h.id for h in self.hotels()}:
+        # By its key, not by listing every hotel: a sync opens its shop's hotel for every page.
+        if not catalog.has_hotel(self.session, hotel_id):
             raise UnknownHotel(f"the PMS has no hotel {hotel_id!r}")
         return BuiltinHotel(self.session, hotel_id)
 

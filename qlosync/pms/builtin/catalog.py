@@ -22,6 +22,12 @@ def hotels(session: Session) -> list[Hotel]:
         select(PmsHotel.id, PmsHotel.name).order_by(PmsHotel.id))]
 
 
+def has_hotel(session: Session, hotel_id: PmsId) -> bool:
+    """Whether the id is one of the PMS's hotels, written as the PMS writes it (``"2"``, not ``"02"``)."""
+    key = as_key(hotel_id)
+    return key is not None and str(key) == hotel_id and session.get(PmsHotel, key) is not None
+
+
 def hotels_of_room_types(session: Session, ids: Collection[PmsId]) -> dict[PmsId, PmsId]:
     keys = as_keys(ids)
     if not keys:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsConfig, QloAppsReservationMapping, QloAppsRoomTypeMapping
 from qlosync.errors import PermanentError
-from qlosync.pms import Pms, PmsId, open_pms
+from qlosync.pms import Pms, PmsId, only_hotel_id, open_pms
 from qlosync.pms.port import RoomTypeNotInHotel
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.runtime.context import Runtime
@@ -60,10 +60,7 @@ def _shops(session: Session) -> list[_Shop]:
 
 def shops_of_hotel(pms: Pms, shops: Sequence[_Shop], hotel_id: PmsId) -> list[str]:
     """The shops bound to a hotel, enabled or not; a shop naming no hotel counts for the PMS's only one."""
-    only = None
-    if any(shop.pms_hotel_id is None for shop in shops):
-        hotels = pms.hotels()
-        only = hotels[0].id if len(hotels) == 1 else None
+    only = only_hotel_id(pms.hotels()) if any(shop.pms_hotel_id is None for shop in shops) else None
     return [shop.name for shop in shops if (shop.pms_hotel_id if shop.pms_hotel_id is not None else only) == hotel_id]
 
 
@@ -85,7 +82,7 @@ def shop_name_for(session: Session, reservation_id: PmsId) -> str | None:
         raise NoShopForReservation(f"reservation {reservation_id} is in PMS hotel {hotel_id}, which several QloApps "
                                    f"shops sync ({', '.join(names)}), and none of them has it yet")
     raise HotelWithoutShop(f"reservation {reservation_id} is in PMS hotel {hotel_id}, which no QloApps shop "
-                               f"syncs: not pushed (`qlosync shops set NAME --pms-hotel {hotel_id}`)")
+                           f"syncs: not pushed (`qlosync shops set NAME --pms-hotel {hotel_id}`)")
 
 
 @contextmanager
