@@ -36,6 +36,13 @@ class BuiltinHotel:
     def __init__(self, session: Session, hotel_id: PmsId) -> None:
         self.session = session
         self.hotel_id = hotel_id
+        self._room_type_keys: dict[PmsId, int] = {}
+
+    def _room_type_key(self, room_type_id: PmsId) -> int:
+        # An availability push asks three questions of one room type: check it is the hotel's once.
+        if room_type_id not in self._room_type_keys:
+            self._room_type_keys[room_type_id] = ari.room_type_key(self.session, self.hotel_id, room_type_id)
+        return self._room_type_keys[room_type_id]
 
     def room_types(self) -> list[RoomType]:
         return catalog.room_types(self.session, self.hotel_id)
@@ -63,16 +70,16 @@ class BuiltinHotel:
         return reading.reservation_states(self.session, self.hotel_id, ids)
 
     def rates(self, room_type_id: PmsId, first: date, last: date) -> dict[date, Decimal]:
-        return ari.rates(self.session, self.hotel_id, room_type_id, first, last)
+        return ari.rates(self.session, self._room_type_key(room_type_id), first, last)
 
     def closed_nights(self, room_type_id: PmsId, first: date, last: date) -> set[date]:
-        return ari.closed_nights(self.session, self.hotel_id, room_type_id, first, last)
+        return ari.closed_nights(self.session, self._room_type_key(room_type_id), first, last)
 
     def rooms_out_of_order(self, room_type_id: PmsId, first: date, last: date) -> Counter[date]:
-        return ari.rooms_out_of_order(self.session, self.hotel_id, room_type_id, first, last)
+        return ari.rooms_out_of_order(self.session, self._room_type_key(room_type_id), first, last)
 
     def rooms_sold(self, room_type_id: PmsId, first: date, last: date) -> Counter[date]:
-        return ari.rooms_sold(self.session, self.hotel_id, room_type_id, first, last)
+        return ari.rooms_sold(self.session, self._room_type_key(room_type_id), first, last)
 
 
 class BuiltinPms:

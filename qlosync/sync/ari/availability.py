@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db.config_store import ShopConfig
 from qlosync.db.models import QloAppsRoomMapping, QloAppsStopSellBlock
-from qlosync.pms import HotelPms, open_pms, shop_hotel
+from qlosync.pms import open_pms, shop_hotel
 from qlosync.pms.port import PmsId
 from qlosync.states import LogLevel
 from qlosync.db.session import transaction
@@ -81,22 +81,14 @@ def _line_nights(rb: RoomBooking) -> list[date]:
     return _nights(rb.date_from, rb.date_to - timedelta(days=1))
 
 
-def _hotel(session: Session, shop: ShopConfig) -> HotelPms:
-    return shop_hotel(open_pms(session), shop.pms_hotel_id)
-
-
-def pms_wanted(session: Session, shop: ShopConfig, pms_room_type_id: PmsId, first: date,
-               last: date) -> tuple[set[date], Counter[date]]:
-    """Closed nights, and per night how many rooms of the type are out of order, in first..last (the shop's
-    PMS hotel's)."""
-    hotel = _hotel(session, shop)
+def pms_calendar(session: Session, shop: ShopConfig, pms_room_type_id: PmsId, first: date,
+                 last: date) -> tuple[set[date], Counter[date], Counter[date]]:
+    """In first..last, from the shop's PMS hotel: the closed nights, per night how many rooms of the type are out
+    of order, and per night its live reservation lines (pushed or not)."""
+    hotel = shop_hotel(open_pms(session), shop.pms_hotel_id)
     return (hotel.closed_nights(pms_room_type_id, first, last),
-            hotel.rooms_out_of_order(pms_room_type_id, first, last))
-
-
-def pms_guests(session: Session, shop: ShopConfig, pms_room_type_id: PmsId, first: date, last: date) -> Counter[date]:
-    """Per night, the PMS's live reservation lines of the room type (pushed or not)."""
-    return _hotel(session, shop).rooms_sold(pms_room_type_id, first, last)
+            hotel.rooms_out_of_order(pms_room_type_id, first, last),
+            hotel.rooms_sold(pms_room_type_id, first, last))
 
 
 def plan_holds(nights: list[date], total: int, closed: set[date], out_of_order: Counter[date],
@@ -201,8 +193,7 @@ def _plan(factory: sessionmaker[Session], client: QloAppsClient, shop: ShopConfi
         if rb.id_order != order_id and not rb.is_cancelled:
             qlo_guests.update(n for n in _line_nights(rb) if first <= n <= last)
     with transaction(factory) as session:
-        closed, out_of_order = pms_wanted(session, shop, pms_room_type_id, first, last)
-        guests = pms_guests(session, shop, pms_room_type_id, first, last)
+        closed, out_of_order, guests = pms_calendar(session, shop, pms_room_type_id, first, last)
     nights = _nights(first, last)
     guests = Counter({n: max(qlo_guests[n], guests[n]) for n in nights})
     hold_in_window, short = plan_holds(nights, total, closed, out_of_order, guests)
