@@ -133,12 +133,11 @@ def hotel_of(session: Session, shop: ShopConfig) -> HotelPms:
     return shop_hotel(open_pms(session), shop.pms_hotel_id)
 
 
-def current_state(session: Session, shop: ShopConfig, reservation_id: PmsId) -> PmsState | None:
+def current_state(session: Session, hotel: HotelPms, shop: ShopConfig, reservation_id: PmsId) -> PmsState | None:
     """The reservation as the shop's PMS hotel has it now; None once the PMS has none with that id.
 
     A reservation of another hotel is refused: pushed here, it would sell the other hotel's rooms.
     """
-    hotel = hotel_of(session, shop)
     state = hotel.reservation_states([reservation_id]).get(reservation_id)
     if state is None:
         elsewhere = open_pms(session).hotels_of_reservations([reservation_id]).get(reservation_id)
@@ -183,7 +182,8 @@ def _push(deps: PushDeps, factory: sessionmaker[Session], reservation_id: PmsId,
 
 
 def _context(session: Session, shop: ShopConfig, reservation_id: PmsId) -> _Context | None:
-    state = current_state(session, shop, reservation_id)
+    hotel = hotel_of(session, shop)
+    state = current_state(session, hotel, shop, reservation_id)
     if state is None:
         return None
     mapping = session.scalars(select(QloAppsReservationMapping).where(
@@ -200,7 +200,7 @@ def _context(session: Session, shop: ShopConfig, reservation_id: PmsId) -> _Cont
         select(QloAppsRoomMapping.qloapps_room_id, QloAppsRoomMapping.pms_room_id)
         .where(QloAppsRoomMapping.config_id == shop.id))}
     wanted = {line.room_type_id for line in state.lines}
-    limits = {t.id: t for t in hotel_of(session, shop).room_types() if t.id in wanted}
+    limits = {t.id: t for t in hotel.room_types() if t.id in wanted}
     pushed = frozenset(session.scalars(select(QloAppsRoomLineMapping.pms_reservation_line_id).where(
         QloAppsRoomLineMapping.pms_reservation_line_id.in_([line.id for line in state.lines]))))
     return _Context(state, known, pms_state_hash(state), room_types, rooms, limits, pushed)
