@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from importlib import import_module
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qlosync.errors import ConfigurationError
 from qlosync.pms.port import Hotel, HotelPms, Pms, PmsId
@@ -28,14 +28,18 @@ class UnknownHotel(ConfigurationError):
     """The PMS has no hotel with that id, or a shop names none and the PMS has several."""
 
 
+def imported(spec: str) -> Any:
+    """What a registry entry ``"module:attribute"`` names, imported only now (``qlosync --help`` stays light)."""
+    module_name, attribute = spec.split(":")
+    return getattr(import_module(module_name), attribute)
+
+
 def open_pms(session: Session, kind: str | None = None) -> Pms:
     """The PMS adapter over *session* (its writes commit with the caller's transaction)."""
     name = kind or session.get_bind().get_execution_options().get(PMS_OPTION) or DEFAULT_PMS
-    try:
-        module_name, class_name = ADAPTERS[name].split(":")
-    except KeyError:
-        raise ConfigurationError(f"no PMS adapter {name!r} (QLOSYNC_PMS: {', '.join(sorted(ADAPTERS))})") from None
-    adapter: Pms = getattr(import_module(module_name), class_name)(session)
+    if name not in ADAPTERS:
+        raise ConfigurationError(f"no PMS adapter {name!r} (QLOSYNC_PMS: {', '.join(sorted(ADAPTERS))})")
+    adapter: Pms = imported(ADAPTERS[name])(session)
     return adapter
 
 

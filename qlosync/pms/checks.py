@@ -7,10 +7,10 @@ A registry of its own, beside ``qlosync.pms.ADAPTERS``: a PMS can have its check
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib import import_module
 from typing import TYPE_CHECKING
 
 from qlosync.errors import ConfigurationError
+from qlosync.pms import imported
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -24,9 +24,7 @@ SCHEMA_CHECKS: dict[str, str] = {
 
 def check_schema(connection: Connection, kind: str) -> list[str]:
     """What the database lacks to be PMS *kind*, one line each; an empty list: an adapter can drive it."""
-    try:
-        module_name, function_name = SCHEMA_CHECKS[kind].split(":")
-    except KeyError:
-        raise ConfigurationError(f"no schema check for PMS {kind!r} ({', '.join(sorted(SCHEMA_CHECKS))})") from None
-    check: Callable[[Connection], list[str]] = getattr(import_module(module_name), function_name)
+    if kind not in SCHEMA_CHECKS:
+        raise ConfigurationError(f"no schema check for PMS {kind!r} ({', '.join(sorted(SCHEMA_CHECKS))})")
+    check: Callable[[Connection], list[str]] = imported(SCHEMA_CHECKS[kind])
     return check(connection)
