@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from qlosync import fields
 from qlosync.db.models import Base
 from qlosync.pms.builtin import tables as builtin_pms_tables  # noqa: F401  (the built-in PMS's tables are ours to migrate)
+from qlosync.pms.hotelmanangement import tables as hms_tables  # noqa: F401  (the hotelmanangement adapter's own tables)
 from qlosync.db.schema import (OWN_SCHEMA_REVISION, adopt_version_table, autogenerate_options, comparison_engine,
                                release_version_table)
 from qlosync.db.session import check_database, make_engine
