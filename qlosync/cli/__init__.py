@@ -6,6 +6,7 @@ import logging
 
 import click
 
+from qlosync.cli.adopt import adopt_command
 from qlosync.cli.api import api_command
 from qlosync.cli.ari import ari_group
 from qlosync.cli.broker import broker_group
@@ -56,6 +57,7 @@ cli.add_command(ari_group)
 cli.add_command(api_command)
 cli.add_command(shops_group)
 cli.add_command(pms_group)
+cli.add_command(adopt_command)
 
 
 def main() -> None:

@@ -286,3 +286,7 @@ class Pms(Protocol):
     def install_change_capture(self) -> None: ...
 
     def remove_change_capture(self) -> None: ...
+
+    def report_sync(self, hotel_id: PmsId, *, succeeded: bool, error: str | None) -> None:
+        """Tell the PMS how a pull of a shop bound to *hotel_id* ended, for a PMS that shows it to its users
+        (a settings page); *error* is the run's, without secrets. A PMS that shows nothing does nothing."""

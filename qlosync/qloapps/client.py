@@ -330,6 +330,11 @@ class QloAppsClient:
         """All room lines of these orders, one request per page_size orders (root key "bookings", B32)."""
         return self._by_ids("room_bookings", "bookings", "id_order", order_ids, payloads.parse_room_booking)
 
+    def get_room_bookings(self, ids: Iterable[int]) -> list[RoomBooking]:
+        """Room lines by their own id (``filter[id]=[1|2|3]``), one request per page_size ids; missing ids are
+        absent."""
+        return self._by_ids("room_bookings", "bookings", "id", ids, payloads.parse_room_booking)
+
     def get_room_bookings_between(self, id_room_type: int, first_night: date, checkout: date,
                                   page_size: int = 500) -> list[RoomBooking]:
         """Every room line of a room type that overlaps the nights first_night..checkout-1 (cancelled ones too):

@@ -115,6 +115,9 @@ class BuiltinPms:
     def remove_change_capture(self) -> None:
         changes.remove(self.session)
 
+    def report_sync(self, hotel_id: PmsId, *, succeeded: bool, error: str | None) -> None:
+        """Nothing: the built-in PMS has no page that shows how sync went (qlosync's own status does)."""
+
 
 def _conforms(session: Session) -> Pms:
     # mypy holds the classes to the port here.

@@ -79,7 +79,9 @@ def _configuration_failed(runtime: Runtime, shop_name: str, kind: str, trigger: 
     """A failed run with the error, not a dead letter per slot; tick() then sends the shop no more slots."""
     error = f"{type(exc).__name__}: {exc}"
     with runtime.transaction() as session:
-        config_id = session.scalar(select(QloAppsConfig.id).where(QloAppsConfig.name == shop_name))
+        found = session.execute(select(QloAppsConfig.id, QloAppsConfig.pms_hotel_id)
+                                .where(QloAppsConfig.name == shop_name)).one_or_none()
+        config_id, pms_hotel_id = found if found is not None else (None, None)
         if config_id is None:
             logger.info("Pull of %s skipped: the shop is not configured (removed meanwhile?).", shop_name,
                         extra={"action": "pull_skipped"})
@@ -90,6 +92,7 @@ def _configuration_failed(runtime: Runtime, shop_name: str, kind: str, trigger: 
             return RunReport(None, kind, trigger, status="duplicate")
         session.flush()
         report = RunReport(run.id, kind, trigger, status=RunStatus.FAILED, error=run.error)
+    runs.report_to_pms(runtime.session_factory, shop_name, pms_hotel_id, RunStatus.FAILED, error)
     logger.warning("Pull of %s cannot run: %s; no scheduled pulls until its configuration changes.", shop_name, error,
                    extra={"action": "pull_misconfigured"})
     return report

@@ -421,6 +421,7 @@ def _close(deps: PullDeps, report: RunReport, status: RunStatus, error: str | No
         if full_sync_reason and not (status == RunStatus.SUCCEEDED and report.kind == RunKind.FULL):
             row.full_sync_reason = full_sync_reason
     report.status, report.error = status, error
+    runs.report_to_pms(deps.session_factory, deps.shop.name, deps.shop.pms_hotel_id, status, error, deps.shop.api_key)
     log = logger.info if status != RunStatus.FAILED else logger.warning
     log("Pull run %s (%s/%s) %s: %s.", report.run_id, report.kind, report.trigger, status,
         error or ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())),

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db.models import QloAppsSyncCursor, QloAppsSyncState
-from qlosync.db.session import rows_changed
+from qlosync.db.session import rows_changed, transaction
+from qlosync.pms import open_pms
+from qlosync.secrets import Secret
 from qlosync.states import RunKind, RunStatus, RunTrigger
+
+logger = logging.getLogger(__name__)
 
 Cursor = tuple[datetime, int]
 
@@ -137,3 +142,23 @@ def prune_runs(session: Session, older_than: datetime, batch: int = 10_000) -> i
                      QloAppsSyncState.id.not_in(latest))
               .limit(batch).scalar_subquery())
     return rows_changed(session, delete(QloAppsSyncState).where(QloAppsSyncState.id.in_(doomed)))
+
+
+def report_to_pms(session_factory: sessionmaker[Session], shop_name: str, pms_hotel_id: str | None, status: str,
+                  error: str | None, api_key: Secret | None = None) -> None:
+    """Tell the PMS how a pull of a shop bound to its hotel ended (``Pms.report_sync``: the hotelmanangement
+    PMS shows it on its settings page), in a transaction of its own, after the run's.
+
+    Only a succeeded or failed run of a shop that names its PMS hotel is told. Whatever goes wrong here is a
+    warning, never the run's failure: the run and its writes stand. *api_key* is blanked out of the error."""
+    if pms_hotel_id is None or status not in (RunStatus.SUCCEEDED, RunStatus.FAILED):
+        return
+    if error and api_key:
+        error = error.replace(api_key.reveal(), "********")
+    try:
+        with transaction(session_factory) as session:
+            open_pms(session).report_sync(pms_hotel_id, succeeded=status == RunStatus.SUCCEEDED, error=error)
+    except Exception as exc:  # noqa: BLE001  (the PMS's page is a courtesy; the run is done)
+        reason = (str(exc).splitlines() or [""])[0][:300]
+        logger.warning("Could not tell the PMS how the pull of %s ended: %s: %s", shop_name, type(exc).__name__,
+                       reason, extra={"action": "pms_report_failed"})
