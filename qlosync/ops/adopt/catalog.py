@@ -98,9 +98,9 @@ def adopt_customers(session: Session, config_id: int, links: tuple[CustomerLink,
                     outcome: HotelAdoption) -> None:
     """Adopt the customer mappings (a guest may have several QloApps customers, a customer one guest)."""
     tally = outcome.tallies["customers"]
-    by_qloapps = dict(session.execute(select(QloAppsCustomerMapping.qloapps_customer_id,
-                                             QloAppsCustomerMapping.pms_guest_id)
-                                      .where(QloAppsCustomerMapping.config_id == config_id)).tuples())
+    by_qloapps = {customer: guest for customer, guest in session.execute(
+        select(QloAppsCustomerMapping.qloapps_customer_id, QloAppsCustomerMapping.pms_guest_id)
+        .where(QloAppsCustomerMapping.config_id == config_id))}
     for link in links:
         what = f"customer mapping QloApps {link.qloapps_customer_id} -> PMS guest {link.local_guest_id}"
         qid = qloapps_id(link.qloapps_customer_id)

@@ -104,20 +104,21 @@ class _Known:
         mappings = session.execute(select(QloAppsReservationMapping.config_id, QloAppsReservationMapping.qloapps_order_id,
                                           QloAppsReservationMapping.pms_reservation_id).where(or_(
             QloAppsReservationMapping.config_id == config_id,
-            QloAppsReservationMapping.pms_reservation_id.in_(ids)))).tuples().all()
+            QloAppsReservationMapping.pms_reservation_id.in_(ids)))).all()
         line_rows = session.execute(select(
             QloAppsRoomLineMapping.config_id, QloAppsRoomLineMapping.qloapps_room_booking_id,
             QloAppsRoomLineMapping.pms_reservation_line_id).where(or_(
                 (QloAppsRoomLineMapping.config_id == config_id)
                 & QloAppsRoomLineMapping.qloapps_room_booking_id.in_(booking_ids),
-                QloAppsRoomLineMapping.pms_reservation_line_id.in_([line_id(i) for i in ids])))).tuples().all()
+                QloAppsRoomLineMapping.pms_reservation_line_id.in_([line_id(i) for i in ids])))).all()
         return cls(
             orders={order: reservation for shop, order, reservation in mappings
                     if shop == config_id and order is not None},
             reservations={reservation: (shop, order) for shop, order, reservation in mappings
                           if reservation is not None and reservation in set(ids)},
-            groups=dict(session.execute(select(HmsReservationGroup.reservation_id, HmsReservationGroup.group_id)
-                                        .where(HmsReservationGroup.reservation_id.in_(ids))).tuples()),
+            groups={reservation: group for reservation, group in session.execute(
+                select(HmsReservationGroup.reservation_id, HmsReservationGroup.group_id)
+                .where(HmsReservationGroup.reservation_id.in_(ids)))},
             by_line={booking: line for shop, booking, line in line_rows if shop == config_id},
             lines={line: (shop, booking) for shop, booking, line in line_rows})
 

@@ -1,0 +1,302 @@
+"""`qlosync adopt` on a hotelmanangement PMS left as its TypeScript QloApps workers left it.
+
+The PMS (the test double, tests/hms/schema.sql) has one hotel the workers synced with the simulator: their
+settings row with the key in their encrypted format, room type, room and customer mappings, reservations their
+pull made (rows holding room_bookings ids, two of them from one order) and one their push made (an order id),
+plus rows that cannot be adopted; and a second hotel whose key was encrypted with another ENCRYPTION_KEY.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import Engine, select, text
+
+from qlosync.cli import cli
+from qlosync.crypto import KeyCipher
+from qlosync.db.models import (
+    QloAppsConfig,
+    QloAppsCustomerMapping,
+    QloAppsReservationMapping,
+    QloAppsRoomLineMapping,
+    QloAppsRoomMapping,
+    QloAppsRoomTypeMapping,
+)
+from qlosync.db.session import make_engine, make_sessionmaker, transaction
+from qlosync.pms.hotelmanangement.tables import HmsReservationGroup
+from qlosync.pms.hotelmanangement.workers_key import master_key
+from qlosync.qloapps.client import QloAppsClient
+from qlosync.qloapps.models import BookingRequest, CustomerDetail, RoomRequest, RoomTypeRequest
+from qlosync.secrets import Secret
+from qlosync.settings import Settings
+from qlosync.states import MatchMethod, Side
+from tests.conftest import TEST_API_KEY
+from tests.hms.double import load_double
+from tests.hms.workers import WORKERS_ENCRYPTION_KEY, WorkersPms, encrypted_key, workers_encrypt
+
+CHECKIN = date.today() + timedelta(days=30)
+
+
+def _book(client: QloAppsClient, email: str, *room_types: int) -> int:
+    request = BookingRequest(
+        id_property=1, currency="USD", source="webservice",
+        customer=CustomerDetail("Sam", "Rivera", email, "+1 555 010 2030"),
+        room_types=tuple(RoomTypeRequest(room_type, CHECKIN, CHECKIN + timedelta(days=2),
+                                         rooms=(RoomRequest(adults=2),)) for room_type in room_types))
+    return client.create_booking(request).id
+
+
+@dataclass
+class TakenOver:
+    """The PMS as the workers left it, and what the test needs to know of it."""
+
+    url: str
+    engine: Engine  # on the double (plain connections)
+    qlosync: Engine  # qlosync's own (its search_path)
+    secret_key: Secret
+    pms: WorkersPms
+    base_url: str
+    hotel: str
+    other_hotel: str
+    room_types: dict[str, str]  # name -> PMS id
+    rooms: dict[str, str]
+    guest: str
+    customer: int
+    reservations: dict[str, str]  # a, b1, b2, c, unknown -> PMS id
+    orders: dict[str, int]  # a, b, c -> QloApps order id
+    lines: dict[str, int]  # a, b1, b2 -> room_bookings id
+
+    def run(self, *args: str, encryption_key: str | None = WORKERS_ENCRYPTION_KEY, **env: str | None) -> Result:
+        environ = {"DATABASE_URL": self.url, "QLOSYNC_SECRET_KEY": self.secret_key.reveal(),
+                   "ENCRYPTION_KEY": encryption_key, "NODE_ENV": None, "QLOSYNC_PMS": None, **env}
+        result = CliRunner().invoke(cli, ["adopt", *args], env=environ)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result
+
+    def snapshot(self) -> dict[str, list[Any]]:
+        """Every row adopting may write (qlosync's tables) or must not (the PMS's), as text."""
+        tables = ["qloapps_config", "qloapps_room_type_mappings", "qloapps_room_mappings", "qloapps_customer_mappings",
+                  "qloapps_reservation_mappings", "qloapps_room_line_mappings", "hms_reservation_groups"]
+        names = [f"qlosync.{name}" for name in tables] + [f"public.{name}" for name in (
+            "qloapps_config", "qloapps_room_type_mappings", "qloapps_room_mappings", "qloapps_customer_mappings",
+            "qloapps_reservation_mappings", "reservations")]
+        with self.engine.connect() as connection:
+            return {name: sorted(str(tuple(row)) for row in connection.execute(text(f"SELECT * FROM {name}")))
+                    for name in names}
+
+
+@pytest.fixture
+def taken_over(db_factory: Any, simulator: Any, secret_key: Secret) -> Iterator[TakenOver]:
+    url = db_factory()
+    engine = load_double(url)
+    qlosync = make_engine(Settings(database_url=url, secret_key=secret_key))
+    pms = WorkersPms(engine)
+    with QloAppsClient(simulator.base_url, Secret(TEST_API_KEY)) as client:
+        # The workers' table is unique on the text of an order id or room_bookings id: c first keeps them apart.
+        orders = {"c": _book(client, "sam@example.com", 1), "a": _book(client, "sam@example.com", 2),
+                  "b": _book(client, "sam@example.com", 1, 2)}
+        customer = client.get_orders([orders["a"]])[0].id_customer
+        by_order = {(line.id_order, line.id_product): line.id
+                    for line in client.get_room_bookings_for_orders([orders["a"], orders["b"]])}
+    lines = {"a": by_order[(orders["a"], 2)], "b1": by_order[(orders["b"], 1)], "b2": by_order[(orders["b"], 2)]}
+
+    hotel = pms.hotel("Seaside Inn")
+    room_types = {"general": pms.room_type(hotel, "General"), "delux": pms.room_type(hotel, "Delux"),
+                  "old": pms.room_type(hotel, "Old wing", deleted=True)}
+    rooms = {"gr-101": pms.room(hotel, room_types["general"], "GR-101"),
+             "dr-101": pms.room(hotel, room_types["delux"], "DR-101")}
+    guest = pms.guest(hotel, "Sam Rivera", "sam@example.com")
+    reservations = {"a": pms.reservation(hotel, guest, room_types["delux"], CHECKIN),
+                    "b1": pms.reservation(hotel, guest, room_types["general"], CHECKIN),
+                    "b2": pms.reservation(hotel, guest, room_types["delux"], CHECKIN),
+                    "c": pms.reservation(hotel, guest, room_types["general"], CHECKIN, source="Direct"),
+                    "unknown": pms.reservation(hotel, guest, room_types["general"], CHECKIN)}
+    pms.config(hotel, simulator.base_url, encrypted_key(Secret(TEST_API_KEY)))
+    pms.map_room_type(hotel, room_types["general"], 1)
+    pms.map_room_type(hotel, room_types["delux"], 2)
+    pms.map_room_type(hotel, room_types["old"], 3)
+    pms.map_room(hotel, rooms["gr-101"], room_types["general"], 1)
+    pms.map_room(hotel, rooms["dr-101"], room_types["delux"], 6)
+    pms.map_customer(hotel, guest, customer)
+    # b2 is recorded before b1 (the workers' rows are in no particular order); b1 is the older reservation.
+    pms.map_reservation(hotel, reservations["a"], lines["a"], "qloapps")
+    pms.map_reservation(hotel, reservations["b2"], lines["b2"], "qloapps")
+    pms.map_reservation(hotel, reservations["b1"], lines["b1"], "qloapps")
+    pms.map_reservation(hotel, reservations["c"], orders["c"], "pms")
+    pms.map_reservation(hotel, reservations["unknown"], 99999, "qloapps")
+
+    other_hotel = pms.hotel("Hill Lodge")
+    pms.config(other_hotel, simulator.base_url, workers_encrypt(TEST_API_KEY, master_key("another passphrase")),
+               qloapps_hotel_id=2)
+    yield TakenOver(url, engine, qlosync, secret_key, pms, simulator.base_url, hotel, other_hotel, room_types, rooms,
+                    guest, customer, reservations, orders, lines)
+    qlosync.dispose()
+    engine.dispose()
+
+
+def _rows(taken: TakenOver, model: Any) -> list[Any]:
+    with transaction(make_sessionmaker(taken.qlosync)) as session:
+        return list(session.scalars(select(model)))
+
+
+def test_adopt_imports_the_shop_and_every_mapping(taken_over: TakenOver) -> None:
+    t = taken_over
+    result = t.run()
+    assert result.exit_code == 0, result.output
+
+    [shop] = _rows(t, QloAppsConfig)
+    assert (shop.name, shop.pms_hotel_id, shop.base_url, shop.id_hotel, shop.sync_enabled) == (
+        "seaside-inn", t.hotel, t.base_url, 1, True)
+    assert KeyCipher(t.secret_key).decrypt(shop.api_key_encrypted) == Secret(TEST_API_KEY)
+
+    assert {(m.qloapps_room_type_id, m.pms_room_type_id, m.qloapps_hotel_id) for m in _rows(t, QloAppsRoomTypeMapping)} \
+        == {(1, t.room_types["general"], 1), (2, t.room_types["delux"], 1)}
+    assert {(m.qloapps_room_id, m.qloapps_room_type_id, m.pms_room_id, m.room_number)
+            for m in _rows(t, QloAppsRoomMapping)} == {(1, 1, t.rooms["gr-101"], "GR-101"),
+                                                        (6, 2, t.rooms["dr-101"], "DR-101")}
+    assert {(m.qloapps_customer_id, m.pms_guest_id, m.match_method) for m in _rows(t, QloAppsCustomerMapping)} == {
+        (t.customer, t.guest, MatchMethod.EMAIL)}
+
+    r, o, lines = t.reservations, t.orders, t.lines
+    assert {(m.qloapps_order_id, m.pms_reservation_id, m.origin) for m in _rows(t, QloAppsReservationMapping)} == {
+        (o["a"], r["a"], Side.QLOAPPS), (o["b"], r["b1"], Side.QLOAPPS), (o["c"], r["c"], Side.PMS)}
+    # The order of two room types is one port reservation: a group anchored on its older PMS reservation.
+    assert {(g.reservation_id, g.group_id, g.hotel_id) for g in _rows(t, HmsReservationGroup)} == {
+        (r["a"], r["a"], t.hotel), (r["b1"], r["b1"], t.hotel), (r["b2"], r["b1"], t.hotel)}
+    assert {(m.qloapps_order_id, m.qloapps_room_booking_id, m.pms_reservation_line_id)
+            for m in _rows(t, QloAppsRoomLineMapping)} == {
+        (o["a"], lines["a"], f"{r['a']}#1"), (o["b"], lines["b1"], f"{r['b1']}#1"),
+        (o["b"], lines["b2"], f"{r['b2']}#1")}
+
+    output = result.output.splitlines()
+    assert output[0] == (f"hotel 'Hill Lodge' ({t.other_hotel}): not adopted")
+    assert output[1].startswith("  not adopted: the workers' settings: their API key cannot be decrypted: "
+                                "it does not decrypt with this master key")
+    assert output[2] == (f"hotel 'Seaside Inn' ({t.hotel}): shop 'seaside-inn' created ({t.base_url}, "
+                         "QloApps hotel 1, sync on)")
+    assert output[3] == "  room types 2 adopted, rooms 2 adopted, customers 1 adopted, reservations 4 adopted " \
+                        "(3 QloApps order(s))"
+    assert output[4:6] == [
+        f"  not adopted: room type mapping QloApps 3 -> PMS {t.room_types['old']}: unknown room type: the PMS has no "
+        "live room type with that id in this hotel",
+        f"  not adopted: reservation {r['unknown']} (room_bookings 99999, source qloapps): QloApps has no "
+        "room_bookings 99999"]
+    assert output[6] == "note: QLOSYNC_PMS is 'builtin': the adopted shops sync only with QLOSYNC_PMS=hotelmanangement"
+    assert output[7] == "adopted 1 of 2 hotel(s), 10 new row(s); 3 thing(s) not adopted (listed above)"
+
+
+def _as_written(lines: list[str]) -> list[str]:
+    """A dry run's report in a real run's words."""
+    out = []
+    for line in lines:
+        line = line.replace("would be created", "created").replace(" to adopt", " adopted")
+        out.append(re.sub(r"^would adopt (.*) \(dry run: nothing written\)$", r"adopted \1", line))
+    return out
+
+
+def test_a_dry_run_writes_nothing_and_reports_what_a_run_does(taken_over: TakenOver) -> None:
+    before = taken_over.snapshot()
+    dry = taken_over.run("--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert taken_over.snapshot() == before
+    assert dry.output.splitlines()[-1].endswith("(dry run: nothing written)")
+    real = taken_over.run()
+    assert real.exit_code == 0, real.output
+    assert _as_written(dry.output.splitlines()) == real.output.splitlines()
+    assert taken_over.snapshot() != before
+
+
+def test_a_second_run_changes_nothing_and_says_so(taken_over: TakenOver) -> None:
+    first = taken_over.run()
+    assert first.exit_code == 0, first.output
+    after_first = taken_over.snapshot()
+    second = taken_over.run()
+    assert second.exit_code == 0, second.output
+    assert taken_over.snapshot() == after_first
+    lines = second.output.splitlines()
+    assert f"hotel 'Seaside Inn' ({taken_over.hotel}): shop 'seaside-inn' already adopted; nothing new" in lines
+    assert "  room types 0 adopted, 2 already there, rooms 0 adopted, 2 already there, customers 0 adopted, " \
+           "1 already there, reservations 0 adopted, 4 already there" in lines
+    assert lines[-1] == "nothing to change: 1 of 2 hotel(s) already adopted; 3 thing(s) not adopted (listed above)"
+
+
+def test_no_key_and_no_secret_appear_in_the_output_or_the_logs(taken_over: TakenOver) -> None:
+    master = master_key(WORKERS_ENCRYPTION_KEY).value.hex()
+    for args in ((), ("--dry-run",)):
+        result = taken_over.run(*args, QLOSYNC_LOG_LEVEL="DEBUG")
+        assert result.exit_code == 0, result.output
+        assert "QloApps GET /api/room_bookings" in result.output  # the logs are in what is searched
+        for secret in (TEST_API_KEY, WORKERS_ENCRYPTION_KEY, master, taken_over.secret_key.reveal()):
+            assert secret not in result.output
+
+
+def test_nothing_adoptable_exits_1(taken_over: TakenOver) -> None:
+    result = taken_over.run(encryption_key="not the PMS's key")
+    assert result.exit_code == 1
+    assert result.output.count("their API key cannot be decrypted") == 2
+    assert result.output.splitlines()[-1] == "Error: no hotel could be adopted"
+    assert _rows(taken_over, QloAppsConfig) == []
+
+
+def test_a_shop_already_bound_with_other_settings_is_left_alone(taken_over: TakenOver) -> None:
+    with transaction(make_sessionmaker(taken_over.qlosync)) as session:
+        from qlosync.db.config_store import save_config
+
+        save_config(session, KeyCipher(taken_over.secret_key), name="by-hand", base_url="http://127.0.0.1:9",
+                    api_key=Secret(TEST_API_KEY), pms_hotel_id=taken_over.hotel)
+    before = taken_over.snapshot()
+    result = taken_over.run()
+    assert result.exit_code == 1
+    assert "  not adopted: shop 'by-hand': already bound to this hotel with other settings (base URL or QloApps " \
+           "hotel); left as it is" in result.output.splitlines()
+    assert taken_over.snapshot() == before
+
+
+def test_a_shop_of_the_same_qloapps_hotel_is_not_doubled(taken_over: TakenOver) -> None:
+    with transaction(make_sessionmaker(taken_over.qlosync)) as session:
+        from qlosync.db.config_store import save_config
+
+        save_config(session, KeyCipher(taken_over.secret_key), name="default", base_url=taken_over.base_url,
+                    api_key=Secret(TEST_API_KEY))
+    result = taken_over.run()
+    assert result.exit_code == 1
+    assert "  not adopted: shop 'default': already syncs this QloApps hotel (no PMS hotel): a second shop would " \
+           "sync it twice" in result.output.splitlines()
+
+
+def test_without_encryption_key_the_workers_dev_key_is_used_and_said(taken_over: TakenOver) -> None:
+    with taken_over.engine.begin() as connection:
+        connection.execute(text("UPDATE public.qloapps_config SET api_key_encrypted = :key WHERE hotel_id = :hotel"),
+                           {"key": workers_encrypt(TEST_API_KEY, master_key(None)), "hotel": taken_over.hotel})
+    result = taken_over.run(encryption_key=None)
+    assert result.exit_code == 0, result.output
+    assert "note: ENCRYPTION_KEY is not set: the API keys were decrypted with the TypeScript workers' development " \
+           "key (theirs when ENCRYPTION_KEY was not set outside production)" in result.output.splitlines()
+    # ... and never in production, where the workers had none either.
+    refused = taken_over.run(encryption_key=None, NODE_ENV="production")
+    assert refused.exit_code == 1
+    assert "ENCRYPTION_KEY is not set" in refused.output
+
+
+def test_the_next_run_keeps_a_soft_deleted_member_out_of_the_anchor(taken_over: TakenOver) -> None:
+    with taken_over.engine.begin() as connection:
+        connection.execute(text("UPDATE public.reservations SET deleted_at = now() WHERE id = :id"),
+                           {"id": taken_over.reservations["b1"]})
+    assert taken_over.run().exit_code == 0
+    groups = {g.reservation_id: g.group_id for g in _rows(taken_over, HmsReservationGroup)}
+    r = taken_over.reservations
+    assert groups[r["b1"]] == groups[r["b2"]] == r["b2"]
+
+
+def test_a_database_without_the_pms_says_so(db_factory: Any, secret_key: Secret) -> None:
+    url = db_factory()
+    result = CliRunner().invoke(cli, ["adopt"], env={"DATABASE_URL": url, "QLOSYNC_SECRET_KEY": secret_key.reveal()})
+    assert result.exit_code == 1
+    assert "it is not a hotelmanangement PMS whose QloApps workers could be taken over" in result.output
