@@ -38,7 +38,7 @@ from qlosync.settings import Settings
 from qlosync.states import MatchMethod, Side
 from tests.conftest import TEST_API_KEY
 from tests.hms.double import load_double
-from tests.hms.workers import WORKERS_ENCRYPTION_KEY, WorkersPms, encrypted_key, workers_encrypt
+from tests.hms.workers import WORKERS_ENCRYPTION_KEY, WorkersPms, encrypted_key, node_encrypt, workers_encrypt
 
 CHECKIN = date.today() + timedelta(days=30)
 
@@ -300,3 +300,13 @@ def test_a_database_without_the_pms_says_so(db_factory: Any, secret_key: Secret)
     result = CliRunner().invoke(cli, ["adopt"], env={"DATABASE_URL": url, "QLOSYNC_SECRET_KEY": secret_key.reveal()})
     assert result.exit_code == 1
     assert "it is not a hotelmanangement PMS whose QloApps workers could be taken over" in result.output
+
+
+def test_a_key_node_encrypted_is_adopted(taken_over: TakenOver) -> None:
+    # The settings row exactly as the workers' own code (Node's crypto) wrote it.
+    with taken_over.engine.begin() as connection:
+        connection.execute(text("UPDATE public.qloapps_config SET api_key_encrypted = :key WHERE hotel_id = :hotel"),
+                           {"key": node_encrypt(TEST_API_KEY, WORKERS_ENCRYPTION_KEY), "hotel": taken_over.hotel})
+    assert taken_over.run().exit_code == 0
+    [shop] = _rows(taken_over, QloAppsConfig)
+    assert KeyCipher(taken_over.secret_key).decrypt(shop.api_key_encrypted) == Secret(TEST_API_KEY)
