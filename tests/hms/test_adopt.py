@@ -310,3 +310,18 @@ def test_a_key_node_encrypted_is_adopted(taken_over: TakenOver) -> None:
     assert taken_over.run().exit_code == 0
     [shop] = _rows(taken_over, QloAppsConfig)
     assert KeyCipher(taken_over.secret_key).decrypt(shop.api_key_encrypted) == Secret(TEST_API_KEY)
+
+
+def test_a_qloapps_that_cannot_be_asked_leaves_only_the_pulled_reservations_out(taken_over: TakenOver) -> None:
+    with taken_over.engine.begin() as connection:
+        connection.execute(text("UPDATE public.qloapps_config SET base_url = 'http://127.0.0.1:9' WHERE hotel_id = :h"),
+                           {"h": taken_over.hotel})
+    result = taken_over.run()
+    assert result.exit_code == 0, result.output
+    refused = [line for line in result.output.splitlines() if "QloApps could not be asked" in line]
+    assert len(refused) == 4  # a, b1, b2 and the unknown one: every room_bookings row
+    assert all("QloAppsConnectionError" in line for line in refused)
+    # The order the workers' push made needs no question: it is adopted (a later run, once QloApps answers,
+    # adds the others).
+    assert {(m.qloapps_order_id, m.origin) for m in _rows(taken_over, QloAppsReservationMapping)} == {
+        (taken_over.orders["c"], Side.PMS)}

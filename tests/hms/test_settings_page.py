@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from qlosync.crypto import KeyCipher
+from qlosync.crypto import KeyCipher, generate_secret_key
 from qlosync.db.config_store import load_shop, save_config
 from qlosync.db.session import make_engine, make_sessionmaker, transaction
 from qlosync.pms import ADAPTERS
@@ -23,8 +23,9 @@ from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.models import BookingRequest, CustomerDetail, RoomRequest, RoomTypeRequest
 from qlosync.secrets import Secret
 from qlosync.settings import Settings
-from qlosync.states import RunKind, RunStatus
-from qlosync.sync.inbound import runs
+from qlosync.runtime.context import Runtime
+from qlosync.states import RunKind, RunStatus, RunTrigger
+from qlosync.sync.inbound import jobs, runs
 from qlosync.sync.inbound.pull import PullDeps, run_pull
 from tests.conftest import TEST_API_KEY
 from tests.hms import page_pms
@@ -156,3 +157,19 @@ def test_a_shop_without_a_pms_hotel_or_a_skipped_run_reports_nothing(bound_shop:
     assert t.pms.page(t.hotel) == (None, None)
 
 
+
+
+def test_a_pull_its_configuration_stops_is_a_failure_on_the_page(bound_shop: Pulled, hms_engine: tuple[str, Engine]) -> None:
+    t = bound_shop
+    # Workers whose QLOSYNC_SECRET_KEY cannot decrypt the shop's stored key.
+    settings = Settings(database_url=hms_engine[0], secret_key=Secret(generate_secret_key()), pms=page_pms.NAME)
+    runtime = Runtime.build(settings)
+    try:
+        report = jobs.pull(runtime, "seaside", kind=RunKind.INCREMENTAL, trigger=RunTrigger.MANUAL, slot_at=None,
+                           retry_booking=print)
+    finally:
+        runtime.close()
+    assert report is not None and report.status == RunStatus.FAILED
+    succeeded_at, error = t.pms.page(t.hotel)
+    assert succeeded_at is None
+    assert error is not None and error.startswith("SecretKeyError: the stored QloApps API key cannot be decrypted")
