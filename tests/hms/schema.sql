@@ -45,9 +45,8 @@ CREATE TABLE hotels (
     CONSTRAINT hotel_settings_pkey PRIMARY KEY (id)
 );
 CREATE INDEX idx_hotels_deleted_at ON hotels (deleted_at) WHERE deleted_at IS NULL;
--- A migration creates the default hotel; the empty strings are what it writes.
-INSERT INTO hotels (id, hotel_name, hotel_address, hotel_city, hotel_country, hotel_phone, hotel_email)
-VALUES ('00000000-0000-0000-0000-000000000000', 'Default Hotel', '', '', '', '', '');
+-- A migration creates the default hotel (the other columns as their defaults leave them).
+INSERT INTO hotels (id, hotel_name) VALUES ('00000000-0000-0000-0000-000000000000', 'Default Hotel');
 
 -- Columns in the order of the migrated tables: later migrations appended hotel_id and the room type columns.
 CREATE TABLE guests (
