@@ -325,3 +325,14 @@ def test_a_qloapps_that_cannot_be_asked_leaves_only_the_pulled_reservations_out(
     # adds the others).
     assert {(m.qloapps_order_id, m.origin) for m in _rows(taken_over, QloAppsReservationMapping)} == {
         (taken_over.orders["c"], Side.PMS)}
+
+
+def test_rows_the_workers_switched_off_are_not_adopted(taken_over: TakenOver) -> None:
+    t = taken_over
+    other_guest = t.pms.guest(t.hotel, "Ada Lovelace", "ada@example.com")
+    t.pms.map_customer(t.hotel, other_guest, 77, active=False)
+    result = t.run()
+    assert result.exit_code == 0, result.output
+    assert f"  not adopted: customer mapping QloApps 77 -> PMS guest {other_guest}: inactive in the workers' table" \
+        in result.output.splitlines()
+    assert [m.qloapps_customer_id for m in _rows(t, QloAppsCustomerMapping)] == [t.customer]

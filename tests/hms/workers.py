@@ -115,13 +115,17 @@ class WorkersPms:
         self._insert("qloapps_room_type_mappings", hotel_id=hotel_id, local_room_type_id=room_type_id,
                      qloapps_product_id=str(product_id), qloapps_hotel_id=qloapps_hotel_id, created_at=self._tick())
 
-    def map_room(self, hotel_id: str, room_id: str, room_type_id: str, qloapps_room_id: int) -> None:
+    def map_room(self, hotel_id: str, room_id: str, room_type_id: str, qloapps_room_id: int,
+                 qloapps_hotel_id: str = "1") -> None:
         self._insert("qloapps_room_mappings", hotel_id=hotel_id, qloapps_room_id=str(qloapps_room_id),
-                     local_room_id=room_id, local_room_type_id=room_type_id, created_at=self._tick())
+                     qloapps_hotel_id=qloapps_hotel_id, local_room_id=room_id, local_room_type_id=room_type_id,
+                     created_at=self._tick())
 
-    def map_customer(self, hotel_id: str, guest_id: str, customer_id: int, match_type: str = "email") -> None:
+    def map_customer(self, hotel_id: str, guest_id: str, customer_id: int, match_type: str = "email",
+                     qloapps_hotel_id: str = "1", active: bool = True) -> None:
         self._insert("qloapps_customer_mappings", hotel_id=hotel_id, local_guest_id=guest_id,
-                     qloapps_customer_id=str(customer_id), match_type=match_type, created_at=self._tick())
+                     qloapps_customer_id=str(customer_id), qloapps_hotel_id=qloapps_hotel_id, match_type=match_type,
+                     is_active=active, created_at=self._tick())
 
     def map_reservation(self, hotel_id: str, reservation_id: str, qloapps_id: int, source: str, *,
                         qloapps_hotel_id: str = "1", active: bool = True) -> None:

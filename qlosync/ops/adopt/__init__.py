@@ -85,8 +85,8 @@ def _adopt_hotel(settings: Settings, session_factory: sessionmaker[Session], cip
                                 api_key=key, allow_link_local_urls=settings.allow_link_local_urls, outcome=outcome)
             if shop is not None:
                 room_types = adopt_room_types(session, shop.id, qloapps_hotel_id, takeover.room_types, outcome)
-                adopt_rooms(session, shop.id, room_types, takeover.rooms, outcome)
-                adopt_customers(session, shop.id, takeover.customers, outcome)
+                adopt_rooms(session, shop.id, qloapps_hotel_id, room_types, takeover.rooms, outcome)
+                adopt_customers(session, shop.id, qloapps_hotel_id, takeover.customers, outcome)
                 adopt_reservations(session, shop.id, config.hotel_id, qloapps_hotel_id, takeover.reservations,
                                    resolution, outcome)
                 session.flush()

@@ -30,6 +30,15 @@ def qloapps_id(value: str) -> int | None:
         return None
 
 
+def other_hotel(qloapps_hotel_id: str, shop_hotel_id: int) -> str | None:
+    if qloapps_hotel_id != str(shop_hotel_id):
+        return f"it is for QloApps hotel {qloapps_hotel_id}, the shop syncs hotel {shop_hotel_id}"
+    return None
+
+
+INACTIVE = "inactive in the workers' table"
+
+
 def adopt_room_types(session: Session, config_id: int, qloapps_hotel_id: int, links: tuple[RoomTypeLink, ...],
                      outcome: HotelAdoption) -> dict[str, int]:
     """Adopt the room type mappings; every PMS room type id -> QloApps room type id the shop maps now."""
@@ -40,11 +49,12 @@ def adopt_room_types(session: Session, config_id: int, qloapps_hotel_id: int, li
     for link in links:
         what = f"room type mapping QloApps {link.qloapps_product_id} -> PMS {link.local_room_type_id}"
         qid = qloapps_id(link.qloapps_product_id)
-        if qid is None:
+        if not link.active:
+            outcome.refuse(what, INACTIVE)
+        elif qid is None:
             outcome.refuse(what, f"{link.qloapps_product_id!r} is not a QloApps room type id")
-        elif link.qloapps_hotel_id != str(qloapps_hotel_id):
-            outcome.refuse(what, f"it is for QloApps hotel {link.qloapps_hotel_id}, the shop syncs hotel "
-                                 f"{qloapps_hotel_id}")
+        elif (other := other_hotel(link.qloapps_hotel_id, qloapps_hotel_id)) is not None:
+            outcome.refuse(what, other)
         elif not link.known:
             outcome.refuse(what, "unknown room type: the PMS has no live room type with that id in this hotel")
         elif by_qloapps.get(qid) == link.local_room_type_id:
@@ -63,8 +73,8 @@ def adopt_room_types(session: Session, config_id: int, qloapps_hotel_id: int, li
     return by_pms
 
 
-def adopt_rooms(session: Session, config_id: int, room_types: dict[str, int], links: tuple[RoomLink, ...],
-                outcome: HotelAdoption) -> None:
+def adopt_rooms(session: Session, config_id: int, qloapps_hotel_id: int, room_types: dict[str, int],
+                links: tuple[RoomLink, ...], outcome: HotelAdoption) -> None:
     """Adopt the room mappings; a room's QloApps room type is the one its PMS room type is mapped to."""
     tally = outcome.tallies["rooms"]
     rows = session.scalars(select(QloAppsRoomMapping).where(QloAppsRoomMapping.config_id == config_id)).all()
@@ -74,8 +84,12 @@ def adopt_rooms(session: Session, config_id: int, room_types: dict[str, int], li
         what = f"room mapping QloApps {link.qloapps_room_id} -> PMS {link.local_room_id}"
         qid = qloapps_id(link.qloapps_room_id)
         qloapps_room_type = room_types.get(link.local_room_type_id or "")
-        if qid is None:
+        if not link.active:
+            outcome.refuse(what, INACTIVE)
+        elif qid is None:
             outcome.refuse(what, f"{link.qloapps_room_id!r} is not a QloApps room id")
+        elif (other := other_hotel(link.qloapps_hotel_id, qloapps_hotel_id)) is not None:
+            outcome.refuse(what, other)
         elif link.room_number is None:
             outcome.refuse(what, "unknown room: the PMS has no room with that id in this hotel")
         elif by_qloapps.get(qid) == link.local_room_id:
@@ -94,7 +108,7 @@ def adopt_rooms(session: Session, config_id: int, room_types: dict[str, int], li
             tally.adopted += 1
 
 
-def adopt_customers(session: Session, config_id: int, links: tuple[CustomerLink, ...],
+def adopt_customers(session: Session, config_id: int, qloapps_hotel_id: int, links: tuple[CustomerLink, ...],
                     outcome: HotelAdoption) -> None:
     """Adopt the customer mappings (a guest may have several QloApps customers, a customer one guest)."""
     tally = outcome.tallies["customers"]
@@ -104,8 +118,12 @@ def adopt_customers(session: Session, config_id: int, links: tuple[CustomerLink,
     for link in links:
         what = f"customer mapping QloApps {link.qloapps_customer_id} -> PMS guest {link.local_guest_id}"
         qid = qloapps_id(link.qloapps_customer_id)
-        if qid is None:
+        if not link.active:
+            outcome.refuse(what, INACTIVE)
+        elif qid is None:
             outcome.refuse(what, f"{link.qloapps_customer_id!r} is not a QloApps customer id")
+        elif (other := other_hotel(link.qloapps_hotel_id, qloapps_hotel_id)) is not None:
+            outcome.refuse(what, other)
         elif not link.known:
             outcome.refuse(what, "unknown guest: the PMS has no live guest with that id in this hotel")
         elif by_qloapps.get(qid) == link.local_guest_id:

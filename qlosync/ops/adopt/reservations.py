@@ -24,7 +24,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomLineMapping
-from qlosync.ops.adopt.catalog import qloapps_id
+from qlosync.ops.adopt.catalog import INACTIVE, other_hotel, qloapps_id
 from qlosync.ops.adopt.report import HotelAdoption
 from qlosync.pms.hotelmanangement.tables import HmsReservationGroup
 from qlosync.pms.hotelmanangement.takeover import ReservationLink
@@ -51,11 +51,11 @@ def line_id(reservation_id: str) -> str:
 def _problem(link: ReservationLink, qloapps_hotel_id: int) -> str | None:
     """Why a row cannot be adopted whatever QloApps says (None: it may be)."""
     if not link.active:
-        return "inactive in the workers' table"
+        return INACTIVE
     if link.created_at is None:
         return "unknown reservation: the PMS has no reservation with that id in this hotel"
-    if link.qloapps_hotel_id != str(qloapps_hotel_id):
-        return f"it is for QloApps hotel {link.qloapps_hotel_id}, the shop syncs hotel {qloapps_hotel_id}"
+    if (other := other_hotel(link.qloapps_hotel_id, qloapps_hotel_id)) is not None:
+        return other
     if qloapps_id(link.qloapps_order_id) is None:
         return f"{link.qloapps_order_id!r} is not a QloApps id"
     return None

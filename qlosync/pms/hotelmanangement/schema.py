@@ -102,13 +102,17 @@ TABLES: tuple[Table, ...] = (
           unique=(("hotel_id",),)),
     Table("qloapps_reservation_mappings", _keyed(
         Column("local_reservation_id", UUID), Column("qloapps_order_id", STRING), Column("qloapps_hotel_id", STRING),
-        Column("source", STRING)), checks={"source": ("pms", "qloapps", "ota")}),
+        Column("source", STRING), Column("is_active", BOOLEAN), *TIMESTAMPS),
+        checks={"source": ("pms", "qloapps", "ota")}),
     Table("qloapps_customer_mappings", _keyed(Column("local_guest_id", UUID), Column("qloapps_customer_id", STRING),
-                                              Column("qloapps_hotel_id", STRING))),
+                                              Column("qloapps_hotel_id", STRING), Column("match_type", STRING),
+                                              Column("is_active", BOOLEAN), *TIMESTAMPS)),
     Table("qloapps_room_type_mappings", _keyed(Column("local_room_type_id", UUID), Column("qloapps_product_id", STRING),
-                                               Column("qloapps_hotel_id", STRING))),
+                                               Column("qloapps_hotel_id", STRING), Column("is_active", BOOLEAN),
+                                               *TIMESTAMPS)),
     Table("qloapps_room_mappings", _keyed(Column("qloapps_hotel_id", STRING), Column("qloapps_room_id", STRING),
-                                          Column("local_room_id", UUID), Column("local_room_type_id", UUID))),
+                                          Column("local_room_id", UUID), Column("local_room_type_id", UUID),
+                                          Column("is_active", BOOLEAN), *TIMESTAMPS)),
 )
 
 

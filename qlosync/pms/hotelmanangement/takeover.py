@@ -43,6 +43,7 @@ class RoomTypeLink:
     qloapps_product_id: str
     qloapps_hotel_id: str
     known: bool  # a live room type of this hotel
+    active: bool = True  # is_active: the workers ignored inactive rows
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class RoomLink:
     local_room_id: str
     local_room_type_id: str | None  # the mapping's, else the room's
     room_number: str | None  # None: this hotel has no room with that id
+    qloapps_hotel_id: str = ""
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ class CustomerLink:
     qloapps_customer_id: str
     match_type: str | None
     known: bool  # a live guest of this hotel
+    qloapps_hotel_id: str = ""
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -120,25 +125,28 @@ def read_takeover(session: Session) -> list[HotelTakeover]:
                    "ORDER BY h.hotel_name, c.hotel_id"))]
     room_types = _grouped(session, (
         "SELECT m.hotel_id, m.local_room_type_id, m.qloapps_product_id, m.qloapps_hotel_id, "
-        "       rt.id IS NOT NULL AND rt.deleted_at IS NULL "
+        "       rt.id IS NOT NULL AND rt.deleted_at IS NULL, m.is_active "
         "FROM public.qloapps_room_type_mappings m "
         "LEFT JOIN public.room_types rt ON rt.id = m.local_room_type_id AND rt.hotel_id = m.hotel_id "
         "ORDER BY m.created_at, m.id"),
-        lambda row: RoomTypeLink(str(row[0]), str(row[1]).strip(), str(row[2]).strip(), bool(row[3])))
+        lambda row: RoomTypeLink(str(row[0]), str(row[1]).strip(), str(row[2]).strip(), bool(row[3]),
+                                 row[4] is not False))
     rooms = _grouped(session, (
         "SELECT m.hotel_id, m.qloapps_room_id, m.local_room_id, COALESCE(m.local_room_type_id, r.room_type_id), "
-        "       r.room_number "
+        "       r.room_number, m.qloapps_hotel_id, m.is_active "
         "FROM public.qloapps_room_mappings m "
         "LEFT JOIN public.rooms r ON r.id = m.local_room_id AND r.hotel_id = m.hotel_id "
         "ORDER BY m.created_at, m.id"),
-        lambda row: RoomLink(str(row[0]).strip(), str(row[1]), _text(row[2]), row[3]))
+        lambda row: RoomLink(str(row[0]).strip(), str(row[1]), _text(row[2]), row[3], str(row[4]).strip(),
+                             row[5] is not False))
     customers = _grouped(session, (
         "SELECT m.hotel_id, m.local_guest_id, m.qloapps_customer_id, m.match_type, "
-        "       g.id IS NOT NULL AND g.deleted_at IS NULL "
+        "       g.id IS NOT NULL AND g.deleted_at IS NULL, m.qloapps_hotel_id, m.is_active "
         "FROM public.qloapps_customer_mappings m "
         "LEFT JOIN public.guests g ON g.id = m.local_guest_id AND g.hotel_id = m.hotel_id "
         "ORDER BY m.created_at, m.id"),
-        lambda row: CustomerLink(str(row[0]), str(row[1]).strip(), row[2], bool(row[3])))
+        lambda row: CustomerLink(str(row[0]), str(row[1]).strip(), row[2], bool(row[3]), str(row[4]).strip(),
+                                 row[5] is not False))
     reservations = _grouped(session, (
         "SELECT m.hotel_id, m.local_reservation_id, m.qloapps_order_id, m.qloapps_hotel_id, m.source, "
         "       m.is_active, r.created_at, r.deleted_at IS NOT NULL "
