@@ -11,10 +11,10 @@ Nothing here writes; the stored API key stays encrypted until :func:`api_key` is
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 from qlosync.errors import ConfigurationError
 from qlosync.pms.hotelmanangement.workers_key import MasterKey, UndecryptableKeyError, decrypt
 from qlosync.secrets import Secret
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -164,13 +166,9 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _grouped(session: Session, sql: str, make: Any) -> dict[str, list[Any]]:
+def _grouped(session: Session, sql: str, make: Callable[[tuple[Any, ...]], T]) -> dict[str, list[T]]:
     """The rows of *sql* (hotel id first) made into links by *make* (given the other columns), per hotel."""
-    out: dict[str, list[Any]] = defaultdict(list)
+    out: dict[str, list[T]] = defaultdict(list)
     for row in session.execute(text(sql)):
-        out[str(row[0])].append(make(_rest(row)))
+        out[str(row[0])].append(make(tuple(row[1:])))
     return out
-
-
-def _rest(row: Sequence[Any]) -> tuple[Any, ...]:
-    return tuple(row[1:])
