@@ -336,3 +336,13 @@ def test_rows_the_workers_switched_off_are_not_adopted(taken_over: TakenOver) ->
     assert f"  not adopted: customer mapping QloApps 77 -> PMS guest {other_guest}: inactive in the workers' table" \
         in result.output.splitlines()
     assert [m.qloapps_customer_id for m in _rows(t, QloAppsCustomerMapping)] == [t.customer]
+
+
+def test_a_hotel_whose_workers_stored_no_key_says_so(taken_over: TakenOver) -> None:
+    with taken_over.engine.begin() as connection:
+        connection.execute(text("UPDATE public.qloapps_config SET api_key_encrypted = '' WHERE hotel_id = :h"),
+                           {"h": taken_over.other_hotel})
+    result = taken_over.run()
+    lines = result.output.splitlines()
+    assert lines[:2] == [f"hotel 'Hill Lodge' ({taken_over.other_hotel}): not adopted",
+                         "  not adopted: the workers' settings: their API key cannot be decrypted: no API key is stored"]
