@@ -196,7 +196,7 @@ def test_saving_a_guest_writes_what_changed_and_leaves_an_unchanged_one_alone(hm
     with transaction(hms_sessions) as session:
         ann.last_name, ann.email = "Lee-Park", None
         hotel(session).save_guests([ann, same])
-        rows = dict(session.execute(text(
+        rows: dict[str, bool] = dict(session.execute(text(
             "SELECT name, updated_at > now() - interval '1 hour' FROM guests ORDER BY created_at")).all())
         assert rows == {"Ann Lee-Park": True, "Bob Ray": False}
         assert hotel(session).guests_matching([], ["ann@example.com"], []) == []
@@ -209,7 +209,7 @@ def test_guests_are_matched_and_written_per_hotel(hms_sessions: Sessions) -> Non
         ann, twin = Guest(None, "Ann", "Lee", "ann@example.com", None), Guest(None, "Ann", "Lee", "ann@example.com", None)
         a.save_guests([ann])
         b.save_guests([twin])
-        assert ann.id != twin.id
+        assert ann.id is not None and ann.id != twin.id
         assert b.guests_matching([ann.id], ["ann@example.com"], []) == [twin]
         assert session.scalar(text("SELECT hotel_id::text FROM guests WHERE id = CAST(:id AS uuid)"),
                               {"id": twin.id}) == seaside
