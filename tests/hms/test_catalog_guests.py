@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from qlosync.db.guest_keys import normalise_email, normalise_phone, same_name
+from qlosync.db.guest_keys import EMAIL_KEY_SQL, PHONE_KEY_SQL, normalise_email, normalise_phone, same_name
 from qlosync.db.session import transaction
 from qlosync.errors import PermanentError
 from qlosync.pms import UnknownHotel
 from qlosync.pms.hotelmanangement.adapter import HmsPms
 from qlosync.pms.hotelmanangement.catalog import floor_of, room_kind
-from qlosync.pms.hotelmanangement.guests import joined_name, split_name
+from qlosync.pms.hotelmanangement.guests import EMAIL_KEY, PHONE_KEY, joined_name, split_name
 from qlosync.pms.port import Guest, NewRoomType
 from qlosync.states import MatchMethod
 from qlosync.sync.inbound.guests import GuestIndex
@@ -147,6 +147,28 @@ def test_guests_are_saved_as_one_name_and_found_by_id_email_or_phone_key(hms_ses
                                                                                         "0611 22 33 44")]
         assert [g.id for g in at.guests_matching([bob.id], ["ann.lee@example.com"], [])] == [ann.id, bob.id]
         assert at.guests_matching([], [], []) == []
+
+
+AWKWARD_EMAILS = [" A@B.C ", "\tMiXeD@Example.COM\n", "Zoë@ÉXAMPLE.com", "İSTANBUL@Example.com", "ǅ@x.y", "no-at",
+                  "", "  ", "@", "x\x0b@y\x0c", "a@b\u00a0", None]
+AWKWARD_PHONES = ["+1 (555) 010-2030", " +44 20", "\t+12345678", "１２３４５６７８", "+-+1234567", "12 34 56",
+                  "phone: 5550100x", "٣٣٣٣٣٣٣٣ 1234567", "\u00a0+1234567", "", None]
+
+
+def test_the_adapters_keys_are_the_built_in_pmss_and_syncs(hms_sessions: Sessions) -> None:
+    with transaction(hms_sessions) as session:
+        emails = session.execute(text(
+            f"SELECT email, ({EMAIL_KEY_SQL}), ({EMAIL_KEY.format(email='email')})"
+            " FROM unnest(CAST(:values AS text[])) WITH ORDINALITY t(email, n) ORDER BY n"),
+            {"values": AWKWARD_EMAILS}).all()
+        phones = session.execute(text(
+            f"SELECT phone, ({PHONE_KEY_SQL}), ({PHONE_KEY.format(phone='phone')})"
+            " FROM unnest(CAST(:values AS text[])) WITH ORDINALITY t(phone, n) ORDER BY n"),
+            {"values": AWKWARD_PHONES}).all()
+    assert [(raw, builtin) for raw, builtin, _ in emails] == [(raw, normalise_email(raw)) for raw in AWKWARD_EMAILS]
+    assert [(raw, ours) for raw, _, ours in emails] == [(raw, normalise_email(raw)) for raw in AWKWARD_EMAILS]
+    assert [(raw, builtin) for raw, builtin, _ in phones] == [(raw, normalise_phone(raw)) for raw in AWKWARD_PHONES]
+    assert [(raw, ours) for raw, _, ours in phones] == [(raw, normalise_phone(raw)) for raw in AWKWARD_PHONES]
 
 
 @pytest.mark.parametrize("raw", ["  MiXeD@Example.COM\t", "no-at-sign.example.com", "Zoë@Example.com", "a@b", ""])
