@@ -15,7 +15,7 @@ from qlosync.runtime.queues import DLQ, INBOUND, OUTBOUND
 from qlosync.runtime.topology import QueueConflictError, declare, queue_arguments, setup_topology
 from tests.pms_publisher import declare_pms_topology
 from tests.pms_publisher import queue_arguments as pms_arguments
-from tests.runtime_support import fresh_vhost, queue_counts  # noqa: F401
+from tests.runtime_support import fresh_vhost, queue_counts, unique  # noqa: F401
 
 
 @pytest.fixture
@@ -121,3 +121,23 @@ def test_setup_topology_reports_the_same_conflict_to_its_callers(fresh_vhost):
     states = {s.name: s for s in setup_topology(fresh_vhost)}
     assert states[OUTBOUND].status == "conflict" and states[OUTBOUND].conflict is not None
     assert states[OUTBOUND].conflict.foreign and states[INBOUND].status == "ok"
+
+
+def test_a_transient_queue_is_reported_as_such_with_its_other_arguments(rabbitmq_vhost):
+    # Given a non-durable queue with a length limit (RabbitMQ compares durable before any argument)
+    queue = unique("t.transient")
+    connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_vhost))
+    connection.channel().queue_declare(queue, durable=False, arguments={"x-max-length": 5})
+    try:
+        error = _qlosync_declare(rabbitmq_vhost, queue)
+        assert error is not None and error.complete and error.foreign
+        # durable first (RabbitMQ checks it before the arguments), then the arguments in RabbitMQ's order
+        assert sorted(str(d) for d in error.differences[1:]) == [
+            "x-dead-letter-exchange = not set (qlosync: '')",
+            "x-dead-letter-routing-key = not set (qlosync: 'qloapps.dlq')",
+            "x-max-length = 5 (qlosync: not set)",
+        ]
+        assert str(error.differences[0]) == "durable = false (qlosync: true)"
+    finally:
+        connection.channel().queue_delete(queue)
+        connection.close()
