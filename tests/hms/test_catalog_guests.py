@@ -100,7 +100,7 @@ def test_room_types_and_rooms_stay_in_their_hotel(hms_sessions: Sessions) -> Non
 
 @pytest.mark.parametrize(("code", "name", "kind"), [
     ("DBL", "Deluxe Double", "Double"), ("STE", "Junior Suite", "Suite"), ("TWN", "Twin room", "Double"),
-    ("SGL", "Single", "Single"), ("FAM", "Family room", "General")])
+    ("SGL", "Single", "Single"), ("FAM", "Family room", "Double"), ("SUITE-12", "Premium", "Suite")])
 def test_the_legacy_room_type_is_read_off_the_room_types_words(code: str, name: str, kind: str) -> None:
     assert room_kind(code, name) == kind
 

@@ -357,9 +357,9 @@ def test_sources_fold_into_that_pms_list_and_read_back_whole(hms_sessions: Sessi
         rows = [reservation_row(session, s.reservation_id) for s in written]
         assert [(r["source"], r["channel"]) for r in rows] == [
             ("Booking.com", "Booking.com via channel manager"), ("Expedia", "EXPEDIA"), ("QloApps", "webservice"),
-            ("QloApps", None), ("QloApps", "x" * 100)]
+            ("QloApps", None), ("QloApps", "x" * 50)]
         assert [s.source for s in written] == ["Booking.com via channel manager", "EXPEDIA", "webservice", "QloApps",
-                                               "x" * 100]
+                                               "x" * 50]
 
 
 @pytest.mark.parametrize("status", ["pending", "confirmed", "partially_paid", "payment_error", "cancelled", "refunded"])

@@ -17,8 +17,10 @@ from qlosync.pms.port import Hotel, NewRoomType, PmsId, Room, RoomType
 
 MAX_QTY = 99  # room_types.qty's CHECK
 CODE_LENGTH = 50  # room_types.room_type is varchar(50)
-#: rooms.type (a legacy column, NOT NULL, one of Single, Double, Suite, General, Other) by words of the type.
-ROOM_KINDS = (("suite", "Suite"), ("double", "Double"), ("twin", "Double"), ("single", "Single"))
+#: rooms.type (a legacy column, NOT NULL) by words of the room type: 'Single', 'Suite', else 'Double', the three
+#: values that PMS's own API writes there.
+ROOM_KINDS = (("suite", "Suite"), ("single", "Single"))
+DEFAULT_ROOM_KIND = "Double"
 
 _ROOM_TYPE_COLUMNS = ("id::text, room_type, name, COALESCE(max_adult, max_people, 2), COALESCE(max_children, 0)")
 
@@ -79,9 +81,9 @@ def rooms(session: Session, hotel_id: PmsId) -> list[Room]:
 
 
 def room_kind(code: str, name: str) -> str:
-    """The legacy ``rooms.type`` for a room of this type: read off its code and name, else 'General'."""
+    """The legacy ``rooms.type`` for a room of this type: read off its code and name, else 'Double'."""
     words = f"{code} {name}".casefold()
-    return next((kind for word, kind in ROOM_KINDS if word in words), "General")
+    return next((kind for word, kind in ROOM_KINDS if word in words), DEFAULT_ROOM_KIND)
 
 
 def floor_of(number: str) -> int:

@@ -49,7 +49,7 @@ class Locked:
     status: str
     deleted: bool
     guest_id: str
-    created_at: datetime
+    created_at: datetime | None  # NULL allowed in that PMS (its default fills it)
 
     @property
     def key(self) -> StayKey | None:
@@ -142,8 +142,8 @@ def plan(write: ReservationWrite, group_id: str | None, members: Sequence[Locked
         taken.add(member.id)
 
     # 1. by line ids: the strongest claims first (most lines), then the earlier partition
-    claims = sorted(((count, i, member) for i, part in enumerate(parts)
-                     for member, count in Counter(m for m in (named[p] for p in part.positions) if m is not None).items()),
+    named_by = [Counter(m for m in (named[p] for p in part.positions) if m is not None) for part in parts]
+    claims = sorted(((count, i, member) for i, counts in enumerate(named_by) for member, count in counts.items()),
                     key=lambda claim: (-claim[0], claim[1]))
     for _, i, member_id in claims:
         if parts[i].member is None and member_id not in taken:

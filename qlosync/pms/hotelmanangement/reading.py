@@ -163,9 +163,9 @@ def _member(row: Any) -> Member:
         guest_updated_at=guest_updated)
 
 
-def group_order(group_id: str, member: Member) -> tuple[bool, datetime, str]:
+def group_order(group_id: str, member_id: str, created_at: datetime | None) -> tuple[bool, datetime, str]:
     """A group's members in order: the anchor, then the others as they were created (ties by id)."""
-    return (member.id != group_id, member.created_at or datetime.min.replace(tzinfo=UTC), member.id)
+    return (member_id != group_id, created_at or datetime.min.replace(tzinfo=UTC), member_id)
 
 
 def reservation_states(session: Session, hotel_id: PmsId, ids: Collection[PmsId]) -> dict[PmsId, PmsState]:
@@ -181,7 +181,7 @@ def reservation_states(session: Session, hotel_id: PmsId, ids: Collection[PmsId]
             continue  # that PMS does not check a group's hotel; a member of another one is not this hotel's
         groups.setdefault(row[0], []).append(member)
         qloapps[row[0]] = row[1]
-    return {gid: group_state(gid, sorted(members, key=lambda m: group_order(gid, m)), qloapps[gid])
+    return {gid: group_state(gid, sorted(members, key=lambda m: group_order(gid, m.id, m.created_at)), qloapps[gid])
             for gid, members in groups.items()}
 
 

@@ -23,7 +23,7 @@ CANCELLED = "Cancelled"
 FRONT_DESK = (CHECKED_IN, CHECKED_OUT)
 
 SOURCE_QLOAPPS = "QloApps"
-CHANNEL_LENGTH = 100  # reservations.channel is varchar(100)
+CHANNEL_LENGTH = 50  # reservations.channel is varchar(50)
 
 
 def pms_status(status: str) -> str:

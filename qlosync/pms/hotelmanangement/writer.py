@@ -112,7 +112,8 @@ def _lock(cursor: psycopg.Cursor[Any], hotel: str, group_ids: list[str]) -> dict
                                                  deleted, guest, created))
     if missing := sorted(set(group_ids) - groups.keys()):
         raise NotInHotel(f"hotel {hotel} has no reservation(s) {', '.join(missing)}")
-    return {gid: sorted(members, key=lambda m: (m.id != gid, m.created_at, m.id)) for gid, members in groups.items()}
+    return {gid: sorted(members, key=lambda m: reading.group_order(gid, m.id, m.created_at))
+            for gid, members in groups.items()}
 
 
 def _check_references(cursor: psycopg.Cursor[Any], hotel: str, writes: Sequence[ReservationWrite]) -> None:
@@ -155,7 +156,8 @@ def write_reservations(session: Session, hotel_id: PmsId, writes: Sequence[Reser
     with raw_cursor(session) as cursor:
         members = _lock(cursor, hotel, [g for g in group_ids if g is not None])
         _check_references(cursor, hotel, writes)
-        plans = [plan(w, gid, members[gid] if gid is not None else []) for w, gid in zip(writes, group_ids, strict=True)]
+        plans = [plan(w, gid, members[gid] if gid is not None else [])
+                 for w, gid in zip(writes, group_ids, strict=True)]
 
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
