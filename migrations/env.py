@@ -14,6 +14,7 @@ qlosync's tables into their schema, it goes back to public, where that older rel
 from __future__ import annotations
 
 import logging
+import sys
 from logging.config import fileConfig
 
 from alembic import context
@@ -39,7 +40,7 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
-log = logging.getLogger("qlosync.migrations")
+log = logging.getLogger("alembic.env")  # alembic.ini shows its INFO lines
 #: The revision that made hms_outbox, which the hotelmanangement PMS's capture triggers write.
 HMS_OUTBOX_REVISION = "0012"
 
@@ -82,11 +83,20 @@ def _pms_capture(connection: Connection, settings: Settings, script: ScriptDirec
             return
         problem = pms_mismatch(connection, settings.pms)
         if problem is not None:
-            # alembic prints a CommandError as one "FAILED: ..." line and exits 1; the transaction rolls back.
-            raise CommandError(problem)
+            _refuse(problem)  # the transaction rolls back: nothing of the upgrade is left
         created = capture.install(session, settings.pms, ari_days=settings.ari_days)
         log.info("%s PMS's change capture: %s", settings.pms,
                  f"installed {', '.join(created)}" if created else "already installed")
+
+
+def _refuse(problem: str) -> None:
+    """Stop the migrations, saying *problem* in one line. From the alembic command line: that line on stderr
+    and exit code 1 (alembic would print a CommandError twice, and exit 255); from qlosync (``qlosync db
+    upgrade``, tests): a CommandError for the caller to report."""
+    if config.cmd_opts is not None:
+        print(problem, file=sys.stderr)
+        raise SystemExit(1)
+    raise CommandError(problem)
 
 
 def _autogenerating() -> bool:
