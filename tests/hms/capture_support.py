@@ -15,6 +15,7 @@ from qlosync.db import migrate
 from qlosync.db.session import make_engine
 from qlosync.pms.hotelmanangement.changes import ARI_DAYS
 from qlosync.settings import Settings
+from tests.conftest import RUN_ID, database_url_for
 from tests.hms.double import load_double
 
 HOTEL = "00000000-0000-0000-0000-000000000000"  # the PMS's default hotel (its migration makes it)
@@ -25,6 +26,21 @@ def hms_database(url: str) -> None:
     """Load the double into the (empty) database *url*, then migrate it as a deployment beside that PMS would."""
     load_double(url).dispose()
     migrate.upgrade(url, pms=HMS)
+
+
+def create_hms_database(pg_admin: Engine) -> tuple[str, str]:
+    """(name, url) of a new database holding the double and qlosync's schema (the caller drops it)."""
+    name = f"qlosync_test_{RUN_ID}_{uuid.uuid4().hex[:8]}_hms"
+    with pg_admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = database_url_for(name)
+    hms_database(url)
+    return name, url
+
+
+def drop_database(pg_admin: Engine, name: str) -> None:
+    with pg_admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def qlosync_engine(url: str) -> Engine:

@@ -19,7 +19,6 @@ from qlosync.db.session import make_sessionmaker, transaction
 from qlosync.pms.hotelmanangement import changes
 from qlosync.pms.hotelmanangement.changes import CHANNEL, HmsFeed, mark_sync_writes
 from qlosync.pms.port import ReservationChange, RoomTypeChange
-from tests.conftest import _create_database, _drop_database, database_url_for
 from tests.hms.capture_support import (
     HOTEL,
     Row,
@@ -28,7 +27,8 @@ from tests.hms.capture_support import (
     add_room,
     add_room_type,
     clear_outbox,
-    hms_database,
+    create_hms_database,
+    drop_database,
     horizon,
     nights,
     outbox,
@@ -40,11 +40,9 @@ D = date
 
 @pytest.fixture(scope="module")
 def hms_url(pg_admin: Engine) -> Iterator[str]:
-    name = _create_database(pg_admin)
-    url = database_url_for(name)
-    hms_database(url)
+    name, url = create_hms_database(pg_admin)
     yield url
-    _drop_database(pg_admin, name)
+    drop_database(pg_admin, name)
 
 
 @pytest.fixture(scope="module")
