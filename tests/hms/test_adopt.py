@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, create_engine, select, text
 
 from qlosync.cli import cli
 from qlosync.crypto import KeyCipher
@@ -37,7 +38,6 @@ from qlosync.secrets import Secret
 from qlosync.settings import Settings
 from qlosync.states import MatchMethod, Side
 from tests.conftest import TEST_API_KEY
-from tests.hms.double import load_double
 from tests.hms.workers import WORKERS_ENCRYPTION_KEY, WorkersPms, encrypted_key, node_encrypt, workers_encrypt
 
 CHECKIN = date.today() + timedelta(days=30)
@@ -93,10 +93,18 @@ class TakenOver:
 
 
 @pytest.fixture
-def taken_over(db_factory: Any, simulator: Any, secret_key: Secret) -> Iterator[TakenOver]:
-    url = db_factory()
-    engine = load_double(url)
-    qlosync = make_engine(Settings(database_url=url, secret_key=secret_key))
+def taken_over(hms_url: str, simulator: Any, secret_key: Secret) -> Iterator[TakenOver]:
+    engine = create_engine(hms_url)
+    with workers_world(hms_url, engine, simulator, secret_key) as world:
+        yield world
+    engine.dispose()
+
+
+@contextmanager
+def workers_world(url: str, engine: Engine, simulator: Any, secret_key: Secret,
+                  pms_kind: str = "builtin") -> Iterator[TakenOver]:
+    """The PMS on *url* (the double with qlosync's schema) filled as the workers left it, with the simulator."""
+    qlosync = make_engine(Settings(database_url=url, secret_key=secret_key, pms=pms_kind))
     pms = WorkersPms(engine)
     with QloAppsClient(simulator.base_url, Secret(TEST_API_KEY)) as client:
         # The workers' table is unique on the text of an order id or room_bookings id: c first keeps them apart.
@@ -135,10 +143,11 @@ def taken_over(db_factory: Any, simulator: Any, secret_key: Secret) -> Iterator[
     other_hotel = pms.hotel("Hill Lodge")
     pms.config(other_hotel, simulator.base_url, workers_encrypt(TEST_API_KEY, master_key("another passphrase")),
                qloapps_hotel_id=2)
-    yield TakenOver(url, engine, qlosync, secret_key, pms, simulator.base_url, hotel, other_hotel, room_types, rooms,
-                    guest, customer, reservations, orders, lines)
-    qlosync.dispose()
-    engine.dispose()
+    try:
+        yield TakenOver(url, engine, qlosync, secret_key, pms, simulator.base_url, hotel, other_hotel, room_types,
+                        rooms, guest, customer, reservations, orders, lines)
+    finally:
+        qlosync.dispose()
 
 
 def _rows(taken: TakenOver, model: Any) -> list[Any]:

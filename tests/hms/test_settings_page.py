@@ -7,11 +7,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
 from qlosync.crypto import KeyCipher, generate_secret_key
@@ -20,7 +20,6 @@ from qlosync.db.session import make_engine, make_sessionmaker, transaction
 from qlosync.pms import ADAPTERS
 from qlosync.pms.hotelmanangement.settings_page import ERROR_LENGTH, report_sync
 from qlosync.qloapps.client import QloAppsClient
-from qlosync.qloapps.models import BookingRequest, CustomerDetail, RoomRequest, RoomTypeRequest
 from qlosync.secrets import Secret
 from qlosync.settings import Settings
 from qlosync.runtime.context import Runtime
@@ -28,22 +27,23 @@ from qlosync.states import RunKind, RunStatus, RunTrigger
 from qlosync.sync.inbound import jobs, runs
 from qlosync.sync.inbound.pull import PullDeps, run_pull
 from tests.conftest import TEST_API_KEY
-from tests.hms import page_pms
-from tests.hms.double import load_double
 from tests.hms.workers import WorkersPms
+
+HMS = "hotelmanangement"
+HMS_ADAPTER = "qlosync.pms.hotelmanangement.adapter:HmsPms"
 
 
 @pytest.fixture
-def hms_engine(db_factory: Any) -> Iterator[tuple[str, Engine]]:
-    url = db_factory()
-    engine = load_double(url)
-    yield url, engine
+def double_engine(hms_url: str) -> Iterator[Engine]:
+    """Plain connections to the PMS (the double beside qlosync's schema)."""
+    engine = create_engine(hms_url)
+    yield engine
     engine.dispose()
 
 
 @pytest.fixture
-def pms(hms_engine: tuple[str, Engine]) -> WorkersPms:
-    return WorkersPms(hms_engine[1])
+def pms(double_engine: Engine) -> WorkersPms:
+    return WorkersPms(double_engine)
 
 
 def _configured(pms: WorkersPms, name: str) -> str:
@@ -94,13 +94,12 @@ class Pulled:
 
 
 @pytest.fixture
-def bound_shop(hms_engine: tuple[str, Engine], pms: WorkersPms, simulator: Any, secret_key: Secret,
+def bound_shop(hms_url: str, pms: WorkersPms, simulator: Any, secret_key: Secret,
                monkeypatch: pytest.MonkeyPatch) -> Iterator[Pulled]:
-    """A shop bound to a PMS hotel with a settings row, on the stand-in PMS whose report_sync is the real one."""
-    monkeypatch.setitem(ADAPTERS, page_pms.NAME, page_pms.SPEC)
-    url, _ = hms_engine
+    """A shop bound to a PMS hotel with a settings row, syncing through the hotelmanangement adapter."""
+    monkeypatch.setitem(ADAPTERS, HMS, HMS_ADAPTER)  # until qlosync.pms registers it
     hotel = _configured(pms, "Seaside Inn")
-    engine = make_engine(Settings(database_url=url, secret_key=secret_key, pms=page_pms.NAME))
+    engine = make_engine(Settings(database_url=hms_url, secret_key=secret_key, pms=HMS))
     session_factory = make_sessionmaker(engine)
     cipher = KeyCipher(secret_key)
     with transaction(session_factory) as session:
@@ -114,21 +113,22 @@ def bound_shop(hms_engine: tuple[str, Engine], pms: WorkersPms, simulator: Any, 
     engine.dispose()
 
 
-def test_each_pull_reports_how_it_ended(bound_shop: Pulled) -> None:
+def test_each_pull_reports_how_it_ended(bound_shop: Pulled, simulator: Any) -> None:
     t = bound_shop
     report = run_pull(t.deps, kind=RunKind.FULL)
     assert report.status == RunStatus.SUCCEEDED, report.error
     succeeded_at, error = t.pms.page(t.hotel)
     assert succeeded_at is not None and error is None
-    # A booking the stand-in PMS cannot place (it has no hotel of that id): the run fails, the page says why.
-    checkin = date.today() + timedelta(days=20)
-    t.client.create_booking(BookingRequest(
-        id_property=1, currency="USD", customer=CustomerDetail("Sam", "Rivera", "sam@example.com", "+1 555 0100"),
-        room_types=(RoomTypeRequest(1, checkin, checkin + timedelta(days=1), rooms=(RoomRequest(adults=1),)),)))
+    # QloApps fails the next pull: the page says why and keeps the last success.
+    simulator.faults.add("http_500", count=None, method="GET", path="/api/orders")
     failed = run_pull(t.deps, kind=RunKind.FULL)
     assert failed.status == RunStatus.FAILED
+    assert failed.error is not None and failed.error.startswith("QloAppsServerError")
     assert t.pms.page(t.hotel) == (succeeded_at, failed.error)
-    assert "UnknownHotel" in (failed.error or "")
+    simulator.faults.clear()
+    assert run_pull(t.deps, kind=RunKind.FULL).status == RunStatus.SUCCEEDED
+    later, error = t.pms.page(t.hotel)
+    assert later is not None and later > succeeded_at and error is None
 
 
 def test_the_key_never_reaches_the_page(bound_shop: Pulled) -> None:
@@ -159,10 +159,10 @@ def test_a_shop_without_a_pms_hotel_or_a_skipped_run_reports_nothing(bound_shop:
 
 
 
-def test_a_pull_its_configuration_stops_is_a_failure_on_the_page(bound_shop: Pulled, hms_engine: tuple[str, Engine]) -> None:
+def test_a_pull_its_configuration_stops_is_a_failure_on_the_page(bound_shop: Pulled, hms_url: str) -> None:
     t = bound_shop
     # Workers whose QLOSYNC_SECRET_KEY cannot decrypt the shop's stored key.
-    settings = Settings(database_url=hms_engine[0], secret_key=Secret(generate_secret_key()), pms=page_pms.NAME)
+    settings = Settings(database_url=hms_url, secret_key=Secret(generate_secret_key()), pms=HMS)
     runtime = Runtime.build(settings)
     try:
         report = jobs.pull(runtime, "seaside", kind=RunKind.INCREMENTAL, trigger=RunTrigger.MANUAL, slot_at=None,
