@@ -29,7 +29,7 @@ from qlosync.sync.outbound.relay import relay_once
 from qlosync.sync.push_token import is_stop_sell
 from tests.conftest import TEST_API_KEY
 from tests.hms.capture_support import HMS, create_hms_database, drop_database
-from tests.hms.test_adopt import TakenOver, workers_world
+from tests.hms.adopt_support import TakenOver, workers_world
 
 HMS_ADAPTER = "qlosync.pms.hotelmanangement.adapter:HmsPms"
 
