@@ -77,7 +77,7 @@ def template_db(pg_admin: Engine) -> Iterator[str]:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def _create_database(pg_admin: Engine, template: str | None = None) -> str:
+def create_database(pg_admin: Engine, template: str | None = None) -> str:
     name = f"qlosync_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
     clause = f' TEMPLATE "{template}"' if template else ""
     with pg_admin.connect() as connection:
@@ -87,7 +87,7 @@ def _create_database(pg_admin: Engine, template: str | None = None) -> str:
     return name
 
 
-def _drop_database(pg_admin: Engine, name: str) -> None:
+def drop_database(pg_admin: Engine, name: str) -> None:
     with pg_admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
@@ -96,7 +96,7 @@ def _drop_database(pg_admin: Engine, name: str) -> None:
 def database_spares(pg_admin: Engine, template_db: str) -> Iterator[Spares[str]]:
     """Clones of the template made while the tests before run, and the tests' databases dropped while later
     ones run: each waits on PostgreSQL's disk flushes for up to seconds, the test need not."""
-    spares = Spares(lambda: _create_database(pg_admin, template_db), lambda name: _drop_database(pg_admin, name),
+    spares = Spares(lambda: create_database(pg_admin, template_db), lambda name: drop_database(pg_admin, name),
                     ahead=2, name="databases", threads=2)
     yield spares
     spares.close()
@@ -108,7 +108,7 @@ def db_factory(pg_admin: Engine, database_spares: Spares[str]) -> Iterator[objec
     created: list[str] = []
 
     def create(*, migrated: bool = True) -> str:
-        name = database_spares.take() if migrated else _create_database(pg_admin)
+        name = database_spares.take() if migrated else create_database(pg_admin)
         created.append(name)
         return database_url_for(name)
 

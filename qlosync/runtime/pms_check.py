@@ -1,5 +1,6 @@
 """A worker or scheduler refuses to start on a database that is not the PMS QLOSYNC_PMS names (checked once, at
-start: a few catalog queries), with one line and an exit, as it does when RabbitMQ refuses it.
+start: a few catalog queries), with one line and an exit, as it does when RabbitMQ refuses it. A database that
+cannot be reached at start is not checked: the process starts as it always did and waits for it.
 
 Without it, a process pointed at the wrong database (an empty one, the built-in PMS's while QLOSYNC_PMS says
 hotelmanangement) would start and fail every job, one traceback each.
@@ -18,9 +19,8 @@ from qlosync.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-#: Exit codes, as the CLI's: 1 a qlosync error (the wrong database), 3 a service is down.
+#: The exit code, as the CLI's for a qlosync error.
 EXIT_WRONG_PMS = 1
-EXIT_UNAVAILABLE = 3
 
 
 def require_pms_or_exit(engine: Engine, kind: str, process: str) -> None:
@@ -32,8 +32,8 @@ def require_pms_or_exit(engine: Engine, kind: str, process: str) -> None:
         logger.critical("%s not started: %s.", process, exc, extra={"action": "boot_failed"})
         raise SystemExit(EXIT_WRONG_PMS) from None
     except DatabaseUnavailableError as exc:
-        logger.critical("%s not started: %s.", process, exc, extra={"action": "boot_failed"})
-        raise SystemExit(EXIT_UNAVAILABLE) from None
+        # Not a reason to stay down: a worker still dead-letters, and retries its jobs until PostgreSQL is back.
+        logger.warning("%s started without checking the PMS: %s.", process, exc, extra={"action": "pms_check_skipped"})
 
 
 def check_pms_at_start(settings: Settings, process: str) -> None:

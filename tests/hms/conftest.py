@@ -16,7 +16,7 @@ from qlosync.db import migrate
 from qlosync.db.session import make_engine, make_sessionmaker
 from qlosync.secrets import Secret
 from qlosync.settings import Settings
-from tests.conftest import RUN_ID, _create_database, _drop_database, database_url_for
+from tests.conftest import RUN_ID, create_database, drop_database, database_url_for
 from tests.hms.double import load_double
 
 
@@ -29,14 +29,14 @@ def hms_template(pg_admin: Engine) -> Iterator[str]:
     load_double(url).dispose()
     migrate.upgrade(url)
     yield name
-    _drop_database(pg_admin, name)
+    drop_database(pg_admin, name)
 
 
 @pytest.fixture
 def hms_url(pg_admin: Engine, hms_template: str) -> Iterator[str]:
-    name = _create_database(pg_admin, hms_template)
+    name = create_database(pg_admin, hms_template)
     yield database_url_for(name)
-    _drop_database(pg_admin, name)
+    drop_database(pg_admin, name)
 
 
 @pytest.fixture

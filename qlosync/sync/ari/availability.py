@@ -196,10 +196,11 @@ def _plan(factory: sessionmaker[Session], client: QloAppsClient, shop: ShopConfi
             qlo_guests.update(n for n in _line_nights(rb) if first <= n <= last)
     with transaction(factory) as session:
         closed, out_of_order, guests, sellable = pms_calendar(session, shop, pms_room_type_id, first, last)
-    if sellable is not None:
-        # A PMS with a number of sellable rooms of its own: holds are counted against it when it is lower.
-        total = min(total, sellable)
     nights = _nights(first, last)
+    if sellable is not None and sellable < total:
+        # A PMS that sells fewer rooms than QloApps has mapped (a room type's qty): the rooms beyond it are held
+        # off sale every night, as rooms out of order are, or QloApps would sell them.
+        out_of_order = Counter({n: out_of_order[n] + total - sellable for n in nights})
     guests = Counter({n: max(qlo_guests[n], guests[n]) for n in nights})
     hold_in_window, short = plan_holds(nights, total, closed, out_of_order, guests)
     target = {n: c for n, c in held_now.items() if not first <= n <= last} | hold_in_window
