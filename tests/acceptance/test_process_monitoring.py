@@ -85,9 +85,13 @@ def test_status_sees_workers_relay_and_scheduler_go_stale_when_killed_and_stoppe
 
         wait_until(counted, timeout=30, interval=0.3, what="the ticks and the ping counted")
         # the scheduler's own metrics count the same ticks
-        scraped = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
-        ticks_sent = sum(p["messages_done"] for p in _status(env)[1]["processes"] if p["role"] == "scheduler")
-        assert f'qlosync_scheduler_ticks_total{{actor="schedule_tick"}} {float(ticks_sent)}' in scraped
+        def metrics_agree() -> bool:
+            # The scheduler may send its next tick between the two reads: read both again until they agree.
+            ticks_sent = sum(p["messages_done"] for p in _status(env)[1]["processes"] if p["role"] == "scheduler")
+            scraped = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+            return f'qlosync_scheduler_ticks_total{{actor="schedule_tick"}} {float(ticks_sent)}' in scraped
+
+        assert wait_until(metrics_agree, timeout=30, interval=0.5, what="the scheduler's metrics counting its ticks")
         code, report = _status(env)
         assert (code, report["health"]) == (0, {"healthy": True, "problems": []}), report["health"]
 

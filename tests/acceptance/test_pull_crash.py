@@ -28,7 +28,7 @@ def test_a_pull_killed_mid_import_is_redelivered_and_every_booking_lands_once(
 ):
     order_ids = simulator.store.generate_bookings(400, seed=21)
     # Slow QloApps down so the pull is still running after its first page committed
-    simulator.faults.add("latency", count=None, path="/api/room_bookings", delay_s=0.4)
+    simulator.faults.add("latency", count=None, path="/api/room_bookings", delay_s=1.0)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_"))},
         "DATABASE_URL": database_url, "RABBITMQ_URL": fresh_vhost, "QLOSYNC_SECRET_KEY": secret_key.reveal(),
