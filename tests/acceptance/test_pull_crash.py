@@ -27,7 +27,8 @@ def test_a_pull_killed_mid_import_is_redelivered_and_every_booking_lands_once(
     tmp_path
 ):
     order_ids = simulator.store.generate_bookings(400, seed=21)
-    # Slow QloApps down so the pull is still running after its first page committed
+    # Slow QloApps down so the pull is still running after its first page committed (a page a second: 0.4 s
+    # once let the whole import finish before the kill on a loaded machine)
     simulator.faults.add("latency", count=None, path="/api/room_bookings", delay_s=1.0)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_"))},
