@@ -13,7 +13,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from decimal import Decimal
+from typing import Protocol, TypeAlias
 
 from sqlalchemy import Engine, text
 
@@ -42,6 +43,11 @@ class Booking:
     email: str | None
     phone: str | None = "+1 555 0100"
     adults: int = 2
+
+
+#: One booked room of a booking, as the booking comparisons see it (tests/integration/sync_helpers.py): (QloApps
+#: room type, from, to, room number, adults, children, price without tax, tax).
+BookedLine: TypeAlias = tuple[int, date, date, "str | None", int, int, Decimal, Decimal]
 
 
 class FrontDesk(Protocol):
@@ -135,6 +141,10 @@ class FrontDesk(Protocol):
 
     def reservation_ids(self) -> set[PmsId]:
         """Every reservation of the PMS, as the staff's list shows them (any hotel)."""
+
+    def kept_lines(self, lines: Sequence[BookedLine]) -> list[BookedLine]:
+        """What the PMS keeps of a booking's rooms written in this order, as a read through the port gives
+        them back (a PMS that stores each room as a line: all of it)."""
 
 
     # fault injection (tests/faults): not the staff's, but the PMS's own machinery held up
@@ -353,6 +363,9 @@ class BuiltinDesk:
     def reservation_ids(self) -> set[PmsId]:
         with self.engine.connect() as c:
             return set(c.scalars(text("SELECT id::text FROM pms_reservations")))
+
+    def kept_lines(self, lines: Sequence[BookedLine]) -> list[BookedLine]:
+        return list(lines)  # a line per room, each with its own room, occupancy and price
 
     @contextmanager
     def marking_published_waits_on(self, advisory_lock: int) -> Iterator[None]:

@@ -104,6 +104,6 @@ def make_same_second_changes(simulator, client, order_ids: list[int], movable: i
 def _arrived(session_factory, config_id: int, simulator, order_id: int) -> bool:  # type: ignore[no-untyped-def]
     with transaction(session_factory) as session:
         try:
-            return actual_booking(session, config_id, order_id) == expected_booking(simulator, order_id)
+            return actual_booking(session, config_id, order_id) == expected_booking(simulator, order_id, session)
         except NoResultFound:
             return False

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from tests.pms_desk import Booking, DeskCannot
+from tests.pms_desk import BookedLine, Booking, DeskCannot
 from qlosync.pms.port import PmsId
 
 PMS = "hotelmanangement"
@@ -76,6 +76,16 @@ def legacy_room_type(code: str) -> str:
     # rooms.type is a legacy NOT NULL column; the PMS derives it from the room type's kind.
     kind = code.lower()
     return "Single" if kind == "single" else "Suite" if kind == "suite" else "Double"
+
+
+def _shares(total: int, parts: int) -> list[int]:
+    share, rest = divmod(total, parts)
+    return [share + (1 if k < rest else 0) for k in range(parts)]
+
+
+def _cent_shares(total: Decimal, parts: int) -> list[Decimal]:
+    return [Decimal(cents).scaleb(-2).quantize(Decimal("0.01"))
+            for cents in _shares(int(total.quantize(Decimal("0.01")).scaleb(2)), parts)]
 
 
 class HmsDesk:
@@ -321,6 +331,21 @@ class HmsDesk:
             return set(c.scalars(text(
                 "SELECT DISTINCT coalesce(g.group_id, r.id::text) FROM public.reservations r "
                 "LEFT JOIN hms_reservation_groups g ON g.reservation_id = r.id::text")))
+
+    def kept_lines(self, lines: Sequence[BookedLine]) -> list[BookedLine]:
+        """A reservation per room type and stay: its rooms share out the occupancy and money evenly (remainders
+        on the first), and only the first keeps its room (the requested room)."""
+        stays: dict[tuple[int, date, date], list[BookedLine]] = {}
+        for line in lines:
+            stays.setdefault(line[:3], []).append(line)
+        kept: list[BookedLine] = []
+        for (room_type, checkin, checkout), rooms in stays.items():
+            n = len(rooms)
+            adults, children = (_shares(sum(r[i] for r in rooms), n) for i in (4, 5))
+            prices, taxes = (_cent_shares(sum((r[i] for r in rooms), Decimal(0)), n) for i in (6, 7))
+            kept += [(room_type, checkin, checkout, rooms[0][3] if k == 0 else None, adults[k], children[k],
+                      prices[k], taxes[k]) for k in range(n)]
+        return kept
 
     # -- rates and availability ------------------------------------------------------------------------------
 

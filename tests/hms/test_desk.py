@@ -191,3 +191,15 @@ def test_a_test_asking_what_the_pms_cannot_do_is_skipped_with_the_reason(desk):
     # The conftest hook turns this into a skip: "the hotelmanangement PMS cannot: no closed nights"
     desk.close_night(desk.room_type("double", "Standard"), CHECKIN)
     pytest.fail("close_night should have raised DeskCannot")
+
+
+def test_a_bookings_rooms_are_kept_as_one_reservation_per_room_type_and_stay():
+    desk = HmsDesk(engine=None)  # type: ignore[arg-type]  (kept_lines reads nothing)
+    d1, d2 = date(2031, 1, 1), date(2031, 1, 3)
+    lines = [(1, d1, d2, "101", 2, 1, Decimal("100.01"), Decimal("10.00")),
+             (2, d1, d2, "201", 1, 0, Decimal("80.00"), Decimal("8.00")),
+             (1, d1, d2, "102", 1, 0, Decimal("50.00"), Decimal("5.01"))]
+    assert desk.kept_lines(lines) == [
+        (1, d1, d2, "101", 2, 1, Decimal("75.01"), Decimal("7.51")),
+        (1, d1, d2, None, 1, 0, Decimal("75.00"), Decimal("7.50")),
+        (2, d1, d2, "201", 1, 0, Decimal("80.00"), Decimal("8.00"))]
