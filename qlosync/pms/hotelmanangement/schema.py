@@ -1,9 +1,10 @@
 """What the hotelmanangement adapter needs of that PMS's database, as data, and a check of a live catalog.
 
-Written from ../shared/pms-hotelmanangement.md (facts read off a database migrated with all of the PMS's
-migrations). Only the columns sync reads or writes are listed: the PMS's other columns (the Beds24-era ones,
-check-ins, room moves) do not matter, except that a NOT NULL column without a default on a table the adapter
-inserts into would make its inserts fail, so :func:`check` reports those too.
+Written from ../shared/pms-hotelmanangement.md and checked against a database migrated with all 53 of the
+PMS's knex migrations (commit 3b06fff): that database passes. Only the columns sync reads or writes are listed:
+the PMS's other columns (the Beds24-era ones, check-ins, room moves) do not matter, except that a NOT NULL column
+without a default on a table the adapter inserts into would make its inserts fail, so :func:`check` reports
+those too.
 
 Types are compared as ``information_schema.columns.data_type`` gives them; a text column may be ``text`` or
 ``character varying`` and a timestamp either kind, since sync reads both alike.
@@ -57,30 +58,38 @@ TIMESTAMPS = (Column("created_at", TIMESTAMP), Column("updated_at", TIMESTAMP))
 RESERVATION_STATUSES = ("Confirmed", "Checked-in", "Checked-out", "Cancelled")
 RESERVATION_SOURCES = ("Direct", "Booking.com", "Expedia", "QloApps")
 ROOM_STATUSES = ("Available", "Occupied", "Cleaning", "Out of Service")
+ROOM_LEGACY_TYPES = ("Single", "Double", "Suite")
 
 TABLES: tuple[Table, ...] = (
     Table("hotels", (Column("id", UUID, not_null=True), Column("hotel_name", STRING, not_null=True),
                      Column("currency", STRING), Column("timezone", STRING), SOFT_DELETE)),
     Table("guests", _keyed(Column("name", STRING, not_null=True), Column("email", STRING), Column("phone", STRING),
                            Column("notes", STRING), *TIMESTAMPS, SOFT_DELETE), inserted=True),
+    # The port creates room types and rooms (create_room_type, create_room): both are inserted into.
     Table("room_types", _keyed(Column("name", STRING, not_null=True), Column("room_type", STRING),
                                Column("qty", INTEGER, not_null=True), Column("price_per_night", MONEY, not_null=True),
                                Column("max_people", INTEGER), Column("max_adult", INTEGER),
-                               Column("max_children", INTEGER), *TIMESTAMPS, SOFT_DELETE)),
+                               Column("max_children", INTEGER), *TIMESTAMPS, SOFT_DELETE), inserted=True),
+    # type, room_type, price_per_night and floor are legacy columns, NOT NULL without a default: a new room fills
+    # them (type as the PMS's own API does: 'Single', 'Suite' or 'Double' from the room type's room_type).
     Table("rooms", _keyed(Column("room_number", STRING, not_null=True), Column("room_type_id", UUID),
-                          Column("status", STRING, not_null=True)),
-          checks={"status": ROOM_STATUSES}, unique=(("hotel_id", "room_number"),)),
+                          Column("status", STRING, not_null=True), Column("type", STRING), Column("room_type", STRING),
+                          Column("price_per_night", MONEY), Column("floor", INTEGER), *TIMESTAMPS),
+          checks={"status": ROOM_STATUSES, "type": ROOM_LEGACY_TYPES}, unique=(("hotel_id", "room_number"),),
+          inserted=True),
     Table("reservations", _keyed(
         Column("primary_guest_id", UUID, not_null=True), Column("room_type_id", UUID),
-        Column("units_requested", INTEGER), Column("room_id", UUID),
+        Column("units_requested", INTEGER), Column("room_id", UUID), Column("reserved_room_id", UUID),
         Column("check_in", DATE, not_null=True), Column("check_out", DATE, not_null=True),
         Column("status", STRING, not_null=True), Column("total_amount", MONEY, not_null=True), Column("tax", MONEY),
+        Column("deposit", MONEY),
         Column("source", STRING), Column("channel", STRING), Column("reference", STRING),
         Column("special_requests", STRING), Column("notes", STRING),
         Column("num_adult", INTEGER), Column("num_child", INTEGER),
         Column("booking_time", TIMESTAMP), Column("modified_time", TIMESTAMP), Column("cancel_time", TIMESTAMP),
         *TIMESTAMPS, SOFT_DELETE),
         checks={"status": RESERVATION_STATUSES, "source": RESERVATION_SOURCES}, inserted=True),
+    # No updated_at here (only created_at): a write of this table must not set one.
     Table("reservation_guests", _keyed(Column("reservation_id", UUID, not_null=True),
                                        Column("guest_id", UUID, not_null=True),
                                        Column("guest_type", STRING, not_null=True)),
@@ -94,11 +103,12 @@ TABLES: tuple[Table, ...] = (
     Table("qloapps_reservation_mappings", _keyed(
         Column("local_reservation_id", UUID), Column("qloapps_order_id", STRING), Column("qloapps_hotel_id", STRING),
         Column("source", STRING)), checks={"source": ("pms", "qloapps", "ota")}),
-    Table("qloapps_customer_mappings", _keyed(Column("local_guest_id", UUID), Column("qloapps_customer_id", STRING))),
+    Table("qloapps_customer_mappings", _keyed(Column("local_guest_id", UUID), Column("qloapps_customer_id", STRING),
+                                              Column("qloapps_hotel_id", STRING))),
     Table("qloapps_room_type_mappings", _keyed(Column("local_room_type_id", UUID), Column("qloapps_product_id", STRING),
                                                Column("qloapps_hotel_id", STRING))),
-    Table("qloapps_room_mappings", _keyed(Column("qloapps_room_id", STRING), Column("local_room_id", UUID),
-                                          Column("local_room_type_id", UUID))),
+    Table("qloapps_room_mappings", _keyed(Column("qloapps_hotel_id", STRING), Column("qloapps_room_id", STRING),
+                                          Column("local_room_id", UUID), Column("local_room_type_id", UUID))),
 )
 
 
