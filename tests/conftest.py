@@ -234,6 +234,15 @@ def pms_environ(pms_kind: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return pms_kind
 
 
+@pytest.fixture(autouse=True)
+def _adapter_under_test_in_environ(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pms_environ`` for every test parametrized by ``pms_kind``, whether it names it or not: a CLI run in a
+    test that forgot it would otherwise drive the built-in PMS and could pass without touching the adapter
+    under test. (Subprocesses get QLOSYNC_PMS from their own env: tests/acceptance/outbound_support.py.)"""
+    if "pms_kind" in request.fixturenames:
+        monkeypatch.setenv("QLOSYNC_PMS", request.getfixturevalue("pms_kind"))
+
+
 @pytest.fixture
 def settings(database_url: str, secret_key: Secret, pms_kind: str) -> Settings:
     return Settings(database_url=database_url, secret_key=secret_key, pms=pms_kind)
