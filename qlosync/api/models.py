@@ -207,7 +207,7 @@ class DeadLetter(BaseModel):
     message_id: str
     actor: str
     origin_queue: str
-    reason: str | None = Field(description="permanent, retries_exhausted, skipped, actor_not_found, or RabbitMQ's.")
+    reason: str | None = Field(description="permanent, retries_exhausted, skipped, not_qlosync, actor_not_found, or RabbitMQ's.")
     error_class: str | None
     error_message: str | None
     retries: int

@@ -316,7 +316,8 @@ class QloAppsDeadLetter(Base):
     kwargs: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
     error_class: Mapped[str | None] = mapped_column(String(255))
     error_message: Mapped[str | None] = mapped_column(Text)
-    # Why it was given up on: permanent, retries_exhausted, skipped, actor_not_found, or RabbitMQ's x-death reason.
+    # Why it was given up on: permanent, retries_exhausted, skipped, not_qlosync (qlosync.runtime.foreign), actor_not_found
+    # (before not_qlosync), or RabbitMQ's x-death reason.
     reason: Mapped[str | None] = mapped_column(String(32))
     retries: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default=DeadLetterStatus.DEAD)

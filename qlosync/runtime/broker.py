@@ -8,10 +8,14 @@
 * Retries: exponential backoff with jitter, bounded; every qlosync actor has ``throws=(PermanentError,)``
   so permanent failures go to the DLQ at once and everything else (timeouts, 5xx, connection errors,
   lock contention) backs off.
+* A message on a qlosync queue that qlosync did not send (another application's JSON on the same vhost, or
+  a dramatiq message for an actor qlosync does not have) is moved to the DLQ with why and acked, before
+  dramatiq decodes it: :mod:`qlosync.runtime.foreign`.
 
 Why dramatiq is pinned below 3 (``dramatiq[rabbitmq]>=2.0,<3`` in pyproject.toml):
 :class:`QlosyncRabbitmqBroker` overrides protected helpers of dramatiq's ``RabbitmqBroker``
-(``_build_queue_arguments``, ``_declare_queue``, ``_declare_dq_queue``, ``_declare_xq_queue``, ``flush``).
+(``_build_queue_arguments``, ``_declare_queue``, ``_declare_dq_queue``, ``_declare_xq_queue``, ``flush``,
+``consumer_class``) and :mod:`qlosync.runtime.foreign` subclasses its ``_RabbitmqConsumer``.
 They are not public API and may change in a major release; ``tests/integration/test_broker_topology.py``
 checks against the real RabbitMQ that the declared arguments are what the broker actually has.
 """
@@ -40,6 +44,7 @@ from dramatiq.middleware import (
 from periodiq import PeriodiqMiddleware
 
 from qlosync.errors import ConfigurationError, PermanentError
+from qlosync.runtime.foreign import ForeignAwareConsumer
 from qlosync.runtime.middleware.dead_letters import DeadLetterMiddleware
 from qlosync.runtime.middleware.heartbeat import WorkerHeartbeat
 from qlosync.runtime.middleware.metrics import WorkerMetrics
@@ -91,6 +96,10 @@ class QlosyncRabbitmqBroker(RabbitmqBroker):
         return queue_arguments(queue_name, dead_letter_queue=self.dead_letter_queue, max_priority=self.max_priority)
 
     # -- dramatiq internals (see the module docstring on the version pin) --------------------------------
+
+    @property
+    def consumer_class(self) -> type[ForeignAwareConsumer]:
+        return ForeignAwareConsumer
 
     def _build_queue_arguments(self, queue_name: str) -> dict[str, object]:
         return self.queue_arguments(queue_name)

@@ -12,7 +12,6 @@ leaves a duplicate, never a loss; actors are idempotent.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from qlosync.db import dead_letters
 from qlosync.db.models import QloAppsDeadLetter
 from qlosync.db.session import transaction
 from qlosync.errors import PermanentError, TransientError
+from qlosync.runtime import foreign
 from qlosync.runtime.middleware.dead_letters import REQUEUE_OPTION, RUN_OPTIONS
 from qlosync.runtime.queues import DLQ, canonical
 from qlosync.runtime.topology import connection, declare, queue_arguments
@@ -60,6 +60,7 @@ class DlqMessage:
     dead_at: datetime | None
     message: Message[Any] | None  # None: the body is not a dramatiq message
     x_death: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None  # why qlosync dead-lettered it, when a worker said so in the copy's headers
 
 
 @dataclass(frozen=True)
@@ -243,23 +244,32 @@ def _put_back(channel: BlockingChannel) -> None:
 
 
 def _parse(delivery_tag: int, properties: pika.BasicProperties, body: bytes) -> DlqMessage:
-    x_death = (properties.headers or {}).get("x-death")
-    deaths = [_plain(d) for d in x_death] if isinstance(x_death, list) else []
-    last = deaths[0] if deaths else {}  # RabbitMQ puts the most recent death first
+    headers = _plain(properties.headers or {})
+    x_death = headers.get("x-death")
+    deaths = x_death if isinstance(x_death, list) else []
+    # A worker that moved a foreign message here said why and whence in headers of its own; they come first
+    # (such a message may carry an x-death of another application's queues). Else RabbitMQ's x-death, the
+    # most recent death first.
+    last = deaths[0] if deaths else {}
+    if foreign.REASON_HEADER in headers:
+        last = {"queue": headers.get(foreign.ORIGIN_QUEUE_HEADER), "reason": headers[foreign.REASON_HEADER],
+                "time": headers.get(foreign.DEAD_AT_HEADER)}
     try:
         message: Message[Any] | None = Message.decode(body)
     except DecodeError:
         message = None
     origin = last.get("queue") or (message.queue_name if message else None)
     when = last.get("time")
+    error = headers.get(foreign.ERROR_HEADER) if foreign.REASON_HEADER in headers else None
     return DlqMessage(
         delivery_tag=delivery_tag,
-        message_id=message.message_id if message else "raw-" + hashlib.sha256(body).hexdigest()[:32],
+        message_id=message.message_id if message else foreign.raw_message_id(body),
         origin_queue=canonical(origin) if origin else "?",
         reason=str(last.get("reason") or "unknown"),
         dead_at=when.astimezone(UTC) if isinstance(when, datetime) else None,
         message=message,
         x_death=deaths,
+        error=str(error) if error is not None else None,
     )
 
 
@@ -285,7 +295,7 @@ def _reconcile(session: Session, found: list[DlqMessage]) -> None:
             kwargs=item.message.kwargs if item.message else {},
             reason=item.reason,
             error_class=None,
-            error_message=f"dead-lettered by RabbitMQ ({item.reason}) from {item.origin_queue}; no error was recorded",
+            error_message=item.error or f"dead-lettered by RabbitMQ ({item.reason}) from {item.origin_queue}; no error was recorded",
             retries=int(item.message.options.get("retries", 0)) if item.message else 0,
             dead_at=item.dead_at,
         )

@@ -77,11 +77,15 @@ def test_a_queue_declared_by_stock_dramatiq_gives_a_clear_error_naming_the_queue
     assert queue_counts(rabbitmq_vhost, good) == (1, 0)
 
 
-def test_a_worker_does_not_boot_on_a_conflicting_queue(in_process_worker, channel):
+def test_a_worker_does_not_boot_on_a_conflicting_queue(in_process_worker, channel, caplog):
     w = in_process_worker()
     channel().queue_declare(queue=w.queue, durable=True, arguments={"x-max-length": 10})
-    with pytest.raises(QueueConflictError, match=w.queue):
+    # It ends the process (exit 1) with one line, not a traceback from dramatiq's worker process
+    with pytest.raises(SystemExit) as caught:
         w.start()
+    assert caught.value.code == 1
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Worker not started")]
+    assert repr(w.queue) in line and "x-max-length = 10 (qlosync: not set)" in line
 
 
 def test_setup_recreates_an_empty_conflicting_queue_and_refuses_a_non_empty_one(rabbitmq_vhost, channel):
