@@ -54,6 +54,9 @@ class FrontDesk(Protocol):
     """One hotel of a PMS, worked by hand."""
 
     hotel_id: PmsId
+    #: True: ``delete`` keeps the reservation (soft-deleted), and the port reads it as cancelled; False: the
+    #: row is gone, and only the captured change's mapping ids are left to cancel the QloApps booking with.
+    soft_delete: bool
 
     def at(self, hotel_id: PmsId) -> FrontDesk:
         """The same PMS, another of its hotels."""
@@ -178,6 +181,8 @@ class FrontDesk(Protocol):
 
 class BuiltinDesk:
     """The built-in PMS worked by plain SQL on search_path public, as a host PMS's own code would."""
+
+    soft_delete = False
 
     def __init__(self, engine: Engine, hotel_id: PmsId = "1") -> None:
         self.engine = engine

@@ -56,9 +56,15 @@ def pms_status(status: str) -> str:
         raise ValueError(f"no hotelmanangement status for {status!r} (known: {sorted(STATUSES)})") from None
 
 
+NAME_LENGTH = 255  # guests.name is varchar(255)
+
+
 def guest_name(first: str, last: str) -> str:
     """The one ``name`` column: "first last", stripped, single spaces (what the adapter writes too)."""
-    return " ".join(f"{first} {last}".split())
+    name = " ".join(f"{first} {last}".split())
+    if len(name) > NAME_LENGTH:
+        raise DeskCannot(PMS, f"a guest name of {len(name)} characters (its one name field holds {NAME_LENGTH})")
+    return name
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -91,6 +97,7 @@ def _cent_shares(total: Decimal, parts: int) -> list[Decimal]:
 class HmsDesk:
     """One hotel of the Hotel Management System, worked by plain SQL as its API would write."""
 
+    soft_delete = True  # its API's delete sets deleted_at (and 'Cancelled')
     #: The PMS's tables a sync writes, and qlosync's record of the groups written with them.
     WRITE_TABLES = ("public.guests", "public.reservations", "public.reservation_guests", "hms_reservation_groups")
 
