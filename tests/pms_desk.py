@@ -57,6 +57,9 @@ class FrontDesk(Protocol):
     #: True: ``delete`` keeps the reservation (soft-deleted), and the port reads it as cancelled; False: the
     #: row is gone, and only the captured change's mapping ids are left to cancel the QloApps booking with.
     soft_delete: bool
+    #: True: ``room_out_of_order`` takes the room off for those nights only; False: for every night, until the
+    #: room is back (a room status, as the hotelmanangement PMS keeps it).
+    dated_outages: bool
 
     def at(self, hotel_id: PmsId) -> FrontDesk:
         """The same PMS, another of its hotels."""
@@ -183,6 +186,7 @@ class BuiltinDesk:
     """The built-in PMS worked by plain SQL on search_path public, as a host PMS's own code would."""
 
     soft_delete = False
+    dated_outages = True
 
     def __init__(self, engine: Engine, hotel_id: PmsId = "1") -> None:
         self.engine = engine

@@ -98,6 +98,7 @@ class HmsDesk:
     """One hotel of the Hotel Management System, worked by plain SQL as its API would write."""
 
     soft_delete = True  # its API's delete sets deleted_at (and 'Cancelled')
+    dated_outages = False  # a room is 'Out of Service' until its status changes back
     #: The PMS's tables a sync writes, and qlosync's record of the groups written with them.
     WRITE_TABLES = ("public.guests", "public.reservations", "public.reservation_guests", "hms_reservation_groups")
 
