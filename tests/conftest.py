@@ -88,13 +88,13 @@ def hms_template_db(pg_admin: Engine) -> Iterator[str]:
     with pg_admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     load_double(database_url_for(name)).dispose()
-    migrate.upgrade(database_url_for(name))
+    migrate.upgrade(database_url_for(name), pms="hotelmanangement")
     yield name
     with pg_admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def _create_database(pg_admin: Engine, template: str | None = None) -> str:
+def create_database(pg_admin: Engine, template: str | None = None) -> str:
     name = f"qlosync_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
     clause = f' TEMPLATE "{template}"' if template else ""
     with pg_admin.connect() as connection:
@@ -104,7 +104,7 @@ def _create_database(pg_admin: Engine, template: str | None = None) -> str:
     return name
 
 
-def _drop_database(pg_admin: Engine, name: str) -> None:
+def drop_database(pg_admin: Engine, name: str) -> None:
     with pg_admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
@@ -113,7 +113,7 @@ def _drop_database(pg_admin: Engine, name: str) -> None:
 def database_spares(pg_admin: Engine, template_db: str) -> Iterator[Spares[str]]:
     """Clones of the template made while the tests before run, and the tests' databases dropped while later
     ones run: each waits on PostgreSQL's disk flushes for up to seconds, the test need not."""
-    spares = Spares(lambda: _create_database(pg_admin, template_db), lambda name: _drop_database(pg_admin, name),
+    spares = Spares(lambda: create_database(pg_admin, template_db), lambda name: drop_database(pg_admin, name),
                     ahead=2, name="databases", threads=2)
     yield spares
     spares.close()
@@ -122,7 +122,7 @@ def database_spares(pg_admin: Engine, template_db: str) -> Iterator[Spares[str]]
 @pytest.fixture(scope="session")
 def hms_database_spares(pg_admin: Engine, hms_template_db: str) -> Iterator[Spares[str]]:
     """Clones of the hotelmanangement template, made ahead like ``database_spares`` (only once one is asked for)."""
-    spares = Spares(lambda: _create_database(pg_admin, hms_template_db), lambda name: _drop_database(pg_admin, name),
+    spares = Spares(lambda: create_database(pg_admin, hms_template_db), lambda name: drop_database(pg_admin, name),
                     ahead=2, name="hms-databases", threads=2)
     yield spares
     spares.close()
@@ -142,7 +142,7 @@ def db_factory(pg_admin: Engine, database_spares: Spares[str], request: pytest.F
         # Another adapter's spares are asked for only now: a run without its tests never makes its template.
         spares: Spares[str] = (database_spares if pms == DEFAULT_PMS else
                                request.getfixturevalue(TEMPLATE_SPARES[pms]))
-        name = spares.take() if migrated else _create_database(pg_admin)
+        name = spares.take() if migrated else create_database(pg_admin)
         created.append((spares, name))
         return database_url_for(name)
 

@@ -75,11 +75,15 @@ class Named(Protocol):
 N = TypeVar("N", bound=Named)
 
 
+def whole_name(first_name: str, last_name: str) -> str:
+    """"first last" with white space collapsed, casefolded: how two names are compared."""
+    return " ".join(f"{first_name} {last_name}".split()).casefold()
+
+
 def same_name(guest: Named, first_name: str, last_name: str) -> bool:
-    return (
-        guest.first_name.strip().casefold() == first_name.strip().casefold()
-        and guest.last_name.strip().casefold() == last_name.strip().casefold()
-    )
+    """The same person's name, however it is cut into first and last: a PMS that keeps one name field
+    (hotelmanangement) reads "Mary Ann" "Smith" back as "Mary" "Ann Smith"."""
+    return whole_name(guest.first_name, guest.last_name) == whole_name(first_name, last_name)
 
 
 def pick_by_email(guests: Sequence[N], first_name: str, last_name: str) -> N | None:

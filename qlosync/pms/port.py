@@ -262,6 +262,10 @@ class HotelPms(Protocol):
     def rooms_sold(self, room_type_id: PmsId, first: date, last: date) -> Counter[date]:
         """Per night, the live (not closed) reservation lines of the room type."""
 
+    def sellable_rooms(self, room_type_id: PmsId) -> int | None:
+        """How many rooms of the type the PMS sells at most (a PMS with a number of its own, below the rooms it
+        has); None: every room QloApps has mapped to the type is sellable."""
+
 
 class Pms(Protocol):
     """A PMS over one database session (the caller owns the transaction)."""

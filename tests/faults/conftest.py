@@ -154,7 +154,7 @@ def private_hms_template(private_pg: PrivatePostgres) -> str:
         c.execute(text('CREATE DATABASE "faults_hms_tpl"'))
     engine.dispose()
     load_double(private_pg.url("faults_hms_tpl")).dispose()
-    migrate.upgrade(private_pg.url("faults_hms_tpl"))
+    migrate.upgrade(private_pg.url("faults_hms_tpl"), pms="hotelmanangement")
     return "faults_hms_tpl"
 
 

@@ -81,6 +81,9 @@ class BuiltinHotel:
     def rooms_sold(self, room_type_id: PmsId, first: date, last: date) -> Counter[date]:
         return ari.rooms_sold(self.session, self._room_type_key(room_type_id), first, last)
 
+    def sellable_rooms(self, room_type_id: PmsId) -> int | None:
+        return None  # the built-in PMS sells every room it has
+
 
 class BuiltinPms:
     """The built-in PMS over one session."""

@@ -82,13 +82,15 @@ def _line_nights(rb: RoomBooking) -> list[date]:
 
 
 def pms_calendar(session: Session, shop: ShopConfig, pms_room_type_id: PmsId, first: date,
-                 last: date) -> tuple[set[date], Counter[date], Counter[date]]:
+                 last: date) -> tuple[set[date], Counter[date], Counter[date], int | None]:
     """In first..last, from the shop's PMS hotel: the closed nights, per night how many rooms of the type are out
-    of order, and per night its live reservation lines (pushed or not)."""
+    of order, per night its live reservation lines (pushed or not), and how many rooms it sells at most (None:
+    all that are mapped)."""
     hotel = shop_hotel(open_pms(session), shop.pms_hotel_id)
     return (hotel.closed_nights(pms_room_type_id, first, last),
             hotel.rooms_out_of_order(pms_room_type_id, first, last),
-            hotel.rooms_sold(pms_room_type_id, first, last))
+            hotel.rooms_sold(pms_room_type_id, first, last),
+            hotel.sellable_rooms(pms_room_type_id))
 
 
 def plan_holds(nights: list[date], total: int, closed: set[date], out_of_order: Counter[date],
@@ -193,7 +195,10 @@ def _plan(factory: sessionmaker[Session], client: QloAppsClient, shop: ShopConfi
         if rb.id_order != order_id and not rb.is_cancelled:
             qlo_guests.update(n for n in _line_nights(rb) if first <= n <= last)
     with transaction(factory) as session:
-        closed, out_of_order, guests = pms_calendar(session, shop, pms_room_type_id, first, last)
+        closed, out_of_order, guests, sellable = pms_calendar(session, shop, pms_room_type_id, first, last)
+    if sellable is not None:
+        # A PMS with a number of sellable rooms of its own: holds are counted against it when it is lower.
+        total = min(total, sellable)
     nights = _nights(first, last)
     guests = Counter({n: max(qlo_guests[n], guests[n]) for n in nights})
     hold_in_window, short = plan_holds(nights, total, closed, out_of_order, guests)
