@@ -57,8 +57,11 @@ def _pms_fingerprint(engine: Engine) -> object:
 
 
 def _outbox(engine: Engine, reservation_id: str) -> tuple[int, bool]:
-    """What the PMS's change capture holds: how many changes wait, and whether one is of this reservation."""
-    return unsent_changes(engine), reservation_id in pending_reservations(engine)
+    """What the PMS's change capture holds for pushes of reservations: how many reservations wait, and whether
+    this one does. (Availability rows a pull's writes may leave, as the hotelmanangement PMS's capture does for
+    every stay it writes, queue no push of a reservation.)"""
+    pending = pending_reservations(engine)
+    return len(pending), reservation_id in pending
 
 
 def _conflicts(engine: Engine) -> list:  # type: ignore[type-arg]
