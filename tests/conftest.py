@@ -22,10 +22,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from qlosync.crypto import generate_secret_key
 from qlosync.db import migrate
 from qlosync.db.session import make_engine, make_sessionmaker
-from qlosync.pms import ADAPTERS
+from qlosync.pms import ADAPTERS, DEFAULT_PMS
 from qlosync.secrets import Secret
 from qlosync.settings import Settings
 from tests import rabbitmq_admin
+from tests.hms.double import load_double
+from tests.pms_desk import DeskCannot
 from tests.spares import Spares
 
 pytest_plugins = ["tests.sync_fixtures", "tests.outbound_fixtures", "tests.serial_group"]
@@ -77,6 +79,21 @@ def template_db(pg_admin: Engine) -> Iterator[str]:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="session")
+def hms_template_db(pg_admin: Engine) -> Iterator[str]:
+    """The template of the hotelmanangement adapter's test databases: the test double of that PMS's schema
+    (tests/hms/schema.sql) in ``public``, then qlosync's migrations (which install the change capture when
+    QLOSYNC_PMS names that PMS). Made only by a run that has a test of that adapter."""
+    name = f"qlosync_test_{RUN_ID}_hms_tpl"
+    with pg_admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    load_double(database_url_for(name)).dispose()
+    migrate.upgrade(database_url_for(name), pms="hotelmanangement")
+    yield name
+    with pg_admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 def create_database(pg_admin: Engine, template: str | None = None) -> str:
     name = f"qlosync_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
     clause = f' TEMPLATE "{template}"' if template else ""
@@ -102,19 +119,36 @@ def database_spares(pg_admin: Engine, template_db: str) -> Iterator[Spares[str]]
     spares.close()
 
 
-@pytest.fixture
-def db_factory(pg_admin: Engine, database_spares: Spares[str]) -> Iterator[object]:
-    """Creates databases for one test (empty, or cloned from the migrated template) and drops them after."""
-    created: list[str] = []
+@pytest.fixture(scope="session")
+def hms_database_spares(pg_admin: Engine, hms_template_db: str) -> Iterator[Spares[str]]:
+    """Clones of the hotelmanangement template, made ahead like ``database_spares`` (only once one is asked for)."""
+    spares = Spares(lambda: create_database(pg_admin, hms_template_db), lambda name: drop_database(pg_admin, name),
+                    ahead=2, name="hms-databases", threads=2)
+    yield spares
+    spares.close()
 
-    def create(*, migrated: bool = True) -> str:
-        name = database_spares.take() if migrated else create_database(pg_admin)
-        created.append(name)
+
+#: The session fixture of each adapter's migrated-template spares (the built-in's is every test's default).
+TEMPLATE_SPARES = {"builtin": "database_spares", "hotelmanangement": "hms_database_spares"}
+
+
+@pytest.fixture
+def db_factory(pg_admin: Engine, database_spares: Spares[str], request: pytest.FixtureRequest) -> Iterator[object]:
+    """Creates databases for one test (empty, or cloned from the migrated template of the PMS *pms*, the
+    built-in one unless named) and drops them after."""
+    created: list[tuple[Spares[str], str]] = []
+
+    def create(*, migrated: bool = True, pms: str = DEFAULT_PMS) -> str:
+        # Another adapter's spares are asked for only now: a run without its tests never makes its template.
+        spares: Spares[str] = (database_spares if pms == DEFAULT_PMS else
+                               request.getfixturevalue(TEMPLATE_SPARES[pms]))
+        name = spares.take() if migrated else create_database(pg_admin)
+        created.append((spares, name))
         return database_url_for(name)
 
     yield create
-    for name in created:
-        database_spares.throw_away(name)
+    for spares, name in created:
+        spares.throw_away(name)
 
 
 @pytest.fixture
@@ -152,8 +186,12 @@ def vhost_spares() -> Iterator[Spares[str]]:
 
 
 @pytest.fixture
-def database_url(db_factory) -> str:  # type: ignore[no-untyped-def]
-    return db_factory()
+def database_url(db_factory, request: pytest.FixtureRequest) -> str:  # type: ignore[no-untyped-def]
+    """A migrated database of its own for the test: of the adapter under test when the test is parametrized
+    by ``pms_kind`` (through ``settings``), else of the built-in PMS (asking for ``pms_kind`` here would run
+    every test that needs a database once per adapter)."""
+    pms = request.getfixturevalue("pms_kind") if "pms_kind" in request.fixturenames else DEFAULT_PMS
+    return db_factory(pms=pms)
 
 
 @pytest.fixture
@@ -165,6 +203,19 @@ def secret_key() -> Secret:
 def pms_kind(request: pytest.FixtureRequest) -> str:
     """The PMS adapter under test: every test that uses ``settings`` runs once per adapter (tests/pms_desk.py)."""
     return str(request.param)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """A test whose PMS desk cannot do what it asks (tests/pms_desk.py DeskCannot, raised in a fixture or in
+    the test) is skipped with the reason, not failed: the one place that turns it into a skip."""
+    outcome = yield
+    if call.excinfo is None or not call.excinfo.errisinstance(DeskCannot) or call.when == "teardown":
+        return
+    report = outcome.get_result()
+    path, line = item.reportinfo()[:2]
+    report.outcome = "skipped"
+    report.longrepr = (str(path), (line or 0) + 1, f"Skipped: {call.excinfo.value}")
 
 
 @pytest.fixture
@@ -181,6 +232,15 @@ def pms_environ(pms_kind: str, monkeypatch: pytest.MonkeyPatch) -> str:
     reads and writes the PMS the ``settings`` fixture picked, not the default one."""
     monkeypatch.setenv("QLOSYNC_PMS", pms_kind)
     return pms_kind
+
+
+@pytest.fixture(autouse=True)
+def _adapter_under_test_in_environ(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pms_environ`` for every test parametrized by ``pms_kind``, whether it names it or not: a CLI run in a
+    test that forgot it would otherwise drive the built-in PMS and could pass without touching the adapter
+    under test. (Subprocesses get QLOSYNC_PMS from their own env: tests/acceptance/outbound_support.py.)"""
+    if "pms_kind" in request.fixturenames:
+        monkeypatch.setenv("QLOSYNC_PMS", request.getfixturevalue("pms_kind"))
 
 
 @pytest.fixture

@@ -13,12 +13,22 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from decimal import Decimal
+from typing import Protocol, TypeAlias
 
 from sqlalchemy import Engine, text
 
-from qlosync.pms import DEFAULT_PMS, PMS_OPTION
+from qlosync.pms import DEFAULT_PMS, PMS_OPTION, imported
 from qlosync.pms.port import PmsId
+
+
+class DeskCannot(Exception):
+    """The PMS has no way to do what the test asks of its desk (a rate per night, a closed night...): the
+    test is reported as skipped with the reason (tests/conftest.py), never as a failure."""
+
+    def __init__(self, pms: str, reason: str) -> None:
+        super().__init__(f"the {pms} PMS cannot: {reason}")
+        self.pms, self.reason = pms, reason
 
 
 @dataclass(frozen=True)
@@ -35,10 +45,21 @@ class Booking:
     adults: int = 2
 
 
+#: One booked room of a booking, as the booking comparisons see it (tests/integration/sync_helpers.py): (QloApps
+#: room type, from, to, room number, adults, children, price without tax, tax).
+BookedLine: TypeAlias = tuple[int, date, date, "str | None", int, int, Decimal, Decimal]
+
+
 class FrontDesk(Protocol):
     """One hotel of a PMS, worked by hand."""
 
     hotel_id: PmsId
+    #: True: ``delete`` keeps the reservation (soft-deleted), and the port reads it as cancelled; False: the
+    #: row is gone, and only the captured change's mapping ids are left to cancel the QloApps booking with.
+    soft_delete: bool
+    #: True: ``room_out_of_order`` takes the room off for those nights only; False: for every night, until the
+    #: room is back (a room status, as the hotelmanangement PMS keeps it).
+    dated_outages: bool
 
     def at(self, hotel_id: PmsId) -> FrontDesk:
         """The same PMS, another of its hotels."""
@@ -127,6 +148,10 @@ class FrontDesk(Protocol):
     def reservation_ids(self) -> set[PmsId]:
         """Every reservation of the PMS, as the staff's list shows them (any hotel)."""
 
+    def kept_lines(self, lines: Sequence[BookedLine]) -> list[BookedLine]:
+        """What the PMS keeps of a booking's rooms written in this order, as a read through the port gives
+        them back (a PMS that stores each room as a line: all of it)."""
+
 
     # fault injection (tests/faults): not the staff's, but the PMS's own machinery held up
     def marking_published_waits_on(self, advisory_lock: int) -> AbstractContextManager[None]:
@@ -159,6 +184,9 @@ class FrontDesk(Protocol):
 
 class BuiltinDesk:
     """The built-in PMS worked by plain SQL on search_path public, as a host PMS's own code would."""
+
+    soft_delete = False
+    dated_outages = True
 
     def __init__(self, engine: Engine, hotel_id: PmsId = "1") -> None:
         self.engine = engine
@@ -345,6 +373,9 @@ class BuiltinDesk:
         with self.engine.connect() as c:
             return set(c.scalars(text("SELECT id::text FROM pms_reservations")))
 
+    def kept_lines(self, lines: Sequence[BookedLine]) -> list[BookedLine]:
+        return list(lines)  # a line per room, each with its own room, occupancy and price
+
     @contextmanager
     def marking_published_waits_on(self, advisory_lock: int) -> Iterator[None]:
         # A test trigger on the outbox: the relay's "mark sent" update waits on the lock (shared: all of them).
@@ -406,12 +437,13 @@ def _assignments(fields: Mapping[str, object], allowed: frozenset[str]) -> str:
 
 
 
-#: The front desk of each adapter in qlosync.pms.ADAPTERS (tests/unit/test_pms_desks.py keeps them in step).
-DESKS: dict[str, type[BuiltinDesk]] = {"builtin": BuiltinDesk}
+#: The front desk of each adapter in qlosync.pms.ADAPTERS, "module:class" as ADAPTERS names adapters (imported
+#: when first used: tests/hms/desk.py imports this module). tests/unit/test_pms_desks.py keeps them in step.
+DESKS: dict[str, str] = {"builtin": "tests.pms_desk:BuiltinDesk", "hotelmanangement": "tests.hms.desk:HmsDesk"}
 
 
 def desk_for(engine: Engine, hotel_id: PmsId | None = None) -> FrontDesk:
     """The front desk of the PMS *engine* was made for (its first hotel unless *hotel_id* names another)."""
     kind = engine.get_execution_options().get(PMS_OPTION) or DEFAULT_PMS
-    desk = DESKS[kind](engine)
+    desk: FrontDesk = imported(DESKS[kind])(engine)
     return desk.at(hotel_id) if hotel_id is not None else desk

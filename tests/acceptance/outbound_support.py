@@ -8,6 +8,7 @@ plain SQL, as a host PMS would.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -153,6 +154,28 @@ def pms_lines(engine: Engine, config_id: int, reservation_id: PmsId) -> list[tup
 def pms_status(engine: Engine, reservation_id: PmsId) -> str | None:
     state = pms_reservation(engine, reservation_id)
     return None if state is None else state.status
+
+
+def settle_capture(engine: Engine) -> int:
+    """Mark every change the capture holds so far as sent (how many): what setting the catalog up left (the
+    hotelmanangement PMS captures the availability of each room the import adds), so that what a relay then
+    sends, and counts in its log, is what the test changed. The built-in PMS holds none."""
+    with Session(engine) as session, session.begin():
+        feed = open_pms(session).changes
+        rows = [row for change in feed.claim(100_000) for row in change.row_ids]
+        feed.mark_published(rows)
+    return len(rows)
+
+
+def reservation_messages_sent(procs: OutboundProcesses) -> int:
+    """How many messages the relay sent for reservations, read off its closing line ("outbox relay stopped: N
+    messages for M rows") less the availability pushes the worker logged: a PMS may queue the availability of
+    the nights a reservation takes beside its change (the hotelmanangement PMS's capture does)."""
+    found = re.search(r"outbox relay stopped: (\d+) messages for \d+ rows, 0 errors", procs.log("relay.log"))
+    assert found is not None, procs.all_logs()
+    availability = sum(procs.log(log.name).count("Availability of QloApps room type")
+                       for log in procs.logs.glob("worker-*.log"))
+    return int(found.group(1)) - availability
 
 
 def all_changes_published(engine: Engine) -> bool:

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_sync_command_enqueues_a_pull_and_a_bad_booking_ends_in_the_dlq_alone(
-    simulator, shop, mapped_catalog, session_factory, database_url, secret_key, fresh_vhost, tmp_path  # noqa: F811
+    simulator, shop, mapped_catalog, session_factory, database_url, secret_key, fresh_vhost, tmp_path,  # noqa: F811
+    pms_kind
 ):
     order_ids = simulator.store.generate_bookings(30, seed=8)
     # Given one booking whose room lines are gone in QloApps (it cannot be represented in the PMS)
@@ -34,6 +35,7 @@ def test_sync_command_enqueues_a_pull_and_a_bad_booking_ends_in_the_dlq_alone(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_"))},
         "DATABASE_URL": database_url, "RABBITMQ_URL": fresh_vhost, "QLOSYNC_SECRET_KEY": secret_key.reveal(),
+        "QLOSYNC_PMS": pms_kind,
     }
     worker = start_process([str(BIN / "dramatiq"), "qlosync.actors", "--processes", "1", "--threads", "2"], env,
                     tmp_path / "worker.log")

@@ -32,7 +32,7 @@ def _total(text: str, name: str, **labels: str) -> float:
 
 
 def test_pull_counters_move_while_the_pull_runs(simulator, shop, mapped_catalog, session_factory,  # noqa: F811
-                                                database_url, secret_key, fresh_vhost, tmp_path):
+                                                database_url, secret_key, fresh_vhost, tmp_path, pms_kind):
     simulator.store.generate_bookings(BOOKINGS, seed=11)
     # Slow each page's room lines so the pull lasts long enough to be watched.
     simulator.faults.add("latency", count=None, path="/api/room_bookings", delay_s=0.15)
@@ -40,6 +40,7 @@ def test_pull_counters_move_while_the_pull_runs(simulator, shop, mapped_catalog,
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_"))},
         "DATABASE_URL": database_url, "RABBITMQ_URL": fresh_vhost, "QLOSYNC_SECRET_KEY": secret_key.reveal(),
+        "QLOSYNC_PMS": pms_kind,
         "QLOSYNC_METRICS_PORT": str(port),
     }
     worker = start_process([str(BIN / "dramatiq"), "qlosync.actors", "--processes", "2", "--threads", "1"], env,

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_two_schedulers_run_the_nightly_full_pull_once_and_it_finds_a_renamed_customer(
-    simulator, deps, shop, mapped_catalog, session_factory, database_url, secret_key, fresh_vhost, tmp_path  # noqa: F811
+    simulator, deps, shop, mapped_catalog, session_factory, database_url, secret_key, fresh_vhost, tmp_path,  # noqa: F811
+    pms_kind
 ):
     # Given bookings already in the PMS, then a customer renamed in QloApps (no order's date_upd moves)
     order_id = simulator.store.generate_bookings(5, seed=11)[0]
@@ -41,6 +42,7 @@ def test_two_schedulers_run_the_nightly_full_pull_once_and_it_finds_a_renamed_cu
         "DATABASE_URL": database_url,
         "RABBITMQ_URL": fresh_vhost,
         "QLOSYNC_SECRET_KEY": secret_key.reveal(),
+        "QLOSYNC_PMS": pms_kind,
         "QLOAPPS_SYNC_INTERVAL_MS": "60000",  # an incremental slot every minute besides
         "QLOSYNC_FULL_SYNC_AT": at.strftime("%H:%M"),
         "TZ": "UTC",

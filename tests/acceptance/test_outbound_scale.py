@@ -42,7 +42,7 @@ def _scalar(engine: Engine, sql: str) -> int:
 
 def test_500_sql_reservations_with_two_workers_and_two_relays_become_500_orders(
     simulator, shop, mapped_catalog, session_factory, engine: Engine, database_url, secret_key,
-    fresh_vhost, tmp_path  # noqa: F811
+    fresh_vhost, tmp_path, pms_kind  # noqa: F811
 ):
     with transaction(session_factory) as session:
         room_types = [pms_room_type(session, shop.id, qlo) for qlo in (1, 2, 3, 4)]
@@ -53,6 +53,7 @@ def test_500_sql_reservations_with_two_workers_and_two_relays_become_500_orders(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_"))},
         "DATABASE_URL": database_url, "RABBITMQ_URL": fresh_vhost, "QLOSYNC_SECRET_KEY": secret_key.reveal(),
+        "QLOSYNC_PMS": pms_kind,
     }
     worker_cmd = [str(BIN / "dramatiq"), "qlosync.actors", "--processes", "1", "--threads", "2"]
     processes = [start_process(worker_cmd, env, tmp_path / f"worker-{n}.log") for n in (1, 2)]

@@ -71,7 +71,7 @@ def test_a_pull_killed_mid_import_is_redelivered_and_every_booking_lands_once(
     with transaction(session_factory) as session:
         assert session.scalar(select(func.count()).select_from(QloAppsReservationMapping)) == 400
         for order_id in order_ids[::17]:
-            assert actual_booking(session, shop.id, order_id) == expected_booking(simulator, order_id)
+            assert actual_booking(session, shop.id, order_id) == expected_booking(simulator, order_id, session)
         runs = session.scalars(select(QloAppsSyncState).order_by(QloAppsSyncState.id)).all()
         # The killed run was recognised as dead; the redelivered message re-ran and wrote the rest
         assert [r.status for r in runs] == ["failed", "succeeded"]

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_five_second_interval_runs_one_pull_per_slot_with_two_schedulers(
-    simulator, client, shop, mapped_catalog, session_factory, database_url, secret_key, fresh_vhost, tmp_path  # noqa: F811
+    simulator, client, shop, mapped_catalog, session_factory, database_url, secret_key, fresh_vhost, tmp_path,  # noqa: F811
+    pms_kind
 ):
     order_ids = simulator.store.generate_bookings(20, seed=1)
     movable = client.create_booking(request_like(client, order_ids[1], (
@@ -35,6 +36,7 @@ def test_five_second_interval_runs_one_pull_per_slot_with_two_schedulers(
         "DATABASE_URL": database_url,
         "RABBITMQ_URL": fresh_vhost,
         "QLOSYNC_SECRET_KEY": secret_key.reveal(),
+        "QLOSYNC_PMS": pms_kind,
         "TZ": "UTC",
     }
     # The interval is set on the schedulers only, as the guide says; the worker keeps the default (5 min).
@@ -104,6 +106,6 @@ def make_same_second_changes(simulator, client, order_ids: list[int], movable: i
 def _arrived(session_factory, config_id: int, simulator, order_id: int) -> bool:  # type: ignore[no-untyped-def]
     with transaction(session_factory) as session:
         try:
-            return actual_booking(session, config_id, order_id) == expected_booking(simulator, order_id)
+            return actual_booking(session, config_id, order_id) == expected_booking(simulator, order_id, session)
         except NoResultFound:
             return False

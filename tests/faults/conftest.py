@@ -34,7 +34,9 @@ from sqlalchemy.pool import NullPool
 
 from bench.processes import free_port
 from qlosync.db import migrate
+from qlosync.pms import DEFAULT_PMS
 from tests.conftest import copy_database_settings
+from tests.hms.double import load_double
 
 PG_BIN = Path(os.environ.get("QLOSYNC_FAULTS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 RABBIT_BIN = Path(os.environ.get("QLOSYNC_FAULTS_RABBIT_BIN", "/usr/lib/rabbitmq/bin"))
@@ -144,9 +146,28 @@ def private_template(private_pg: PrivatePostgres) -> str:
     return "faults_tpl"
 
 
+@pytest.fixture(scope="session")
+def private_hms_template(private_pg: PrivatePostgres) -> str:
+    """The hotelmanangement adapter's template on the private cluster (as tests/conftest.py hms_template_db)."""
+    engine = create_engine(private_pg.admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with engine.connect() as c:
+        c.execute(text('CREATE DATABASE "faults_hms_tpl"'))
+    engine.dispose()
+    load_double(private_pg.url("faults_hms_tpl")).dispose()
+    migrate.upgrade(private_pg.url("faults_hms_tpl"), pms="hotelmanangement")
+    return "faults_hms_tpl"
+
+
+#: The private template of each adapter's test databases.
+PRIVATE_TEMPLATES = {"builtin": "private_template", "hotelmanangement": "private_hms_template"}
+
+
 @pytest.fixture
-def database_url(private_pg: PrivatePostgres, private_template: str) -> Iterator[str]:
-    """This test's database on the private cluster (overrides the shared-server fixture)."""
+def database_url(private_pg: PrivatePostgres, request: pytest.FixtureRequest) -> Iterator[str]:
+    """This test's database on the private cluster (overrides the shared-server fixture), of the adapter under
+    test when the test is parametrized by it (tests/conftest.py database_url)."""
+    pms = request.getfixturevalue("pms_kind") if "pms_kind" in request.fixturenames else DEFAULT_PMS
+    private_template: str = request.getfixturevalue(PRIVATE_TEMPLATES[pms])
     name = f"faults_{uuid.uuid4().hex[:8]}"
     admin = create_engine(private_pg.admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as c:
@@ -280,10 +301,10 @@ def amqp_url(private_rabbit: PrivateRabbit) -> Iterator[str]:
 
 
 @pytest.fixture
-def fleet(database_url, amqp_url, secret_key, tmp_path, shop, mapped_catalog):  # type: ignore[no-untyped-def]
-    """The processes a scenario starts (none yet), all stopped when it ends."""
+def fleet(database_url, amqp_url, secret_key, tmp_path, shop, mapped_catalog, pms_kind):  # type: ignore[no-untyped-def]
+    """The processes a scenario starts (none yet), all stopped when it ends; they drive the adapter under test."""
     from tests.faults.support import Fleet
 
-    fleet = Fleet.build(database_url, amqp_url, secret_key.reveal(), tmp_path)
+    fleet = Fleet.build(database_url, amqp_url, secret_key.reveal(), tmp_path, QLOSYNC_PMS=pms_kind)
     yield fleet
     fleet.stop_all()

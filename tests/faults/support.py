@@ -136,7 +136,8 @@ def disagreements(engine: Engine, session_factory: sessionmaker[Session], simula
         if mapping.origin == "qloapps":
             with transaction(session_factory) as session, simulator.store.lock:
                 try:
-                    actual, expected = actual_booking(session, config_id, order_id), expected_booking(simulator, order_id)
+                    actual = actual_booking(session, config_id, order_id)
+                    expected = expected_booking(simulator, order_id, session)
                 except NoResultFound as exc:
                     problems.append(f"order {order_id}: {exc}")
                     continue

@@ -65,15 +65,19 @@ def add_guest(connection: Connection, name: str = "Ann Lee", email: str | None =
     return guest
 
 
-def add_room_type(connection: Connection, qty: int = 2, price: int = 100, hotel: str = HOTEL) -> str:
-    """A room type and its qty rooms, as the PMS's API creates them."""
+def add_room_type(connection: Connection, qty: int = 2, price: int = 100, hotel: str = HOTEL,
+                  out_of_service: int = 0) -> str:
+    """A room type and its qty rooms, as the PMS's API creates them; the last *out_of_service* of them 'Out of
+    Service' (what makes a stay change capture availability: the rooms qlosync holds off sale)."""
     room_type = new_id()
     connection.execute(text(
         "INSERT INTO public.room_types (id, hotel_id, name, room_type, qty, price_per_night) "
         "VALUES (:id, :hotel, :name, 'double', :qty, :price)"),
         {"id": room_type, "hotel": hotel, "name": f"Double {room_type[:8]}", "qty": qty, "price": price})
     for number in range(1, qty + 1):
-        add_room(connection, room_type, f"{room_type[:8]}-{number}", hotel=hotel)
+        room = add_room(connection, room_type, f"{room_type[:8]}-{number}", hotel=hotel)
+        if number > qty - out_of_service:
+            connection.execute(text("UPDATE public.rooms SET status = 'Out of Service' WHERE id = :id"), {"id": room})
     return room_type
 
 

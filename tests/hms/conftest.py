@@ -1,7 +1,8 @@
 """A database holding the hotelmanangement PMS (the test double) and qlosync's own schema, for the adapter's tests.
 
-Made once per run as a template (the double loaded into ``public``, then qlosync's migrations to head, as a
-deployment next to that PMS would be) and cloned for each test.
+Cloned for each test from the template the shared suites use for that adapter (tests/conftest.py
+``hms_template_db``: the double loaded into ``public``, then qlosync's migrations to head, which install the
+change capture, as a deployment next to that PMS would be).
 """
 
 from __future__ import annotations
@@ -12,31 +13,15 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from qlosync.db import migrate
 from qlosync.db.session import make_engine, make_sessionmaker
 from qlosync.secrets import Secret
 from qlosync.settings import Settings
-from tests.conftest import RUN_ID, create_database, drop_database, database_url_for
-from tests.hms.double import load_double
-
-
-@pytest.fixture(scope="session")
-def hms_template(pg_admin: Engine) -> Iterator[str]:
-    name = f"qlosync_test_{RUN_ID}_hms_tpl"
-    with pg_admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = database_url_for(name)
-    load_double(url).dispose()
-    migrate.upgrade(url)
-    yield name
-    drop_database(pg_admin, name)
 
 
 @pytest.fixture
-def hms_url(pg_admin: Engine, hms_template: str) -> Iterator[str]:
-    name = create_database(pg_admin, hms_template)
-    yield database_url_for(name)
-    drop_database(pg_admin, name)
+def hms_url(db_factory) -> str:  # type: ignore[no-untyped-def]
+    """A clone of the hotelmanangement template the shared suites use (tests/conftest.py hms_template_db)."""
+    return str(db_factory(pms="hotelmanangement"))
 
 
 @pytest.fixture

@@ -71,7 +71,7 @@ def booked(engine: Engine) -> tuple[str, str, str]:
     """(guest, room type, reservation): a front-desk reservation of 2030-01-10..13, then an empty outbox."""
     with engine.begin() as connection:
         guest = add_guest(connection)
-        room_type = add_room_type(connection)
+        room_type = add_room_type(connection, out_of_service=1)
         reservation = add_reservation(connection, guest, room_type, D(2030, 1, 10), D(2030, 1, 13))
     clear_outbox(engine)
     return guest, room_type, reservation
@@ -100,7 +100,7 @@ def room_type_rows(rows: list[Row]) -> list[tuple[str, str, dict[str, str]]]:
 def test_a_front_desk_reservation_is_a_create_and_availability_for_its_nights(engine: Engine) -> None:
     with engine.begin() as connection:
         guest = add_guest(connection)
-        room_type = add_room_type(connection)
+        room_type = add_room_type(connection, out_of_service=1)
     clear_outbox(engine)
     with engine.begin() as connection:
         reservation = add_reservation(connection, guest, room_type, D(2030, 1, 10), D(2030, 1, 13), units=2)
@@ -159,10 +159,23 @@ def test_units_or_status_change_availability(engine: Engine, booked: tuple[str, 
     assert room_type_rows(rows) == [(room_type, "availability", nights(D(2030, 1, 10), D(2030, 1, 12)))]
 
 
+def test_a_stay_change_where_no_room_is_out_of_service_is_no_availability(engine: Engine) -> None:
+    # Nothing of the room type is held off sale: a stay there changes no hold (as the built-in PMS's capture)
+    with engine.begin() as connection:
+        guest = add_guest(connection)
+        room_type = add_room_type(connection)
+    clear_outbox(engine)
+    with engine.begin() as connection:
+        reservation = add_reservation(connection, guest, room_type, D(2030, 1, 10), D(2030, 1, 13))
+    rows = write(engine, "UPDATE public.reservations SET check_out = '2030-01-15' WHERE id = :id", id=reservation)
+    assert room_type_rows(outbox(engine)) == room_type_rows(rows) == []
+    assert reservation_rows(rows) == [(reservation, "create"), (reservation, "update"), (reservation, "update")]
+
+
 def test_another_room_type_is_availability_of_both(engine: Engine, booked: tuple[str, str, str]) -> None:
     _, room_type, reservation = booked
     with engine.begin() as connection:
-        other = add_room_type(connection)
+        other = add_room_type(connection, out_of_service=1)
     clear_outbox(engine)
     rows = write(engine, "UPDATE public.reservations SET room_type_id = :other WHERE id = :id",
                  other=other, id=reservation)
@@ -273,7 +286,7 @@ def test_rooms_added_removed_moved_or_out_of_service_are_availability(engine: En
 def test_sync_writes_are_not_captured_as_reservation_changes_but_still_as_availability(engine: Engine) -> None:
     with engine.begin() as connection:
         guest = add_guest(connection)
-        room_type = add_room_type(connection)
+        room_type = add_room_type(connection, out_of_service=1)
     clear_outbox(engine)
     with transaction(make_sessionmaker(engine)) as session:
         mark_sync_writes(session)
@@ -294,7 +307,7 @@ def test_sync_writes_are_not_captured_as_reservation_changes_but_still_as_availa
 def test_one_statement_over_many_stays_is_one_availability_row_per_room_type(engine: Engine) -> None:
     with engine.begin() as connection:
         guest = add_guest(connection)
-        room_type = add_room_type(connection, qty=5)
+        room_type = add_room_type(connection, qty=5, out_of_service=1)
         ids = [add_reservation(connection, guest, room_type, D(2030, 6, day), D(2030, 6, day + 2))
                for day in (1, 5, 9)]
     clear_outbox(engine)
@@ -322,7 +335,7 @@ def test_a_commit_notifies_the_relays_and_a_rollback_does_not(engine: Engine, hm
 def test_the_feed_makes_one_change_per_group_and_per_room_type_and_operation(engine: Engine) -> None:
     with engine.begin() as connection:
         guest = add_guest(connection)
-        room_type, other = add_room_type(connection, qty=3), add_room_type(connection)
+        room_type, other = add_room_type(connection, qty=3, out_of_service=1), add_room_type(connection, out_of_service=1)
     clear_outbox(engine)  # the rooms' availability rows
     with engine.begin() as connection:
         anchor = add_reservation(connection, guest, room_type, D(2030, 7, 1), D(2030, 7, 3))

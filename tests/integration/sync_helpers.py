@@ -8,12 +8,12 @@ from decimal import Decimal
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomMapping
+from qlosync.db.models import QloAppsReservationMapping, QloAppsRoomMapping, QloAppsRoomTypeMapping
 from qlosync.db.session import transaction
 from qlosync.pms import open_pms, shop_hotel
 from qlosync.pms.port import Guest, GuestState, PmsId, PmsState
 from qlosync.sync.inbound.mapper import ORDER_STATE_TO_STATUS
-from tests.pms_desk import desk_for
+from tests.pms_desk import BookedLine, desk_for
 
 #: qlosync's own tables a sync writes; the PMS's are its front desk's (tests/pms_desk.py write_fingerprint).
 WRITE_TABLES = (
@@ -77,26 +77,37 @@ def _day(value: str) -> date:
     return date.fromisoformat(value[:10])
 
 
-def expected_booking(sim, order_id: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """What the PMS should hold for one simulator order, read from the simulator's own tables."""
+def sorted_lines(lines: list[BookedLine]) -> list[BookedLine]:
+    """In one order whatever the PMS left empty (a line without a room has None where others have a number)."""
+    return sorted(lines, key=lambda line: tuple(str(value) for value in line))
+
+
+def _pms_engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def expected_booking(sim, order_id: int, session: Session) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """What the PMS of *session* should hold for one simulator order, read from the simulator's own tables:
+    its lines as that PMS keeps them (the front desk's ``kept_lines``: one that folds a room type's rooms of
+    one stay into one reservation gives them back shared out)."""
     order = sim.store.table("orders")[order_id]
     customer = sim.store.table("customers")[order["id_customer"]]
-    lines = [r for r in sim.store.table("room_bookings").values() if r["id_order"] == order_id]
+    lines = [r for _, r in sorted(sim.store.table("room_bookings").items()) if r["id_order"] == order_id]
     status = ORDER_STATE_TO_STATUS[order["current_state"]]
     if status not in ("cancelled", "refunded"):
         lines = [r for r in lines if not int(r["is_cancelled"])] or lines
+    booked: list[BookedLine] = [
+        (int(r["id_product"]), _day(r["date_from"]), _day(r["date_to"]), r["room_num"], int(r["adults"]),
+         int(r["children"]), Decimal(str(r["total_price_tax_excl"])).quantize(Decimal("0.01")),
+         (Decimal(str(r["total_price_tax_incl"])) - Decimal(str(r["total_price_tax_excl"]))).quantize(Decimal("0.01")))
+        for r in lines  # in QloApps' order of its room lines, which is the order a pull writes them in
+    ]
     return {
         "status": status,
         "email": customer["email"],
         "name": (customer["firstname"], customer["lastname"]),
-        "lines": sorted(
-            (
-                _day(r["date_from"]), _day(r["date_to"]), r["room_num"], int(r["adults"]), int(r["children"]),
-                Decimal(str(r["total_price_tax_excl"])).quantize(Decimal("0.01")),
-                (Decimal(str(r["total_price_tax_incl"])) - Decimal(str(r["total_price_tax_excl"]))).quantize(Decimal("0.01")),
-            )
-            for r in lines
-        ),
+        "lines": sorted_lines(desk_for(_pms_engine(session)).kept_lines(booked)),
         "total_paid": Decimal(str(order["total_paid_real"])).quantize(Decimal("0.01")),
     }
 
@@ -107,15 +118,18 @@ def actual_booking(session: Session, config_id: int, order_id: int) -> dict[str,
     room_numbers = {room_id: number for room_id, number in session.execute(
         select(QloAppsRoomMapping.pms_room_id, QloAppsRoomMapping.room_number)
         .where(QloAppsRoomMapping.config_id == config_id))}
+    room_types = {pms: qloapps for pms, qloapps in session.execute(
+        select(QloAppsRoomTypeMapping.pms_room_type_id, QloAppsRoomTypeMapping.qloapps_room_type_id)
+        .where(QloAppsRoomTypeMapping.config_id == config_id))}
     return {
         "status": state.status,
         "email": state.guest.email,
         "name": (state.guest.first_name, state.guest.last_name),
-        "lines": sorted(
-            (line.checkin, line.checkout, room_numbers.get(line.room_id or ""), line.adults, line.children,
-             line.price_without_tax, line.tax)
+        "lines": sorted_lines([
+            (room_types.get(line.room_type_id, -1), line.checkin, line.checkout, room_numbers.get(line.room_id or ""),
+             line.adults, line.children, line.price_without_tax, line.tax)
             for line in state.lines
-        ),
+        ]),
         "total_paid": state.total_paid.quantize(Decimal("0.01")),
     }
 

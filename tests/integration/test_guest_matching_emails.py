@@ -69,7 +69,7 @@ def test_two_customers_with_same_name_and_phone_but_different_emails_are_two_gue
         assert guests[first].email == "sam.rivera@example.com"
         assert guests[second].email == "s.rivera@work.example"
         for order_id in (first, second):
-            assert actual_booking(session, shop.id, order_id) == expected_booking(simulator, order_id)
+            assert actual_booking(session, shop.id, order_id) == expected_booking(simulator, order_id, session)
         mappings = {m.qloapps_customer_id: m for m in session.scalars(select(QloAppsCustomerMapping))}
         assert {c: m.pms_guest_id for c, m in mappings.items()} == {
             _customer_of(simulator, first): guests[first].id, _customer_of(simulator, second): guests[second].id}

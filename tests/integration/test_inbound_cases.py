@@ -57,7 +57,7 @@ def test_unmapped_room_type_is_parked_visible_and_applied_after_mappings_set(
     assert f"created {len(with_type_4)}" in result.output
     with transaction(session_factory) as session:
         for order_id in with_type_4:
-            assert actual_booking(session, shop.id, order_id) == expected_booking(simulator, order_id)
+            assert actual_booking(session, shop.id, order_id) == expected_booking(simulator, order_id, session)
         assert session.scalar(select(func.count()).select_from(QloAppsReservationMapping).where(
             QloAppsReservationMapping.parked_reason.is_not(None))) == 0
 

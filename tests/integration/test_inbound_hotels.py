@@ -125,7 +125,7 @@ def test_two_shops_of_two_hotels_import_the_same_names_and_numbers_into_their_ow
             states = pms.hotel(config.pms_hotel_id).reservation_states(list(reservations.values()))
             assert len(states) == len(ids)  # guests and lines read within the hotel
             for order_id in ids:
-                assert actual_booking(session, config.id, order_id) == expected_booking(sim_shop, order_id)
+                assert actual_booking(session, config.id, order_id) == expected_booking(sim_shop, order_id, session)
             sams.append(states[reservations[ids[-1]]].guest)
             guest_ids = set(session.scalars(select(QloAppsCustomerMapping.pms_guest_id).where(
                 QloAppsCustomerMapping.config_id == config.id)))

@@ -48,7 +48,7 @@ def test_full_import_of_500_bookings_matches_the_simulator_and_a_second_run_writ
     assert desk.guest_count() == len(customers)
     with transaction(session_factory) as session:
         for order_id in order_ids:
-            assert actual_booking(session, shop.id, order_id) == expected_booking(simulator, order_id), order_id
+            assert actual_booking(session, shop.id, order_id) == expected_booking(simulator, order_id, session), order_id
         before = write_fingerprint(session)
         cursor = session.get_one(QloAppsSyncCursor, shop.id)
         assert cursor.last_successful_sync is not None and cursor.cursor_date_upd is not None
@@ -97,7 +97,7 @@ def test_incremental_pull_brings_same_second_changes_cancellation_date_change_an
     assert report.counts["created"] == 1 and report.counts["updated"] == 3
     with transaction(session_factory) as session:
         for order_id in (order_ids[0], order_ids[1], order_ids[2], new_id):
-            assert actual_booking(session, shop.id, order_id) == expected_booking(simulator, order_id)
+            assert actual_booking(session, shop.id, order_id) == expected_booking(simulator, order_id, session)
         assert actual_booking(session, shop.id, order_ids[0])["status"] == "cancelled"
         assert actual_booking(session, shop.id, order_ids[2])["name"] == ("Renamed", "Guest")
         # The date change renumbered QloApps' room lines but updated the same PMS lines
@@ -197,7 +197,7 @@ def test_a_booking_changed_between_the_two_listing_requests_is_deferred_not_half
             QloAppsReservationMapping.qloapps_order_id == movable)) == 0
     assert run_pull(deps, kind="incremental").counts["created"] == 1
     with transaction(session_factory) as session:
-        assert actual_booking(session, shop.id, movable) == expected_booking(simulator, movable)
+        assert actual_booking(session, shop.id, movable) == expected_booking(simulator, movable, session)
 
 
 # -- one booking read alone (the import_booking message) ------------------------------------------------------

@@ -160,7 +160,11 @@ def test_off_sends_no_nightly_slot(settings, shop, session_factory):  # type: ig
     assert sent_on == [("default", minute, 0, "full")]
 
 
-def test_downgrade_keeps_nightly_runs_as_scheduled_ones(database_url, engine, session_factory, shop):  # type: ignore[no-untyped-def]
+def test_downgrade_keeps_nightly_runs_as_scheduled_ones(database_url, engine, session_factory, shop,  # type: ignore[no-untyped-def]
+                                                        pms_kind):
+    if pms_kind != "builtin":
+        pytest.skip("a release before 0010 keeps qlosync's tables in public, where that PMS has tables of the same "
+                    "names: qlosync refuses to downgrade so far beside it")
     with transaction(session_factory) as session:
         session.add(QloAppsSyncState(config_id=shop.id, kind="full", trigger="nightly", status="succeeded"))
     engine.dispose()

@@ -25,7 +25,6 @@ from tests.outbound_fixtures import (
     pms_room_type,
     pms_state,
     stay,
-    unsent_changes,
 )
 from tests.pms_desk import desk_for
 
@@ -57,8 +56,11 @@ def _pms_fingerprint(engine: Engine) -> object:
 
 
 def _outbox(engine: Engine, reservation_id: str) -> tuple[int, bool]:
-    """What the PMS's change capture holds: how many changes wait, and whether one is of this reservation."""
-    return unsent_changes(engine), reservation_id in pending_reservations(engine)
+    """What the PMS's change capture holds for pushes of reservations: how many captured changes of reservations
+    wait, and whether one is of this reservation. (Availability changes a pull's writes may leave, as the
+    hotelmanangement PMS's capture does for every stay it writes, queue no push of a reservation.)"""
+    pending = pending_reservations(engine)
+    return sum(len(change.row_ids) for change in pending.values()), reservation_id in pending
 
 
 def _conflicts(engine: Engine) -> list:  # type: ignore[type-arg]

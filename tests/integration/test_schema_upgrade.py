@@ -36,8 +36,8 @@ def _counts(connection, schema: str) -> dict[str, int]:  # type: ignore[no-untyp
 
 
 def test_a_previous_release_database_upgrades_in_place_and_keeps_syncing_without_a_duplicate(
-    database_url, engine, simulator, deps, session_factory, mapped_catalog, shop, builtin_pms
-):
+    builtin_pms, database_url, engine, simulator, deps, session_factory, mapped_catalog, shop
+):  # builtin_pms first: the previous release only knew the built-in PMS, whose database this module makes
     # Given the previous release's database, every table in public, holding a shop, its runs and mappings,
     # and PMS reservations with theirs
     simulator.store.generate_bookings(20, seed=11)

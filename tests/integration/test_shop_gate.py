@@ -8,9 +8,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
 from qlosync.db.config_store import ShopConfig
+from qlosync.db.session import make_engine
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.errors import QloAppsServerError
 from qlosync.settings import Settings
@@ -26,8 +27,9 @@ def _gate(engine: Engine, shop: ShopConfig, *, concurrent: int = 3, rps: float =
 
 @pytest.fixture
 def second_engine(settings: Settings) -> Iterator[Engine]:
-    """Another pool on the same database: what a second worker process (or host) would have."""
-    other = create_engine(settings.database_url)
+    """Another pool on the same database: what a second worker process (or host) would have, qlosync's
+    search_path included (a database shared with a PMS keeps public first by default)."""
+    other = make_engine(settings)
     yield other
     other.dispose()
 

@@ -17,7 +17,7 @@ from qlosync.db.models import QloAppsConfig
 from qlosync.db.session import transaction
 from qlosync.secrets import Secret
 from tests.conftest import TEST_API_KEY
-from tests.hotel_support import one_hotel, second_hotel
+from tests.hotel_support import first_hotel, one_hotel, second_hotel
 
 
 def _cli(database_url: str, secret_key: Secret, *args: str, stdin: str | None = None) -> Result:
@@ -45,24 +45,26 @@ def _listed(database_url: str, secret_key: Secret) -> tuple[list[list[str]], dic
     return [line.split() for line in table.output.splitlines()], {row["name"]: row for row in rows}
 
 
-def test_a_single_hotel_pms_needs_no_hotel_set_and_says_which_one_is_used(database_url, secret_key, session_factory):
+def test_a_single_hotel_pms_needs_no_hotel_set_and_says_which_one_is_used(database_url, secret_key, engine,
+                                                                          session_factory, pms_environ):
+    only = first_hotel(engine).id
     added = _add(database_url, secret_key, "solo")
     assert (added.exit_code, added.output.strip()) == (0, "added shop 'solo' (http://solo.test, sync on, 4 at once, 25/s)")
     assert _stored(session_factory, secret_key, "solo") is None
     lines, rows = _listed(database_url, secret_key)
     assert lines[0][:4] == ["NAME", "STATE", "PMS", "HOTEL"]
-    assert lines[1][:4] == ["solo", "ok", "1", "(only)"]
-    assert (rows["solo"]["pms_hotel_id"], rows["solo"]["effective_pms_hotel_id"]) == (None, "1")
+    assert lines[1][:4] == ["solo", "ok", only, "(only)"]
+    assert (rows["solo"]["pms_hotel_id"], rows["solo"]["effective_pms_hotel_id"]) == (None, only)
     # Naming the only hotel works too, and shows it as set
-    assert _cli(database_url, secret_key, "shops", "set", "solo", "--pms-hotel", "1").exit_code == 0
+    assert _cli(database_url, secret_key, "shops", "set", "solo", "--pms-hotel", only).exit_code == 0
     lines, rows = _listed(database_url, secret_key)
-    assert lines[1][:3] == ["solo", "ok", "1"] and lines[1][3] != "(only)"
-    assert (rows["solo"]["pms_hotel_id"], rows["solo"]["effective_pms_hotel_id"]) == ("1", "1")
+    assert lines[1][:3] == ["solo", "ok", only] and lines[1][3] != "(only)"
+    assert (rows["solo"]["pms_hotel_id"], rows["solo"]["effective_pms_hotel_id"]) == (only, only)
 
 
 def test_shops_add_and_set_take_a_pms_hotel_refuse_an_unknown_one_and_clear_it(database_url, secret_key, engine,
-                                                                              session_factory):
-    b = second_hotel(engine)
+                                                                              session_factory, pms_environ):
+    first, b = first_hotel(engine).id, second_hotel(engine)
     added = _add(database_url, secret_key, "hotel-b", "--pms-hotel", b)
     assert (added.exit_code, added.output.strip()) == (
         0, f"added shop 'hotel-b' (http://hotel-b.test, sync on, 4 at once, 25/s, PMS hotel {b})")
@@ -81,10 +83,10 @@ def test_shops_add_and_set_take_a_pms_hotel_refuse_an_unknown_one_and_clear_it(d
     assert _stored(session_factory, secret_key, "hotel-b") == b
     # Ids are the PMS's text as it writes them: " 2" or "02" is no hotel of it
     assert _cli(database_url, secret_key, "shops", "set", "hotel-b", "--pms-hotel", f"0{b}").exit_code == 1
-    # Moved to hotel 1, then cleared with '': with two hotels, a shop with none shows "not set"
-    moved = _cli(database_url, secret_key, "shops", "set", "hotel-b", "--pms-hotel", "1")
-    assert moved.exit_code == 0 and moved.output.strip().endswith(", PMS hotel 1)"), moved.output
-    assert _stored(session_factory, secret_key, "hotel-b") == "1"
+    # Moved to the first hotel, then cleared with '': with two hotels, a shop with none shows "not set"
+    moved = _cli(database_url, secret_key, "shops", "set", "hotel-b", "--pms-hotel", first)
+    assert moved.exit_code == 0 and moved.output.strip().endswith(f", PMS hotel {first})"), moved.output
+    assert _stored(session_factory, secret_key, "hotel-b") == first
     cleared = _cli(database_url, secret_key, "shops", "set", "hotel-b", "--pms-hotel", "")
     assert cleared.exit_code == 0 and "PMS hotel" not in cleared.output, cleared.output
     assert _stored(session_factory, secret_key, "hotel-b") is None
@@ -100,7 +102,7 @@ def test_shops_add_and_set_take_a_pms_hotel_refuse_an_unknown_one_and_clear_it(d
 
 
 def test_config_set_takes_a_pms_hotel_refuses_an_unknown_one_and_clears_it(database_url, secret_key, engine,
-                                                                          session_factory):
+                                                                          session_factory, pms_environ):
     b = second_hotel(engine)
     saved = _cli(database_url, secret_key, "config", "set", "--base-url", "http://c.test", "--api-key-stdin",
                  "--pms-hotel", b, stdin=TEST_API_KEY + "\n")
@@ -127,8 +129,8 @@ def test_config_set_takes_a_pms_hotel_refuses_an_unknown_one_and_clears_it(datab
 
 
 def test_csv_import_takes_a_pms_hotel_id_column_and_refuses_an_unknown_hotel_with_its_line(
-        database_url, secret_key, engine, session_factory, tmp_path: Path):
-    b = second_hotel(engine)
+        database_url, secret_key, engine, session_factory, tmp_path: Path, pms_environ):
+    first, b = first_hotel(engine).id, second_hotel(engine)
     bad = tmp_path / "bad.csv"
     bad.write_text("name,base_url,api_key,pms_hotel_id\n"
                    f"one,http://one.test,{TEST_API_KEY},{b}\n"
@@ -148,10 +150,10 @@ def test_csv_import_takes_a_pms_hotel_id_column_and_refuses_an_unknown_hotel_wit
     good = tmp_path / "good.csv"
     good.write_text("name,base_url,api_key,pms_hotel_id\n"
                     f"one,http://one.test,{TEST_API_KEY},{b}\n"
-                    f"two,http://two.test,{TEST_API_KEY},1\n"
+                    f"two,http://two.test,{TEST_API_KEY},{first}\n"
                     f"three,http://three.test,{TEST_API_KEY},\n")
     assert _cli(database_url, secret_key, "shops", "import", str(good)).output.strip() == "created 3 shop(s), updated 0"
-    assert [_stored(session_factory, secret_key, n) for n in ("one", "two", "three")] == [b, "1", None]
+    assert [_stored(session_factory, secret_key, n) for n in ("one", "two", "three")] == [b, first, None]
     # An empty cell keeps the stored hotel, like every empty cell of the import
     again = tmp_path / "again.csv"
     again.write_text(f"name,base_url,api_key,pms_hotel_id\none,,,\ntwo,,,{b}\n")

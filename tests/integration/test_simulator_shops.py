@@ -183,7 +183,7 @@ def test_a_pull_of_each_of_two_prefixed_shops_brings_that_shops_bookings_only(
                 QloAppsReservationMapping.config_id == config.id)))
             assert mapped == set(ids)
             for order_id in ids:
-                assert actual_booking(session, config.id, order_id) == expected_booking(sim_shop, order_id)
+                assert actual_booking(session, config.id, order_id) == expected_booking(sim_shop, order_id, session)
     # Each shop saw its own requests; the default shop none
     assert north.request_counts["GET /api/orders"] >= 1 and south.request_counts["GET /api/orders"] >= 1
     assert simulator.request_counts["GET /api/orders"] == 0

@@ -35,6 +35,15 @@ def test_a_value_as_long_as_an_api_key_is_masked_in_the_error():
     assert key not in str(caught.value) and "'" + "*" * 28 + "2345'" in str(caught.value)
 
 
+
+def test_a_pms_id_longer_than_a_key_is_shown_whole():
+    # The hotelmanangement PMS keys hotels by uuids (36 characters): no API key has that shape
+    gone = "6d6da99f-d608-4271-a5c0-226ed9604877"
+    with pytest.raises(UnknownPmsHotelError, match=f"no hotel '{gone}'"):
+        check_pms_hotel(ONE, gone)
+    assert hotel_problem(ONE, gone, "s").startswith(f"PMS hotel '{gone}' is not in the PMS")  # type: ignore[union-attr]
+
+
 def test_the_effective_hotel_and_the_problem_of_a_shop():
     assert (effective_hotel(ONE, None), hotel_problem(ONE, None, "s")) == ("1", None)
     assert (effective_hotel(TWO, "1"), hotel_problem(TWO, "1", "s")) == ("1", None)

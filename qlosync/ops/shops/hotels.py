@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
+from qlosync.fields import API_KEY_LENGTH
 from qlosync.pms import UnknownHotel, known_hotels, only_hotel_id, open_pms
 from qlosync.pms.port import Hotel, PmsId
 from qlosync.secrets import mask
@@ -29,8 +30,13 @@ def pms_hotels(session: Session) -> list[Hotel]:
 
 
 def _shown(value: str) -> str:
-    # As long as an API key, it may be one (a CSV whose columns slipped): masked like `config show` masks keys.
-    return repr(mask(value) if len(value) >= 32 else value)
+    # Shaped like an API key, it may be one (a CSV whose columns slipped): masked like `config show` masks keys.
+    # A PMS's own ids may be longer (a uuid has 36 characters) and are shown whole.
+    return repr(mask(value) if _could_be_an_api_key(value) else value)
+
+
+def _could_be_an_api_key(value: str) -> bool:
+    return len(value) == API_KEY_LENGTH and all("!" <= c <= "~" for c in value)
 
 
 def check_pms_hotel(hotels: Sequence[Hotel], pms_hotel_id: str) -> PmsId | None:

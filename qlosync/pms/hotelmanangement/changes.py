@@ -16,9 +16,11 @@ What is captured, in the writer's own transaction, mirroring the built-in PMS's 
   type for the nights concerned; a room type's ``qty`` or soft delete, and a room inserted, deleted, moved to
   another room type or changing status ('Out of Service'): ``availability`` of the room types concerned; a
   room type's ``price_per_night``: ``rates``. Those two cover every night qlosync pushes (today in UTC and
-  :data:`ARI_DAYS` - 1 more) since that PMS has one price and one state for all nights. Captured even under
-  :func:`mark_sync_writes`, as the built-in PMS's stay changes are: a booking QloApps made or cancelled
-  changes how many rooms its holds must take.
+  :data:`ARI_DAYS` - 1 more) since that PMS has one price and one state for all nights. A stay change is
+  captured, as the built-in PMS's are, only on a room type with a room out of service (that PMS has no closed
+  nights): nothing else makes qlosync hold rooms, so elsewhere a stay changes no hold. There it is captured
+  even under :func:`mark_sync_writes`: a booking QloApps made or cancelled changes how many rooms its holds
+  must take.
 
 The feed turns a PMS reservation into the port's reservation: its group (``hms_reservation_groups.group_id``,
 else the reservation itself, one made at the front desk).
@@ -184,6 +186,9 @@ STAYS_FUNCTION = "qlosync_hms_capture_stays"
 _STAY_CHANGED = ("(o.room_type_id, o.check_in, o.check_out, o.units_requested, o.status, o.deleted_at) "
                  "IS DISTINCT FROM (n.room_type_id, n.check_in, n.check_out, n.units_requested, n.status, "
                  "n.deleted_at)")
+#: The room types a stay change can change a hold of: those with a room out of service (every night).
+_HELD_TYPES = ("room_type_id IN (SELECT r.room_type_id FROM public.rooms r WHERE r.status = 'Out of Service' "
+               "AND r.room_type_id IS NOT NULL)")
 _STAYS_BODY = """
 DECLARE
     added integer;
@@ -192,7 +197,7 @@ BEGIN
         INSERT INTO {schema}.hms_outbox (aggregate, aggregate_id, operation, payload)
         SELECT 'room_type', room_type_id::text, 'availability',
                jsonb_build_object('from', min(check_in), 'to', max(check_out) - 1)
-        FROM new_rows WHERE room_type_id IS NOT NULL GROUP BY room_type_id;
+        FROM new_rows WHERE {held} GROUP BY room_type_id;
     ELSIF TG_OP = 'UPDATE' THEN
         INSERT INTO {schema}.hms_outbox (aggregate, aggregate_id, operation, payload)
         SELECT 'room_type', room_type_id::text, 'availability',
@@ -202,12 +207,12 @@ BEGIN
               UNION ALL
               SELECT n.room_type_id, n.check_in, n.check_out FROM old_rows o JOIN new_rows n ON n.id = o.id
               WHERE {changed}) AS changed
-        WHERE room_type_id IS NOT NULL GROUP BY room_type_id;
+        WHERE {held} GROUP BY room_type_id;
     ELSE
         INSERT INTO {schema}.hms_outbox (aggregate, aggregate_id, operation, payload)
         SELECT 'room_type', room_type_id::text, 'availability',
                jsonb_build_object('from', min(check_in), 'to', max(check_out) - 1)
-        FROM old_rows WHERE room_type_id IS NOT NULL GROUP BY room_type_id;
+        FROM old_rows WHERE {held} GROUP BY room_type_id;
     END IF;
     GET DIAGNOSTICS added = ROW_COUNT;
     IF added > 0 THEN
@@ -281,7 +286,7 @@ def function_sql(schema: str, ari_days: int = ARI_DAYS) -> list[str]:
     """``CREATE OR REPLACE FUNCTION`` of each trigger function, in *schema* (where ``hms_outbox`` is)."""
     if ari_days < 1:
         raise ConfigurationError(f"the ARI horizon must be at least 1 day, got {ari_days}")
-    values = {"schema": schema, "channel": CHANNEL, "changed": _STAY_CHANGED,
+    values = {"schema": schema, "channel": CHANNEL, "changed": _STAY_CHANGED, "held": _HELD_TYPES,
               "horizon": _HORIZON.format(last=int(ari_days) - 1)}
     bodies = {RESERVATION_FUNCTION: _RESERVATION_BODY, STAYS_FUNCTION: _STAYS_BODY,
               ROOM_TYPES_FUNCTION: _ROOM_TYPES_BODY, ROOMS_FUNCTION: _ROOMS_BODY}
