@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 #: The adapters, by the name QLOSYNC_PMS gives: "module:class", imported when first opened.
-ADAPTERS: dict[str, str] = {"builtin": "qlosync.pms.builtin.adapter:BuiltinPms"}
+ADAPTERS: dict[str, str] = {"builtin": "qlosync.pms.builtin.adapter:BuiltinPms",
+                            "hotelmanangement": "qlosync.pms.hotelmanangement.adapter:HmsPms"}
 DEFAULT_PMS = "builtin"
 #: The engine execution option that carries QLOSYNC_PMS (qlosync.db.session.make_engine sets it).
 PMS_OPTION = "qlosync_pms"
