@@ -13,6 +13,7 @@ from qlosync.actors import broker, reconcile_rates, schedule_tick
 from qlosync.runtime.middleware.heartbeat import beat_as_scheduler, running_under_periodiq
 from qlosync.runtime.middleware.topology import declare_or_exit
 from qlosync.runtime.middleware.tick_interval import TickInterval
+from qlosync.runtime.pms_check import check_pms_at_start
 from qlosync.settings import Settings
 
 __all__ = ["broker", "reconcile_rates", "schedule_tick"]
@@ -24,5 +25,7 @@ if running_under_periodiq():
     # periodiq itself would meet a refused or unreachable RabbitMQ at its first tick, with a traceback.
     declare_or_exit(broker, sorted(broker.get_declared_queues()), "Scheduler")
     _settings = Settings.from_env()
+    # Its ticks would start pulls that fail on a database that is not the configured PMS.
+    check_pms_at_start(_settings, "Scheduler")
     broker.add_middleware(TickInterval(_settings.sync_interval_ms))
     beat_as_scheduler(broker, _settings)

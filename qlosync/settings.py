@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from qlosync import fields
 from qlosync.errors import ConfigurationError
 from qlosync.pms import ADAPTERS
+from qlosync.pms.checks import SCHEMA_CHECKS
 from qlosync.secrets import Secret
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/qlosync"
@@ -100,7 +101,9 @@ class Settings:
             db_pool_size=_int(env, "QLOSYNC_DB_POOL_SIZE", 10, 1, unit="connections"),
             db_max_overflow=_int(env, "QLOSYNC_DB_MAX_OVERFLOW", 15, 0, unit="connections"),
             db_schema=_db_schema(env.get("QLOSYNC_DB_SCHEMA", "").strip() or DEFAULT_DB_SCHEMA),
-            pms=_choice(env, "QLOSYNC_PMS", "builtin", tuple(sorted(ADAPTERS))),
+            # A PMS with a schema check may be named before its adapter is registered: `alembic upgrade head`
+            # then checks the database and installs its change capture, and processes refuse another database.
+            pms=_choice(env, "QLOSYNC_PMS", "builtin", tuple(sorted(set(ADAPTERS) | set(SCHEMA_CHECKS)))),
             bulk_pulls=_int(env, "QLOSYNC_BULK_PULLS", 2, 1, unit="pulls"),
             bulk_pull_min_orders=_int(env, "QLOSYNC_BULK_PULL_MIN_ORDERS", 2000, 1, unit="orders"),
             run_retention_days=_int(env, "QLOSYNC_RUN_RETENTION_DAYS", 30, 1, unit="days"),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import click
+from alembic.util import CommandError
 from sqlalchemy.engine import make_url
 
-from qlosync.cli.context import CliContext, command_errors, pass_cli
+from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli
 from qlosync.db import migrate
 
 
@@ -31,7 +32,11 @@ def db_create(cli: CliContext) -> None:
 def db_upgrade(cli: CliContext, revision: str) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
     cli.server_engine  # noqa: B018  (fails with one clear line if PostgreSQL is down)
-    migrate.upgrade(cli.settings.database_url, revision, schema=cli.settings.db_schema)
+    try:
+        migrate.upgrade(cli.settings.database_url, revision, schema=cli.settings.db_schema, pms=cli.settings.pms,
+                        ari_days=cli.settings.ari_days)
+    except CommandError as exc:  # e.g. a database that is not the PMS QLOSYNC_PMS names: one line, as alembic says it
+        raise CliError(str(exc)) from None
     click.echo(f"database at revision {migrate.current_revision(cli.server_engine)}")
 
 
@@ -45,7 +50,7 @@ def db_downgrade(cli: CliContext, revision: str, yes: bool) -> None:
     if not yes:
         click.confirm(f"Downgrade to {revision}? Data in dropped tables is lost.", abort=True)
     cli.server_engine  # noqa: B018
-    migrate.downgrade(cli.settings.database_url, revision, schema=cli.settings.db_schema)
+    migrate.downgrade(cli.settings.database_url, revision, schema=cli.settings.db_schema, pms=cli.settings.pms)
     click.echo(f"database at revision {migrate.current_revision(cli.server_engine)}")
 
 

@@ -13,6 +13,7 @@ from qlosync.cli.context import CliContext, CliError, command_errors, pass_cli
 from qlosync.cli.params import FieldType, positive_id
 from qlosync.db.session import make_sessionmaker, transaction
 from qlosync.fields import InvalidValueError
+from qlosync.pms.checks import require_pms
 from qlosync.pms.port import CapturedChange, PmsId, RoomTypeChange
 from qlosync.sync.conflicts import list_conflicts
 from qlosync.sync.outbound.jobs import flagged_reservations, missing_reservations, push, resolve_conflict
@@ -60,6 +61,7 @@ def _publisher() -> Callable[[CapturedChange], None]:
 @command_errors
 def relay_command(cli: CliContext, once: bool, poll_interval: float) -> None:
     """Publish the PMS's captured changes to qloapps.outbound until stopped (SIGTERM/SIGINT)."""
+    require_pms(cli.engine, cli.settings.pms)  # once: a relay on another database would relay nothing, or fail
     sessions = make_sessionmaker(cli.engine)
     publish = _publisher()
     if once:

@@ -19,21 +19,28 @@ from qlosync.settings import DEFAULT_DB_SCHEMA
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def alembic_config(database_url: str, schema: str = DEFAULT_DB_SCHEMA) -> Config:
+def alembic_config(database_url: str, schema: str = DEFAULT_DB_SCHEMA, *, pms: str | None = None,
+                   ari_days: int | None = None) -> Config:
+    """The migrations' config; *pms* (QLOSYNC_PMS, default builtin) decides whether the database must be a PMS
+    whose change capture is installed after the migrations (migrations/env.py)."""
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "migrations"))
     config.attributes["database_url"] = database_url
     config.attributes["db_schema"] = schema
+    config.attributes["pms"] = pms
+    config.attributes["ari_days"] = ari_days
     config.attributes["configure_logging"] = False
     return config
 
 
-def upgrade(database_url: str, revision: str = "head", *, schema: str = DEFAULT_DB_SCHEMA) -> None:
-    command.upgrade(alembic_config(database_url, schema), revision)
+def upgrade(database_url: str, revision: str = "head", *, schema: str = DEFAULT_DB_SCHEMA, pms: str | None = None,
+            ari_days: int | None = None) -> None:
+    command.upgrade(alembic_config(database_url, schema, pms=pms, ari_days=ari_days), revision)
 
 
-def downgrade(database_url: str, revision: str = "base", *, schema: str = DEFAULT_DB_SCHEMA) -> None:
-    command.downgrade(alembic_config(database_url, schema), revision)
+def downgrade(database_url: str, revision: str = "base", *, schema: str = DEFAULT_DB_SCHEMA,
+              pms: str | None = None) -> None:
+    command.downgrade(alembic_config(database_url, schema, pms=pms), revision)
 
 
 def current_revision(engine: Engine) -> str | None:

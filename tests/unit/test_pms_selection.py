@@ -14,7 +14,7 @@ from qlosync.settings import Settings
 
 def test_the_built_in_pms_is_the_default_and_an_unknown_one_is_refused_with_the_known_ones():
     assert Settings.from_env({}).pms == "builtin"
-    with pytest.raises(ConfigurationError, match="QLOSYNC_PMS must be one of builtin, got 'opera'"):
+    with pytest.raises(ConfigurationError, match="QLOSYNC_PMS must be one of builtin, hotelmanangement, got 'opera'"):
         Settings.from_env({"QLOSYNC_PMS": "opera"})
 
 

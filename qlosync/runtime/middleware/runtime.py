@@ -9,6 +9,7 @@ from typing import Any
 from dramatiq.middleware import Middleware, MiddlewareError
 
 from qlosync.runtime.context import Runtime, install_runtime
+from qlosync.runtime.pms_check import require_pms_or_exit
 from qlosync.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,12 @@ class RuntimeMiddleware(Middleware):
             runtime = self.factory(self.settings)
         except Exception as exc:  # noqa: BLE001  (whatever it is, booting without a runtime is pointless)
             raise RuntimeBootError(f"cannot build the qlosync runtime: {type(exc).__name__}: {exc}") from exc
+        try:
+            # Once per worker process: every job would fail on a database that is not the configured PMS.
+            require_pms_or_exit(runtime.engine, self.settings.pms, "Worker")
+        except SystemExit:
+            runtime.close()
+            raise
         self.runtime = runtime
         install_runtime(runtime)
         logger.info("qlosync runtime ready.", extra={"action": "runtime_boot"})
