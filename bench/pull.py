@@ -1,12 +1,17 @@
 """Benchmark: full import of N QloApps bookings into PostgreSQL, an idle incremental cycle, the naive sync.
 
     .venv/bin/python bench/pull.py [--bookings 10000] [--page-size 100] [--naive 2000] [--request-cost-ms SPEC]
-                                   [--no-idle] [--profile FILE]
+                                   [--no-idle] [--profile FILE] [--pms builtin|hotelmanangement]
 
 Set-up (torn down at the end): the simulator as its own process (``qlosync simulator --port N``), filled
 through its /_sim/ control API with N bookings spread over simulated time (50 a minute, as real traffic
 would be: not all in the last seconds, which the idle cycle's 5 s overlap would re-read), and a
 throwaway database next to DATABASE_URL's with the shop configured and its catalog imported.
+
+``--pms`` picks the PMS the bookings are imported into (default builtin, whose ``pms_*`` tables the migrations
+make). With ``hotelmanangement`` the throwaway database first gets that PMS's tables from tests/hms/schema.sql
+(the project's own test double of its schema), then qlosync's migrations, which install its change capture as
+they do next to that PMS; the shop is bound to its default hotel, and the counts read its tables.
 
 Phases:
 
@@ -37,6 +42,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -61,14 +67,45 @@ from qlosync.settings import Settings  # noqa: E402
 from qlosync.sync.inbound.apply import apply_snapshot  # noqa: E402
 from qlosync.sync.inbound.catalog import import_catalog  # noqa: E402
 from qlosync.sync.inbound.pull import PullDeps, run_pull  # noqa: E402
+from tests.hms.double import load_double  # noqa: E402
 
 API_KEY = "BENCHBENCHBENCHBENCHBENCHBENCH12"
 BIN = Path(sys.executable).parent
 # Captures 320-322 (loopback, median of 10): GET one booking 14.6 ms; room_bookings display=full, 50 rows
 # 12.0 ms; orders display=full, filtered and sorted, 50 rows 10.5 ms.
 REAL_COST = "default=12,bookings/id=15,orders=11,room_bookings=12,customers=12"
-SYNC_TABLES = ("pms_guests", "pms_reservations", "pms_reservation_lines", "qloapps_reservation_mappings",
-               "qloapps_room_line_mappings", "qloapps_customer_mappings", "qloapps_sync_logs")
+#: qlosync's own tables a pull writes (in its schema: its engine's search_path finds them first).
+QLOSYNC_SYNC_TABLES = ("qloapps_reservation_mappings", "qloapps_room_line_mappings", "qloapps_customer_mappings",
+                       "qloapps_sync_logs")
+
+
+@dataclass(frozen=True)
+class PmsTables:
+    """What a benchmark reads of one PMS: the tables a pull writes, and how many reservations, lines and guests
+    it holds (that PMS's own words: the built-in PMS's lines are rows, the hotelmanangement PMS's are units)."""
+
+    sync_tables: tuple[str, ...]
+    reservations: str
+    lines: str
+    guests: str
+    outbox: str  # the change capture's rows (a sync's own writes are not echoed; availability they change is)
+    hotel_id: str | None = None  # the hotel the shop is bound to (None: the PMS's only one)
+    double: bool = False  # the database first gets the PMS's tables from the test double
+
+
+PMS_TABLES = {
+    "builtin": PmsTables(
+        ("pms_guests", "pms_reservations", "pms_reservation_lines", *QLOSYNC_SYNC_TABLES),
+        reservations="SELECT count(*) FROM pms_reservations", lines="SELECT count(*) FROM pms_reservation_lines",
+        guests="SELECT count(*) FROM pms_guests", outbox="SELECT count(*) FROM pms_outbox"),
+    "hotelmanangement": PmsTables(
+        ("public.guests", "public.reservations", "public.reservation_guests", "hms_reservation_groups",
+         *QLOSYNC_SYNC_TABLES),
+        reservations="SELECT count(*) FROM public.reservations WHERE deleted_at IS NULL",
+        lines="SELECT coalesce(sum(units_requested), 0) FROM public.reservations WHERE deleted_at IS NULL",
+        guests="SELECT count(*) FROM public.guests WHERE deleted_at IS NULL", outbox="SELECT count(*) FROM hms_outbox",
+        hotel_id="00000000-0000-0000-0000-000000000000", double=True),  # the default hotel of that PMS
+}
 
 
 # -- memory of this (the importing) process ----------------------------------------------------------------
@@ -169,19 +206,23 @@ def sim_requests(url: str) -> int:
 class Shop:
     """A throwaway database with the shop configured against a simulator and its catalog imported."""
 
-    def __init__(self, sim_url: str) -> None:
+    def __init__(self, sim_url: str, pms: str = "builtin") -> None:
         base = make_url(Settings.from_env().database_url)
         self.name = f"qlosync_bench_{uuid.uuid4().hex[:8]}"
+        self.pms = PMS_TABLES[pms]
         self.admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
         with self.admin.connect() as c:
             c.execute(text(f'CREATE DATABASE "{self.name}"'))
         url = base.set(database=self.name).render_as_string(hide_password=False)
-        migrate.upgrade(url)
-        self.engine: Engine = make_engine(Settings(database_url=url))
+        if self.pms.double:
+            load_double(url).dispose()
+        migrate.upgrade(url, pms=pms)  # and the PMS's change capture, where the migrations do not make it
+        self.engine: Engine = make_engine(Settings(database_url=url, pms=pms))
         self.sessions = make_sessionmaker(self.engine)
         cipher = KeyCipher(Secret(generate_secret_key()))
         with transaction(self.sessions) as session:
-            save_config(session, cipher, base_url=sim_url, api_key=Secret(API_KEY), sync_enabled=True)
+            save_config(session, cipher, base_url=sim_url, api_key=Secret(API_KEY), sync_enabled=True,
+                        pms_hotel_id=self.pms.hotel_id)
         with transaction(self.sessions) as session:
             self.shop: ShopConfig = load_shop(session, cipher)
         self.sim_url = sim_url
@@ -200,11 +241,17 @@ class Shop:
     def table_versions(self) -> dict[str, tuple[int, int]]:
         with transaction(self.sessions) as session:
             return {t: tuple(session.execute(text(f"SELECT count(*), coalesce(max(xmin::text::bigint),0) FROM {t}")).one())
-                    for t in SYNC_TABLES}
+                    for t in self.pms.sync_tables}
 
-    def count(self, table: str) -> int:
+    def count(self, query: str) -> int:
         with self.engine.connect() as c:
-            return int(c.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+            return int(c.execute(text(query)).scalar_one())
+
+    def counts(self) -> dict[str, int]:
+        """The PMS's reservations, lines and guests, and qlosync's mappings of them."""
+        return {"reservations": self.count(self.pms.reservations), "lines": self.count(self.pms.lines),
+                "guests": self.count(self.pms.guests), "outbox": self.count(self.pms.outbox),
+                **{t: self.count(f"SELECT count(*) FROM {t}") for t in QLOSYNC_SYNC_TABLES if t != "qloapps_sync_logs"}}
 
     def close(self) -> None:
         self.engine.dispose()
@@ -308,19 +355,21 @@ def main() -> None:
     parser.add_argument("--no-idle", action="store_true", help="skip the idle incremental cycle")
     parser.add_argument("--profile", metavar="FILE", help="cProfile the full import into FILE")
     parser.add_argument("--logs", default=None, help="folder for the simulator logs (default: a temporary one)")
+    parser.add_argument("--pms", choices=sorted(PMS_TABLES), default="builtin",
+                        help="the PMS the bookings are imported into (default builtin)")
     args = parser.parse_args()
     import tempfile
 
     logs = Path(args.logs or tempfile.mkdtemp(prefix="qlosync-bench-pull-"))
     logs.mkdir(parents=True, exist_ok=True)
-    out: dict[str, Any] = {"bench": "pull", "bookings": args.bookings, "page_size": args.page_size}
+    out: dict[str, Any] = {"bench": "pull", "pms": args.pms, "bookings": args.bookings, "page_size": args.page_size}
 
     if args.bookings:
         t0 = time.perf_counter()
         with simulator(args.bookings, logs) as sim_url:
             print(f"simulator (own process) {sim_url}: {args.bookings} bookings in {time.perf_counter() - t0:.1f} s",
                   flush=True)
-            shop = Shop(sim_url)
+            shop = Shop(sim_url, args.pms)
             try:
                 with shop.client(args.page_size) as client:
                     shop.import_catalog(client)
@@ -336,9 +385,11 @@ def main() -> None:
                             full = full_import(shop, client, sampler)
                     full["simulator_requests"] = sim_requests(sim_url) - sim_before
                     full["memory"] = sampler.summary()
-                    full["lines"] = shop.count("pms_reservation_lines")
+                    full["pms_rows"] = shop.counts()
+                    full["lines"] = full["pms_rows"]["lines"]
                     out["full"] = full
-                    print(f"full import: {full['bookings']} bookings ({full['lines']} lines), {full['failed']} failed, "
+                    print(f"full import into the {args.pms} PMS: {full['bookings']} bookings ({full['lines']} lines; "
+                          f"{', '.join(f'{k} {v}' for k, v in full['pms_rows'].items())}), {full['failed']} failed, "
                           f"{full['seconds']} s = {full['bookings_per_s']} bookings/s, {full['requests']} requests = "
                           f"{full['requests_per_booking']} per booking; RSS {full['memory']['start_rss_mb']} MB at start, "
                           f"peak {full['memory']['peak_rss_mb']} MB, growth after the first 10 % "
@@ -362,14 +413,14 @@ def main() -> None:
             set_request_cost(sim_url, args.request_cost_ms)
             comparison: dict[str, Any] = {"bookings": args.naive, "request_cost_ms": args.request_cost_ms}
             for name in ("naive", "qlosync"):
-                shop = Shop(sim_url)
+                shop = Shop(sim_url, args.pms)
                 try:
                     with shop.client(args.page_size) as client:
                         set_request_cost(sim_url, None)
                         shop.import_catalog(client)
                         set_request_cost(sim_url, args.request_cost_ms)
                         comparison[name] = naive_import(shop, client) if name == "naive" else full_import(shop, client)
-                        comparison[name]["reservations"] = shop.count("pms_reservations")
+                        comparison[name]["reservations"] = shop.count(shop.pms.reservations)
                 finally:
                     shop.close()
                 print(f"{name}: {comparison[name]}", flush=True)
