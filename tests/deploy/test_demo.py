@@ -56,7 +56,8 @@ def run_demo(database_url: str, vhost_url: str, demo_dir: Path, cwd: Path, *args
     elapsed = time.monotonic() - started
     print(output)
     assert demo.returncode == 0, output
-    assert elapsed < 90, f"the demo took {elapsed:.0f} s"
+    # A hang guard, not a benchmark: a demo took 104-112 s while a 10k-booking benchmark ran beside it.
+    assert elapsed < 180, f"the demo took {elapsed:.0f} s"
     return output
 
 
