@@ -152,6 +152,13 @@ def test_status_sees_workers_relay_and_scheduler_go_stale_when_killed_and_stoppe
         assert code == 0, report["health"]
     except BaseException:
         print(_logs(tmp_path))
+        # A dead letter was once seen here under load, cause unknown: say which message and why.
+        dead = subprocess.run([str(BIN / "qlosync"), "dlq", "list"], env=env, capture_output=True, text=True,
+                              timeout=60)
+        print("--- qlosync dlq list\n" + dead.stdout + dead.stderr)
+        for log in sorted(tmp_path.glob("*.log")):
+            print("\n".join(f"{log.name}: {line}" for line in log.read_text(errors="replace").splitlines()
+                            if "given up on" in line or "Traceback" in line or "ERROR" in line))
         raise
     finally:
         for process in processes:
