@@ -35,9 +35,13 @@ OUTBOUND_QUEUE = "qloapps.outbound"
 
 def process_env(database_url: str, amqp_url: str, secret_key: str, *, read_timeout_s: float = 2.0,
                 **extra: str) -> dict[str, str]:
-    """The environment of every subprocess: this machine's, minus any QLOSYNC_/QLOAPPS_ setting, plus ours."""
+    """The environment of every subprocess: this machine's, minus any QLOSYNC_/QLOAPPS_ setting, plus ours.
+
+    QLOSYNC_PMS is kept: a test parametrized by ``pms_kind`` has it in os.environ (tests/conftest.py), and its
+    processes must drive the adapter under test."""
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("QLOSYNC_", "QLOAPPS_"))},
+        **({"QLOSYNC_PMS": os.environ["QLOSYNC_PMS"]} if "QLOSYNC_PMS" in os.environ else {}),
         "DATABASE_URL": database_url, "RABBITMQ_URL": amqp_url, "QLOSYNC_SECRET_KEY": secret_key,
         # The push's settle window is 2 * read timeout + 5 s: 9 s with 2 s.
         "QLOAPPS_HTTP_READ_TIMEOUT_S": f"{read_timeout_s:g}",

@@ -14,11 +14,12 @@ from qlosync.db.config_store import load_shop
 from qlosync.db.session import transaction
 from tests.api.conftest import PREFIX
 from tests.conftest import TEST_API_KEY
+from tests.hotel_support import first_hotel
 
 NEW_KEY = "ZYXWVUTSRQPONMLKJIHGFEDCBA987654"
 
 
-def test_put_then_get_round_trip_never_echoes_the_key(api, session_factory, secret_key, caplog):
+def test_put_then_get_round_trip_never_echoes_the_key(api, engine, session_factory, secret_key, caplog):
     caplog.set_level(logging.DEBUG)
     # When a shop is created with a key, then changed without one
     created = api.put(f"{PREFIX}/config", json={"shop": "main", "base_url": "http://qlo.example.test/api/",
@@ -30,9 +31,10 @@ def test_put_then_get_round_trip_never_echoes_the_key(api, session_factory, secr
     body = shown.json()
     assert body.pop("updated_at")
     # (id_hotel as everywhere; hotel_id, this answer's first spelling, stays for the clients that read it; no PMS
-    # hotel set: the PMS's only one, hotel 1, is the one the shop syncs with)
+    # hotel set: the PMS's only one, the hotel it starts with, is the one the shop syncs with)
     assert body == {"name": "main", "base_url": "http://qlo.example.test", "api_key_set": True, "sync_enabled": True,
-                    "id_hotel": 2, "hotel_id": 2, "pms_hotel_id": None, "effective_pms_hotel_id": "1",
+                    "id_hotel": 2, "hotel_id": 2, "pms_hotel_id": None,
+                    "effective_pms_hotel_id": first_hotel(engine).id,
                     "conflict_strategy": "manual"}
     for response in (created, changed, shown):
         assert NEW_KEY not in response.text and "api_key\"" not in response.text

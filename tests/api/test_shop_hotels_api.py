@@ -12,7 +12,7 @@ from qlosync.db.models import QloAppsConfig
 from qlosync.db.session import transaction
 from tests.api.conftest import PREFIX
 from tests.conftest import TEST_API_KEY
-from tests.hotel_support import one_hotel, second_hotel
+from tests.hotel_support import first_hotel, one_hotel, second_hotel
 
 SHOPS = "/api/v1/shops"
 
@@ -35,7 +35,8 @@ def test_shops_take_a_pms_hotel_refuse_an_unknown_one_and_clear_it_with_null(api
                                                                             secret_key):
     # One hotel: none needs setting, and the answer says which one is used
     solo = api.post(SHOPS, json={"name": "solo", "base_url": "http://solo.test", "api_key": TEST_API_KEY})
-    assert solo.status_code == 201 and _hotels(solo.json()) == (None, "1"), solo.text
+    a = first_hotel(engine).id
+    assert solo.status_code == 201 and _hotels(solo.json()) == (None, a), solo.text
     b = second_hotel(engine)
     created = api.post(SHOPS, json={"name": "hotel-b", "base_url": "http://b.test", "api_key": TEST_API_KEY,
                                     "pms_hotel_id": b})
@@ -54,13 +55,13 @@ def test_shops_take_a_pms_hotel_refuse_an_unknown_one_and_clear_it_with_null(api
         assert sorted(session.scalars(select(QloAppsConfig.name))) == ["hotel-b", "solo"]
     assert api.get(f"{SHOPS}/hotel-b").json()["enabled"] is True
     # Ids are text: a number is a malformed body, as for every strict field
-    number = api.request("PATCH", f"{SHOPS}/hotel-b", json={"pms_hotel_id": int(b)})
+    number = api.request("PATCH", f"{SHOPS}/hotel-b", json={"pms_hotel_id": 7})
     assert number.status_code == 422 and number.json()["errors"][0]["loc"] == ["body", "pms_hotel_id"]
     # Left out: unchanged; null: cleared
     other = api.request("PATCH", f"{SHOPS}/hotel-b", json={"max_requests_per_second": 3})
     assert other.status_code == 200 and _hotels(other.json()) == (b, b)
-    moved = api.request("PATCH", f"{SHOPS}/solo", json={"pms_hotel_id": "1"})
-    assert moved.status_code == 200 and _hotels(moved.json()) == ("1", "1")
+    moved = api.request("PATCH", f"{SHOPS}/solo", json={"pms_hotel_id": a})
+    assert moved.status_code == 200 and _hotels(moved.json()) == (a, a)
     cleared = api.request("PATCH", f"{SHOPS}/hotel-b", json={"pms_hotel_id": None})
     assert cleared.status_code == 200 and _hotels(cleared.json()) == (None, None), cleared.text
     assert _stored(session_factory, secret_key, "hotel-b") is None

@@ -304,6 +304,23 @@ def test_sync_writes_are_not_captured_as_reservation_changes_but_still_as_availa
     assert reservation_rows(rows) == [(reservation, "update")]
 
 
+def test_the_catalog_import_copying_qloapps_rooms_is_not_captured(engine: Engine) -> None:
+    with engine.begin() as connection:
+        room_type = add_room_type(connection)
+    clear_outbox(engine)
+    # qlosync's catalog import (a marked transaction) adds a room and raises qty to the rooms QloApps has
+    with transaction(make_sessionmaker(engine)) as session:
+        mark_sync_writes(session)
+        add_room(session.connection(), room_type, f"{room_type[:8]}-q")
+        session.execute(text("UPDATE public.room_types SET qty = qty + 1 WHERE id = :id"), {"id": room_type})
+    assert outbox(engine) == []
+    # The same by the front desk is captured
+    with engine.begin() as connection:
+        add_room(connection, room_type, f"{room_type[:8]}-d")
+        connection.execute(text("UPDATE public.room_types SET qty = qty + 1 WHERE id = :id"), {"id": room_type})
+    assert [(rt, op) for rt, op, _ in room_type_rows(outbox(engine))] == [(room_type, "availability")] * 2
+
+
 def test_one_statement_over_many_stays_is_one_availability_row_per_room_type(engine: Engine) -> None:
     with engine.begin() as connection:
         guest = add_guest(connection)

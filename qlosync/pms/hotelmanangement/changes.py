@@ -16,7 +16,8 @@ What is captured, in the writer's own transaction, mirroring the built-in PMS's 
   type for the nights concerned; a room type's ``qty`` or soft delete, and a room inserted, deleted, moved to
   another room type or changing status ('Out of Service'): ``availability`` of the room types concerned; a
   room type's ``price_per_night``: ``rates``. Those two cover every night qlosync pushes (today in UTC and
-  :data:`ARI_DAYS` - 1 more) since that PMS has one price and one state for all nights. A stay change is
+  :data:`ARI_DAYS` - 1 more) since that PMS has one price and one state for all nights. Rooms and ``qty`` changed
+  in a marked transaction are qlosync's catalog import copying QloApps' own: skipped. A stay change is
   captured, as the built-in PMS's are, only on a room type with a room out of service (that PMS has no closed
   nights): nothing else makes qlosync hold rooms, so elsewhere a stay changes no hold. There it is captured
   even under :func:`mark_sync_writes`: a booking QloApps made or cancelled changes how many rooms its holds
@@ -237,6 +238,13 @@ BEGIN
     FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE o.price_per_night IS DISTINCT FROM n.price_per_night;
     GET DIAGNOSTICS added = ROW_COUNT;
     total := total + added;
+    IF coalesce(current_setting('qlosync.origin', true), '') = 'qloapps' THEN
+        -- qlosync's catalog import raising qty to QloApps' own rooms: nothing to push back
+        IF total > 0 THEN
+            PERFORM pg_notify('{channel}', '');
+        END IF;
+        RETURN NULL;
+    END IF;
     INSERT INTO {schema}.hms_outbox (aggregate, aggregate_id, operation, payload)
     SELECT 'room_type', n.id::text, 'availability', {horizon}
     FROM old_rows o JOIN new_rows n ON n.id = o.id
@@ -254,6 +262,9 @@ _ROOMS_BODY = """
 DECLARE
     added integer;
 BEGIN
+    IF coalesce(current_setting('qlosync.origin', true), '') = 'qloapps' THEN
+        RETURN NULL;  -- qlosync's catalog import copies QloApps' own room types and rooms: nothing to push back
+    END IF;
     IF TG_OP = 'INSERT' THEN
         INSERT INTO {schema}.hms_outbox (aggregate, aggregate_id, operation, payload)
         SELECT 'room_type', room_type_id::text, 'availability', {horizon}

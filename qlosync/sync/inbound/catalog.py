@@ -68,7 +68,10 @@ def import_catalog(session: Session, client: QloAppsClient, shop: ShopConfig) ->
     if shop.id_hotel not in hotels:
         known = ", ".join(f"{hotel_id} ({name})" for hotel_id, name in sorted(hotels.items())) or "none"
         raise MappingError(f"QloApps has no hotel {shop.id_hotel} (hotels: {known}); fix it with `qlosync config set --hotel-id`")
-    hotel = shop_hotel(open_pms(session), shop.pms_hotel_id)
+    pms = open_pms(session)
+    hotel = shop_hotel(pms, shop.pms_hotel_id)
+    # The room types and rooms created here copy QloApps' own: change capture must not push them back.
+    pms.mark_sync_writes()
     types = hotel_room_types(client, shop)
     mapped_types = room_type_mappings(session, shop.id)
     pms_types = hotel.room_types()
