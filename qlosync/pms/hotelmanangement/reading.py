@@ -24,9 +24,11 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import psycopg
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from qlosync.db.bulk import raw_cursor
 from qlosync.pms.hotelmanangement import statuses
 from qlosync.pms.hotelmanangement.guests import split_name
 from qlosync.pms.hotelmanangement.ids import as_uuid, as_uuids, line_id
@@ -35,30 +37,58 @@ from qlosync.states import CLOSED_STATUSES
 
 CENT = Decimal("0.01")
 
-#: The groups anchored at :ids in :hotel, one row per member: the anchor itself and the reservations whose
-#: hms_reservation_groups row names it. An id whose own row names another group is not a group.
-GROUPS_SQL = """
-FROM reservations a
-LEFT JOIN hms_reservation_groups ag ON ag.reservation_id = a.id::text
-CROSS JOIN LATERAL (SELECT a.id AS member UNION
-                    SELECT g.reservation_id::uuid FROM hms_reservation_groups g WHERE g.group_id = a.id::text) ms
-JOIN reservations m ON m.id = ms.member
-"""
-GROUPS_WHERE = """
-WHERE a.id = ANY(CAST(:ids AS uuid[])) AND a.hotel_id = CAST(:hotel AS uuid)
-  AND (ag.group_id IS NULL OR ag.group_id = a.id::text)
-"""
+#: The groups anchored at %(ids)s in %(hotel)s: (group, member, QloApps status) for each anchor, then (group,
+#: member, NULL) for its other members. An id whose own row names another group is not a group.
+#: Two lookups by key, not one join: without statistics on that PMS's tables (autovacuum off, a bulk import
+#: just made) a join of groups to their members was planned as a nested loop over every reservation, a page
+#: of 100 groups taking minutes.
+MEMBERSHIP_SQL = (
+    "SELECT a.id::text, a.id::text, ag.qloapps_status FROM reservations a"
+    " LEFT JOIN hms_reservation_groups ag ON ag.reservation_id = a.id::text"
+    " WHERE a.id = ANY(%(ids)s::uuid[]) AND a.hotel_id = %(hotel)s::uuid"
+    " AND (ag.group_id IS NULL OR ag.group_id = a.id::text)"
+    " UNION ALL SELECT g.group_id, g.reservation_id, NULL FROM hms_reservation_groups g"
+    " WHERE g.group_id = ANY(%(ids)s::text[]) AND g.reservation_id <> g.group_id"
+)
 _STATES = (
-    "SELECT a.id::text, ag.qloapps_status, m.id::text, m.hotel_id::text, m.created_at,"
+    "SELECT m.id::text, m.hotel_id::text, m.created_at,"
     " COALESCE(m.room_type_id, rr.room_type_id)::text, COALESCE(m.reserved_room_id, m.room_id)::text,"
     " m.units_requested, m.check_in, m.check_out, m.status, m.total_amount, m.tax, m.deposit, m.source, m.channel,"
     " m.num_adult, m.num_child, m.updated_at, m.deleted_at, m.primary_guest_id::text,"
     " gu.name, gu.email, gu.phone, gu.updated_at"
-    f" {GROUPS_SQL}"
+    " FROM reservations m"
     " LEFT JOIN rooms rr ON rr.id = COALESCE(m.reserved_room_id, m.room_id)"
     " JOIN guests gu ON gu.id = m.primary_guest_id"
-    f" {GROUPS_WHERE}"
+    " WHERE m.id = ANY(%s::uuid[])"
 )
+
+
+@dataclass(frozen=True)
+class Membership:
+    """Which groups some ids anchor, and their members."""
+
+    qloapps_status: dict[str, str | None]  # group → the QloApps status a pull last wrote
+    group_of: dict[str, str]  # member (the anchor too) → its group
+
+    @property
+    def members(self) -> list[str]:
+        return sorted(self.group_of)
+
+
+def membership(cursor: psycopg.Cursor[Any], hotel: str, ids: Sequence[str]) -> Membership:
+    """The groups of *hotel* anchored at *ids* (uuids) and their members."""
+    cursor.execute(MEMBERSHIP_SQL, {"ids": list(ids), "hotel": hotel})
+    qloapps_status: dict[str, str | None] = {}
+    others: list[tuple[str, str]] = []
+    for group, member, status in cursor.fetchall():
+        if group == member:
+            qloapps_status[group] = status
+        else:
+            others.append((group, member))
+    group_of = {group: group for group in qloapps_status}
+    # A member row naming an id that is not a group of this hotel (another hotel's, or not an anchor) is not read.
+    group_of.update((member, group) for group, member in others if group in qloapps_status)
+    return Membership(qloapps_status, group_of)
 
 
 @dataclass(frozen=True)
@@ -149,7 +179,7 @@ def group_state(group_id: str, members: Sequence[Member], qloapps_status: str | 
 
 
 def _member(row: Any) -> Member:
-    (_, _, mid, hotel, created, room_type, room, units, checkin, checkout, status, total, tax, deposit, source,
+    (mid, hotel, created, room_type, room, units, checkin, checkout, status, total, tax, deposit, source,
      channel, adults, children, updated, deleted, guest_id, name, email, phone, guest_updated) = row
     n = units_of(units)
     first_name, last_name = split_name(name)
@@ -174,14 +204,16 @@ def reservation_states(session: Session, hotel_id: PmsId, ids: Collection[PmsId]
     if not keys or hotel is None:
         return {}
     groups: dict[str, list[Member]] = {}
-    qloapps: dict[str, str | None] = {}
-    for row in session.execute(text(_STATES), {"ids": keys, "hotel": hotel}):
-        member = _member(row)
-        if member.hotel_id != hotel:
-            continue  # that PMS does not check a group's hotel; a member of another one is not this hotel's
-        groups.setdefault(row[0], []).append(member)
-        qloapps[row[0]] = row[1]
-    return {gid: group_state(gid, sorted(members, key=lambda m: group_order(gid, m.id, m.created_at)), qloapps[gid])
+    with raw_cursor(session) as cursor:
+        found = membership(cursor, hotel, keys)
+        cursor.execute(_STATES, (found.members,))
+        for row in cursor.fetchall():
+            member = _member(row)
+            if member.hotel_id != hotel:
+                continue  # that PMS does not check a group's hotel; a member of another one is not this hotel's
+            groups.setdefault(found.group_of[member.id], []).append(member)
+    return {gid: group_state(gid, sorted(members, key=lambda m: group_order(gid, m.id, m.created_at)),
+                             found.qloapps_status[gid])
             for gid, members in groups.items()}
 
 

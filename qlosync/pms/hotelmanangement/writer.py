@@ -32,15 +32,9 @@ from qlosync.pms.hotelmanangement.tables import HmsReservationGroup
 from qlosync.pms.port import PmsId, PmsState, ReservationWrite
 
 _LOCK = (
-    "SELECT a.id::text, m.id::text, m.hotel_id::text, m.room_type_id::text, m.check_in, m.check_out,"
-    " m.units_requested, m.status, m.deleted_at IS NOT NULL, m.primary_guest_id::text, m.created_at"
-    " FROM reservations a"
-    " LEFT JOIN hms_reservation_groups ag ON ag.reservation_id = a.id::text"
-    " CROSS JOIN LATERAL (SELECT a.id AS member UNION"
-    "   SELECT g.reservation_id::uuid FROM hms_reservation_groups g WHERE g.group_id = a.id::text) ms"
-    " JOIN reservations m ON m.id = ms.member"
-    " WHERE a.id = ANY(%s::uuid[]) AND a.hotel_id = %s::uuid AND (ag.group_id IS NULL OR ag.group_id = a.id::text)"
-    " FOR UPDATE OF m"
+    "SELECT m.id::text, m.hotel_id::text, m.room_type_id::text, m.check_in, m.check_out, m.units_requested,"
+    " m.status, m.deleted_at IS NOT NULL, m.primary_guest_id::text, m.created_at"
+    " FROM reservations m WHERE m.id = ANY(%s::uuid[]) FOR UPDATE"
 )
 _REFERENCED = (
     "SELECT 'guest', id::text FROM guests WHERE id = ANY(%(guests)s::uuid[]) AND hotel_id = %(hotel)s::uuid"
@@ -103,9 +97,12 @@ def _lock(cursor: psycopg.Cursor[Any], hotel: str, group_ids: list[str]) -> dict
         return {}
     if len(set(group_ids)) != len(group_ids):
         raise ValueError(f"a page writes a reservation twice: {sorted(group_ids)}")
-    cursor.execute(_LOCK, (group_ids, hotel))
+    # Members are qlosync's to change (hms_reservation_groups), under the order's lock: read, then lock them.
+    found = reading.membership(cursor, hotel, group_ids)
+    cursor.execute(_LOCK, (found.members,))
     groups: dict[str, list[Locked]] = {}
-    for gid, mid, member_hotel, room_type, checkin, checkout, units, status, deleted, guest, created in cursor:
+    for mid, member_hotel, room_type, checkin, checkout, units, status, deleted, guest, created in cursor.fetchall():
+        gid = found.group_of[mid]
         if member_hotel != hotel:
             raise NotInHotel(f"reservation {gid} of hotel {hotel} holds reservation {mid} of another hotel")
         groups.setdefault(gid, []).append(Locked(mid, room_type, checkin, checkout, reading.units_of(units), status,
