@@ -56,10 +56,11 @@ _STATES = (
     " m.units_requested, m.check_in, m.check_out, m.status, m.total_amount, m.tax, m.deposit, m.source, m.channel,"
     " m.num_adult, m.num_child, m.updated_at, m.deleted_at, m.primary_guest_id::text,"
     " gu.name, gu.email, gu.phone, gu.updated_at"
-    " FROM reservations m"
+    # Joined from the keys, not filtered by them: with no statistics the planner scanned another index of
+    # reservations for ``m.id = ANY(...)``, reading every row of the hotel for a page of 100.
+    " FROM unnest(%s::uuid[]) AS k(id) JOIN reservations m ON m.id = k.id"
     " LEFT JOIN rooms rr ON rr.id = COALESCE(m.reserved_room_id, m.room_id)"
     " JOIN guests gu ON gu.id = m.primary_guest_id"
-    " WHERE m.id = ANY(%s::uuid[])"
 )
 
 
@@ -203,15 +204,19 @@ def reservation_states(session: Session, hotel_id: PmsId, ids: Collection[PmsId]
     keys, hotel = as_uuids(ids), as_uuid(hotel_id)
     if not keys or hotel is None:
         return {}
-    groups: dict[str, list[Member]] = {}
     with raw_cursor(session) as cursor:
-        found = membership(cursor, hotel, keys)
-        cursor.execute(_STATES, (found.members,))
-        for row in cursor.fetchall():
-            member = _member(row)
-            if member.hotel_id != hotel:
-                continue  # that PMS does not check a group's hotel; a member of another one is not this hotel's
-            groups.setdefault(found.group_of[member.id], []).append(member)
+        return group_states(cursor, hotel, membership(cursor, hotel, keys))
+
+
+def group_states(cursor: psycopg.Cursor[Any], hotel: str, found: Membership) -> dict[str, PmsState]:
+    """The states of groups whose members are known (from :func:`membership`, or from the write that made them)."""
+    groups: dict[str, list[Member]] = {}
+    cursor.execute(_STATES, (found.members,))
+    for row in cursor.fetchall():
+        member = _member(row)
+        if member.hotel_id != hotel:
+            continue  # that PMS does not check a group's hotel; a member of another one is not this hotel's
+        groups.setdefault(found.group_of[member.id], []).append(member)
     return {gid: group_state(gid, sorted(members, key=lambda m: group_order(gid, m.id, m.created_at)),
                              found.qloapps_status[gid])
             for gid, members in groups.items()}

@@ -52,12 +52,18 @@ _COLUMNS = (("primary_guest_id", "uuid"), ("room_type_id", "uuid"), ("units_requ
 _NAMES = ", ".join(name for name, _ in _COLUMNS)
 _VALUES = ", ".join(f"%({name})s::{kind}" for name, kind in _COLUMNS)
 _BECOMES_CANCELLED = f"%(status)s::text = '{statuses.CANCELLED}'"
+# One statement a page, not one a row: the statement-level capture triggers (availability) then fire once, and
+# the page is one round trip. Each column is an array parameter (unnest keeps their order, WITH ORDINALITY says it).
 _INSERT = (
     f"INSERT INTO reservations (id, hotel_id, {_NAMES}, modified_time, cancel_time, created_at, updated_at)"
-    f" VALUES (%(id)s::uuid, %(hotel_id)s::uuid, {_VALUES}, now(), CASE WHEN {_BECOMES_CANCELLED} THEN now() END,"
+    f" SELECT r.id, r.hotel_id, {', '.join('r.' + name for name, _ in _COLUMNS)}, now(),"
+    f" CASE WHEN r.status = '{statuses.CANCELLED}' THEN now() END,"
     # By the clock, not the transaction's start: a group's members read back in the order they were made.
-    " clock_timestamp(), now())"
+    " clock_timestamp(), now()"
+    f" FROM unnest(%s::uuid[], %s::uuid[], {', '.join(f'%s::{kind}[]' for _, kind in _COLUMNS)})"
+    f" WITH ORDINALITY AS r(id, hotel_id, {_NAMES}, n) ORDER BY r.n"
 )
+_INSERT_COLUMNS = ("id", "hotel_id", *(name for name, _ in _COLUMNS))
 _UPDATE = (
     f"UPDATE reservations SET ({_NAMES}, deleted_at, modified_time, updated_at, cancel_time)"
     f" = ROW({_VALUES}, NULL, now(), now(),"
@@ -70,12 +76,14 @@ _SOFT_DELETE = ("UPDATE reservations SET deleted_at = now(), modified_time = now
 _DROP_PRIMARY = "DELETE FROM reservation_guests WHERE reservation_id = ANY(%s::uuid[]) AND guest_type = 'Primary'"
 _PRIMARY = (
     "INSERT INTO reservation_guests (id, hotel_id, reservation_id, guest_id, guest_type)"
-    " VALUES (%s::uuid, %s::uuid, %s::uuid, %s::uuid, 'Primary')"
+    " SELECT r.id, r.hotel_id, r.reservation_id, r.guest_id, 'Primary'"
+    " FROM unnest(%s::uuid[], %s::uuid[], %s::uuid[], %s::uuid[]) AS r(id, hotel_id, reservation_id, guest_id)"
     # The new primary guest may be one of the reservation's secondary guests already.
     " ON CONFLICT (reservation_id, guest_id) DO UPDATE SET guest_type = 'Primary'"
 )
 _GROUP_ROW = (
-    "INSERT INTO hms_reservation_groups (reservation_id, group_id, hotel_id, qloapps_status) VALUES (%s, %s, %s, %s)"
+    "INSERT INTO hms_reservation_groups (reservation_id, group_id, hotel_id, qloapps_status)"
+    " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])"
     " ON CONFLICT (reservation_id) DO UPDATE SET (group_id, hotel_id, qloapps_status)"
     " = ROW(EXCLUDED.group_id, EXCLUDED.hotel_id, EXCLUDED.qloapps_status)"
     " WHERE (hms_reservation_groups.group_id, hms_reservation_groups.hotel_id, hms_reservation_groups.qloapps_status)"
@@ -170,7 +178,7 @@ def write_reservations(session: Session, hotel_id: PmsId, writes: Sequence[Reser
                     if part.member is not None:
                         guest_changed.append(part.member.id)
         if inserts:
-            cursor.executemany(_INSERT, inserts)
+            cursor.execute(_INSERT, [[row[name] for row in inserts] for name in _INSERT_COLUMNS])
         if updates:
             cursor.executemany(_UPDATE, updates)
         if soft_deleted := [m for p in plans for m in p.soft_deleted]:
@@ -178,15 +186,23 @@ def write_reservations(session: Session, hotel_id: PmsId, writes: Sequence[Reser
         if guest_changed:
             cursor.execute(_DROP_PRIMARY, (guest_changed,))
         if primary:
-            cursor.executemany(_PRIMARY, primary)
+            cursor.execute(_PRIMARY, _columns(primary, 4))
         if detached := [m for p in plans for m in p.detached]:
             cursor.execute(_DETACH, (detached,))
-        cursor.executemany(_GROUP_ROW, [(member, p.group_id, hotel, write.status)
-                                        for write, p in zip(writes, plans, strict=True) for member in p.kept_members])
-
+        cursor.execute(_GROUP_ROW, _columns([(member, p.group_id, hotel, write.status)
+                                             for write, p in zip(writes, plans, strict=True)
+                                             for member in p.kept_members], 4))
+        # Read back what a read will show; the groups' members are the ones just written, no need to look them up.
+        written = reading.Membership({p.group_id: w.status for w, p in zip(writes, plans, strict=True)},
+                                     {member: p.group_id for p in plans for member in p.kept_members})
+        states = reading.group_states(cursor, hotel, written)
     forget_loaded(session)
-    states = reading.reservation_states(session, hotel, [p.group_id for p in plans])
     return [_as_written(states[p.group_id], p, len(write.lines)) for write, p in zip(writes, plans, strict=True)]
+
+
+def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows as one list per column, the parameters of an ``unnest`` (empty lists for no rows)."""
+    return [[row[i] for row in rows] for i in range(width)]
 
 
 def forget_loaded(session: Session) -> None:
