@@ -38,13 +38,13 @@ from qlosync.states import CLOSED_STATUSES
 CENT = Decimal("0.01")
 
 
-def by_key(ids: str, alias: str) -> str:
-    """A FROM item: the reservations whose keys the uuid[] parameter *ids* holds, as *alias*, each found by its
-    primary key. Fenced by OFFSET 0 so the planner cannot make it a join again: with no statistics (reltuples -1
-    after a bulk import, autovacuum off) it served ``id = ANY(...)`` by scanning every reservation of the hotel
-    through another index, 20-240 ms for a page of 100 keys instead of 2."""
+def by_key(ids: str, alias: str, table: str = "reservations") -> str:
+    """A FROM item: the rows of *table* whose keys the uuid[] parameter *ids* holds, as *alias*, each found by
+    its primary key. Fenced by OFFSET 0 so the planner cannot make it a join again: with no statistics
+    (reltuples -1 after a bulk import, autovacuum off) it served ``id = ANY(...)`` by scanning every reservation
+    of the hotel through another index, 20-240 ms for a page of 100 keys instead of 2."""
     return (f"unnest({ids}::uuid[]) AS {alias}_key(id)"
-            f" CROSS JOIN LATERAL (SELECT * FROM reservations r WHERE r.id = {alias}_key.id OFFSET 0) {alias}")
+            f" CROSS JOIN LATERAL (SELECT * FROM {table} WHERE id = {alias}_key.id OFFSET 0) {alias}")
 
 
 #: The groups anchored at %(ids)s in %(hotel)s: (group, member, QloApps status) for each anchor, then (group,

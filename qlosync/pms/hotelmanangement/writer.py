@@ -37,21 +37,20 @@ _LOCK = (
     " FROM reservations m WHERE m.id = ANY(%s::uuid[]) FOR UPDATE"
 )
 _REFERENCED = (
-    "SELECT 'guest', id::text FROM guests WHERE id = ANY(%(guests)s::uuid[]) AND hotel_id = %(hotel)s::uuid"
-    "   AND deleted_at IS NULL"
+    f"SELECT 'guest', g.id::text FROM {reading.by_key('%(guests)s', 'g', 'guests')}"
+    " WHERE g.hotel_id = %(hotel)s::uuid AND g.deleted_at IS NULL"
     " UNION ALL SELECT 'room type', id::text FROM room_types WHERE id = ANY(%(room_types)s::uuid[])"
     "   AND hotel_id = %(hotel)s::uuid"
     " UNION ALL SELECT 'room', id::text FROM rooms WHERE id = ANY(%(rooms)s::uuid[]) AND hotel_id = %(hotel)s::uuid"
 )
-# The columns a write sets, with the type of each parameter (a ROW compared IS DISTINCT FROM needs them).
+# The columns a write sets, with the type of each one's array parameter.
 _COLUMNS = (("primary_guest_id", "uuid"), ("room_type_id", "uuid"), ("units_requested", "integer"),
             ("reserved_room_id", "uuid"), ("check_in", "date"), ("check_out", "date"), ("status", "text"),
             ("total_amount", "numeric"), ("tax", "numeric"), ("deposit", "numeric"), ("source", "text"),
             ("channel", "text"), ("num_adult", "integer"), ("num_child", "integer"),
             ("booking_time", "timestamptz"), ("notes", "text"))
 _NAMES = ", ".join(name for name, _ in _COLUMNS)
-_VALUES = ", ".join(f"%({name})s::{kind}" for name, kind in _COLUMNS)
-_BECOMES_CANCELLED = f"%(status)s::text = '{statuses.CANCELLED}'"
+_ARRAYS = ", ".join(["%s::uuid[]", "%s::uuid[]", *(f"%s::{kind}[]" for _, kind in _COLUMNS)])  # id, hotel_id, ...
 # One statement a page, not one a row: the statement-level capture triggers (availability) then fire once, and
 # the page is one round trip. Each column is an array parameter (unnest keeps their order, WITH ORDINALITY says it).
 _INSERT = (
@@ -60,16 +59,20 @@ _INSERT = (
     f" CASE WHEN r.status = '{statuses.CANCELLED}' THEN now() END,"
     # By the clock, not the transaction's start: a group's members read back in the order they were made.
     " clock_timestamp(), now()"
-    f" FROM unnest(%s::uuid[], %s::uuid[], {', '.join(f'%s::{kind}[]' for _, kind in _COLUMNS)})"
-    f" WITH ORDINALITY AS r(id, hotel_id, {_NAMES}, n) ORDER BY r.n"
+    f" FROM unnest({_ARRAYS}) WITH ORDINALITY AS r(id, hotel_id, {_NAMES}, n) ORDER BY r.n"
 )
-_INSERT_COLUMNS = ("id", "hotel_id", *(name for name, _ in _COLUMNS))
+_ROW_COLUMNS = ("id", "hotel_id", *(name for name, _ in _COLUMNS))  # the arrays' order
 _UPDATE = (
-    f"UPDATE reservations SET ({_NAMES}, deleted_at, modified_time, updated_at, cancel_time)"
-    f" = ROW({_VALUES}, NULL, now(), now(),"
-    f" CASE WHEN {_BECOMES_CANCELLED} AND status <> '{statuses.CANCELLED}' THEN now() ELSE cancel_time END)"
-    " WHERE id = %(id)s::uuid AND hotel_id = %(hotel_id)s::uuid"
-    f" AND ({_NAMES}, deleted_at) IS DISTINCT FROM ({_VALUES}, NULL::timestamptz)"
+    f"UPDATE reservations AS m SET ({_NAMES}, deleted_at, modified_time, updated_at, cancel_time)"
+    f" = ROW({', '.join('v.' + name for name, _ in _COLUMNS)}, NULL, now(), now(),"
+    f" CASE WHEN v.status = '{statuses.CANCELLED}' AND m.status <> '{statuses.CANCELLED}' THEN now()"
+    " ELSE m.cancel_time END)"
+    f" FROM unnest({_ARRAYS}) AS v(id, hotel_id, {_NAMES})"
+    # The key twice: the ANY gives the planner the primary key even without statistics (see reading.by_key);
+    # no hotel condition, which it would scan that hotel's index for: _lock checked each member's hotel.
+    " WHERE m.id = v.id AND m.id = ANY(%s::uuid[])"
+    f" AND ({', '.join('m.' + name for name, _ in _COLUMNS)}, m.deleted_at)"
+    f" IS DISTINCT FROM ({', '.join('v.' + name for name, _ in _COLUMNS)}, NULL::timestamptz)"
 )
 _SOFT_DELETE = ("UPDATE reservations SET deleted_at = now(), modified_time = now(), updated_at = now()"
                 " WHERE id = ANY(%s::uuid[]) AND deleted_at IS NULL")
@@ -178,9 +181,10 @@ def write_reservations(session: Session, hotel_id: PmsId, writes: Sequence[Reser
                     if part.member is not None:
                         guest_changed.append(part.member.id)
         if inserts:
-            cursor.execute(_INSERT, [[row[name] for row in inserts] for name in _INSERT_COLUMNS])
+            cursor.execute(_INSERT, [[row[name] for row in inserts] for name in _ROW_COLUMNS])
         if updates:
-            cursor.executemany(_UPDATE, updates)
+            cursor.execute(_UPDATE, [*([row[name] for row in updates] for name in _ROW_COLUMNS),
+                                     [row["id"] for row in updates]])
         if soft_deleted := [m for p in plans for m in p.soft_deleted]:
             cursor.execute(_SOFT_DELETE, (soft_deleted,))
         if guest_changed:
