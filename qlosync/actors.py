@@ -75,11 +75,13 @@ def import_booking(shop: str, order_id: int) -> None:
 
 
 @qlosync_actor(queue_name=INBOUND, max_retries=0, time_limit_ms=60_000, periodic=cron("* * * * *"))
-def schedule_tick(interval_ms: int | None = None) -> None:
+def schedule_tick(interval_ms: int | None = None, minute: str | None = None) -> None:
     """Every minute (periodiq): enqueue this minute's incremental pull slots for every enabled shop, and in
     the minute of QLOSYNC_FULL_SYNC_AT the nightly full reconciliation (kind full, trigger nightly).
 
-    *interval_ms* is the scheduler's QLOAPPS_SYNC_INTERVAL_MS (qlosync.schedule stamps it on every tick)."""
+    *interval_ms* is the scheduler's QLOAPPS_SYNC_INTERVAL_MS (qlosync.schedule stamps it on every tick).
+    *minute*: the minute a catch-up tick stands for (a tick periodiq dropped as too old, runtime.middleware.
+    dropped_ticks), else the current one."""
     runtime = current_runtime()
     interval = inbound_jobs.scheduler_interval(runtime.settings, interval_ms)
 
@@ -87,7 +89,8 @@ def schedule_tick(interval_ms: int | None = None) -> None:
         pull_bookings.send_with_options(args=(shop, kind, inbound_jobs.SLOT_TRIGGERS[kind], slot.isoformat()),
                                         kwargs={"interval_ms": interval}, delay=delay_ms)
 
-    inbound_jobs.tick(runtime, enqueue, interval_ms=interval)
+    inbound_jobs.tick(runtime, enqueue, interval_ms=interval,
+                      minute=datetime.fromisoformat(minute) if minute is not None else None)
 
 
 @qlosync_actor(queue_name=INBOUND, max_retries=0, time_limit_ms=600_000, periodic=cron("45 4 * * *"))

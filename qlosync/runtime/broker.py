@@ -41,11 +41,11 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
-from periodiq import PeriodiqMiddleware
 
 from qlosync.errors import ConfigurationError, PermanentError
 from qlosync.runtime.foreign import ForeignAwareConsumer
 from qlosync.runtime.middleware.dead_letters import DeadLetterMiddleware
+from qlosync.runtime.middleware.dropped_ticks import CatchUpDroppedTicks
 from qlosync.runtime.middleware.heartbeat import WorkerHeartbeat
 from qlosync.runtime.middleware.metrics import WorkerMetrics
 from qlosync.runtime.middleware.runtime import RuntimeMiddleware
@@ -151,8 +151,9 @@ def build_middleware(settings: Settings, *, retry_policy: RetryPolicy, time_limi
             min_backoff=retry_policy.min_backoff_ms,
             max_backoff=retry_policy.max_backoff_ms,
         ),
-        # periodiq's: accepts the `periodic` actor option and drops ticks older than 30 s (no tick storms).
-        PeriodiqMiddleware(skip_delay=30),
+        # periodiq's: accepts the `periodic` actor option and drops ticks older than 30 s (no tick storms);
+        # qlosync's subclass sends a dropped one again as a catch-up, so its pull slots are not lost.
+        CatchUpDroppedTicks(),
         # qlosync's own. CurrentMessage lets sync code log the message id.
         CurrentMessage(),
         TopologyCheckMiddleware(),

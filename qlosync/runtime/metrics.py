@@ -40,6 +40,7 @@ class _Metrics:
     pushes: Any
     relayed: Any
     ticks: Any
+    dropped_ticks: Any
 
 
 _lock = threading.Lock()
@@ -65,6 +66,9 @@ def _get() -> _Metrics:
                     relayed=Counter("qlosync_outbox_relayed_total", "Outbox rows published to qloapps.outbound."),
                     ticks=Counter("qlosync_scheduler_ticks_total", "Periodic messages sent by the scheduler.",
                                   ["actor"]),
+                    dropped_ticks=Counter("qlosync_scheduler_ticks_dropped_total",
+                                          "Periodic messages a worker took too late (over 30 s old) and sent "
+                                          "again as catch-ups.", ["actor"]),
                 )
     return _metrics
 
@@ -98,6 +102,10 @@ def count_relayed(rows: int) -> None:
 
 def count_tick(actor: str) -> None:
     _get().ticks.labels(actor).inc()
+
+
+def count_dropped_tick(actor: str) -> None:
+    _get().dropped_ticks.labels(actor).inc()
 
 
 # -- serving ---------------------------------------------------------------------------------------------

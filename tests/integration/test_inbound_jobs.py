@@ -34,6 +34,21 @@ def test_tick_enqueues_this_minutes_slots_for_enabled_shops_only(runtime, sessio
     assert jobs.tick(runtime, lambda *a: sent.append(a), now=minute) == 0
 
 
+
+def test_a_tick_caught_up_late_sends_its_minutes_slots_as_one_pull_at_once(runtime, shop):
+    """A tick periodiq dropped is sent again (runtime.middleware.dropped_ticks) naming its minute: the slots
+    of that minute, all past by now, collapse into one pull sent without delay; none is lost."""
+    minute = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+    late = minute + timedelta(minutes=3, seconds=10)
+    sent = []
+    assert jobs.tick(runtime, lambda name, slot, delay: sent.append((name, slot, delay)), now=late, minute=minute) == 1
+    offset = slot_offset_ms("default", 15_000)
+    assert sent == [("default", minute + timedelta(milliseconds=offset + 3 * 15_000), 0)]
+    # while the tick of the current minute sends the current minute's slots
+    current = []
+    jobs.tick(runtime, lambda name, slot, delay: current.append(slot), now=late)
+    assert current and all(slot >= late.replace(second=0) for slot in current)
+
 def test_pull_job_records_a_run_and_skips_a_disabled_shop(simulator, runtime, session_factory, mapped_catalog, shop):
     simulator.store.generate_bookings(4, seed=3)
     report = jobs.pull(runtime, "default", kind="incremental", trigger="manual", slot_at=None, retry_booking=print)

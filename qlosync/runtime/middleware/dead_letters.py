@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from qlosync.db import dead_letters
 from qlosync.errors import PermanentError, QlosyncError
 from qlosync.runtime.context import current_runtime
+from qlosync.runtime.middleware.dropped_ticks import CAUGHT_UP_OPTION
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ class DeadLetterMiddleware(Middleware):
     """Writes the dead-letter record when a message is rejected; marks requeued messages that succeed."""
 
     def after_skip_message(self, broker: Any, message: Any) -> None:
+        if message.options.get(CAUGHT_UP_OPTION):
+            return  # a periodic message periodiq dropped as too old; its catch-up was sent (dropped_ticks)
         if not message.failed:
             # A skipped message that is not failed gets acked: silently dropped. qlosync drops nothing.
             logger.warning("Message %s was skipped: dead-lettering it.", message.message_id,

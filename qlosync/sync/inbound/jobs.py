@@ -142,8 +142,10 @@ def scheduler_interval(settings: Settings, carried: object) -> int:
     return carried
 
 
-def tick(runtime: Runtime, enqueue: Enqueue, now: datetime | None = None, interval_ms: int | None = None) -> int:
-    """Enqueue the pull slots of the current minute for every enabled shop; returns how many.
+def tick(runtime: Runtime, enqueue: Enqueue, now: datetime | None = None, interval_ms: int | None = None,
+         minute: datetime | None = None) -> int:
+    """Enqueue the pull slots of the current minute (or of *minute*: a tick caught up late) for every enabled
+    shop; returns how many.
 
     The slots are *interval_ms* apart (the scheduler's interval, see :func:`scheduler_interval`), or this
     process's QLOAPPS_SYNC_INTERVAL_MS without it.
@@ -178,7 +180,7 @@ def tick(runtime: Runtime, enqueue: Enqueue, now: datetime | None = None, interv
     for name, open_until, broken in shops:
         if broken:
             continue
-        for slot, delay_ms, kind in shop_slots(name, now, interval_ms, now, settings.full_sync_at):
+        for slot, delay_ms, kind in shop_slots(name, minute or now, interval_ms, now, settings.full_sync_at):
             if open_until is not None and slot < open_until:
                 paused += 1
                 continue
