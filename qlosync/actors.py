@@ -24,7 +24,7 @@ from periodiq import cron
 from qlosync.runtime import metrics
 from qlosync.runtime.broker import qlosync_actor, setup_broker
 from qlosync.db.session import check_database
-from qlosync.runtime.queues import INBOUND, OUTBOUND
+from qlosync.runtime.queues import INBOUND, OUTBOUND, SCHEDULE
 from qlosync.runtime.context import current_runtime
 from qlosync.sync.inbound import jobs as inbound_jobs
 from qlosync.sync.outbound import jobs as outbound_jobs
@@ -74,7 +74,8 @@ def import_booking(shop: str, order_id: int) -> None:
     metrics.count_bookings(result.outcome)
 
 
-@qlosync_actor(queue_name=INBOUND, max_retries=0, time_limit_ms=60_000, periodic=cron("* * * * *"))
+# Its own queue, and ahead of whatever else a worker has taken (dramatiq runs lower priorities first).
+@qlosync_actor(queue_name=SCHEDULE, max_retries=0, time_limit_ms=60_000, periodic=cron("* * * * *"), priority=-1)
 def schedule_tick(interval_ms: int | None = None, minute: str | None = None) -> None:
     """Every minute (periodiq): enqueue this minute's incremental pull slots for every enabled shop, and in
     the minute of QLOSYNC_FULL_SYNC_AT the nightly full reconciliation (kind full, trigger nightly).

@@ -34,7 +34,7 @@ from qlosync.ops.shops import shop_status as shop_rows, summarise
 from qlosync.ops.shops.hotels import effective_hotel, hotel_problem, pms_hotels
 from qlosync.pms.port import Hotel
 from qlosync.runtime.heartbeat import STALE_AFTER_BEATS
-from qlosync.runtime.queues import DLQ, INBOUND, OUTBOUND
+from qlosync.runtime.queues import DLQ, INBOUND, OUTBOUND, SCHEDULE
 from qlosync.runtime.topology import BrokerUnavailableError, connection, passive_counts, redact_url
 from qlosync.secrets import without_credentials
 from qlosync.settings import DEFAULT_SYNC_INTERVAL_MS, Settings
@@ -58,9 +58,9 @@ OUTBOX_LAG_LIMIT_S = 5 * 60
 #: How many of each shop's latest runs the report lists.
 RECENT_RUNS = 5
 #: The queues whose depth the report shows.
-REPORTED_QUEUES = (INBOUND, OUTBOUND, DLQ)
+REPORTED_QUEUES = (INBOUND, OUTBOUND, SCHEDULE, DLQ)
 #: Work queues that need an alive worker while any shop has sync enabled.
-QUEUES_NEEDING_WORKERS = (INBOUND, OUTBOUND)
+QUEUES_NEEDING_WORKERS = (INBOUND, OUTBOUND, SCHEDULE)
 
 
 def _iso(value: Any) -> str | None:
@@ -286,8 +286,9 @@ def assess(report: dict[str, Any], *, sync_interval_ms: int = DEFAULT_SYNC_INTER
     if enabled:
         for queue in QUEUES_NEEDING_WORKERS:
             if not any(p["state"] == "alive" and p["role"] == "worker" and queue in p["queues"] for p in processes):
-                problems.append(f"no alive worker consumes {queue}, and sync is enabled "
-                                f"(start one: dramatiq qlosync.actors --queues {queue})")
+                fix = (f"add {SCHEDULE} to every worker's --queues: the scheduler's ticks wait there"
+                       if queue == SCHEDULE else f"start one: dramatiq qlosync.actors --queues {queue} {SCHEDULE}")
+                problems.append(f"no alive worker consumes {queue}, and sync is enabled ({fix})")
     rabbitmq = report["rabbitmq"]
     if rabbitmq["checked"] and not rabbitmq["reachable"]:
         problems.append(f"RabbitMQ unreachable: {rabbitmq['error']}")

@@ -12,10 +12,13 @@ from dramatiq.common import dq_name, q_name, xq_name
 INBOUND = "qloapps.inbound"
 #: Work that goes to QloApps (reservations, availability and rates to push).
 OUTBOUND = "qloapps.outbound"
+#: The scheduler's minute ticks, on a queue of their own that every worker consumes: a tick never waits
+#: behind a backlog of pulls in qloapps.inbound, where periodiq would drop it as too old (docs/sync.md).
+SCHEDULE = "qloapps.schedule"
 #: The one dead-letter queue for every queue above and their delay queues; no TTL: nothing expires.
 DLQ = "qloapps.dlq"
 
-WORK_QUEUES: tuple[str, ...] = (INBOUND, OUTBOUND)
+WORK_QUEUES: tuple[str, ...] = (INBOUND, OUTBOUND, SCHEDULE)
 
 
 def delay_queue(queue_name: str) -> str:

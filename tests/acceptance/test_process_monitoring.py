@@ -21,7 +21,7 @@ from dramatiq.message import Message
 from bench.processes import free_port
 from qlosync.ops.status import format_duration
 from qlosync.runtime.broker import build_broker
-from qlosync.runtime.queues import INBOUND, OUTBOUND
+from qlosync.runtime.queues import INBOUND, OUTBOUND, SCHEDULE
 from qlosync.settings import Settings
 from tests.acceptance.outbound_support import BIN, WORKER_CMD, process_env
 from tests.api.conftest import serve
@@ -70,7 +70,7 @@ def test_status_sees_workers_relay_and_scheduler_go_stale_when_killed_and_stoppe
         killed = wait_until(lambda: _alive(env, "worker"), timeout=60, interval=0.3, what="the worker alive")
         assert wait_until(lambda: _alive(env, "relay"), timeout=30, interval=0.3, what="the relay alive")
         assert wait_until(lambda: _alive(env, "scheduler"), timeout=30, interval=0.3, what="the scheduler alive")
-        assert killed["queues"] == [INBOUND, OUTBOUND] and killed["beat_interval_seconds"] == HEARTBEAT_S
+        assert killed["queues"] == [INBOUND, OUTBOUND, SCHEDULE] and killed["beat_interval_seconds"] == HEARTBEAT_S
         assert killed["pid"] != worker.pid  # the row is dramatiq's forked worker process, not its master
         # and what the worker handles is counted: every tick the scheduler sent (it sends one at start), plus a ping
         broker = build_broker(Settings(database_url=database_url, rabbitmq_url=fresh_vhost))

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 import pytest
 
-from qlosync.runtime.queues import WORK_QUEUES
+from qlosync.runtime.queues import SCHEDULE, WORK_QUEUES
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -47,6 +47,9 @@ def check_command(argv: list[str], *, where: str) -> None:
         _require_module(parsed.broker, where)
         for queue in parsed.queues or ():
             assert queue in WORK_QUEUES, f"{where}: dramatiq --queues {queue!r} is not one of {WORK_QUEUES}"
+        # Every worker takes the scheduler's ticks (all queues are taken without --queues).
+        assert not parsed.queues or SCHEDULE in parsed.queues, \
+            f"{where}: a worker on {parsed.queues} does not take the scheduler's ticks ({SCHEDULE})"
     elif program == "periodiq":
         parsed = _argparse("periodiq", args, where)
         _require_module(parsed.broker, where)

@@ -31,12 +31,13 @@ from tests.runtime_support import wait_until
 from tests.subprocesses import start_process, stop_process
 
 BIN = Path(sys.executable).parent
-INBOUND, OUTBOUND, DLQ = "qloapps.inbound", "qloapps.outbound", "qloapps.dlq"
+INBOUND, OUTBOUND, SCHEDULE, DLQ = "qloapps.inbound", "qloapps.outbound", "qloapps.schedule", "qloapps.dlq"
 
 
 def worker_cmd(*queues: str, threads: int = 2) -> list[str]:
+    """A worker on *queues* (all without), each one taking the scheduler's ticks too, as deployments run them."""
     cmd = [str(BIN / "dramatiq"), "qlosync.actors", "--processes", "1", "--threads", str(threads)]
-    return cmd + (["--queues", *queues] if queues else [])
+    return cmd + (["--queues", *queues, SCHEDULE] if queues else [])
 
 
 RELAY_CMD = [str(BIN / "qlosync"), "relay", "--poll-interval", "1"]

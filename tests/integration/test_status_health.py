@@ -22,7 +22,7 @@ from qlosync.db.session import transaction
 from qlosync.ops.overdue import OVERDUE_GRACE_S, OVERDUE_INTERVALS
 from qlosync.ops.status import OUTBOX_LAG_LIMIT_S
 from qlosync.runtime.heartbeat import Heartbeat
-from qlosync.runtime.queues import DLQ, INBOUND, OUTBOUND
+from qlosync.runtime.queues import DLQ, INBOUND, OUTBOUND, SCHEDULE
 from qlosync.runtime.topology import setup_topology
 from qlosync.secrets import Secret
 from tests.conftest import AMQP_URL, TEST_API_KEY
@@ -47,7 +47,7 @@ def status_vhost(vhost_spares: Spares[str]) -> Iterator[str]:
 
 @pytest.fixture
 def healthy(session_factory, engine: Engine, secret_key: Secret, pms_environ: str) -> None:
-    """An enabled shop synced a minute ago by a succeeded run, and one alive worker on both queues; the CLI
+    """An enabled shop synced a minute ago by a succeeded run, and one alive worker on every queue; the CLI
     runs of the test read the PMS of the engine's adapter."""
     with transaction(session_factory) as session:
         shop = save_config(session, KeyCipher(secret_key), base_url="http://shop.test", api_key=Secret(TEST_API_KEY),
@@ -55,7 +55,7 @@ def healthy(session_factory, engine: Engine, secret_key: Secret, pms_environ: st
         session.flush()
         session.add(QloAppsSyncCursor(config_id=shop.id, last_successful_sync=text("now() - interval '1 minute'")))
     _run(engine, "succeeded")
-    _process(engine, "worker", [INBOUND, OUTBOUND])
+    _process(engine, "worker", [INBOUND, OUTBOUND, SCHEDULE])
 
 
 def _env(database_url: str, amqp_url: str) -> dict[str, str]:
@@ -100,7 +100,7 @@ def test_a_healthy_deployment_exits_0_and_shows_processes_queues_and_runs(health
     assert [(p["role"], p["pid"], p["state"], p["messages_done"], p["messages_failed"]) for p in report["processes"]] == [
         ("worker", 4242, "alive", 7, 1), ("relay", 4343, "alive", 7, 1), ("scheduler", 4444, "stopped", 7, 1)]
     assert report["queues"] == {INBOUND: {"ready": 0, "consumers": 0}, OUTBOUND: {"ready": 0, "consumers": 0},
-                                DLQ: {"ready": 0, "consumers": 0}}
+                                SCHEDULE: {"ready": 0, "consumers": 0}, DLQ: {"ready": 0, "consumers": 0}}
     assert [r["status"] for r in report["shops"][0]["recent_runs"]] == ["succeeded"]
     # The text is a table like `pm2 status`, then queues, runs, the shop, and the verdict
     lines = result.output.splitlines()
@@ -109,7 +109,7 @@ def test_a_healthy_deployment_exits_0_and_shows_processes_queues_and_runs(health
                                 "QUEUES"]
     worker_line = next(line for line in lines if " worker " in line)
     assert worker_line.split()[1:7] == ["worker", HOST, "4242", "alive", "60", "min"]
-    assert worker_line.split()[-3:] == ["7", "1", f"{INBOUND},{OUTBOUND}"]
+    assert worker_line.split()[-3:] == ["7", "1", f"{INBOUND},{OUTBOUND},{SCHEDULE}"]
     assert f"  {DLQ}" in result.output and "runs         default: last 1, newest first" in result.output
     assert "shop         default  http://shop.test  sync on" in result.output
     assert lines[-1] == "health       ok"
@@ -137,14 +137,22 @@ def test_a_late_beat_within_two_periods_is_still_alive(healthy, engine, database
 
 
 def test_no_alive_inbound_worker_while_sync_is_enabled(healthy, engine, database_url, status_vhost):
-    # Given the only worker on both queues stopped, and an outbound-only worker alive
+    # Given the only worker on every queue stopped, and an outbound worker alive (with the ticks)
     with engine.begin() as connection:
         connection.execute(text("UPDATE qlosync_processes SET stopped_at = now()"))
-    _process(engine, "worker", [OUTBOUND], pid=5000)
+    _process(engine, "worker", [OUTBOUND, SCHEDULE], pid=5000)
     result, report = _status(database_url, status_vhost)
     assert result.exit_code == 4, result.output
     assert report["health"]["problems"] == [
-        f"no alive worker consumes {INBOUND}, and sync is enabled (start one: dramatiq qlosync.actors --queues {INBOUND})"]
+        f"no alive worker consumes {INBOUND}, and sync is enabled (start one: dramatiq qlosync.actors --queues "
+        f"{INBOUND} {SCHEDULE})"]
+    # and a worker that does not take the scheduler's ticks is named as such
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE qlosync_processes SET stopped_at = now()"))
+    _process(engine, "worker", [INBOUND, OUTBOUND], pid=5001)
+    assert _status(database_url, status_vhost)[1]["health"]["problems"] == [
+        f"no alive worker consumes {SCHEDULE}, and sync is enabled (add {SCHEDULE} to every worker's --queues: "
+        "the scheduler's ticks wait there)"]
     # When sync is switched off, nobody needs to consume
     assert CliRunner().invoke(cli, ["config", "set", "--disable"], env=_env(database_url, status_vhost)).exit_code == 0
     assert _status(database_url, status_vhost)[0].exit_code == 0
