@@ -41,7 +41,6 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
-
 from qlosync.errors import ConfigurationError, PermanentError
 from qlosync.runtime.foreign import ForeignAwareConsumer
 from qlosync.runtime.middleware.dead_letters import DeadLetterMiddleware

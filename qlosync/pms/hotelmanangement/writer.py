@@ -183,8 +183,8 @@ def write_reservations(session: Session, hotel_id: PmsId, writes: Sequence[Reser
         if inserts:
             cursor.execute(_INSERT, [[row[name] for row in inserts] for name in _ROW_COLUMNS])
         if updates:
-            cursor.execute(_UPDATE, [*([row[name] for row in updates] for name in _ROW_COLUMNS),
-                                     [row["id"] for row in updates]])
+            columns = [[row[name] for row in updates] for name in _ROW_COLUMNS]
+            cursor.execute(_UPDATE, [*columns, columns[0]])  # the ids again, for the primary key (see _UPDATE)
         if soft_deleted := [m for p in plans for m in p.soft_deleted]:
             cursor.execute(_SOFT_DELETE, (soft_deleted,))
         if guest_changed:

@@ -20,7 +20,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from qlosync.db import dead_letters
 from qlosync.errors import PermanentError, QlosyncError
 from qlosync.runtime.context import current_runtime
-from qlosync.runtime.middleware.dropped_ticks import CAUGHT_UP_OPTION
 
 logger = logging.getLogger(__name__)
 
@@ -28,14 +27,17 @@ logger = logging.getLogger(__name__)
 REQUEUE_OPTION = "qlosync_requeue_count"
 #: Message options that describe one life in the queues; a requeue starts a new one without them.
 RUN_OPTIONS = ("retries", "traceback", "requeue_timestamp", "eta")
+#: Set on a message by a middleware that skipped it and took care of it itself (dropped_ticks sent a catch-up):
+#: the skipped message is acked, not dead-lettered.
+SKIP_HANDLED_OPTION = "qlosync_caught_up"
 
 
 class DeadLetterMiddleware(Middleware):
     """Writes the dead-letter record when a message is rejected; marks requeued messages that succeed."""
 
     def after_skip_message(self, broker: Any, message: Any) -> None:
-        if message.options.get(CAUGHT_UP_OPTION):
-            return  # a periodic message periodiq dropped as too old; its catch-up was sent (dropped_ticks)
+        if message.options.get(SKIP_HANDLED_OPTION):
+            return
         if not message.failed:
             # A skipped message that is not failed gets acked: silently dropped. qlosync drops nothing.
             logger.warning("Message %s was skipped: dead-lettering it.", message.message_id,

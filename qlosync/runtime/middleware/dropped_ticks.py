@@ -29,17 +29,16 @@ from dramatiq.middleware import SkipMessage
 from periodiq import PeriodiqMiddleware
 
 from qlosync.runtime import metrics
+from qlosync.runtime.middleware.dead_letters import RUN_OPTIONS, SKIP_HANDLED_OPTION
 
 logger = logging.getLogger(__name__)
 
-#: Set on a dropped message whose catch-up was sent: DeadLetterMiddleware acks it instead of dead-lettering it.
-CAUGHT_UP_OPTION = "qlosync_caught_up"
 #: The keyword argument that tells a caught-up ``schedule_tick`` which minute it stands for (ISO 8601, UTC).
 MINUTE_KWARG = "minute"
 TICK_ACTOR = "schedule_tick"
 SKIP_DELAY_S = 30
 # Options of the dropped message that describe its own life, not the work: the catch-up starts afresh.
-_NOT_CARRIED = frozenset({"scheduled_at", "retries", "traceback", "requeue_timestamp", "eta", CAUGHT_UP_OPTION})
+_NOT_CARRIED = frozenset({"scheduled_at", SKIP_HANDLED_OPTION, *RUN_OPTIONS})
 
 
 class CatchUpDroppedTicks(PeriodiqMiddleware):  # type: ignore[misc]  # periodiq has no type hints
@@ -52,11 +51,11 @@ class CatchUpDroppedTicks(PeriodiqMiddleware):  # type: ignore[misc]  # periodiq
         try:
             super().before_process_message(broker, message)
         except SkipMessage:
-            catch_up(broker, message)
+            catch_up(broker, message, self.skip_delay)
             raise
 
 
-def catch_up(broker: Any, message: Any) -> Message[Any]:
+def catch_up(broker: Any, message: Any, skip_delay_s: int = SKIP_DELAY_S) -> Message[Any]:
     """Send the catch-up of a dropped periodic message and mark the dropped one as caught up."""
     # periodiq writes it as str() of a pendulum datetime: ISO 8601 with its offset.
     scheduled_at = datetime.fromisoformat(message.options["scheduled_at"]).astimezone(UTC)
@@ -66,13 +65,13 @@ def catch_up(broker: Any, message: Any) -> Message[Any]:
     options = {k: v for k, v in message.options.items() if k not in _NOT_CARRIED}
     again: Message[Any] = broker.enqueue(Message(queue_name=q_name(message.queue_name), actor_name=message.actor_name,
                                    args=tuple(message.args), kwargs=kwargs, options=options))
-    message.options[CAUGHT_UP_OPTION] = True
+    message.options[SKIP_HANDLED_OPTION] = True
     metrics.count_dropped_tick(message.actor_name)
     age_s = (datetime.now(UTC) - scheduled_at).total_seconds()
     logger.warning(
         "%s scheduled at %s was %.0f s old when a worker took it (periodiq drops periodic messages older than"
         " %s s: workers busy or stopped); sent again as %s so its work is not lost.",
-        message.actor_name, scheduled_at.isoformat(), age_s, SKIP_DELAY_S, again.message_id,
+        message.actor_name, scheduled_at.isoformat(), age_s, skip_delay_s, again.message_id,
         extra={"action": "tick_dropped", "message_id": message.message_id, "actor": message.actor_name,
                "catch_up_message_id": again.message_id})
     return again
