@@ -89,7 +89,12 @@ def test_pull_counters_move_while_the_pull_runs(simulator, shop, mapped_catalog,
         assert body is not None
         assert _total(body, "qlosync_bookings_applied_total", outcome="created") == BOOKINGS
         assert created_in_api() == BOOKINGS
-        # dramatiq's own message metrics come from the same endpoint, and QloApps latency per resource
+        # dramatiq's own message metrics come from the same endpoint, and QloApps latency per resource.
+        # dramatiq counts a message once its actor has returned, a moment after the run's row committed.
+        wait_until(lambda: _total(scrape() or "", "dramatiq_messages_total", actor_name="pull_bookings") >= 1,
+                   timeout=30, interval=0.1, what="dramatiq to count the pull's message")
+        body = scrape()
+        assert body is not None
         assert _total(body, "dramatiq_messages_total", actor_name="pull_bookings") == 1
         assert _total(body, "qlosync_qloapps_request_seconds_count", endpoint="room_bookings") >= BOOKINGS / 100  # a page holds up to 100
     finally:
