@@ -62,18 +62,20 @@ from qlosync.db.config_store import ShopConfig, load_shop, save_config  # noqa: 
 from qlosync.db.session import make_engine, make_sessionmaker, transaction  # noqa: E402
 from qlosync.qloapps.client import QloAppsClient  # noqa: E402
 from qlosync.qloapps.models import Booking, BookingSnapshot, Customer, Order, RoomBooking  # noqa: E402
+from qlosync.qloapps.simulator.shop import REAL_SHOP_COST  # noqa: E402
 from qlosync.secrets import Secret  # noqa: E402
 from qlosync.settings import Settings  # noqa: E402
 from qlosync.sync.inbound.apply import apply_snapshot  # noqa: E402
 from qlosync.sync.inbound.catalog import import_catalog  # noqa: E402
 from qlosync.sync.inbound.pull import PullDeps, run_pull  # noqa: E402
+from qlosync.sync.service import open_client  # noqa: E402
 from tests.hms.double import load_double  # noqa: E402
 
 API_KEY = "BENCHBENCHBENCHBENCHBENCHBENCH12"
 BIN = Path(sys.executable).parent
-# Captures 320-322 (loopback, median of 10): GET one booking 14.6 ms; room_bookings display=full, 50 rows
-# 12.0 ms; orders display=full, filtered and sorted, 50 rows 10.5 ms.
-REAL_COST = "default=12,bookings/id=15,orders=11,room_bookings=12,customers=12"
+# The real server's cost per request (a QloApps 1.6.1 on 2 cores, issue 22); each latency is added on top.
+REAL_COST = REAL_SHOP_COST
+LATENCIES_MS = "0,20"
 #: qlosync's own tables a pull writes (in its schema: its engine's search_path finds them first).
 QLOSYNC_SYNC_TABLES = ("qloapps_reservation_mappings", "qloapps_room_line_mappings", "qloapps_customer_mappings",
                        "qloapps_sync_logs")
@@ -230,6 +232,10 @@ class Shop:
     def client(self, page_size: int = 100) -> QloAppsClient:
         return QloAppsClient(self.sim_url, Secret(API_KEY), page_size=page_size)
 
+    def gated_client(self) -> QloAppsClient:
+        """A client as a worker has it: every request through the shop's gate (4 lanes, 25 requests/s)."""
+        return open_client(Settings.from_env(), self.shop, self.engine)
+
     def import_catalog(self, client: QloAppsClient) -> None:
         with transaction(self.sessions) as session:
             import_catalog(session, client, self.shop)
@@ -346,12 +352,45 @@ def reconciliation(shop: Shop, client: QloAppsClient) -> dict[str, Any]:
     return {**cost, "bookings": report.counts["seen"], "unchanged": report.counts["unchanged"]}
 
 
+def compare_with_naive(bookings: int, cost: str, latencies_ms: list[float], pms: str, logs: Path) -> dict[str, Any]:
+    """The naive sync, qlosync's full pull and its nightly reconciliation of the same bookings, side by side,
+    at the real server's cost plus each latency; each through the shop's gate, into a fresh database."""
+    comparison: dict[str, Any] = {"bookings": bookings, "request_cost_ms": cost, "by_latency": {}}
+    with simulator(bookings, logs) as sim_url:
+        for latency in latencies_ms:
+            spec = f"{cost},latency={latency:g}"
+            at: dict[str, Any] = {"request_cost_ms": spec}
+            for name in ("naive", "qlosync"):
+                shop = Shop(sim_url, pms)
+                try:
+                    with shop.gated_client() as client:
+                        set_request_cost(sim_url, None)
+                        shop.import_catalog(client)
+                        set_request_cost(sim_url, spec)
+                        at[name] = naive_import(shop, client) if name == "naive" else full_import(shop, client)
+                        at[name]["reservations"] = shop.count(shop.pms.reservations)
+                        if name == "qlosync":
+                            at["reconciliation"] = reconciliation(shop, client)
+                finally:
+                    shop.close()
+                print(f"{latency:g} ms latency, {name}: {at[name]}", flush=True)
+            at["speedup"] = round(at["naive"]["seconds"] / at["qlosync"]["seconds"], 1)
+            at["reconciliation_speedup"] = round(at["naive"]["seconds"] / at["reconciliation"]["seconds"], 1)
+            comparison["by_latency"][f"{latency:g}"] = at
+            print(f"naive vs qlosync, {bookings} bookings at the real server's cost plus {latency:g} ms of latency: "
+                  f"full pull {at['speedup']}x faster, nightly reconciliation {at['reconciliation_speedup']}x",
+                  flush=True)
+    return comparison
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bookings", type=int, default=10_000)
     parser.add_argument("--page-size", type=int, default=100)
-    parser.add_argument("--naive", type=int, default=2000, help="bookings of the naive-vs-qlosync comparison (0: skip)")
+    parser.add_argument("--naive", type=int, default=1000, help="bookings of the naive-vs-qlosync comparison (0: skip)")
     parser.add_argument("--request-cost-ms", default=REAL_COST, help="simulator request cost of the comparison")
+    parser.add_argument("--latency-ms", default=LATENCIES_MS,
+                        help="network latencies (ms, comma-separated) the comparison is run at, each on top of the cost")
     parser.add_argument("--no-idle", action="store_true", help="skip the idle incremental cycle")
     parser.add_argument("--profile", metavar="FILE", help="cProfile the full import into FILE")
     parser.add_argument("--logs", default=None, help="folder for the simulator logs (default: a temporary one)")
@@ -409,25 +448,8 @@ def main() -> None:
                 shop.close()
 
     if args.naive:
-        with simulator(args.naive, logs) as sim_url:
-            set_request_cost(sim_url, args.request_cost_ms)
-            comparison: dict[str, Any] = {"bookings": args.naive, "request_cost_ms": args.request_cost_ms}
-            for name in ("naive", "qlosync"):
-                shop = Shop(sim_url, args.pms)
-                try:
-                    with shop.client(args.page_size) as client:
-                        set_request_cost(sim_url, None)
-                        shop.import_catalog(client)
-                        set_request_cost(sim_url, args.request_cost_ms)
-                        comparison[name] = naive_import(shop, client) if name == "naive" else full_import(shop, client)
-                        comparison[name]["reservations"] = shop.count(shop.pms.reservations)
-                finally:
-                    shop.close()
-                print(f"{name}: {comparison[name]}", flush=True)
-            comparison["speedup"] = round(comparison["naive"]["seconds"] / comparison["qlosync"]["seconds"], 1)
-            out["naive"] = comparison
-            print(f"naive vs qlosync, {args.naive} bookings at the real server's request cost: "
-                  f"{comparison['speedup']}x faster", flush=True)
+        out["naive"] = compare_with_naive(args.naive, args.request_cost_ms,
+                                          [float(v) for v in args.latency_ms.split(",") if v.strip()], args.pms, logs)
     print(json.dumps(out, sort_keys=True))
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -161,11 +163,17 @@ class QloAppsClient:
         self.page_size = page_size
         self._session = session or requests.Session()
         self._session.auth = _KeyAuth(api_key)
-        self.request_count = 0
+        self._requests = 0
+        self._count_lock = threading.Lock()  # a pull's requests run in several threads
         self._gate = gate or _OPEN_GATE
 
     def __repr__(self) -> str:
         return f"QloAppsClient({self._api!r})"
+
+    @property
+    def request_count(self) -> int:
+        """Requests sent so far by this client (from every thread)."""
+        return self._requests
 
     def close(self) -> None:
         self._session.close()
@@ -197,7 +205,8 @@ class QloAppsClient:
             headers["Content-Type"] = content_type
         log_path = "/api/" + path  # ids only: the query may hold personal data (e-mail filters)
         with self._gate.request() as ticket:
-            self.request_count += 1
+            with self._count_lock:
+                self._requests += 1
             started = time.perf_counter()
             try:
                 # No redirects: a redirected POST silently turns into a GET; a 3xx is reported instead.
@@ -424,13 +433,17 @@ class QloAppsClient:
                              page_size or self.page_size)
 
     def snapshots_for(self, orders: Sequence[Order]) -> list[BookingSnapshot]:
-        """Join orders with their room lines and customers: two requests for up to page_size orders."""
+        """Join orders with their room lines and customers: two requests for up to page_size orders, sent
+        at the same time (each holds a lane of the shop's gate; neither depends on the other's answer)."""
         if not orders:
             return []
         lines: dict[int, list[RoomBooking]] = {o.id: [] for o in orders}
-        for rb in self.get_room_bookings_for_orders(lines):
+        with ThreadPoolExecutor(1, thread_name_prefix="qloapps-customers") as helper:
+            asked = helper.submit(self.get_customers, {o.id_customer for o in orders})
+            room_lines = self.get_room_bookings_for_orders(lines)  # raised after the customers' request ended
+            customers = {c.id: c for c in asked.result()}
+        for rb in room_lines:
             lines.setdefault(rb.id_order, []).append(rb)
-        customers = {c.id: c for c in self.get_customers({o.id_customer for o in orders})}
         return [
             BookingSnapshot(o, tuple(sorted(lines[o.id], key=lambda rb: rb.id)), customers.get(o.id_customer))
             for o in orders

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections import Counter
 from datetime import date, datetime, timedelta
 
@@ -12,6 +13,7 @@ from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.models import STATE_CANCELLED, BookingRequest, CustomerDetail, RoomTypeRequest
 from qlosync.secrets import Secret
 from tests.conftest import TEST_API_KEY
+from tests.runtime_support import wait_until
 
 T0 = datetime(2026, 11, 27, 5, 0, 0)
 
@@ -102,6 +104,34 @@ def test_snapshots_join_room_lines_and_customers(client, simulator):
         assert snap.customer is not None and snap.customer.id == snap.order.id_customer
         assert {rb.id for rb in snap.room_bookings} == set(snap.order.room_booking_ids) and snap.consistent
         assert all(rb.id_order == snap.id for rb in snap.room_bookings)
+
+
+def test_a_pages_room_lines_and_customers_are_asked_for_at_the_same_time(client, simulator):
+    orders = client.get_orders(simulator.store.generate_bookings(3, seed=5))
+    simulator.faults.add("hold", count=1, method="GET", path="/api/room_bookings")
+    got: list[list] = []
+    reader = threading.Thread(target=lambda: got.append(client.snapshots_for(orders)))
+    reader.start()
+    # The customers are asked for while the room lines are still held
+    wait_until(lambda: simulator.faults.held == 1 and simulator.request_counts["GET /api/customers"] == 1,
+               what="the customers request beside the held room lines")
+    simulator.faults.release()
+    reader.join(timeout=10)
+    assert [s.id for s in got[0]] == [o.id for o in orders]
+    assert all(s.consistent and s.customer is not None and s.customer.id == s.order.id_customer for s in got[0])
+    assert client.request_count == 3
+
+
+def test_a_failed_room_lines_request_is_the_error_raised_not_the_customers(client, simulator):
+    from qlosync.qloapps.errors import QloAppsServerError
+
+    orders = client.get_orders(simulator.store.generate_bookings(2, seed=5))
+    simulator.faults.add("http_500", count=1, method="GET", path="/api/room_bookings")
+    simulator.faults.add("fatal_html", count=1, method="GET", path="/api/customers")
+    with pytest.raises(QloAppsServerError) as raised:
+        client.snapshots_for(orders)
+    assert "room_bookings" in str(raised.value)
+    assert simulator.request_counts["GET /api/customers"] == 1  # it had been sent, and had ended
 
 
 def test_full_snapshot_listing_of_1000_bookings_costs_three_requests_per_page(simulator):

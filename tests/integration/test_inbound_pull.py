@@ -200,6 +200,38 @@ def test_a_booking_changed_between_the_two_listing_requests_is_deferred_not_half
         assert actual_booking(session, shop.id, movable) == expected_booking(simulator, movable, session)
 
 
+def test_the_next_orders_page_is_read_while_this_pages_room_lines_are_and_pages_apply_in_order(
+    simulator, deps, session_factory, mapped_catalog, shop
+):
+    import threading
+
+    from qlosync.qloapps.client import QloAppsClient
+
+    order_ids = simulator.store.generate_bookings(5, seed=17)
+    with QloAppsClient(shop.base_url, shop.api_key, page_size=2) as client:
+        paged = replace(deps, client=client)
+        # Given the room lines of the first page are held
+        simulator.faults.add("hold", count=1, method="GET", path="/api/room_bookings")
+        simulator.reset_counts()
+        reports = []
+        puller = threading.Thread(target=lambda: reports.append(run_pull(paged, kind="full")))
+        puller.start()
+        # Then the second orders page is asked for meanwhile (the newest-order marker, page 1, page 2)...
+        wait_until(lambda: simulator.faults.held == 1 and simulator.request_counts["GET /api/orders"] == 3,
+                   what="the second orders page beside the held room lines")
+        # ...and when the third page fails, the two pages before it are applied, in order, and nothing after
+        simulator.faults.add("http_500", count=None, method="GET", path="/api/orders")
+        simulator.faults.release()
+        puller.join(timeout=30)
+    report = reports[0]
+    assert report.status == "failed" and "QloAppsServerError" in (report.error or "")
+    assert report.counts["created"] == 4 and report.counts["seen"] == 4
+    with transaction(session_factory) as session:
+        mapped = set(session.scalars(select(QloAppsReservationMapping.qloapps_order_id).where(
+            QloAppsReservationMapping.config_id == shop.id)))
+    assert mapped == set(sorted(order_ids)[:4])
+
+
 # -- one booking read alone (the import_booking message) ------------------------------------------------------
 
 

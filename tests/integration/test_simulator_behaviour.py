@@ -191,3 +191,58 @@ def test_booking_quirks(simulator: Any) -> None:
     assert len(simulator.store.tables["orders"]) == 1
     delete = requests.delete(f"{simulator.base_url}/api/bookings/1?output_format=JSON", auth=AUTH, timeout=10)
     assert delete.status_code == 405 and delete.json()["errors"][0]["code"] == 101
+
+
+# -- the cost model: a real server's time per request, the network's latency, the server's workers -------------
+
+
+def test_latency_comes_on_top_of_every_request(simulator: Any) -> None:
+    simulator.request_cost_ms = "latency=250"
+    started = time.monotonic()
+    assert _get(simulator, "orders").status_code == 200
+    assert time.monotonic() - started >= 0.25
+
+
+def test_a_server_of_one_worker_serves_one_request_at_a_time(simulator: Any) -> None:
+    simulator.request_cost_ms = "workers=1"
+    simulator.faults.add("hold", count=1, method="GET", path="/api/orders")
+    answers: list[int] = []
+    threads = [threading.Thread(target=lambda p=p: answers.append(_get(simulator, p).status_code))
+               for p in ("orders", "customers")]
+    threads[0].start()
+    _until(lambda: simulator.faults.held == 1)
+    threads[1].start()
+    # The customers request waits for the one worker, busy with the held orders request
+    _until(lambda: simulator.default_shop.waiting == 1)
+    assert simulator.request_counts["GET /api/customers"] == 0
+    simulator.faults.release()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert answers == [200, 200] and simulator.request_counts["GET /api/customers"] == 1
+    assert simulator.default_shop.stats()["waiting"] == 0
+
+
+def test_a_cost_model_without_workers_serves_requests_side_by_side(simulator: Any) -> None:
+    simulator.request_cost_ms = "orders=10"
+    simulator.faults.add("hold", count=1, method="GET", path="/api/orders")
+    worker = threading.Thread(target=lambda: _get(simulator, "orders"))
+    worker.start()
+    _until(lambda: simulator.faults.held == 1)
+    assert _get(simulator, "customers").status_code == 200  # not queued behind the held one
+    simulator.faults.release()
+    worker.join(timeout=5)
+
+
+@pytest.mark.parametrize("spec", ["workers=0", "latency=-1", "orders=fast"])
+def test_a_bad_cost_model_is_refused(simulator: Any, spec: str) -> None:
+    answer = requests.post(f"{simulator.base_url}/_sim/request_cost", json={"ms": spec}, timeout=5)
+    assert answer.status_code == 400, answer.text
+
+
+def test_the_real_shop_cost_model_is_the_measured_one() -> None:
+    from qlosync.qloapps.simulator.shop import REAL_SHOP_COST, parse_request_cost
+
+    cost = parse_request_cost(REAL_SHOP_COST)
+    # Issue 22's measurements of a real QloApps 1.6.1 on 2 cores, per page of 100
+    assert 150 <= cost["orders"] <= 190 and 115 <= cost["room_bookings"] <= 150 and 90 <= cost["customers"] <= 117
+    assert cost["bookings/id"] == 47 and cost["workers"] == 2

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import re
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from .api import Api
@@ -24,8 +26,21 @@ def counter_key(method: str, path: str) -> str:
     return f"{method} /api/{parts[1]}"
 
 
+# Keys of a request-cost spec that are not resources: the network's round trip added to every /api/
+# request (ms), and how many /api/ requests the server works on at once (a real shop's PHP workers on its
+# cores; unset: no limit). A request waiting for a worker has already paid its latency.
+LATENCY_KEY = "latency"
+WORKERS_KEY = "workers"
+
+# A real QloApps 1.6.1 on a 2-core machine (measured 2026-12-03, issue 22), per page of 100: GET orders
+# (display=full) 150-190 ms, room_bookings 115-150 ms, customers 90-117 ms; one GET bookings/{id} about 47 ms.
+# The middle of each range; the server's 2 cores as 2 workers. Resources not measured there cost the default.
+REAL_SHOP_COST = "default=50,orders=170,room_bookings=130,customers=105,bookings/id=47,workers=2"
+
+
 def parse_request_cost(spec: str | float | dict[str, float] | None) -> dict[str, float]:
-    """``"12"`` or ``"default=12,bookings/id=15,orders=11"`` -> {key: ms}; see :meth:`ShopSim.request_cost_for`."""
+    """``"12"`` or ``"default=12,bookings/id=15,orders=11,latency=20,workers=2"`` -> {key: ms}; see
+    :meth:`ShopSim.request_cost_for`, :data:`LATENCY_KEY` and :data:`WORKERS_KEY`."""
     if spec is None or spec == "":
         return {}
     if isinstance(spec, dict):
@@ -37,6 +52,8 @@ def parse_request_cost(spec: str | float | dict[str, float] | None) -> dict[str,
         key, sep, value = part.strip().rpartition("=")
         if value.strip():
             out[key.strip() if sep else "default"] = float(value)
+    if out.get(WORKERS_KEY, 1) < 1 or out.get(LATENCY_KEY, 0) < 0:
+        raise ValueError(f"request cost {spec!r}: workers must be at least 1 and latency at least 0")
     return out
 
 
@@ -49,6 +66,8 @@ class ShopSim:
         self.api_key = api_key
         # Minimum time an /api/ request takes, by resource, like a real server's (captures 320-324): a
         # request answered sooner sleeps the rest. Keys: "<resource>/id" (one record), "<resource>", "default".
+        self._workers: tuple[int, threading.BoundedSemaphore] | None = None
+        self.waiting = 0  # requests queued for one of the server's workers
         self.request_cost_ms = parse_request_cost(request_cost_ms)
         self.store = Store(seed_demo=seed_demo, base_url=base_url)
         # Shared with the server: stopping it wakes this shop's sleeping and held requests.
@@ -62,8 +81,23 @@ class ShopSim:
         """Shop URL as a client configures it (the webservice is under <base_url>/api/)."""
         return self.store.base_url
 
+    @property
+    def request_cost_ms(self) -> dict[str, float]:
+        return self._request_cost_ms
+
+    @request_cost_ms.setter
+    def request_cost_ms(self, costs: dict[str, float]) -> None:
+        self._request_cost_ms = costs
+        workers = int(costs.get(WORKERS_KEY, 0))
+        # A new limit gets a new semaphore; requests holding the old one finish under it.
+        if workers and (self._workers is None or self._workers[0] != workers):
+            self._workers = (workers, threading.BoundedSemaphore(workers))
+        elif not workers:
+            self._workers = None
+
     def request_cost_for(self, path: str) -> float:
-        """Seconds an /api/ request on *path* should take at least (0 when no cost is set)."""
+        """Seconds the server spends on an /api/ request on *path* at least (0 when no cost is set); the
+        network's latency comes on top."""
         costs = self.request_cost_ms
         if not costs:
             return 0.0
@@ -81,9 +115,10 @@ class ShopSim:
             self.request_counts.clear()
 
     def stats(self) -> dict[str, Any]:
-        """{"requests": {counter key: n}, "held": n} (the body of GET /_sim/stats)."""
+        """{"requests": {counter key: n}, "held": n, "waiting": n} (the body of GET /_sim/stats): "waiting" are
+        the requests queued for a server worker (cost model ``workers=N``)."""
         with self._count_lock:
-            return {"requests": dict(self.request_counts), "held": self.faults.held}
+            return {"requests": dict(self.request_counts), "held": self.faults.held, "waiting": self.waiting}
 
     # ------------------------------------------------------------------ request pipeline
     def dispatch(self, method: str, path: str, params: dict[str, str], headers: dict[str, str],
@@ -93,15 +128,38 @@ class ShopSim:
             return self._control(method, path, body)
         if not (path == "/api" or path.startswith("/api/")):
             return empty(404)
+        latency = self.request_cost_ms.get(LATENCY_KEY, 0.0) / 1000.0
+        if latency:
+            self.faults.sleep(latency)
         cost = self.request_cost_for(path)
-        if cost:
+        with self._server_worker():
+            if not cost:
+                return self._dispatch_api(method, path, params, headers, body)
             started = time.perf_counter()
             response = self._dispatch_api(method, path, params, headers, body)
             left = cost - (time.perf_counter() - started)
             if left > 0:
                 self.faults.sleep(left)
             return response
-        return self._dispatch_api(method, path, params, headers, body)
+
+    @contextlib.contextmanager
+    def _server_worker(self) -> Iterator[None]:
+        """Hold one of the server's workers (when the cost model limits them) while a request is served."""
+        workers = self._workers
+        if workers is None:
+            yield
+            return
+        with self._count_lock:
+            self.waiting += 1
+        try:
+            workers[1].acquire()
+        finally:
+            with self._count_lock:
+                self.waiting -= 1
+        try:
+            yield
+        finally:
+            workers[1].release()
 
     def _dispatch_api(self, method: str, path: str, params: dict[str, str], headers: dict[str, str],
                       body: bytes) -> Response:

@@ -15,6 +15,7 @@ import queue
 import threading
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -220,27 +221,42 @@ class _Fetched:
     error: Exception | None = None  # reading the page's room lines or customers failed: raised once counted
 
 
+_NO_MORE_PAGES: list[Order] = []  # the pager's end (a pager never yields an empty page)
+
+
 def _fetch_pages(deps: PullDeps, pages: Iterable[list[Order]], incremental: bool,
                  lower: datetime | None) -> Generator[_Fetched, None, None]:
-    for orders in pages:
-        if lower is not None and any(o.date_upd < lower.replace(microsecond=0) for o in orders):
-            raise DoubtfulCursorError("QloApps returned orders older than the date filter: it ignored the filter")
-        todo: list[Order] = []
-        try:
-            if incremental:
-                with transaction(deps.session_factory) as session:
-                    todo = _changed_orders(session, deps.shop.id, orders)
-            else:
-                todo = list(orders)
-            if todo:
-                deps.currencies()  # read here, so that the applying thread never uses the client meanwhile
-            snapshots = deps.client.snapshots_for(todo) if todo else []
-        except Exception as exc:  # noqa: BLE001  (the page counts as seen, then the run fails with it)
-            yield _Fetched(orders, todo, [], exc)
-            if isinstance(exc, QloAppsBadResponse):
-                continue  # isolated by the applying side: the run goes on
-            return
-        yield _Fetched(orders, todo, snapshots)
+    """Read each page and its room lines and customers; the next orders page is asked for while this
+    page's room lines and customers are (three requests at once, within the shop's lanes)."""
+    pager = iter(pages)
+    with ThreadPoolExecutor(1, thread_name_prefix="qloapps-pager") as ahead:
+        upcoming = ahead.submit(next, pager, _NO_MORE_PAGES)
+        while (orders := upcoming.result()) is not _NO_MORE_PAGES:
+            # Only one thread at a time runs the pager; its pages come out in order, as before.
+            upcoming = ahead.submit(next, pager, _NO_MORE_PAGES)
+            fetched = _fetch_page(deps, orders, incremental, lower)
+            yield fetched
+            if fetched.error is not None and not isinstance(fetched.error, QloAppsBadResponse):
+                return
+
+
+def _fetch_page(deps: PullDeps, orders: list[Order], incremental: bool, lower: datetime | None) -> _Fetched:
+    if lower is not None and any(o.date_upd < lower.replace(microsecond=0) for o in orders):
+        raise DoubtfulCursorError("QloApps returned orders older than the date filter: it ignored the filter")
+    todo: list[Order] = []
+    try:
+        if incremental:
+            with transaction(deps.session_factory) as session:
+                todo = _changed_orders(session, deps.shop.id, orders)
+        else:
+            todo = list(orders)
+        if todo:
+            deps.currencies()  # read here, so that the applying thread never uses the client meanwhile
+        snapshots = deps.client.snapshots_for(todo) if todo else []
+    except Exception as exc:  # noqa: BLE001  (the page counts as seen, then the run fails with it,
+        # unless it is a bad answer: isolated by the applying side, and the run goes on)
+        return _Fetched(orders, todo, [], exc)
+    return _Fetched(orders, todo, snapshots)
 
 
 class _Done:
