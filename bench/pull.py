@@ -212,6 +212,7 @@ class Shop:
         base = make_url(Settings.from_env().database_url)
         self.name = f"qlosync_bench_{uuid.uuid4().hex[:8]}"
         self.pms = PMS_TABLES[pms]
+        self.pms_name = pms
         self.admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
         with self.admin.connect() as c:
             c.execute(text(f'CREATE DATABASE "{self.name}"'))
@@ -219,9 +220,11 @@ class Shop:
         if self.pms.double:
             load_double(url).dispose()
         migrate.upgrade(url, pms=pms)  # and the PMS's change capture, where the migrations do not make it
+        self.url = url
         self.engine: Engine = make_engine(Settings(database_url=url, pms=pms))
         self.sessions = make_sessionmaker(self.engine)
-        cipher = KeyCipher(Secret(generate_secret_key()))
+        self.secret_key = Secret(generate_secret_key())
+        cipher = KeyCipher(self.secret_key)
         with transaction(self.sessions) as session:
             save_config(session, cipher, base_url=sim_url, api_key=Secret(API_KEY), sync_enabled=True,
                         pms_hotel_id=self.pms.hotel_id)

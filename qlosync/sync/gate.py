@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from qlosync.errors import TransientError
 from qlosync.settings import Settings
@@ -148,22 +148,86 @@ class ShopGate:
         self.policy = policy or GatePolicy()
         self._ensure_key = (engine.url.render_as_string(), config_id, max_concurrent)
         self._holder_prefix = f"{socket.gethostname()[:60]}:{os.getpid()}"
+        self._ahead_lock = threading.Lock()
+        self._ahead: _Ahead | None = None
+        self._deferred: list[tuple[int, str]] = []  # (lane, holder) of requests whose end is not recorded yet
 
     @contextmanager
     def request(self) -> Iterator[RequestTicket]:
         """Admit one request: raises ShopUnavailableError while the breaker is open; waits for its turn and a
-        lane. The caller marks the ticket failed with the error it got; anything else counts as a success."""
-        holder = f"{self._holder_prefix}:{uuid.uuid4().hex[:12]}"
-        trial, wait_s, lane = self._admit(holder)
+        lane. The caller marks the ticket failed with the error it got; anything else counts as a success.
+
+        The request admitted ahead (:meth:`admit_ahead`), if any, is the first to come here: it skips its
+        own admission, and its success is recorded by :meth:`record_deferred`."""
+        ahead = self._take_ahead()
+        if ahead is None:
+            holder = f"{self._holder_prefix}:{uuid.uuid4().hex[:12]}"
+            trial, wait_s, lane = self._admit(holder)
+            turn = time.monotonic() + wait_s
+        else:
+            holder, trial, turn, lane = ahead.holder, ahead.trial, ahead.turn, ahead.lane
         if lane is None:
             lane = self._wait_for_lane(holder)
         ticket = RequestTicket()
         try:
+            wait_s = turn - time.monotonic()
             if wait_s > 0:
                 time.sleep(wait_s)
             yield ticket
         finally:
-            self._finish(lane, holder, ticket, trial)
+            if ahead is not None and not trial and not _breaker_failure(ticket):
+                with self._ahead_lock:
+                    self._deferred.append((lane, holder))
+            else:
+                self._finish(lane, holder, ticket, trial)
+
+    # -- a run's first request, admitted and recorded inside the run's own transactions --------------------
+
+    def admit_ahead(self, connection: Connection) -> None:
+        """Admit this gate's next request inside the caller's transaction: a pull's first request then costs
+        no transaction of its own. Nothing is admitted while the breaker is open (that request then meets the
+        breaker itself), nor when the gate's rows are missing."""
+        self._ensure()
+        holder = f"{self._holder_prefix}:{uuid.uuid4().hex[:12]}"
+        row = connection.execute(_ADMIT, {"c": self.config_id, "spacing": self.spacing_s, "burst": self.burst,
+                                          "lease": self.policy.lane_lease_s}).first()
+        if row is None or row.refused:
+            return
+        lane = connection.execute(_TAKE_LANE, {"c": self.config_id, "cap": self.max_concurrent, "holder": holder,
+                                               "lease": self.policy.lane_lease_s}).scalar()
+        with self._ahead_lock:
+            self._ahead = _Ahead(holder, bool(row.trial), time.monotonic() + float(row.wait_s),
+                                 None if lane is None else int(lane))
+
+    def record_deferred(self, connection: Connection) -> None:
+        """Record, inside the caller's transaction, the end of the request admitted ahead (its lane freed, the
+        shop's success noted), or give back its lane if it never ran. Its lane is held until then: call this
+        in the run's next transaction (at the latest its last); the lane's lease bounds a run that does not."""
+        with self._ahead_lock:
+            done, self._deferred = self._deferred, []
+            unused, self._ahead = self._ahead, None
+        lanes = done + ([(unused.lane, unused.holder)] if unused is not None and unused.lane is not None else [])
+        for lane, holder in lanes:
+            connection.execute(_FREE_LANE, {"c": self.config_id, "lane": lane, "holder": holder})
+        if done:
+            connection.execute(_SUCCEEDED, {"c": self.config_id})
+
+    def flush(self) -> None:
+        """:meth:`record_deferred` in a transaction of its own, if anything is left (a run that failed early)."""
+        with self._ahead_lock:
+            if not self._deferred and self._ahead is None:
+                return
+        try:
+            with self._engine.begin() as connection:
+                self.record_deferred(connection)
+        except Exception as exc:  # noqa: BLE001  (advisory, as in _finish: the lanes' leases run out)
+            logger.warning("QloApps shop %s: could not record a request's end in its gate: %s", self.shop_name,
+                           type(exc).__name__, extra={"action": "gate_unrecorded", "shop": self.shop_name})
+
+    def _take_ahead(self) -> _Ahead | None:
+        with self._ahead_lock:
+            ahead, self._ahead = self._ahead, None
+        return ahead
 
     def _ensure(self) -> None:
         """The shop's gate row and lanes exist (once per process and shop, unless they vanish)."""
@@ -226,7 +290,7 @@ class ShopGate:
                            extra={"action": "gate_unrecorded", "shop": self.shop_name})
 
     def _record(self, lane: int, holder: str, ticket: RequestTicket, trial: bool) -> None:
-        failed = ticket.error is not None and isinstance(ticket.error, BREAKER_ERRORS)
+        failed = _breaker_failure(ticket)
         with self._engine.begin() as connection:
             connection.execute(_FREE_LANE, {"c": self.config_id, "lane": lane, "holder": holder})
             if not failed:
@@ -241,6 +305,20 @@ class ShopGate:
             logger.warning("QloApps shop %s keeps failing (%s); its requests are paused until %s",
                            self.shop_name, type(ticket.error).__name__, opened.open_until.isoformat(),
                            extra={"action": "breaker_open", "shop": self.shop_name})
+
+
+@dataclass(frozen=True)
+class _Ahead:
+    """A request admitted ahead: its lane (None: none was free) and when its turn comes (monotonic)."""
+
+    holder: str
+    trial: bool
+    turn: float
+    lane: int | None
+
+
+def _breaker_failure(ticket: RequestTicket) -> bool:
+    return ticket.error is not None and isinstance(ticket.error, BREAKER_ERRORS)
 
 
 class RequestTicket:

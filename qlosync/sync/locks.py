@@ -41,15 +41,60 @@ def try_record_locks(session: Session, records: Sequence[tuple[object, ...]]) ->
         raise LockBusyError(f"{', '.join(names)} being synced by another worker")
 
 
-@contextmanager
-def exclusive_run(engine: Engine, *parts: object) -> Iterator[bool]:
-    """Hold a session-level lock on its own connection for a whole multi-transaction run.
+class RunLocks:
+    """Session-level locks that a run takes on the one connection it keeps (see :func:`run_connection`).
 
-    Yields False when another process holds it. If this process dies, PostgreSQL drops the connection
-    and the lock with it, so a crashed pull never blocks the next one.
+    They are taken inside the run's first transaction and released inside its last one, so holding a lock
+    for a whole multi-transaction run costs no transaction of its own. If this process dies, PostgreSQL
+    drops the connection and the locks with it, so a crashed pull never blocks the next one.
     """
-    with _first_free_lock(engine, [lock_key(*parts)], ":".join(map(str, parts))) as taken:
-        yield taken is not None
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._held: list[int] = []
+
+    @property
+    def held(self) -> bool:
+        return bool(self._held)
+
+    def try_take(self, *parts: object) -> bool:
+        """Take the lock named *parts* unless another session holds it (never waits)."""
+        key = lock_key(*parts)
+        taken = bool(self.connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar_one())
+        if taken:
+            self._held.append(key)
+        return taken
+
+    def forget(self) -> None:
+        """The connection died: PostgreSQL dropped its locks with it."""
+        self._held.clear()
+
+    def release(self) -> None:
+        """Release every lock taken, in the connection's current transaction."""
+        while self._held:
+            self.connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self._held.pop()})
+
+
+@contextmanager
+def run_connection(engine: Engine) -> Iterator[RunLocks]:
+    """A connection kept for a whole run, with the session-level locks taken on it; a lock the run did not
+    release in its last transaction (it failed first) is released on the way out."""
+    with engine.connect() as connection:
+        locks = RunLocks(connection)
+        try:
+            yield locks
+        finally:
+            if locks.held:
+                try:
+                    if connection.in_transaction():
+                        connection.rollback()
+                    locks.release()
+                    connection.commit()
+                except DBAPIError as exc:
+                    # The lock's connection was cut (PostgreSQL restarted): the server dropped the lock with it.
+                    if not exc.connection_invalidated:
+                        connection.invalidate()  # never hand a pooled connection back still holding a lock
+                    log.warning("a run's lock was lost with its connection (%s)", exc.orig)
 
 
 @contextmanager

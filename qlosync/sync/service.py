@@ -24,9 +24,12 @@ def load_shop_config(settings: Settings, session_factory: sessionmaker[Session],
         return load_shop(session, KeyCipher(settings.require_secret_key()), name, require_enabled=require_enabled)
 
 
-def open_client(settings: Settings, shop: ShopConfig, engine: Engine | None = None) -> QloAppsClient:
-    """A client of the shop; with *engine*, every request passes the shop's shared gate (limits, breaker)."""
-    gate = None if engine is None else shop_gate(settings, engine, shop)
+def open_client(settings: Settings, shop: ShopConfig, engine: Engine | None = None, *,
+                gate: ShopGate | None = None) -> QloAppsClient:
+    """A client of the shop; with *engine* (or *gate*), every request passes the shop's shared gate (limits,
+    breaker)."""
+    if gate is None and engine is not None:
+        gate = shop_gate(settings, engine, shop)
     return QloAppsClient(shop.base_url, shop.api_key, connect_timeout=settings.http_connect_timeout_s,
                          read_timeout=settings.http_read_timeout_s, gate=gate)
 
@@ -53,6 +56,10 @@ def pull_deps(
     retry_booking: Callable[[int], object],
     progress: Callable[[RunReport], None] | None = None,
 ) -> Iterator[PullDeps]:
-    with open_client(settings, shop, engine) as client:
-        yield PullDeps(engine=engine, session_factory=session_factory, client=client, shop=shop,
-                       retry_booking=retry_booking, options=pull_options(settings), progress=progress)
+    gate = shop_gate(settings, engine, shop)
+    with open_client(settings, shop, gate=gate) as client:
+        try:
+            yield PullDeps(engine=engine, session_factory=session_factory, client=client, shop=shop,
+                           retry_booking=retry_booking, options=pull_options(settings), progress=progress, gate=gate)
+        finally:
+            gate.flush()

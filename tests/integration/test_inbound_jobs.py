@@ -147,3 +147,85 @@ def test_a_scheduled_pull_counts_its_lateness_in_the_schedulers_interval(simulat
     own = jobs.pull(runtime, "default", kind="incremental", trigger="schedule",
                     slot_at=(now - timedelta(seconds=21)).isoformat(), retry_booking=print)
     assert own.status == "succeeded"
+
+
+# -- what an idle pull costs (issue 22 item 4) --------------------------------------------------------------
+
+ADVISORY_LOCKS_HERE = ("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                       "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+
+
+def _scheduled_pull(runtime, number: int):  # type: ignore[no-untyped-def]
+    slot = datetime.now(UTC).replace(microsecond=0) + timedelta(milliseconds=number)
+    return jobs.pull(runtime, "default", kind="incremental", trigger="schedule", slot_at=slot.isoformat(),
+                     retry_booking=lambda _id: None)
+
+
+def test_an_idle_scheduled_pull_costs_three_transactions_and_one_request(runtime, simulator, mapped_catalog):
+    from sqlalchemy import event, text
+
+    simulator.store.generate_bookings(30, seed=3)
+    assert _scheduled_pull(runtime, 0).status == "succeeded"  # the first: a full pull
+    assert _scheduled_pull(runtime, 1).status == "succeeded"  # warms the gate's rows up
+    begun: list[object] = []
+
+    def count(connection: object) -> None:
+        begun.append(connection)
+
+    event.listen(runtime.engine, "begin", count)
+    simulator.reset_counts()
+    report = _scheduled_pull(runtime, 2)
+    event.remove(runtime.engine, "begin", count)
+    # The newest bookings are inside the cursor's overlap: re-read, found unchanged
+    assert report.status == "succeeded" and report.counts["seen"] > 0 and report.counts["unchanged"] == report.counts["seen"]
+    assert sum(simulator.request_counts.values()) == 1
+    # The shop's config, the run's first transaction (claim, lock, bookkeeping, the request's admission) and
+    # its last (outcome, the request's end, unlock)
+    assert len(begun) == 3
+    with runtime.engine.connect() as connection:
+        # Every lane given back, the breaker's success noted, and no advisory lock left behind
+        assert connection.execute(text("SELECT count(*) FROM qloapps_request_lanes WHERE holder IS NOT NULL")).scalar() == 0
+        assert connection.execute(text("SELECT failures FROM qloapps_shop_gate")).scalar() == 0
+        assert connection.execute(text(ADVISORY_LOCKS_HERE)).scalar() == 0
+
+
+def test_a_pulls_first_request_that_fails_is_counted_by_the_breaker_at_once(runtime, simulator, mapped_catalog):
+    from sqlalchemy import text
+
+    simulator.store.generate_bookings(5, seed=3)
+    assert _scheduled_pull(runtime, 0).status == "succeeded"
+    simulator.faults.add("http_500", count=1, method="GET", path="/api/orders")
+    report = _scheduled_pull(runtime, 1)
+    assert report.status == "failed" and "QloAppsServerError" in (report.error or "")
+    with runtime.engine.connect() as connection:
+        assert connection.execute(text("SELECT failures FROM qloapps_shop_gate")).scalar() == 1
+        assert connection.execute(text("SELECT count(*) FROM qloapps_request_lanes WHERE holder IS NOT NULL")).scalar() == 0
+        assert connection.execute(text(ADVISORY_LOCKS_HERE)).scalar() == 0
+    # And the next one goes through, its success closing the count
+    assert _scheduled_pull(runtime, 2).status == "succeeded"
+    with runtime.engine.connect() as connection:
+        assert connection.execute(text("SELECT failures FROM qloapps_shop_gate")).scalar() == 0
+
+
+def test_a_pull_that_finds_the_shop_locked_is_skipped_in_its_first_transaction(runtime, simulator, mapped_catalog,
+                                                                              shop):
+    from sqlalchemy import text
+
+    from qlosync.sync.locks import lock_key
+
+    simulator.store.generate_bookings(5, seed=3)
+    with runtime.engine.connect() as other:
+        other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_key("qloapps-pull", shop.id)})
+        other.commit()
+        simulator.reset_counts()
+        report = _scheduled_pull(runtime, 0)
+        other.execute(text("SELECT pg_advisory_unlock_all()"))
+        other.commit()
+    assert (report.status, report.error) == ("skipped", "another pull of this shop is running")
+    assert sum(simulator.request_counts.values()) == 0
+    with runtime.engine.connect() as connection:
+        # Nothing admitted for a request that never came
+        assert connection.execute(text("SELECT count(*) FROM qloapps_request_lanes WHERE holder IS NOT NULL")).scalar() == 0
+    with transaction(runtime.session_factory) as session:
+        run = session.get_one(QloAppsSyncState, report.run_id)
+        assert (run.status, run.finished_at is not None) == ("skipped", True)

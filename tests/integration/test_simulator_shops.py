@@ -74,7 +74,7 @@ def test_faults_and_counters_are_per_shop(simulator: Simulator, two_shops: Any) 
     assert beta.request_counts["GET /api/orders"] == 1
     assert simulator.request_counts["GET /api/orders"] == 1
     stats = requests.get(f"{beta.base_url}/_sim/stats", timeout=10).json()
-    assert stats == {"requests": {"GET /api/orders": 1}, "held": 0}
+    assert stats == {"requests": {"GET /api/orders": 1}, "held": 0, "waiting": 0}
     requests.post(f"{alpha.base_url}/_sim/reset_counts", timeout=10).raise_for_status()
     assert alpha.request_counts == {} and beta.request_counts["GET /api/orders"] == 1
 
@@ -140,7 +140,7 @@ def test_shops_control_endpoints_create_report_and_reset(simulator: Simulator) -
     _orders(f"{simulator.base_url}/shops/hotel-0001")
     stats = requests.get(f"{url}/stats", timeout=10).json()
     assert set(stats) == {"hotel-0001", "hotel-0002", "hotel-0003", "lake"}
-    assert stats["hotel-0001"] == {"requests": {"GET /api/orders": 2}, "held": 0}
+    assert stats["hotel-0001"] == {"requests": {"GET /api/orders": 2}, "held": 0, "waiting": 0}
     assert stats["lake"]["requests"] == {"GET /api/orders": 1}
 
     requests.post(f"{url}/reset_counts", timeout=10).raise_for_status()

@@ -14,13 +14,13 @@ import logging
 import queue
 import threading
 from collections import Counter
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import ColumnElement, Engine, func, select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db.config_store import ShopConfig
@@ -37,7 +37,8 @@ from qlosync.sync.inbound.apply import ApplyResult, Catalog, apply_snapshot, app
 from qlosync.sync.currencies import ShopCurrencies
 from qlosync.sync.sync_log import sync_log
 from qlosync.sync.inbound.mapper import InvalidBookingError
-from qlosync.sync.locks import exclusive_run, one_of_locks
+from qlosync.sync.gate import ShopGate
+from qlosync.sync.locks import RunLocks, one_of_locks, run_connection
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,18 @@ class PullDeps:
     retry_booking: Callable[[int], object]
     options: PullOptions = field(default_factory=PullOptions)
     progress: Callable[[RunReport], None] | None = None
+    # The client's gate, when it has one: a run admits its first request and records its end inside the
+    # run's own transactions (ShopGate.admit_ahead, record_deferred).
+    gate: ShopGate | None = None
     _currencies: ShopCurrencies | None = None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A transaction of the run, which also records the requests the gate has left to record."""
+        with transaction(self.session_factory) as session:
+            if self.gate is not None:
+                self.gate.record_deferred(session.connection())
+            yield session
 
     def currencies(self) -> ShopCurrencies:
         if self._currencies is None:
@@ -96,41 +108,141 @@ class PullDeps:
         return Catalog.load(session, self.shop.id, self.currencies())
 
 
+AppliedVersions = Mapping[int | None, datetime | None]  # order id -> the date_upd last applied
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """What a run's first transaction read for the rest of the run."""
+
+    cursor: runs.Cursor | None
+    parked: list[int]
+    reason: str | None  # why the run is (or should be) a full one
+    # The versions applied of the orders an incremental pull re-reads first (those changed since the
+    # cursor's overlap began), so that an idle page needs no query of its own.
+    known: AppliedVersions | None
+
+
 def run_pull(deps: PullDeps, *, kind: str = RunKind.INCREMENTAL, trigger: str = RunTrigger.MANUAL,
              slot_at: datetime | None = None, message_id: str | None = None) -> RunReport:
-    """One pull run, recorded in qloapps_sync_state. Never raises for QloApps trouble: the run is marked failed."""
+    """One pull run, recorded in qloapps_sync_state. Never raises for QloApps trouble: the run is marked failed.
+
+    The run keeps one connection. Its first transaction claims the run, takes the shop's pull lock and reads
+    what the run needs; its last records how the run ended and releases the lock. An incremental pull that
+    finds nothing new costs just those two and its one request, whose admission and end the shop's gate
+    records inside them.
+    """
+    with run_connection(deps.engine) as locks:
+        report, opened = _open(deps, locks, kind, trigger, slot_at, message_id)
+        if opened is None:
+            return report
+        try:
+            return _locked_pull(deps, locks, report, opened)
+        except BaseException as exc:
+            # A time limit, a shutdown or a bug: the run row must not stay "running" (committed pages stand).
+            with contextlib.suppress(Exception):
+                _close(deps, locks, report, RunStatus.FAILED, f"interrupted: {type(exc).__name__}: {exc}")
+            raise
+        finally:
+            if deps.gate is not None:
+                deps.gate.flush()  # a request admitted ahead that the run's last transaction did not record
+
+
+@contextlib.contextmanager
+def _run_transaction(deps: PullDeps, locks: RunLocks) -> Iterator[Session]:
+    """A transaction on the run's own connection (the one its locks live on)."""
+    with deps.session_factory(bind=locks.connection) as session, session.begin():
+        yield session
+
+
+def _open(deps: PullDeps, locks: RunLocks, kind: str, trigger: str, slot_at: datetime | None,
+          message_id: str | None) -> tuple[RunReport, _Opened | None]:
+    """The run's first transaction: its row (None as the second value: the run ends here), the shop's pull
+    lock, and the bookkeeping before the first request."""
     shop = deps.shop
-    with transaction(deps.session_factory) as session:
+    with _run_transaction(deps, locks) as session:
         if slot_at is not None:
             run = runs.claim_slot(session, shop.id, slot_at, kind, message_id)
             if run is None:
                 logger.info("Pull slot %s of %s already claimed by another scheduler message.", slot_at.isoformat(),
                             shop.name, extra={"action": "pull_duplicate"})
-                return RunReport(None, kind, trigger, status="duplicate")
+                return RunReport(None, kind, trigger, status="duplicate"), None
             if runs.now() - slot_at > deps.options.stale_after and runs.run_started_since(session, shop.id, slot_at, run.id):
                 _finish(run, RunStatus.SKIPPED, "a later pull already covered this slot")
-                return RunReport(run.id, kind, trigger, status=RunStatus.SKIPPED, error=run.error)
+                return RunReport(run.id, kind, trigger, status=RunStatus.SKIPPED, error=run.error), None
         else:
             run = runs.start_run(session, shop.id, kind, trigger, message_id)
         report = RunReport(run.id, kind, run.trigger)
+        if not locks.try_take("qloapps-pull", shop.id):
+            _finish(run, RunStatus.SKIPPED, "another pull of this shop is running")
+            report.status, report.error = RunStatus.SKIPPED, run.error
+            _log_end(report)
+            return report, None
+        _fail_interrupted_runs(session, shop.id, report.run_id)
+        parked = _parked_to_retry(session, shop.id)
+        cursor_row = runs.cursor_row(session, shop.id)
+        cursor = runs.get_cursor(cursor_row)
+        reason = runs.full_sync_reason(cursor_row, deps.options.full_after, runs.now())
+        if report.kind == RunKind.INCREMENTAL and reason is not None:
+            logger.info("Pull of %s becomes a full sync: %s.", shop.name, reason, extra={"action": "pull_fallback"})
+            report.kind, report.trigger = RunKind.FULL, RunTrigger.FALLBACK
+        run.kind, run.trigger = report.kind, report.trigger
+        known = None
+        if cursor is not None:
+            run.cursor_before_date_upd, run.cursor_before_id = cursor
+            if report.kind == RunKind.INCREMENTAL:
+                # The orders applied at the overlap's start or later: the ones the pull re-reads (few).
+                known = _applied_versions(session, shop.id,
+                                          QloAppsReservationMapping.qloapps_date_upd >= _overlap_start(deps, cursor))
+        if deps.gate is not None:
+            deps.gate.admit_ahead(session.connection())
+    return report, _Opened(cursor, parked, reason, known)
 
-    with exclusive_run(deps.engine, "qloapps-pull", shop.id) as acquired:
-        if not acquired:
-            return _close(deps, report, RunStatus.SKIPPED, "another pull of this shop is running")
-        try:
-            return _locked_pull(deps, report)
-        except BaseException as exc:
-            # A time limit, a shutdown or a bug: the run row must not stay "running" (committed pages stand).
-            with contextlib.suppress(Exception):
-                _close(deps, report, RunStatus.FAILED, f"interrupted: {type(exc).__name__}: {exc}")
-            raise
+
+def _overlap_start(deps: PullDeps, cursor: runs.Cursor) -> datetime:
+    """Where an incremental pull from *cursor* starts reading (as the client's pager rounds it)."""
+    return (cursor[0] - deps.options.overlap).replace(microsecond=0)
+
+
+def _locked_pull(deps: PullDeps, locks: RunLocks, report: RunReport, opened: _Opened) -> RunReport:
+    client = deps.client
+    requests_before = client.request_count
+    cursor, reason = opened.cursor, opened.reason
+    deferred: str | None = None
+    try:
+        retry_parked(deps, report, opened.parked)
+        if report.kind == RunKind.FULL:
+            marker = client.latest_order_cursor()
+            with _bulk_lane(deps, marker) as lane:
+                if lane is not False:
+                    _apply_pages(deps, report, client.iter_all_orders(), incremental=False)
+                elif cursor is None:
+                    report.requests = client.request_count - requests_before
+                    return _close(deps, locks, report, RunStatus.SKIPPED, f"a bulk import waits for one of the "
+                                  f"{deps.options.bulk_lanes} bulk lanes; the next slot tries again", full_sync_reason=reason or "a bulk import waits for a lane")
+                else:
+                    # The shop's changes keep flowing meanwhile; the full pull stays owed (reason kept).
+                    deferred = reason or f"a {report.trigger} full pull waits for a bulk lane"
+                    _become_incremental(deps, report, deferred)
+        if report.kind == RunKind.INCREMENTAL:
+            marker = None
+            _apply_pages(deps, report, client.iter_orders_changed_since(cursor, overlap=deps.options.overlap),
+                         incremental=True, lower=None if cursor is None else cursor[0] - deps.options.overlap,
+                         known=opened.known, cursor=cursor)
+    except (QlosyncError, OperationalError) as exc:
+        report.requests = client.request_count - requests_before
+        doubtful = str(exc) if isinstance(exc, DoubtfulCursorError) else None
+        return _close(deps, locks, report, RunStatus.FAILED, f"{type(exc).__name__}: {exc}", full_sync_reason=doubtful)
+    report.requests = client.request_count - requests_before
+    return _close(deps, locks, report, RunStatus.SUCCEEDED, None,
+                  full_marker=marker if report.kind == RunKind.FULL else None, full_sync_reason=deferred)
 
 
 def _become_incremental(deps: PullDeps, report: RunReport, deferred: str) -> None:
     logger.info("Full pull of %s deferred (%s): every bulk lane is busy; incremental meanwhile.", deps.shop.name,
                 deferred, extra={"action": "bulk_deferred"})
     report.kind = RunKind.INCREMENTAL
-    with transaction(deps.session_factory) as session:
+    with deps.transaction() as session:
         session.get_one(QloAppsSyncState, report.run_id).kind = RunKind.INCREMENTAL
 
 
@@ -144,52 +256,6 @@ def _fail_interrupted_runs(session: Session, config_id: int, current_run_id: int
     )
 
 
-def _locked_pull(deps: PullDeps, report: RunReport) -> RunReport:
-    shop, client = deps.shop, deps.client
-    requests_before = client.request_count
-    # One transaction for the bookkeeping before the first request: with many shops, a pull is mostly overhead.
-    with transaction(deps.session_factory) as session:
-        _fail_interrupted_runs(session, shop.id, report.run_id)
-        parked = _parked_to_retry(session, shop.id)
-        cursor_row = runs.cursor_row(session, shop.id)
-        cursor = runs.get_cursor(cursor_row)
-        reason = runs.full_sync_reason(cursor_row, deps.options.full_after, runs.now())
-        run = session.get_one(QloAppsSyncState, report.run_id)
-        if report.kind == RunKind.INCREMENTAL and reason is not None:
-            logger.info("Pull of %s becomes a full sync: %s.", shop.name, reason, extra={"action": "pull_fallback"})
-            report.kind, report.trigger = RunKind.FULL, RunTrigger.FALLBACK
-        run.kind, run.trigger = report.kind, report.trigger
-        if cursor is not None:
-            run.cursor_before_date_upd, run.cursor_before_id = cursor
-    deferred: str | None = None
-    try:
-        retry_parked(deps, report, parked)
-        if report.kind == RunKind.FULL:
-            marker = client.latest_order_cursor()
-            with _bulk_lane(deps, marker) as lane:
-                if lane is not False:
-                    _apply_pages(deps, report, client.iter_all_orders(), incremental=False)
-                elif cursor is None:
-                    report.requests = client.request_count - requests_before
-                    return _close(deps, report, RunStatus.SKIPPED, f"a bulk import waits for one of the "
-                                  f"{deps.options.bulk_lanes} bulk lanes; the next slot tries again", full_sync_reason=reason or "a bulk import waits for a lane")
-                else:
-                    # The shop's changes keep flowing meanwhile; the full pull stays owed (reason kept).
-                    deferred = reason or f"a {report.trigger} full pull waits for a bulk lane"
-                    _become_incremental(deps, report, deferred)
-        if report.kind == RunKind.INCREMENTAL:
-            marker = None
-            _apply_pages(deps, report, client.iter_orders_changed_since(cursor, overlap=deps.options.overlap),
-                         incremental=True, lower=None if cursor is None else cursor[0] - deps.options.overlap)
-    except (QlosyncError, OperationalError) as exc:
-        report.requests = client.request_count - requests_before
-        doubtful = str(exc) if isinstance(exc, DoubtfulCursorError) else None
-        return _close(deps, report, RunStatus.FAILED, f"{type(exc).__name__}: {exc}", full_sync_reason=doubtful)
-    report.requests = client.request_count - requests_before
-    return _close(deps, report, RunStatus.SUCCEEDED, None, full_marker=marker if report.kind == RunKind.FULL else None,
-                  full_sync_reason=deferred)
-
-
 @contextlib.contextmanager
 def _bulk_lane(deps: PullDeps, marker: runs.Cursor | None) -> Iterator[bool | None]:
     """For a big full pull, hold a bulk lane for the run: yields True (held), False (none free) or None (a
@@ -198,7 +264,7 @@ def _bulk_lane(deps: PullDeps, marker: runs.Cursor | None) -> Iterator[bool | No
     The size is estimated without a request: the bookings already mapped, or the id of the most recently
     changed order (QloApps order ids count up from 1), whichever is larger.
     """
-    with transaction(deps.session_factory) as session:
+    with deps.transaction() as session:
         known = session.scalar(select(func.count()).where(QloAppsReservationMapping.config_id == deps.shop.id)) or 0
     size = max(known, marker[1] if marker else 0)
     if size < deps.options.bulk_min_orders:
@@ -224,8 +290,8 @@ class _Fetched:
 _NO_MORE_PAGES: list[Order] = []  # the pager's end (a pager never yields an empty page)
 
 
-def _fetch_pages(deps: PullDeps, pages: Iterable[list[Order]], incremental: bool,
-                 lower: datetime | None) -> Generator[_Fetched, None, None]:
+def _fetch_pages(deps: PullDeps, pages: Iterable[list[Order]], incremental: bool, lower: datetime | None,
+                 known: AppliedVersions | None) -> Generator[_Fetched, None, None]:
     """Read each page and its room lines and customers; the next orders page is asked for while this
     page's room lines and customers are (three requests at once, within the shop's lanes)."""
     pager = iter(pages)
@@ -234,19 +300,24 @@ def _fetch_pages(deps: PullDeps, pages: Iterable[list[Order]], incremental: bool
         while (orders := upcoming.result()) is not _NO_MORE_PAGES:
             # Only one thread at a time runs the pager; its pages come out in order, as before.
             upcoming = ahead.submit(next, pager, _NO_MORE_PAGES)
-            fetched = _fetch_page(deps, orders, incremental, lower)
+            fetched = _fetch_page(deps, orders, incremental, lower, known)
             yield fetched
             if fetched.error is not None and not isinstance(fetched.error, QloAppsBadResponse):
                 return
 
 
-def _fetch_page(deps: PullDeps, orders: list[Order], incremental: bool, lower: datetime | None) -> _Fetched:
+def _fetch_page(deps: PullDeps, orders: list[Order], incremental: bool, lower: datetime | None,
+                known: AppliedVersions | None) -> _Fetched:
     if lower is not None and any(o.date_upd < lower.replace(microsecond=0) for o in orders):
         raise DoubtfulCursorError("QloApps returned orders older than the date filter: it ignored the filter")
     todo: list[Order] = []
     try:
-        if incremental:
-            with transaction(deps.session_factory) as session:
+        if incremental and known is not None:
+            # Read when the run opened. An order applied since (by an import_booking message) looks changed
+            # here and is applied again, to no effect: never the other way round.
+            todo = [o for o in orders if known.get(o.id) != o.date_upd]
+        elif incremental:
+            with deps.transaction() as session:
                 todo = _changed_orders(session, deps.shop.id, orders)
         else:
             todo = list(orders)
@@ -317,9 +388,13 @@ def _read_ahead(produce: Generator[_Fetched, None, None], depth: int = 1) -> Ite
 
 
 def _apply_pages(deps: PullDeps, report: RunReport, pages: Iterable[list[Order]], *, incremental: bool,
-                 lower: datetime | None = None) -> None:
+                 lower: datetime | None = None, known: AppliedVersions | None = None,
+                 cursor: runs.Cursor | None = None) -> None:
+    """Apply the pages in order, each in one transaction that also moves the cursor (*cursor*: where it
+    stands). A page with nothing to apply that would not move the cursor costs no transaction: its counts
+    are stored with the next page's, or with the run's end."""
     catalog: Catalog | None = None
-    for fetched in _read_ahead(_fetch_pages(deps, pages, incremental, lower)):
+    for fetched in _read_ahead(_fetch_pages(deps, pages, incremental, lower, known)):
         orders, todo, snapshots = fetched.orders, fetched.todo, fetched.snapshots
         report.counts["seen"] += len(orders)
         if fetched.error is not None and not isinstance(fetched.error, QloAppsBadResponse):
@@ -335,19 +410,23 @@ def _apply_pages(deps: PullDeps, report: RunReport, pages: Iterable[list[Order]]
                 deps.retry_booking(order.id)
             report.counts["failed"] += len(todo)
         if todo and catalog is None:
-            with transaction(deps.session_factory) as session:
+            with deps.transaction() as session:
                 catalog = deps.catalog(session)
         report.counts["unchanged"] += len(orders) - len(todo)
-        with transaction(deps.session_factory) as session:
-            if snapshots:
-                assert catalog is not None
-                _apply_snapshots(deps, session, report, snapshots, catalog)
-            run = session.get_one(QloAppsSyncState, report.run_id)
-            _store_counts(run, report)
-            if incremental and orders:
-                row = runs.cursor_row(session, deps.shop.id, lock=True)
-                runs.set_cursor(row, max(o.cursor for o in orders))
-                run.cursor_after_date_upd, run.cursor_after_id = runs.get_cursor(row) or (None, None)
+        newest = max(o.cursor for o in orders) if incremental and orders else None
+        moves = newest is not None and (cursor is None or newest > cursor)
+        if snapshots or fetched.error is not None or moves:
+            with deps.transaction() as session:
+                if snapshots:
+                    assert catalog is not None
+                    _apply_snapshots(deps, session, report, snapshots, catalog)
+                run = session.get_one(QloAppsSyncState, report.run_id)
+                _store_counts(run, report)
+                if moves:
+                    row = runs.cursor_row(session, deps.shop.id, lock=True)
+                    runs.set_cursor(row, newest)
+                    cursor = runs.get_cursor(row)
+                    run.cursor_after_date_upd, run.cursor_after_id = cursor or (None, None)
         for outcome, amount in (report.counts - before).items():  # counted once the page committed
             metrics.count_bookings(outcome, amount)
         if deps.progress is not None:
@@ -356,16 +435,22 @@ def _apply_pages(deps: PullDeps, report: RunReport, pages: Iterable[list[Order]]
 
 def _changed_orders(session: Session, config_id: int, orders: Sequence[Order]) -> list[Order]:
     """Orders whose date_upd differs from the one last applied (re-read overlap rows cost nothing)."""
+    known = _applied_versions(session, config_id,
+                              QloAppsReservationMapping.qloapps_order_id.in_([o.id for o in orders]))
+    return [o for o in orders if known.get(o.id) != o.date_upd]
+
+
+def _applied_versions(session: Session, config_id: int, *where: ColumnElement[bool]) -> AppliedVersions:
+    """order id -> the date_upd last applied, of the orders *where* picks (parked ones are never applied)."""
     rows = session.execute(
         select(QloAppsReservationMapping.qloapps_order_id, QloAppsReservationMapping.qloapps_date_upd).where(
-                QloAppsReservationMapping.config_id == config_id,
-                QloAppsReservationMapping.qloapps_order_id.in_([o.id for o in orders]),
-                QloAppsReservationMapping.parked_reason.is_(None),
-                QloAppsReservationMapping.pms_reservation_id.is_not(None),
-            )
+            QloAppsReservationMapping.config_id == config_id,
+            QloAppsReservationMapping.parked_reason.is_(None),
+            QloAppsReservationMapping.pms_reservation_id.is_not(None),
+            *where,
         )
-    known = {order_id: date_upd for order_id, date_upd in rows}
-    return [o for o in orders if known.get(o.id) != o.date_upd]
+    )
+    return {order_id: date_upd for order_id, date_upd in rows}
 
 
 def _apply_snapshots(deps: PullDeps, session: Session, report: RunReport, snapshots: Sequence[BookingSnapshot],
@@ -417,10 +502,14 @@ def _finish(run: QloAppsSyncState, status: RunStatus, error: str | None) -> None
     run.finished_at = runs.now()
 
 
-def _close(deps: PullDeps, report: RunReport, status: RunStatus, error: str | None, *,
+def _close(deps: PullDeps, locks: RunLocks, report: RunReport, status: RunStatus, error: str | None, *,
            full_marker: runs.Cursor | None = None, full_sync_reason: str | None = None) -> RunReport:
-    """Finish the run row; on success move last_successful_sync (and, after a full pull, the cursor)."""
-    with transaction(deps.session_factory) as session:
+    """The run's last transaction: finish the run row, on success move last_successful_sync (and, after a full
+    pull, the cursor), record the gate's last request, tell the PMS, release the shop's pull lock.
+
+    On the run's own connection; if that connection died meanwhile (PostgreSQL restarted: the lock went with
+    it), on a fresh one, so that the run still ends with its outcome rather than staying "running"."""
+    def record(session: Session) -> None:
         run = session.get_one(QloAppsSyncState, report.run_id)
         _store_counts(run, report)
         run.requests = report.requests
@@ -436,13 +525,30 @@ def _close(deps: PullDeps, report: RunReport, status: RunStatus, error: str | No
             run.cursor_after_date_upd, run.cursor_after_id = runs.get_cursor(row) or (None, None)
         if full_sync_reason and not (status == RunStatus.SUCCEEDED and report.kind == RunKind.FULL):
             row.full_sync_reason = full_sync_reason
+        runs.report_to_pms_within(session, deps.shop.name, deps.shop.pms_hotel_id, status, error, deps.shop.api_key)
+
+    try:
+        with _run_transaction(deps, locks) as session:
+            if deps.gate is not None:
+                deps.gate.record_deferred(session.connection())
+            record(session)
+            locks.release()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        locks.forget()
+        with deps.transaction() as session:
+            record(session)
     report.status, report.error = status, error
-    runs.report_to_pms(deps.session_factory, deps.shop.name, deps.shop.pms_hotel_id, status, error, deps.shop.api_key)
-    log = logger.info if status != RunStatus.FAILED else logger.warning
-    log("Pull run %s (%s/%s) %s: %s.", report.run_id, report.kind, report.trigger, status,
-        error or ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())),
-        extra={"action": "pull", "sync_state_id": report.run_id})
+    _log_end(report)
     return report
+
+
+def _log_end(report: RunReport) -> None:
+    log = logger.info if report.status != RunStatus.FAILED else logger.warning
+    log("Pull run %s (%s/%s) %s: %s.", report.run_id, report.kind, report.trigger, report.status,
+        report.error or ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())),
+        extra={"action": "pull", "sync_state_id": report.run_id})
 
 
 def _parked_to_retry(session: Session, config_id: int) -> list[int]:
@@ -467,7 +573,7 @@ def retry_parked(deps: PullDeps, report: RunReport | None = None, parked: list[i
     """Re-apply parked bookings when a room-type mapping was added after they were parked (*parked*: already
     looked up by the caller)."""
     if parked is None:
-        with transaction(deps.session_factory) as session:
+        with deps.transaction() as session:
             parked = _parked_to_retry(session, deps.shop.id)
     counts: Counter[str] = Counter()
     page = deps.client.page_size
@@ -476,7 +582,7 @@ def retry_parked(deps: PullDeps, report: RunReport | None = None, parked: list[i
         snapshots = deps.client.snapshots_for(orders)
         sub = report or RunReport(None, RunKind.INCREMENTAL, RunTrigger.MANUAL)
         before = Counter(sub.counts)
-        with transaction(deps.session_factory) as session:
+        with deps.transaction() as session:
             _apply_snapshots(deps, session, sub, snapshots, deps.catalog(session))
         counts.update(sub.counts - before)
     return counts
@@ -496,7 +602,7 @@ def import_booking(deps: PullDeps, order_id: int) -> ApplyResult:
         raise InvalidBookingError(f"QloApps order {order_id} cannot be read: {exc}") from None
     if not snapshot.consistent:
         raise SnapshotChangedError(f"QloApps order {order_id} changed while it was being read")
-    with transaction(deps.session_factory) as session:
+    with deps.transaction() as session:
         return apply_snapshot(session, deps.shop, snapshot, deps.catalog(session))
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from qlosync.db.models import QloAppsSyncCursor, QloAppsSyncState
@@ -144,6 +145,29 @@ def prune_runs(session: Session, older_than: datetime, batch: int = 10_000) -> i
     return rows_changed(session, delete(QloAppsSyncState).where(QloAppsSyncState.id.in_(doomed)))
 
 
+def report_to_pms_within(session: Session, shop_name: str, pms_hotel_id: str | None, status: str,
+                         error: str | None, api_key: Secret | None = None) -> None:
+    """:func:`report_to_pms` inside the caller's transaction (the run's last), in a savepoint: what goes wrong
+    there is rolled back alone, and is a warning."""
+    if pms_hotel_id is None or status not in (RunStatus.SUCCEEDED, RunStatus.FAILED):
+        return
+    if error and api_key:
+        error = error.replace(api_key.reveal(), "********")
+    try:
+        with session.begin_nested():
+            open_pms(session).report_sync(pms_hotel_id, succeeded=status == RunStatus.SUCCEEDED, error=error)
+    except OperationalError:
+        raise  # the database itself is gone: so is the run's last transaction
+    except Exception as exc:  # noqa: BLE001  (the PMS's page is a courtesy; the run is done)
+        _report_failed(shop_name, exc)
+
+
+def _report_failed(shop_name: str, exc: Exception) -> None:
+    reason = (str(exc).splitlines() or [""])[0][:300]
+    logger.warning("Could not tell the PMS how the pull of %s ended: %s: %s", shop_name, type(exc).__name__,
+                   reason, extra={"action": "pms_report_failed"})
+
+
 def report_to_pms(session_factory: sessionmaker[Session], shop_name: str, pms_hotel_id: str | None, status: str,
                   error: str | None, api_key: Secret | None = None) -> None:
     """Tell the PMS how a pull of a shop bound to its hotel ended (``Pms.report_sync``: the hotelmanangement
@@ -153,12 +177,8 @@ def report_to_pms(session_factory: sessionmaker[Session], shop_name: str, pms_ho
     warning, never the run's failure: the run and its writes stand. *api_key* is blanked out of the error."""
     if pms_hotel_id is None or status not in (RunStatus.SUCCEEDED, RunStatus.FAILED):
         return
-    if error and api_key:
-        error = error.replace(api_key.reveal(), "********")
     try:
         with transaction(session_factory) as session:
-            open_pms(session).report_sync(pms_hotel_id, succeeded=status == RunStatus.SUCCEEDED, error=error)
+            report_to_pms_within(session, shop_name, pms_hotel_id, status, error, api_key)
     except Exception as exc:  # noqa: BLE001  (the PMS's page is a courtesy; the run is done)
-        reason = (str(exc).splitlines() or [""])[0][:300]
-        logger.warning("Could not tell the PMS how the pull of %s ended: %s: %s", shop_name, type(exc).__name__,
-                       reason, extra={"action": "pms_report_failed"})
+        _report_failed(shop_name, exc)
