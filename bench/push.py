@@ -25,9 +25,10 @@ own hash or the hash of a later change of the same reservation (a push that read
 carries this change too) appears on the mapping. Two latencies per change, from its commit:
 
 * **write**: to ``last_synced_at`` of that mapping row. The push sets it when it records the write, i.e.
-  after the create/update/cancel HTTP request returned AND the read-back that follows it (order, room
-  lines, customer: three more requests, each with the injected latency). So this is an upper
-  bound of "the change is in QloApps", by about 3 x latency plus a few ms of database work;
+  after the create/update/cancel HTTP request returned AND the read-back that follows it (order and room
+  lines: two more requests, each with the injected latency; the customer comes with the write's answer).
+  So this is an upper bound of "the change is in QloApps", by about 2 x latency plus a few ms of database
+  work;
 * **seen**: to the first poll that saw the hash: the same plus up to the 50 ms poll interval.
 
 Both use the same clock (all processes run on this machine). Changes of reservations cancelled before

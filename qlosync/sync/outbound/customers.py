@@ -78,18 +78,23 @@ def _as_existing(customer: Customer, guest: GuestState, method: str, owned: bool
 
 
 def choose_customer(session: Session, client: QloAppsClient, config_id: int, guest: GuestState,
-                    order_customer_id: int | None = None) -> CustomerChoice:
-    """The customer for a POST (order_customer_id None) or for the PUT of an order that already has one."""
-    choice = _choose(session, client, config_id, guest, order_customer_id)
+                    order_customer_id: int | None = None, order_customer: Customer | None = None) -> CustomerChoice:
+    """The customer for a POST (order_customer_id None) or for the PUT of an order that already has one.
+
+    ``order_customer``: that order's customer as the caller read it a moment ago in the same push (the
+    snapshot of its conflict check); it is then not read again.
+    """
+    choice = _choose(session, client, config_id, guest, order_customer_id, order_customer)
     if not choice.detail.phone:
         raise PushRejected(f"guest {guest.id} has no phone number, and QloApps requires one for a new customer")
     return choice
 
 
 def _choose(session: Session, client: QloAppsClient, config_id: int, guest: GuestState,
-            order_customer_id: int | None) -> CustomerChoice:
+            order_customer_id: int | None, order_customer: Customer | None = None) -> CustomerChoice:
     if order_customer_id is not None:
-        choice = _for_customer_id(session, client, config_id, guest, order_customer_id)
+        known = order_customer if order_customer is not None and order_customer.id == order_customer_id else None
+        choice = _for_customer_id(session, client, config_id, guest, order_customer_id, known)
         if choice is None:
             # The order's customer is gone; a PUT needs an existing customer's e-mail (B23).
             raise PushRejected(f"QloApps customer {order_customer_id} of this booking no longer exists")
@@ -116,9 +121,9 @@ def _choose(session: Session, client: QloAppsClient, config_id: int, guest: Gues
 
 
 def _for_customer_id(session: Session, client: QloAppsClient, config_id: int, guest: GuestState,
-                     customer_id: int) -> CustomerChoice | None:
-    """The choice of this QloApps customer, or None when it no longer exists."""
-    found = client.get_customers([customer_id])
+                     customer_id: int, known: Customer | None = None) -> CustomerChoice | None:
+    """The choice of this QloApps customer, or None when it no longer exists (``known``: read just now)."""
+    found = [known] if known is not None else client.get_customers([customer_id])
     if not found:
         return None
     owners = owner_guests(session, config_id, customer_id)

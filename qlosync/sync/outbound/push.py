@@ -10,8 +10,9 @@ reservation backs off meanwhile), reads the reservation as it is now, and then:
   cancel/refund with QloApps' own room list (B26);
 * unchanged: no request.
 
-After a write it reads the order back (order, room lines, customer: three GETs) and records both sides'
-hashes, the room-line and customer mappings, so the next pull and the next push find nothing to do.
+After a write it reads the order and its room lines back (two GETs; the customer comes with the write's
+own answer, see ``_read_back``) and records both sides' hashes, the room-line and customer mappings, so
+the next pull and the next push find nothing to do.
 Anything QloApps could not take (an occupancy change, B25; a customer name it must not rename, B17) is
 written to the sync log, never dropped silently.
 """
@@ -42,7 +43,15 @@ from qlosync.pms import HotelPms, open_pms, shop_hotel
 from qlosync.pms.port import LineState, PmsId, PmsState, RoomType
 from qlosync.qloapps.client import QloAppsClient
 from qlosync.qloapps.errors import QloAppsInvalidRequest, QloAppsValidationError
-from qlosync.qloapps.models import STATE_CANCELLED, STATE_REFUNDED, BookingSnapshot, Order, RoomBooking
+from qlosync.qloapps.models import (
+    STATE_CANCELLED,
+    STATE_REFUNDED,
+    Booking,
+    BookingSnapshot,
+    Customer,
+    Order,
+    RoomBooking,
+)
 from qlosync.settings import Settings
 from qlosync.states import LogLevel, PushAction, ReservationStatus, Side
 from qlosync.sync.ari.availability import push_availability
@@ -236,7 +245,7 @@ def _create(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context) -> Pu
     except (QloAppsValidationError, QloAppsInvalidRequest) as exc:
         _forget_attempt(factory, state.reservation_id)  # refused: nothing was created, no need to settle
         raise PushRejected(f"QloApps refused the booking: {exc}") from None
-    return _record(deps, factory, ctx, booking.id, PushAction.CREATED, choice)
+    return _record(deps, factory, ctx, booking.id, PushAction.CREATED, choice, answer=booking)
 
 
 def _update(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order_id: int, action: PushAction,
@@ -264,19 +273,25 @@ def _update(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order
     if state.closed:
         refund = state.status == ReservationStatus.REFUNDED
         if not qloapps_closed or (refund and order.current_state != STATE_REFUNDED):
-            (client.refund_booking if refund else client.cancel_booking)(order_id)
-            action = PushAction.CANCELLED
-        return _record(deps, factory, ctx, order_id, action, None)
+            answer = (client.refund_booking if refund else client.cancel_booking)(order_id)
+            return _record(deps, factory, ctx, order_id, PushAction.CANCELLED, None, answer=answer)
+        # Closed on both sides: nothing is written, so the order (and the snapshot, if the conflict check
+        # fetched one) read above by this push is what QloApps holds: reading it again would return the same.
+        return _record(deps, factory, ctx, order_id, action, None, unwritten=snapshot or order)
     if qloapps_closed:
         raise PushRejected(f"QloApps booking {order_id} is cancelled and cannot be reopened; the PMS reservation "
                            f"{state.reservation_id} is {state.status}: make a new reservation for this stay")
     validate(state, ctx.room_types, ctx.limits, today=deps.options.today(), pushed_line_ids=ctx.pushed_line_ids)
+    # The conflict check above may have read the order's customer a moment ago, in this push: then that read
+    # is the look-up (choose_customer makes one GET of the same customer otherwise).
+    seen = snapshot.customer if snapshot is not None and snapshot.order.id_customer == order.id_customer else None
     with transaction(factory) as session:
-        choice = choose_customer(session, client, deps.shop.id, state.guest, order_customer_id=order.id_customer)
+        choice = choose_customer(session, client, deps.shop.id, state.guest, order_customer_id=order.id_customer,
+                                 order_customer=seen)
     request = booking_request(state, id_hotel=deps.shop.id_hotel, customer=choice.detail, room_types=ctx.room_types,
                               rooms=ctx.rooms, order_id=order_id)
-    _making_room(deps, factory, ctx, lambda: client.update_booking(request))
-    return _record(deps, factory, ctx, order_id, action, choice)
+    answer = _making_room(deps, factory, ctx, lambda: client.update_booking(request))
+    return _record(deps, factory, ctx, order_id, action, choice, answer=answer)
 
 
 def _making_room(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, write: Callable[[], T]) -> T:
@@ -305,9 +320,17 @@ def _release_stop_sell(deps: PushDeps, factory: sessionmaker[Session], ctx: _Con
 
 
 def _record(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order_id: int, action: PushAction,
-            choice: CustomerChoice | None) -> PushResult:
-    """Read the order back and store what both sides now look like."""
-    snapshot = deps.client.snapshots_for(deps.client.get_orders([order_id]))[0]
+            choice: CustomerChoice | None, *, answer: Booking | None = None,
+            unwritten: BookingSnapshot | Order | None = None) -> PushResult:
+    """Read the order back and store what both sides now look like.
+
+    ``answer``: QloApps' answer to the write just sent (its customer is used, see :func:`_read_back`).
+    ``unwritten``: nothing was written; what this push read of the order already, reused as the read-back.
+    """
+    if isinstance(unwritten, BookingSnapshot):
+        snapshot = unwritten
+    else:
+        snapshot = _read_back(deps.client, order_id, answer, order=unwritten)
     qloapps_digest = content_hash(map_snapshot(snapshot, deps.currencies()))
     state, shop = ctx.state, deps.shop
     pairs = match_lines(state.lines, snapshot.room_bookings, ctx.room_types, ctx.rooms)
@@ -339,6 +362,37 @@ def _record(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order
     logger.info("Reservation %s %s as QloApps order %s.", state.reservation_id, action, order_id,
                 extra={"action": "push", "pms_reservation_id": state.reservation_id, "qloapps_order_id": order_id})
     return PushResult(action, state.reservation_id, order_id)
+
+
+def _read_back(client: QloAppsClient, order_id: int, answer: Booking | None, order: Order | None = None
+               ) -> BookingSnapshot:
+    """The order as QloApps holds it after a write: the order and its room lines are read again (two GETs),
+    the customer is taken from the write's answer when it can be.
+
+    Why the customer needs no GET after a write: the answer to POST/PUT /api/bookings is the same booking
+    document as a GET (captures 040, 100, 103), and its ``customer_detail`` is read live from the customer
+    record (B9: capture 028 shows exactly customer 2's firstname, lastname, email and phone of capture 188,
+    after booking 4 renamed it, B17). So it is the customer as the write left it, the four fields the
+    content hash takes from a customer, and ``id_customer``. A GET of /api/customers right after could only
+    differ by a change made on the website in between, which the hash must not absorb as ours anyway. It
+    is used only when its ``id_customer`` is the order's own (read after it); otherwise (no answer, an
+    answer without a customer, an order moved to another customer meanwhile) the customer is read.
+
+    Why the order and room lines are still read: the answer has no status (B7), no ``date_upd``, reference
+    or paid amount (the hash and the next push's "did QloApps change?" need them), and no child ages (B10)
+    or cancelled flags of the room lines.
+    """
+    if order is None:
+        order = client.get_orders([order_id])[0]
+    lines = tuple(sorted((rb for rb in client.get_room_bookings_for_orders([order_id]) if rb.id_order == order_id),
+                         key=lambda rb: rb.id))
+    detail = answer.customer_detail if answer is not None and answer.id == order_id else None
+    customer: Customer | None
+    if detail is not None and detail.id_customer is not None and detail.id_customer == order.id_customer:
+        customer = Customer(detail.id_customer, detail.firstname, detail.lastname, detail.email, detail.phone)
+    else:
+        customer = next(iter(client.get_customers([order.id_customer])), None)
+    return BookingSnapshot(order, lines, customer)
 
 
 def match_lines(lines: Sequence[LineState], room_bookings: Sequence[RoomBooking], room_types: Mapping[PmsId, int],
@@ -462,10 +516,14 @@ def cancel_deleted(deps: PushDeps, mapping_ids: Sequence[int], reservation_id: P
                 continue
             orders = deps.client.get_orders([order_id])
             action = PushAction.UNCHANGED
+            snapshot: list[BookingSnapshot] = []
             if orders and orders[0].current_state not in (STATE_CANCELLED, STATE_REFUNDED):
-                deps.client.cancel_booking(order_id)
+                answer = deps.client.cancel_booking(order_id)
                 action = PushAction.CANCELLED
-            snapshot = deps.client.snapshots_for(deps.client.get_orders([order_id]))
+                snapshot = [_read_back(deps.client, order_id, answer)]
+            elif orders:
+                # Already cancelled: nothing is written, the order read just above is the read-back.
+                snapshot = [_read_back(deps.client, order_id, None, order=orders[0])]
             with transaction(factory) as session:
                 mapping = session.get_one(QloAppsReservationMapping, mapping_id, with_for_update=True)
                 if snapshot:
