@@ -13,6 +13,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -537,11 +538,30 @@ def _close(deps: PullDeps, locks: RunLocks, report: RunReport, status: RunStatus
         if not exc.connection_invalidated:
             raise
         locks.forget()
-        with deps.transaction() as session:
-            record(session)
+        _while_database_returns(deps, record)
     report.status, report.error = status, error
     _log_end(report)
     return report
+
+
+# How long a run whose connection died keeps trying to record how it ended (a pull message is not retried:
+# the run records its own failure), e.g. while PostgreSQL restarts.
+CLOSE_RETRY_S = 30.0
+
+
+def _while_database_returns(deps: PullDeps, record: Callable[[Session], None]) -> None:
+    deadline = time.monotonic() + CLOSE_RETRY_S
+    pause = 0.2
+    while True:
+        try:
+            with deps.transaction() as session:
+                record(session)
+            return
+        except OperationalError:
+            if time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 def _log_end(report: RunReport) -> None:
