@@ -262,8 +262,27 @@ def write_markdown(path: Path, results: dict[str, Any], rows: list[dict[str, Any
         lines.append(f"| {r['metric']} | {r['measured']} | {r['target']} | {r['met']} |")
     lines += ["", "Many shops (1,000 shops on one deployment, one broken, one importing 10,000 bookings) are measured by "
               "`bench/shops.py`, a run of about 25 minutes: see [many-shops.md](many-shops.md#measured)."]
+    kept = kept_by_hand(path)
+    if kept:
+        lines += ["", kept]
     lines += ["", "Raw results:", "", "```json", json.dumps(results, indent=1, sort_keys=True, default=str), "```", ""]
     path.write_text("\n".join(lines))
+
+
+SIDE_BY_SIDE = "## Side-by-side checks"
+
+
+def kept_by_hand(path: Path) -> str:
+    """The page's side-by-side section (written by hand: before vs after a change, run alternately), which a
+    new run keeps as it is, up to the raw results."""
+    if not path.exists():
+        return ""
+    text = path.read_text()
+    start = text.find(SIDE_BY_SIDE)
+    if start < 0:
+        return ""
+    ends = [i for i in (text.find("\nMany shops (", start), text.find("\nRaw results:", start)) if i >= 0]
+    return text[start:min(ends, default=len(text))].rstrip()
 
 
 if __name__ == "__main__":
