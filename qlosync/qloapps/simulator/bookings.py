@@ -254,7 +254,7 @@ class BookingEngine:
             order_id = to_int(b.get("id"))
             if b.get("id") in (None, ""):
                 raise bad("id is required with PUT requests.")
-            if order_id not in self.tables["orders"]:
+            if order_id is None or order_id not in self.tables["orders"]:
                 raise bad("Booking not found.")
             cust = self._check_common(b)
             email = str(cust["email"]).strip().lower()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .query import DATE1_FIELDS, apply_query, parse_query
+from .query import DATE1_FIELDS, apply_query, narrow, parse_query
 from .seed import seed_data
 from .wire import ApiError, Response, empty, json_response, xml_response
 from .xmlio import as_list, document_body, id_list_to_xml, looks_like_xml, parse_xml, record_to_xml
@@ -139,14 +139,16 @@ class GenericResources:
         spec = spec_for(name)
         with self.store.lock:
             table = self.store.table(spec.table)
-            raw = [table[rid] for rid in sorted(table)]  # by id; sorting the keys alone is ~50x cheaper at 100,000s
-            fields = self._fields(spec, [self.present(spec, raw[0])] if raw and not spec.fields else [])
+            first = table[min(table)] if table and not spec.fields else None
+            fields = self._fields(spec, [self.present(spec, first)] if first is not None else [])
             display_fields = list(spec.display_fields) or fields + list(spec.hidden_display)
             filter_fields = list(spec.filter_fields) or [f for f in fields if f not in DATE1_FIELDS]
             q = parse_query(params, display_fields, filter_fields, sorted(spec.i18n), strict=bool(fields))
-            # Filter and page the stored rows first, then copy only the ones answered: sync asks for 100
-            # rows out of tens of thousands.
-            rows = [self.present(spec, r) for r in apply_query(raw, q)]
+            # Rows by id, kept by the table between writes; an id filter or one on an indexed field reads
+            # only the rows it keeps (sync asks for 100 rows out of 100,000s: each request reading every
+            # row made a full import quadratic). Then filter, sort and page, and copy only the rows answered.
+            raw, rest, by_int_id = narrow(table, q.filters)
+            rows = [self.present(spec, r) for r in apply_query(raw, q, rest, by_int_id)]
         if q.full:
             docs = [_strip_empty_assoc(r) if as_json else r for r in rows]
         elif q.display is not None:
@@ -217,6 +219,7 @@ class GenericResources:
             row = table[rid]
             now = self.store.clock.now_str()
             _merge(row, values)
+            table.touch()  # any field may have changed in place, an indexed one too
             if "date_add" in row:
                 row["date_add"] = now
             if "date_upd" in row:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .clock import parse_datetime
 from .wire import ApiError, did_you_mean
+
+if TYPE_CHECKING:
+    from .store import Row, Table
 
 # Filtering/sorting on these needs date=1 (B28).
 DATE1_FIELDS = frozenset({"date_add", "date_upd"})
@@ -116,9 +119,45 @@ def _cmp_key(field: str, value: Any) -> tuple[int, Any]:
     return (0, n) if n is not None else (1, str(value).lower())
 
 
+def member_key(value: Any) -> Any:
+    """What a plain ``[a|b]`` filter on a field that is not a date compares a row's value as: an int as it
+    is (it equals its float: 5 in {5.0}, no float(str()) per row over 100,000s of rows), else its number,
+    else its lower-case text (None is "")."""
+    if type(value) is int:
+        return value
+    n = _as_num(value) if value is not None else None
+    return n if n is not None else str(value if value is not None else "").lower()
+
+
+def member_options(field: str, raw: str) -> set[Any] | None:
+    """The values of a plain ``[a|b]`` (or ``[a]``) filter on a field that is not a date, as member_key
+    gives them (numbers as floats, else lower-case text); None for every other form of filter.
+
+    A row matches such a filter exactly when ``member_key(row value) in options``; build_predicate uses
+    this, and so may an index keyed by member_key (query.narrow)."""
+    if field in DATE_TYPED or re.fullmatch(r"([<>])\[(.*)\]", raw):
+        return None
+    m = re.fullmatch(r"(%?)\[(.*)\](%?)", raw)
+    if not m:
+        return None
+    pre, inner, post = m.groups()
+    if pre or post or ("," in inner and "|" not in inner):
+        return None
+    options: set[Any] = set()
+    for text in inner.split("|"):
+        n = _as_num(text)
+        options.add(n if n is not None else text.lower())
+    return options
+
+
 def build_predicate(field: str, raw: str) -> Callable[[Any], bool]:
     """Compile one filter value: [a|b], [from,to], >[x], <[x], %[x]%, [x]%, %[x], plain."""
     typed = field in DATE_TYPED
+    wanted_values = member_options(field, raw)
+    if wanted_values is not None:
+        # A set: sync asks for 100 ids at a time over tens of thousands of rows. Floats never equal strings,
+        # so membership keeps the same-type rule of comparable().
+        return lambda v: member_key(v) in wanted_values
 
     def conv(text: str) -> Any:
         if typed:
@@ -160,19 +199,12 @@ def build_predicate(field: str, raw: str) -> Callable[[Any], bool]:
         if typed and (low is None or high is None):
             return lambda _v: True
         return lambda v: comparable(val(v), low) and comparable(val(v), high) and low <= val(v) <= high
+    # Only a date field is left here (member_options took the others): compared as datetimes.
     options = [conv(x) for x in inner.split("|")]
-    if typed and any(o is None for o in options):
+    if any(o is None for o in options):
         return lambda _v: True
-    # A set: sync asks for 100 ids at a time over tens of thousands of rows. Floats never equal strings,
-    # so membership keeps the same-type rule of comparable().
     wanted = set(options)
-    if typed:
-        return lambda v: val(v) in wanted
-
-    def member(v: Any) -> bool:
-        # An int row value equals its float (5 in {5.0}): no float(str()) per row over 100,000s of rows.
-        return v in wanted if type(v) is int else val(v) in wanted
-    return member
+    return lambda v: val(v) in wanted
 
 
 def _by_int_id(rows: list[dict[str, Any]]) -> bool:
@@ -185,12 +217,42 @@ def _by_int_id(rows: list[dict[str, Any]]) -> bool:
     return True
 
 
-def apply_query(rows: list[dict[str, Any]], q: ListQuery) -> list[dict[str, Any]]:
-    """Filter, sort (multi-key) and page rows."""
-    for field, raw in q.filters:
+def narrow(table: "Table", filters: list[tuple[str, str]]) -> tuple[list["Row"], list[tuple[str, str]], bool]:
+    """The rows of a table, by id, that one plain ``[a|b]`` filter keeps, found without reading every row:
+    an ``id`` filter by key, a filter on a field the table indexes (store.INDEXED_FIELDS) by its index.
+    Returns (rows by id, the filters still to apply, whether every row's "id" is its int key).
+
+    Exactly the rows a scan with build_predicate keeps, in the same order: a row matches when
+    ``member_key(value) in options``, and the index is keyed by member_key (an int key equals the float
+    option it matches). Without such a filter: every row by id, and every filter left to apply.
+    """
+    for position, (field, raw) in enumerate(filters):
+        options = member_options(field, raw)
+        if options is None:
+            continue
+        rest = filters[:position] + filters[position + 1:]
+        if field == "id" and table.ids_are_keys():
+            # Only a number equal to an int can equal an id (an int key); text never equals an int.
+            ids = sorted({int(o) for o in options if isinstance(o, float) and o.is_integer() and int(o) in table})
+            return [table[rid] for rid in ids], rest, True
+        index = table.value_index(field, member_key)
+        if index is not None:
+            found: set[int] = set()
+            for option in options:
+                found.update(index.get(option, ()))
+            return [table[rid] for rid in sorted(found)], rest, table.ids_are_keys()
+    return table.rows_in_order(), filters, table.ids_are_keys()
+
+
+def apply_query(rows: list[dict[str, Any]], q: ListQuery, filters: list[tuple[str, str]] | None = None,
+                by_int_id: bool = False) -> list[dict[str, Any]]:
+    """Filter (q.filters, or *filters* when given: those narrow() left), sort (multi-key) and page rows.
+    *rows* must be in id order; by_int_id: they are known to have strictly ascending int ids. The list
+    answered is always a new one (rows may be a table's shared list)."""
+    for field, raw in q.filters if filters is None else filters:
         pred = build_predicate(field, raw)
-        rows = [r for r in rows if pred(r.get(field))]
-    if q.sort == [("id", False)] and _by_int_id(rows):
+        rows = [r for r in rows if pred(r.get(field))]  # a subset keeps strictly ascending ids
+    if q.sort == [("id", False)] and (by_int_id or _by_int_id(rows)):
         pass  # already in id order (the tables are listed by id): a keyed sort of 100,000s of rows costs ~0.1 s
     else:
         for field, desc in reversed(q.sort):

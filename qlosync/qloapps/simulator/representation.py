@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .wire import number
 
 
-def booking_document(tables: dict[str, dict[int, dict[str, Any]]], lines: list[dict[str, Any]],
+def booking_document(tables: Mapping[str, Mapping[int, dict[str, Any]]], lines: list[dict[str, Any]],
                      order_id: int) -> dict[str, Any]:
     """The booking document of GET/POST/PUT (no status anywhere, B7)."""
     order = tables["orders"][order_id]

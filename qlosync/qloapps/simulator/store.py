@@ -3,11 +3,121 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
 from .clock import Clock
 from .seed import PER_NIGHT_AUTO_SERVICES, generate, initial_tables
+
+Row = dict[str, Any]
+_UNSET: Any = object()
+
+# Fields a value index may be kept on (equality filters that sync sends over whole tables): no code changes
+# them in place after a row is inserted (a generic PUT may, and drops the table's indexes with touch()).
+INDEXED_FIELDS: dict[str, frozenset[str]] = {
+    "room_bookings": frozenset({"id_order"}),
+    "orders": frozenset({"id_customer"}),
+}
+
+
+class Table(dict[int, Row]):
+    """Rows keyed by id, plus what listings keep of them between writes: the rows in id order and value
+    indexes of the fields in INDEXED_FIELDS.
+
+    Every change of the key set (or a row replaced) bumps ``version`` and drops what was kept; a change of a
+    field inside a row does not, so indexes are kept only for fields nothing changes in place (a generic PUT
+    calls touch()). Rows in id order hold the row objects themselves: their fields are always live.
+    """
+
+    __slots__ = ("name", "version", "_cache")
+
+    def __init__(self, name: str, rows: Mapping[int, Row] | Iterable[tuple[int, Row]] = ()) -> None:
+        super().__init__(rows)
+        self.name = name
+        self.version = 0
+        self._cache: dict[Any, Any] = {}
+
+    def __reduce__(self) -> tuple[Any, ...]:  # copy and pickle: the rows, nothing kept
+        return (Table, (self.name, dict(self)))
+
+    def touch(self) -> None:
+        """Forget what was kept (the key set or an indexed field changed)."""
+        self.version += 1
+        if self._cache:
+            self._cache = {}
+
+    def __setitem__(self, key: int, value: Row) -> None:
+        super().__setitem__(key, value)
+        self.touch()
+
+    def __delitem__(self, key: int) -> None:
+        super().__delitem__(key)
+        self.touch()
+
+    def pop(self, key: int, default: Any = _UNSET) -> Any:
+        self.touch()
+        return super().pop(key) if default is _UNSET else super().pop(key, default)
+
+    def popitem(self) -> tuple[int, Row]:
+        self.touch()
+        return super().popitem()
+
+    def clear(self) -> None:
+        super().clear()
+        self.touch()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self.touch()
+
+    def setdefault(self, key: int, default: Any = None) -> Any:
+        self.touch()
+        return super().setdefault(key, default)
+
+    def __ior__(self, other: Any) -> Table:  # type: ignore[override,misc]
+        super().update(other)
+        self.touch()
+        return self
+
+    def _kept(self, key: Any, build: Callable[[], Any]) -> Any:
+        try:
+            return self._cache[key]
+        except KeyError:
+            value = self._cache[key] = build()
+            return value
+
+    def ids_in_order(self) -> list[int]:
+        """Every id, ascending."""
+        result: list[int] = self._kept("ids", lambda: sorted(self))
+        return result
+
+    def rows_in_order(self) -> list[Row]:
+        """Every row, by id (the list is shared: do not change it)."""
+        result: list[Row] = self._kept("rows", lambda: [self[rid] for rid in self.ids_in_order()])
+        return result
+
+    def ids_are_keys(self) -> bool:
+        """Every row's "id" is an int equal to its key (rows are listed by id, and "id" filters are key
+        look-ups). Stored rows keep this (insert sets it, nothing changes "id" in place); checked once per
+        version all the same."""
+        result: bool = self._kept("ids_are_keys", lambda: all(
+            type(row.get("id")) is int and row["id"] == rid for rid, row in self.items()))
+        return result
+
+    def value_index(self, field: str, key_of: Callable[[Any], Any]) -> dict[Any, list[int]] | None:
+        """{key_of(row[field]): ascending ids} for a field of INDEXED_FIELDS, else None."""
+        if field not in INDEXED_FIELDS.get(self.name, ()):
+            return None
+
+        def build() -> dict[Any, list[int]]:
+            index: dict[Any, list[int]] = {}
+            for rid in self.ids_in_order():
+                index.setdefault(key_of(self[rid].get(field)), []).append(rid)
+            return index
+
+        result: dict[Any, list[int]] = self._kept(("index", field), build)
+        return result
 
 
 class Store:
@@ -19,7 +129,8 @@ class Store:
         self.lock = threading.RLock()
         self.clock = Clock()
         self.base_url = base_url
-        self.tables: dict[str, dict[int, dict[str, Any]]] = initial_tables(seed_demo)
+        self.tables: dict[str, Table] = {name: Table(name, rows)
+                                         for name, rows in initial_tables(seed_demo).items()}
         self._next: dict[str, int] = {name: max(rows, default=0) + 1 for name, rows in self.tables.items()}
         # room id -> {day ordinal: number of active lines}; kept in step with room_bookings
         self.occupancy: dict[int, dict[int, int]] = {}
@@ -28,10 +139,10 @@ class Store:
         self.bookings = BookingEngine(self)
 
     # ---------------------------------------------------------------- tables
-    def table(self, name: str) -> dict[int, dict[str, Any]]:
+    def table(self, name: str) -> Table:
         """Rows of a table keyed by id (created empty on first use)."""
         if name not in self.tables:
-            self.tables[name] = {}
+            self.tables[name] = Table(name)
             self._next.setdefault(name, 1)
         return self.tables[name]
 

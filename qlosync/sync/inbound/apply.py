@@ -23,11 +23,12 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from qlosync.db.bulk import raw_cursor
 from qlosync.db.config_store import ShopConfig
+from qlosync.db.keyed import rows_by_key
 from qlosync.db.models import QloAppsConfig, QloAppsReservationMapping, QloAppsRoomLineMapping
 from qlosync.pms import open_pms, shop_hotel
 from qlosync.pms.port import HotelPms, LineState, LineWrite, Pms, PmsId, PmsState, ReservationWrite
@@ -43,6 +44,13 @@ from qlosync.sync.push_token import is_stop_sell, token_in
 from qlosync.sync.sync_log import sync_log
 
 logger = logging.getLogger(__name__)
+
+#: The shop's mappings of these orders, locked: each found by its key (config_id, qloapps_order_id), not by
+#: reading every mapping of the shop (what the planner did without statistics, 62 ms a page at 76,000).
+_MAPPINGS_OF_ORDERS = text(
+    "SELECT m.* FROM " + rows_by_key("qloapps_reservation_mappings", "m", "qloapps_order_id", ":ids", "integer",
+                                     scope="config_id = :config")
+    + " FOR UPDATE OF m")
 
 Outcome = Literal["created", "updated", "unchanged", "parked", "conflict", "kept_pms", "adopted"]
 
@@ -121,11 +129,8 @@ def apply_snapshots(
     # The column allows None (a push's own row before its order exists); this query finds none of those.
     mappings: dict[int | None, QloAppsReservationMapping] = {
         m.qloapps_order_id: m
-        for m in session.scalars(
-            select(QloAppsReservationMapping)
-            .where(QloAppsReservationMapping.config_id == shop.id, QloAppsReservationMapping.qloapps_order_id.in_(order_ids))
-            .with_for_update()
-        )
+        for m in session.scalars(select(QloAppsReservationMapping).from_statement(
+            _MAPPINGS_OF_ORDERS.bindparams(config=shop.id, ids=order_ids)))
     }
     results: dict[int, ApplyResult] = {}
     mappings.update(_adopt_pushed_orders(session, pms, shop, [by_id[i] for i in order_ids if i not in mappings], results))
@@ -367,14 +372,18 @@ def _settle_conflicts(session: Session, pms: Pms, shop: ShopConfig, changed: lis
     return out
 
 
+#: The same for the room line mappings (index on config_id, qloapps_order_id).
+_LINE_MAPPINGS_OF_ORDERS = text(
+    "SELECT l.qloapps_order_id, l.qloapps_room_booking_id, l.pms_reservation_line_id FROM "
+    + rows_by_key("qloapps_room_line_mappings", "l", "qloapps_order_id", ":ids", "integer", scope="config_id = :config"))
+
+
 def _line_mappings(session: Session, config_id: int, order_ids: list[int]) -> dict[int, dict[int, PmsId]]:
     """order id → {QloApps room line id → PMS line id} for reservations that already exist."""
     known: dict[int, dict[int, PmsId]] = {}
     if order_ids:
-        for order_id, line_id, pms_line_id in session.execute(select(
-                QloAppsRoomLineMapping.qloapps_order_id, QloAppsRoomLineMapping.qloapps_room_booking_id,
-                QloAppsRoomLineMapping.pms_reservation_line_id).where(
-                QloAppsRoomLineMapping.config_id == config_id, QloAppsRoomLineMapping.qloapps_order_id.in_(order_ids))):
+        for order_id, line_id, pms_line_id in session.execute(_LINE_MAPPINGS_OF_ORDERS.bindparams(
+                config=config_id, ids=order_ids)):
             known.setdefault(order_id, {})[line_id] = pms_line_id
     return known
 
