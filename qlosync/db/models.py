@@ -213,6 +213,8 @@ class QloAppsReservationMapping(Base):
         one_of("origin", Side, name="origin"),
         Index("ix_qloapps_reservation_mappings_parked", "config_id", postgresql_where="parked_reason IS NOT NULL"),
         Index("ix_qloapps_reservation_mappings_push_error", "config_id", postgresql_where="push_error IS NOT NULL"),
+        # An incremental pull's first read: the orders applied since its overlap began (few).
+        Index("ix_qloapps_reservation_mappings_date_upd", "config_id", "qloapps_date_upd"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -149,6 +149,7 @@ class ShopGate:
         self._ensure_key = (engine.url.render_as_string(), config_id, max_concurrent)
         self._holder_prefix = f"{socket.gethostname()[:60]}:{os.getpid()}"
         self._ahead_lock = threading.Lock()
+        self._own_lanes = threading.BoundedSemaphore(max_concurrent)
         self._ahead: _Ahead | None = None
         self._deferred: list[tuple[int, str]] = []  # (lane, holder) of requests whose end is not recorded yet
 
@@ -159,27 +160,30 @@ class ShopGate:
 
         The request admitted ahead (:meth:`admit_ahead`), if any, is the first to come here: it skips its
         own admission, and its success is recorded by :meth:`record_deferred`."""
-        ahead = self._take_ahead()
-        if ahead is None:
-            holder = f"{self._holder_prefix}:{uuid.uuid4().hex[:12]}"
-            trial, wait_s, lane = self._admit(holder)
-            turn = time.monotonic() + wait_s
-        else:
-            holder, trial, turn, lane = ahead.holder, ahead.trial, ahead.turn, ahead.lane
-        if lane is None:
-            lane = self._wait_for_lane(holder)
-        ticket = RequestTicket()
-        try:
-            wait_s = turn - time.monotonic()
-            if wait_s > 0:
-                time.sleep(wait_s)
-            yield ticket
-        finally:
-            if ahead is not None and not trial and not _breaker_failure(ticket):
-                with self._ahead_lock:
-                    self._deferred.append((lane, holder))
+        # This client's own requests (a pull's run in several threads) queue here for the shop's limit, not by
+        # polling PostgreSQL for one another's lanes; other processes' requests are met in _wait_for_lane.
+        with self._own_lane():
+            ahead = self._take_ahead()
+            if ahead is None:
+                holder = f"{self._holder_prefix}:{uuid.uuid4().hex[:12]}"
+                trial, wait_s, lane = self._admit(holder)
+                turn = time.monotonic() + wait_s
             else:
-                self._finish(lane, holder, ticket, trial)
+                holder, trial, turn, lane = ahead.holder, ahead.trial, ahead.turn, ahead.lane
+            if lane is None:
+                lane = self._wait_for_lane(holder)
+            ticket = RequestTicket()
+            try:
+                wait_s = turn - time.monotonic()
+                if wait_s > 0:
+                    time.sleep(wait_s)
+                yield ticket
+            finally:
+                if ahead is not None and not trial and not _breaker_failure(ticket):
+                    with self._ahead_lock:
+                        self._deferred.append((lane, holder))
+                else:
+                    self._finish(lane, holder, ticket, trial)
 
     # -- a run's first request, admitted and recorded inside the run's own transactions --------------------
 
@@ -201,13 +205,19 @@ class ShopGate:
 
     def record_deferred(self, connection: Connection) -> None:
         """Record, inside the caller's transaction, the end of the request admitted ahead (its lane freed, the
-        shop's success noted), or give back its lane if it never ran. Its lane is held until then: call this
-        in the run's next transaction (at the latest its last); the lane's lease bounds a run that does not."""
+        shop's success noted), or give back its lane if it never ran. Its lane is held until then, or until
+        this gate admits its next request (in that request's own admission): call this in the run's next
+        transaction, at the latest its last."""
+        with self._ahead_lock:
+            unused, self._ahead = self._ahead, None
+        if unused is not None and unused.lane is not None:
+            connection.execute(_FREE_LANE, {"c": self.config_id, "lane": unused.lane, "holder": unused.holder})
+        self._record_done(connection)
+
+    def _record_done(self, connection: Connection) -> None:
         with self._ahead_lock:
             done, self._deferred = self._deferred, []
-            unused, self._ahead = self._ahead, None
-        lanes = done + ([(unused.lane, unused.holder)] if unused is not None and unused.lane is not None else [])
-        for lane, holder in lanes:
+        for lane, holder in done:
             connection.execute(_FREE_LANE, {"c": self.config_id, "lane": lane, "holder": holder})
         if done:
             connection.execute(_SUCCEEDED, {"c": self.config_id})
@@ -223,6 +233,19 @@ class ShopGate:
         except Exception as exc:  # noqa: BLE001  (advisory, as in _finish: the lanes' leases run out)
             logger.warning("QloApps shop %s: could not record a request's end in its gate: %s", self.shop_name,
                            type(exc).__name__, extra={"action": "gate_unrecorded", "shop": self.shop_name})
+
+    @contextmanager
+    def _own_lane(self) -> Iterator[None]:
+        if not self._own_lanes.acquire(timeout=self.policy.lane_wait_s):
+            raise self._lanes_busy()
+        try:
+            yield
+        finally:
+            self._own_lanes.release()
+
+    def _lanes_busy(self) -> ShopUnavailableError:
+        return ShopUnavailableError(f"QloApps shop {self.shop_name!r}: all {self.max_concurrent} request lanes stayed "
+                                    f"busy for {self.policy.lane_wait_s:g} s")
 
     def _take_ahead(self) -> _Ahead | None:
         with self._ahead_lock:
@@ -245,18 +268,20 @@ class ShopGate:
         (trial, seconds to wait for the turn, lane or None)."""
         self._ensure()
         with self._engine.begin() as connection:
+            # A lane held for a request admitted ahead that has ended is freed before this one takes one.
+            self._record_done(connection)
             row = connection.execute(_ADMIT, {"c": self.config_id, "spacing": self.spacing_s, "burst": self.burst,
                                               "lease": self.policy.lane_lease_s}).first()
-            if row is None:  # its rows went (the database was reset under this process): make them again
-                lane = None
-            elif row.refused:
-                raise ShopUnavailableError(
-                    f"QloApps shop {self.shop_name!r} keeps failing: its requests are paused until "
-                    f"{row.open_until:%Y-%m-%d %H:%M:%S %Z} (circuit breaker open)")
-            else:
+            lane = None
+            if row is not None and not row.refused:
                 lane = connection.execute(_TAKE_LANE, {"c": self.config_id, "cap": self.max_concurrent,
                                                        "holder": holder, "lease": self.policy.lane_lease_s}).scalar()
-        if row is None:
+        # Refused after the commit: the lanes freed above stay freed.
+        if row is not None and row.refused:
+            raise ShopUnavailableError(
+                f"QloApps shop {self.shop_name!r} keeps failing: its requests are paused until "
+                f"{row.open_until:%Y-%m-%d %H:%M:%S %Z} (circuit breaker open)")
+        if row is None:  # its rows went (the database was reset under this process): make them again
             with _ENSURED_LOCK:
                 _ENSURED.clear()
             return self._admit(holder)
@@ -270,14 +295,13 @@ class ShopGate:
             time.sleep(pause)
             pause = min(pause * 2, 0.25)
             with self._engine.begin() as connection:
+                self._record_done(connection)
                 lane = connection.execute(_TAKE_LANE, {"c": self.config_id, "cap": self.max_concurrent,
                                                        "holder": holder, "lease": self.policy.lane_lease_s}).scalar()
             if lane is not None:
                 return int(lane)
             if time.monotonic() >= deadline:
-                raise ShopUnavailableError(
-                    f"QloApps shop {self.shop_name!r}: all {self.max_concurrent} request lanes stayed busy for "
-                    f"{self.policy.lane_wait_s:g} s")
+                raise self._lanes_busy()
 
     def _finish(self, lane: int, holder: str, ticket: RequestTicket, trial: bool) -> None:
         # Never raises: the request is done (a create may have succeeded), and what is lost here is advisory

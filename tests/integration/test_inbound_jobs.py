@@ -229,3 +229,25 @@ def test_a_pull_that_finds_the_shop_locked_is_skipped_in_its_first_transaction(r
     with transaction(runtime.session_factory) as session:
         run = session.get_one(QloAppsSyncState, report.run_id)
         assert (run.status, run.finished_at is not None) == ("skipped", True)
+
+
+def test_a_shop_of_one_lane_pulls_page_after_page_without_polling_for_its_own_lane(runtime, simulator,
+                                                                                   mapped_catalog, shop, monkeypatch):
+    from qlosync.db.models import QloAppsConfig
+    from qlosync.sync.gate import ShopGate
+
+    with transaction(runtime.session_factory) as session:
+        session.execute(update(QloAppsConfig).values(max_concurrent_requests=1))
+    simulator.store.generate_bookings(10, seed=3)
+    assert _scheduled_pull(runtime, 0).status == "succeeded"
+    waits: list[str] = []
+    real_wait = ShopGate._wait_for_lane
+    monkeypatch.setattr(ShopGate, "_wait_for_lane", lambda self, holder: waits.append(holder) or real_wait(self, holder))
+    simulator.store.generate_bookings(250, seed=4)
+    simulator.reset_counts()
+    report = _scheduled_pull(runtime, 1)
+    # Three pages, each its orders, room lines and customers, one request at a time in the one lane: the
+    # first request's lane (admitted ahead) is given back when the next one is admitted, never waited for
+    assert report.status == "succeeded" and report.counts["created"] == 250
+    assert simulator.request_counts["GET /api/orders"] == 3 and simulator.request_counts["GET /api/room_bookings"] == 3
+    assert waits == []

@@ -83,3 +83,25 @@ def test_page_lookups_read_one_row_per_key_without_statistics(session_factory, b
         # Each case found what it should (the candidate guests: each by id, e-mail and phone, once).
         assert answered == {"reservation mappings (locked)": 100, "line mappings": 0, "customer mappings": 100,
                             "candidate guests": 100, "the writer's guests": 100}
+
+
+def test_an_incremental_pulls_first_read_finds_the_overlaps_orders_through_the_index(session_factory, builtin_pms):
+    from datetime import datetime, timedelta
+
+    from sqlalchemy.dialects import postgresql
+
+    from qlosync.db.models import QloAppsReservationMapping
+    from qlosync.sync.inbound import pull
+
+    with transaction(session_factory) as session:
+        shop = _fill(session)
+        # One order a minute; the pull's overlap starts ten minutes before the newest
+        session.execute(text("UPDATE qloapps_reservation_mappings SET pms_reservation_id = qloapps_order_id::text,"
+                             " qloapps_date_upd = timestamp '2026-01-01' + qloapps_order_id * interval '1 minute'"))
+        since = datetime(2026, 1, 1) + timedelta(minutes=ROWS - 9)
+        known = pull._applied_versions(session, shop, QloAppsReservationMapping.qloapps_date_upd >= since)
+        assert sorted(known) == list(range(ROWS - 9, ROWS + 1))
+        query = str(pull._versions_query(shop, QloAppsReservationMapping.qloapps_date_upd >= since).compile(
+            dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+        answered, read = _rows_read(session, query, {})
+        assert (answered, read <= 3 * 10 + 10) == (10, True), read

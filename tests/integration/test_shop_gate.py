@@ -100,6 +100,16 @@ def test_a_busy_lane_gives_up_with_a_clear_error(engine, shop) -> None:
             pass
 
 
+def test_a_lane_another_process_holds_gives_up_with_the_same_error(engine, shop) -> None:
+    ours = _gate(engine, shop, concurrent=1, policy=GatePolicy(lane_wait_s=0.3))
+    theirs = _gate(engine, shop, concurrent=1, policy=GatePolicy(lane_wait_s=0.3))  # its lanes are in PostgreSQL only
+    with theirs.request(), pytest.raises(ShopUnavailableError, match="all 1 request lanes stayed busy"):
+        with ours.request():
+            pass
+    with ours.request():  # and once it is given back, ours goes
+        pass
+
+
 def test_breaker_opens_after_failures_refuses_without_calling_and_recovers(engine, shop, simulator, caplog) -> None:
     client = QloAppsClient(shop.base_url, shop.api_key, gate=_gate(engine, shop, policy=GatePolicy(
         failure_threshold=3, base_open_s=60)))

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, func, select, update
+from sqlalchemy import ColumnElement, Engine, Select, func, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -443,15 +443,16 @@ def _changed_orders(session: Session, config_id: int, orders: Sequence[Order]) -
 
 def _applied_versions(session: Session, config_id: int, *where: ColumnElement[bool]) -> AppliedVersions:
     """order id -> the date_upd last applied, of the orders *where* picks (parked ones are never applied)."""
-    rows = session.execute(
-        select(QloAppsReservationMapping.qloapps_order_id, QloAppsReservationMapping.qloapps_date_upd).where(
-            QloAppsReservationMapping.config_id == config_id,
-            QloAppsReservationMapping.parked_reason.is_(None),
-            QloAppsReservationMapping.pms_reservation_id.is_not(None),
-            *where,
-        )
+    return {order_id: date_upd for order_id, date_upd in session.execute(_versions_query(config_id, *where))}
+
+
+def _versions_query(config_id: int, *where: ColumnElement[bool]) -> Select[int | None, datetime | None]:
+    return select(QloAppsReservationMapping.qloapps_order_id, QloAppsReservationMapping.qloapps_date_upd).where(
+        QloAppsReservationMapping.config_id == config_id,
+        QloAppsReservationMapping.parked_reason.is_(None),
+        QloAppsReservationMapping.pms_reservation_id.is_not(None),
+        *where,
     )
-    return {order_id: date_upd for order_id, date_upd in rows}
 
 
 def _apply_snapshots(deps: PullDeps, session: Session, report: RunReport, snapshots: Sequence[BookingSnapshot],
