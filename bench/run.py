@@ -218,7 +218,8 @@ def table(pulls: list[dict[str, Any]], rss: dict[str, Any] | None, push: dict[st
             push.get("write_p99_ms") is not None and push["write_p99_ms"] < 2000, " ms")
         row("push: lost / duplicated", f"{push.get('lost')} / {push.get('duplicated')}", "0 / 0",
             push.get("lost") == 0 and push.get("duplicated") == 0)
-        row("push: QloApps requests per change", push.get("requests_per_change"), "", None)
+        per_change = push.get("requests_per_change")
+        row("push: QloApps requests per change", per_change, "<= 3", None if per_change is None else per_change <= 3)
     if ari:
         seasons = ari.get("initial", {}).get("seasons", {})
         initial = next((r for r in ari.get("rows", []) if r["calendar"] == "seasons" and r["phase"] == "initial"), {})
