@@ -26,8 +26,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, Row, text
 
 from qlosync.errors import TransientError
 from qlosync.settings import Settings
@@ -193,15 +194,11 @@ class ShopGate:
         breaker itself), nor when the gate's rows are missing."""
         self._ensure()
         holder = f"{self._holder_prefix}:{uuid.uuid4().hex[:12]}"
-        row = connection.execute(_ADMIT, {"c": self.config_id, "spacing": self.spacing_s, "burst": self.burst,
-                                          "lease": self.policy.lane_lease_s}).first()
+        row, lane = self._admit_within(connection, holder)
         if row is None or row.refused:
             return
-        lane = connection.execute(_TAKE_LANE, {"c": self.config_id, "cap": self.max_concurrent, "holder": holder,
-                                               "lease": self.policy.lane_lease_s}).scalar()
         with self._ahead_lock:
-            self._ahead = _Ahead(holder, bool(row.trial), time.monotonic() + float(row.wait_s),
-                                 None if lane is None else int(lane))
+            self._ahead = _Ahead(holder, bool(row.trial), time.monotonic() + float(row.wait_s), lane)
 
     def record_deferred(self, connection: Connection) -> None:
         """Record, inside the caller's transaction, the end of the request admitted ahead (its lane freed, the
@@ -270,12 +267,7 @@ class ShopGate:
         with self._engine.begin() as connection:
             # A lane held for a request admitted ahead that has ended is freed before this one takes one.
             self._record_done(connection)
-            row = connection.execute(_ADMIT, {"c": self.config_id, "spacing": self.spacing_s, "burst": self.burst,
-                                              "lease": self.policy.lane_lease_s}).first()
-            lane = None
-            if row is not None and not row.refused:
-                lane = connection.execute(_TAKE_LANE, {"c": self.config_id, "cap": self.max_concurrent,
-                                                       "holder": holder, "lease": self.policy.lane_lease_s}).scalar()
+            row, lane = self._admit_within(connection, holder)
         # Refused after the commit: the lanes freed above stay freed.
         if row is not None and row.refused:
             raise ShopUnavailableError(
@@ -285,7 +277,17 @@ class ShopGate:
             with _ENSURED_LOCK:
                 _ENSURED.clear()
             return self._admit(holder)
-        return bool(row.trial), float(row.wait_s), None if lane is None else int(lane)
+        return bool(row.trial), float(row.wait_s), lane
+
+    def _admit_within(self, connection: Connection, holder: str) -> tuple[Row[Any] | None, int | None]:
+        """_ADMIT's row (None: the gate's rows are missing) and, unless refused, a lane if one is free."""
+        row = connection.execute(_ADMIT, {"c": self.config_id, "spacing": self.spacing_s, "burst": self.burst,
+                                          "lease": self.policy.lane_lease_s}).first()
+        if row is None or row.refused:
+            return row, None
+        lane = connection.execute(_TAKE_LANE, {"c": self.config_id, "cap": self.max_concurrent, "holder": holder,
+                                               "lease": self.policy.lane_lease_s}).scalar()
+        return row, None if lane is None else int(lane)
 
     def _wait_for_lane(self, holder: str) -> int:
         deadline = time.monotonic() + self.policy.lane_wait_s
