@@ -48,8 +48,9 @@ from qlosync.runtime.middleware.dropped_ticks import CatchUpDroppedTicks
 from qlosync.runtime.middleware.heartbeat import WorkerHeartbeat
 from qlosync.runtime.middleware.metrics import WorkerMetrics
 from qlosync.runtime.middleware.runtime import RuntimeMiddleware
+from qlosync.runtime.middleware.tick_thread import TickThread
 from qlosync.runtime.middleware.topology import TopologyCheckMiddleware
-from qlosync.runtime.queues import DLQ, WORK_QUEUES, delay_queue
+from qlosync.runtime.queues import DLQ, SCHEDULE, WORK_QUEUES, delay_queue
 from qlosync.settings import Settings, with_heartbeat
 from qlosync.runtime.topology import QueueConflictError, declare, queue_arguments
 
@@ -136,7 +137,8 @@ class QlosyncRabbitmqBroker(RabbitmqBroker):
             self.declare_queue(queue_name, ensure=True)
 
 
-def build_middleware(settings: Settings, *, retry_policy: RetryPolicy, time_limit_ms: int) -> list[Middleware]:
+def build_middleware(settings: Settings, *, retry_policy: RetryPolicy, time_limit_ms: int,
+                     tick_queue: str = SCHEDULE) -> list[Middleware]:
     """The whole middleware stack, in order (hooks named ``after_*`` run in reverse order)."""
     stack: list[Middleware] = [
         # dramatiq's defaults, kept: AgeLimit only acts on actors given max_age; Callbacks/Pipelines are cheap.
@@ -153,6 +155,8 @@ def build_middleware(settings: Settings, *, retry_policy: RetryPolicy, time_limi
         # periodiq's: accepts the `periodic` actor option and drops ticks older than 30 s (no tick storms);
         # qlosync's subclass sends a dropped one again as a catch-up, so its pull slots are not lost.
         CatchUpDroppedTicks(),
+        # The ticks' queue gets a worker thread of its own: a tick never waits for a thread busy with a pull.
+        TickThread(tick_queue),
         # qlosync's own. CurrentMessage lets sync code log the message id.
         CurrentMessage(),
         TopologyCheckMiddleware(),
@@ -172,13 +176,15 @@ def build_broker(
     time_limit_ms: int = DEFAULT_TIME_LIMIT_MS,
     work_queues: Iterable[str] = WORK_QUEUES,
     dead_letter_queue: str = DLQ,
+    tick_queue: str = SCHEDULE,
 ) -> QlosyncRabbitmqBroker:
     """A broker for ``settings.rabbitmq_url``; connects lazily (building it does no I/O)."""
     broker = QlosyncRabbitmqBroker(
         url=with_heartbeat(settings.rabbitmq_url),
         confirm_delivery=True,
         dead_letter_queue=dead_letter_queue,
-        middleware=build_middleware(settings, retry_policy=retry_policy or RetryPolicy(), time_limit_ms=time_limit_ms),
+        middleware=build_middleware(settings, retry_policy=retry_policy or RetryPolicy(), time_limit_ms=time_limit_ms,
+                                    tick_queue=tick_queue),
     )
     # Declared up front (no I/O yet) so `dramatiq qlosync.actors` consumes every work queue, even one
     # whose actors are not written yet; `--queues` narrows it down.
