@@ -235,7 +235,7 @@ def arrivals(engine: Engine, changes: list[Change]) -> dict[tuple[int, int], flo
     with engine.connect() as c:
         rows = c.execute(text(
             "SELECT m.config_id, m.qloapps_order_id, extract(epoch FROM r.updated_at) FROM qloapps_reservation_mappings m "
-            "JOIN pms_reservations r ON r.id = m.pms_reservation_id WHERE r.status = 'cancelled'")).all()
+            "JOIN pms_reservations r ON r.id::text = m.pms_reservation_id WHERE r.status = 'cancelled'")).all()
     wanted = {(ch.config_id, ch.order_id) for ch in changes}
     return {(cid, oid): float(t) for cid, oid, t in rows if (cid, oid) in wanted}
 

@@ -1,7 +1,8 @@
 """How many QloApps requests each kind of push makes, and that the ones it no longer makes were redundant.
 
-The read-back after a write takes the customer from the write's own answer (``_read_back`` in
-qlosync/sync/outbound/push.py) instead of a GET of /api/customers: each test checks that what the push
+The read-back after a write takes the customer, and the room lines when it shows all of them, from the write's
+own answer (``read_back`` in qlosync/sync/outbound/read_back.py) instead of GETs of /api/customers and
+/api/room_bookings: each test checks that what the push
 recorded is exactly what a full, fresh read of the order (order, room lines, customer) gives, so the next
 pull and the next push find nothing to do, also after a crash and duplicate deliveries. Real PostgreSQL,
 the simulator over HTTP, ``push_reservation`` called directly (no broker).
@@ -75,23 +76,23 @@ def test_each_kind_of_push_makes_only_the_requests_it_needs_and_records_what_a_f
     desk = desk_for(engine)
     push_deps.currencies().get(1)  # the shop's currencies, cached once (not part of any push)
 
-    # A new reservation: the e-mail look-up (no customer mapped yet), the POST, the order and its room lines
+    # A new reservation: the e-mail look-up (no customer mapped yet), the POST, the order (its room lines and
+    # customer are the answer's: no children, the stays asked for)
     before = _requests(simulator)
     created = push_reservation(push_deps, reservation)
     assert created.action == "created"
-    assert _sent(simulator, before) == {"GET /api/customers": 1, "POST /api/bookings": 1, "GET /api/orders": 1,
-                                        "GET /api/room_bookings": 1}
+    assert _sent(simulator, before) == {"GET /api/customers": 1, "POST /api/bookings": 1, "GET /api/orders": 1}
     order_id = _assert_recorded_as_a_full_read(push_deps, engine, reservation)
     # the customer the answer named is mapped, as the GET used to give it
     customer_id = simulator.store.table("orders")[order_id]["id_customer"]
     assert [c for c, _ in _customer_mappings(engine)] == [customer_id]
 
-    # A date change: the order (did QloApps change?), its customer, the PUT, the order and its room lines
+    # A date change: the order (did QloApps change?), its customer, the PUT, the order (the new room line, B24,
+    # comes with the answer)
     desk.move(reservation, checkin + timedelta(days=3), checkout + timedelta(days=3))
     before = _requests(simulator)
     assert push_reservation(push_deps, reservation).action == "updated"
-    assert _sent(simulator, before) == {"GET /api/orders": 2, "GET /api/customers": 1, "PUT /api/bookings": 1,
-                                        "GET /api/room_bookings": 1}
+    assert _sent(simulator, before) == {"GET /api/orders": 2, "GET /api/customers": 1, "PUT /api/bookings": 1}
     _assert_recorded_as_a_full_read(push_deps, engine, reservation)
 
     # A guest rename: the PUT renames the customer qlosync created (B17); the answer already shows it
@@ -102,12 +103,12 @@ def test_each_kind_of_push_makes_only_the_requests_it_needs_and_records_what_a_f
     assert simulator.store.table("customers")[customer_id]["lastname"] == "Again"
     _assert_recorded_as_a_full_read(push_deps, engine, reservation)
 
-    # A cancellation: the order, the booking (QloApps' own room list, B26), the PUT, the order and its room lines
+    # A cancellation: the order, the booking (QloApps' own room list, B26), the PUT, the order (every line of a
+    # cancelled order is cancelled, 103/167)
     desk.set_status(reservation, "cancelled")
     before = _requests(simulator)
     assert push_reservation(push_deps, reservation).action == "cancelled"
-    assert _sent(simulator, before) == {"GET /api/orders": 2, "GET /api/bookings": 1, "PUT /api/bookings": 1,
-                                        "GET /api/room_bookings": 1}
+    assert _sent(simulator, before) == {"GET /api/orders": 2, "GET /api/bookings": 1, "PUT /api/bookings": 1}
     assert simulator.store.table("orders")[order_id]["current_state"] == 4
     _assert_recorded_as_a_full_read(push_deps, engine, reservation)
 
@@ -195,4 +196,29 @@ def test_a_cancellation_qloapps_already_has_reuses_what_the_push_read_and_writes
     # Then nothing is written; the order and the snapshot its conflict check read are the read-back
     assert _sent(simulator, before) == {"GET /api/orders": 1, "GET /api/room_bookings": 1, "GET /api/customers": 1}
     assert simulator.store.table("orders")[order_id]["current_state"] == 4
+    _assert_recorded_as_a_full_read(push_deps, engine, reservation)
+
+
+def test_an_answer_with_children_makes_the_read_back_read_the_room_lines(simulator, push_deps, engine, shop,
+                                                                         monkeypatch):
+    checkin, checkout = stay(34)
+    reservation = front_desk_reservation(engine, room_type_id=_general(engine, shop), checkin=checkin,
+                                         checkout=checkout, first="Child", last="Ages", email="child.ages@example.com")
+    push_deps.currencies().get(1)
+
+    # Given an answer whose room has a child: its ages are not in the answer (B10), so it cannot tell the line
+    real_create = push_deps.client.create_booking
+
+    def answer_with_a_child(request):  # type: ignore[no-untyped-def]
+        answer = real_create(request)
+        room_types = tuple(dataclasses.replace(rt, rooms=tuple(dataclasses.replace(r, child=1) for r in rt.rooms))
+                           for rt in answer.room_types)
+        return dataclasses.replace(answer, room_types=room_types)
+
+    monkeypatch.setattr(push_deps.client, "create_booking", answer_with_a_child)
+    before = _requests(simulator)
+    assert push_reservation(push_deps, reservation).action == "created"
+
+    # Then the read-back reads the room lines, and records what QloApps holds (no child), not the answer
+    assert _sent(simulator, before)["GET /api/room_bookings"] == 1
     _assert_recorded_as_a_full_read(push_deps, engine, reservation)

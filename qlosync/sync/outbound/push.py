@@ -10,8 +10,8 @@ reservation backs off meanwhile), reads the reservation as it is now, and then:
   cancel/refund with QloApps' own room list (B26);
 * unchanged: no request.
 
-After a write it reads the order and its room lines back (two GETs; the customer comes with the write's
-own answer, see ``_read_back``) and records both sides' hashes, the room-line and customer mappings, so
+After a write it reads the order back (one GET; the room lines and the customer come with the write's own
+answer when it shows all they hold, else they are read too: see ``read_back``) and records both sides' hashes, the room-line and customer mappings, so
 the next pull and the next push find nothing to do.
 Anything QloApps could not take (an occupancy change, B25; a customer name it must not rename, B17) is
 written to the sync log, never dropped silently.
@@ -20,6 +20,7 @@ written to the sync log, never dropped silently.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -48,7 +49,6 @@ from qlosync.qloapps.models import (
     STATE_REFUNDED,
     Booking,
     BookingSnapshot,
-    Customer,
     Order,
     RoomBooking,
 )
@@ -61,6 +61,7 @@ from qlosync.sync.inbound.apply import Catalog, apply_snapshot
 from qlosync.sync.locks import held_lock
 from qlosync.sync.inbound.mapper import ORDER_STATE_TO_STATUS, content_hash, map_snapshot
 from qlosync.sync.outbound.mapper import PushRejected, booking_request, validate
+from qlosync.sync.outbound.read_back import read_back
 from qlosync.sync.pms_state import pms_state_hash
 from qlosync.sync.push_token import new_token
 from qlosync.sync.sync_log import sync_log
@@ -324,13 +325,15 @@ def _record(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order
             unwritten: BookingSnapshot | Order | None = None) -> PushResult:
     """Read the order back and store what both sides now look like.
 
-    ``answer``: QloApps' answer to the write just sent (its customer is used, see :func:`_read_back`).
+    ``answer``: QloApps' answer to the write just sent (its customer is used, see :func:`read_back`).
     ``unwritten``: nothing was written; what this push read of the order already, reused as the read-back.
     """
     if isinstance(unwritten, BookingSnapshot):
         snapshot = unwritten
     else:
-        snapshot = _read_back(deps.client, order_id, answer, order=unwritten)
+        snapshot = read_back(deps.client, order_id, answer, order=unwritten,
+                              stays=Counter((ctx.room_types.get(line.room_type_id), line.checkin, line.checkout)
+                                            for line in ctx.state.lines))
     qloapps_digest = content_hash(map_snapshot(snapshot, deps.currencies()))
     state, shop = ctx.state, deps.shop
     pairs = match_lines(state.lines, snapshot.room_bookings, ctx.room_types, ctx.rooms)
@@ -362,37 +365,6 @@ def _record(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order
     logger.info("Reservation %s %s as QloApps order %s.", state.reservation_id, action, order_id,
                 extra={"action": "push", "pms_reservation_id": state.reservation_id, "qloapps_order_id": order_id})
     return PushResult(action, state.reservation_id, order_id)
-
-
-def _read_back(client: QloAppsClient, order_id: int, answer: Booking | None, order: Order | None = None
-               ) -> BookingSnapshot:
-    """The order as QloApps holds it after a write: the order and its room lines are read again (two GETs),
-    the customer is taken from the write's answer when it can be.
-
-    Why the customer needs no GET after a write: the answer to POST/PUT /api/bookings is the same booking
-    document as a GET (captures 040, 100, 103), and its ``customer_detail`` is read live from the customer
-    record (B9: capture 028 shows exactly customer 2's firstname, lastname, email and phone of capture 188,
-    after booking 4 renamed it, B17). So it is the customer as the write left it, the four fields the
-    content hash takes from a customer, and ``id_customer``. A GET of /api/customers right after could only
-    differ by a change made on the website in between, which the hash must not absorb as ours anyway. It
-    is used only when its ``id_customer`` is the order's own (read after it); otherwise (no answer, an
-    answer without a customer, an order moved to another customer meanwhile) the customer is read.
-
-    Why the order and room lines are still read: the answer has no status (B7), no ``date_upd``, reference
-    or paid amount (the hash and the next push's "did QloApps change?" need them), and no child ages (B10)
-    or cancelled flags of the room lines.
-    """
-    if order is None:
-        order = client.get_orders([order_id])[0]
-    lines = tuple(sorted((rb for rb in client.get_room_bookings_for_orders([order_id]) if rb.id_order == order_id),
-                         key=lambda rb: rb.id))
-    detail = answer.customer_detail if answer is not None and answer.id == order_id else None
-    customer: Customer | None
-    if detail is not None and detail.id_customer is not None and detail.id_customer == order.id_customer:
-        customer = Customer(detail.id_customer, detail.firstname, detail.lastname, detail.email, detail.phone)
-    else:
-        customer = next(iter(client.get_customers([order.id_customer])), None)
-    return BookingSnapshot(order, lines, customer)
 
 
 def match_lines(lines: Sequence[LineState], room_bookings: Sequence[RoomBooking], room_types: Mapping[PmsId, int],
@@ -520,10 +492,10 @@ def cancel_deleted(deps: PushDeps, mapping_ids: Sequence[int], reservation_id: P
             if orders and orders[0].current_state not in (STATE_CANCELLED, STATE_REFUNDED):
                 answer = deps.client.cancel_booking(order_id)
                 action = PushAction.CANCELLED
-                snapshot = [_read_back(deps.client, order_id, answer)]
+                snapshot = [read_back(deps.client, order_id, answer)]
             elif orders:
                 # Already cancelled: nothing is written, the order read just above is the read-back.
-                snapshot = [_read_back(deps.client, order_id, None, order=orders[0])]
+                snapshot = [read_back(deps.client, order_id, None, order=orders[0])]
             with transaction(factory) as session:
                 mapping = session.get_one(QloAppsReservationMapping, mapping_id, with_for_update=True)
                 if snapshot:
