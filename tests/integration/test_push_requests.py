@@ -55,6 +55,12 @@ def _customer_mappings(engine: Engine) -> list[tuple[int, str]]:
             "SELECT qloapps_customer_id, pms_guest_id FROM qloapps_customer_mappings ORDER BY id"))]
 
 
+def _alter_answers(monkeypatch, client, method: str, alter) -> None:  # type: ignore[no-untyped-def]
+    """The client's *method* sends its request as before; the push gets QloApps' answer changed by *alter*."""
+    real = getattr(client, method)
+    monkeypatch.setattr(client, method, lambda request: alter(real(request)))
+
+
 def _assert_recorded_as_a_full_read(push_deps: PushDeps, engine: Engine, reservation_id: str) -> int:
     """The mapping holds the hash and date_upd of the order as a full read (order, lines, customer) sees it now."""
     mapping = _recorded(engine, reservation_id)
@@ -132,14 +138,11 @@ def test_an_answer_naming_another_customer_than_the_order_has_makes_the_read_bac
 
     # Given an answer to the PUT whose customer is not the order's (a customer changed in between, or an
     # answer QloApps filled differently): it must not be taken for the order's customer
-    real_update = push_deps.client.update_booking
-
-    def answer_for_someone_else(request):  # type: ignore[no-untyped-def]
-        answer = real_update(request)
+    def for_someone_else(answer):  # type: ignore[no-untyped-def]
         detail = dataclasses.replace(answer.customer_detail, id_customer=999_999, lastname="Stranger")
         return dataclasses.replace(answer, customer_detail=detail)
 
-    monkeypatch.setattr(push_deps.client, "update_booking", answer_for_someone_else)
+    _alter_answers(monkeypatch, push_deps.client, "update_booking", for_someone_else)
     before = _requests(simulator)
     assert push_reservation(push_deps, reservation).action == "updated"
 
@@ -207,15 +210,12 @@ def test_an_answer_with_children_makes_the_read_back_read_the_room_lines(simulat
     push_deps.currencies().get(1)
 
     # Given an answer whose room has a child: its ages are not in the answer (B10), so it cannot tell the line
-    real_create = push_deps.client.create_booking
-
-    def answer_with_a_child(request):  # type: ignore[no-untyped-def]
-        answer = real_create(request)
+    def with_a_child(answer):  # type: ignore[no-untyped-def]
         room_types = tuple(dataclasses.replace(rt, rooms=tuple(dataclasses.replace(r, child=1) for r in rt.rooms))
                            for rt in answer.room_types)
         return dataclasses.replace(answer, room_types=room_types)
 
-    monkeypatch.setattr(push_deps.client, "create_booking", answer_with_a_child)
+    _alter_answers(monkeypatch, push_deps.client, "create_booking", with_a_child)
     before = _requests(simulator)
     assert push_reservation(push_deps, reservation).action == "created"
 
