@@ -275,6 +275,9 @@ class QloAppsCustomerMapping(Base):
     qloapps_customer_id: Mapped[int] = mapped_column(Integer)
     pms_guest_id: Mapped[str] = mapped_column(PmsIdType)
     match_method: Mapped[str] = mapped_column(String(16))
+    # The customer's e-mail as the last push's read-back showed it: the PUT of a booking whose customer
+    # qlosync created for this guest sends it without reading the customer first (a changed one: B23's 400).
+    qloapps_email: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

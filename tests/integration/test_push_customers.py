@@ -4,6 +4,8 @@ and every older booking of that customer shows the new name, B9)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
@@ -174,3 +176,99 @@ def test_a_guest_without_phone_borrows_the_customers_or_is_refused_clearly(
     # And the one that would create a customer without a phone is refused with the reason
     with pytest.raises(PushRejected, match="no phone number"):
         push_reservation(push_deps, unknown)
+
+
+def _change_email_in_qloapps(simulator, customer_id: int, email: str) -> None:  # type: ignore[no-untyped-def]
+    """What an edit in QloApps' back office (or PUT /api/customers) does to a customer's e-mail."""
+    customers = simulator.store.table("customers")
+    customers[customer_id]["email"] = email
+    customers.touch()
+
+
+def test_an_update_for_a_customer_qlosync_created_sends_the_email_it_saw_and_reads_the_customer_only_when_refused(
+    simulator, push_deps, engine, shop
+):
+    # Given a reservation pushed once: qlosync created its customer, and remembers the e-mail QloApps showed
+    checkin, checkout = stay(40)
+    reservation = front_desk_reservation(engine, room_type_id=_general(engine, shop), checkin=checkin,
+                                         checkout=checkout, first="Remy", last="Member", email="remy@example.com")
+    order_id = push_reservation(push_deps, reservation).qloapps_order_id
+    assert order_id is not None
+    customer_id = _customer_of(simulator, order_id)["id"]
+    with engine.connect() as c:
+        assert c.scalar(text("SELECT qloapps_email FROM qloapps_customer_mappings WHERE qloapps_customer_id = :c"),
+                        {"c": customer_id}) == "remy@example.com"
+    desk = desk_for(engine)
+
+    # When its dates change: the PUT goes out without a GET of the customer
+    desk.move(reservation, checkin + timedelta(days=1), checkout + timedelta(days=1))
+    before = simulator.request_counts.copy()
+    assert push_reservation(push_deps, reservation).action == "updated"
+    assert simulator.request_counts["GET /api/customers"] == before["GET /api/customers"]
+
+    # When the customer's e-mail is changed in QloApps, and the dates change again
+    _change_email_in_qloapps(simulator, customer_id, "remy.new@example.com")
+    desk.move(reservation, checkin + timedelta(days=2), checkout + timedelta(days=2))
+    before = simulator.request_counts.copy()
+    assert push_reservation(push_deps, reservation).action == "updated"
+
+    # Then QloApps refused the e-mail remembered (B23), the push read the customer and sent the PUT again,
+    # and the booking has the new dates under the same customer, whose new e-mail is what is remembered now
+    sent = simulator.request_counts - before
+    assert (sent["PUT /api/bookings"], sent["GET /api/customers"]) == (2, 1)
+    order = simulator.store.table("orders")[order_id]
+    assert order["id_customer"] == customer_id
+    lines = [rb for rb in simulator.store.table("room_bookings").values() if rb["id_order"] == order_id]
+    assert [str(rb["date_from"])[:10] for rb in lines] == [(checkin + timedelta(days=2)).isoformat()]
+    assert simulator.store.table("customers")[customer_id]["email"] == "remy.new@example.com"
+    with engine.connect() as c:
+        assert c.scalar(text("SELECT qloapps_email FROM qloapps_customer_mappings WHERE qloapps_customer_id = :c"),
+                        {"c": customer_id}) == "remy.new@example.com"
+
+    # And the next change is sent with the new e-mail, again without reading the customer
+    desk.move(reservation, checkin, checkout)
+    before = simulator.request_counts.copy()
+    assert push_reservation(push_deps, reservation).action == "updated"
+    sent = simulator.request_counts - before
+    assert (sent["PUT /api/bookings"], sent["GET /api/customers"]) == (1, 0)
+
+
+def test_a_customer_gone_from_qloapps_still_refuses_the_update_clearly(simulator, push_deps, engine, shop):
+    checkin, checkout = stay(41)
+    reservation = front_desk_reservation(engine, room_type_id=_general(engine, shop), checkin=checkin,
+                                         checkout=checkout, first="Gone", last="Soon", email="gone.soon@example.com")
+    order_id = push_reservation(push_deps, reservation).qloapps_order_id
+    assert order_id is not None
+    simulator.store.table("customers").pop(_customer_of(simulator, order_id)["id"])
+
+    desk_for(engine).move(reservation, checkin + timedelta(days=1), checkout + timedelta(days=1))
+    with pytest.raises(PushRejected, match="no longer exists"):
+        push_reservation(push_deps, reservation)
+
+
+def test_an_email_remembered_that_another_customer_took_in_qloapps_is_logged(
+    simulator, push_deps, client, engine, shop
+):
+    # Given a pushed reservation whose customer's e-mail was then changed in QloApps, and another customer
+    # made with the old one (QloApps allows duplicates through /api/customers, B21)
+    checkin, checkout = stay(42)
+    reservation = front_desk_reservation(engine, room_type_id=_general(engine, shop), checkin=checkin,
+                                         checkout=checkout, first="Ann", last="Owner", email="ann@example.com")
+    order_id = push_reservation(push_deps, reservation).qloapps_order_id
+    assert order_id is not None
+    customer_id = _customer_of(simulator, order_id)["id"]
+    _change_email_in_qloapps(simulator, customer_id, "ann.moved@example.com")
+    client.create_customer(firstname="Other", lastname="Person", email="ann@example.com", phone="+1 555 0199",
+                           passwd="website-password-2")
+
+    # When the reservation changes and is pushed
+    desk_for(engine).move(reservation, checkin + timedelta(days=1), checkout + timedelta(days=1))
+    assert push_reservation(push_deps, reservation).action == "updated"
+
+    # Then the push says so (the other customer may carry the guest's name now, B17), and remembers the new e-mail
+    logged = _logs(engine, "customer_email_changed")
+    assert len(logged) == 1 and logged[0][0] == "warning" and "ann.moved@example.com" not in logged[0][2]
+    assert "ann@example.com" in logged[0][2]
+    with engine.connect() as c:
+        assert c.scalar(text("SELECT qloapps_email FROM qloapps_customer_mappings WHERE qloapps_customer_id = :c"),
+                        {"c": customer_id}) == "ann.moved@example.com"

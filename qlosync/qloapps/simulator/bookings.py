@@ -58,7 +58,7 @@ class BookingEngine:
         self.tables = store.tables
         self._by_order: dict[int, list[int]] = {}  # order id -> its room line ids (index)
         self._emails: dict[str, int] = {}  # lower-case e-mail -> first customer id (index)
-        self._emails_seen = -1  # customers table size when the index was last complete
+        self._emails_version = -1  # the customers table's version when the index was last complete
 
     def line_ids(self, order_id: int) -> list[int]:
         """Room line ids of an order, ascending."""
@@ -70,11 +70,12 @@ class BookingEngine:
     def customer_by_email(self, email: str) -> dict[str, Any] | None:
         """First customer with this e-mail (case-insensitive)."""
         customers = self.tables["customers"]
-        if self._emails_seen != len(customers):
+        # By version, not size: a PUT /api/customers that changes an e-mail touches the table (generic.py)
+        if self._emails_version != customers.version:
             self._emails = {}
             for rid, row in sorted(customers.items(), reverse=True):
                 self._emails[str(row["email"]).lower()] = rid
-            self._emails_seen = len(customers)
+            self._emails_version = customers.version
         found_id = self._emails.get(email.lower())
         found = customers.get(found_id) if found_id is not None else None
         return found if found is not None and str(found["email"]).lower() == email.lower() else None
@@ -342,9 +343,10 @@ class BookingEngine:
             return int(row["id"])
         gen = (datetime.fromisoformat(now) - timedelta(hours=6)).strftime("%Y-%m-%d %H:%M:%S")
         rid = self.store.insert("customers", customer_record(cust, email, now, gen))
-        if self._emails_seen == len(self.tables["customers"]) - 1:
+        customers = self.tables["customers"]
+        if self._emails_version == customers.version - 1:  # the index was complete before this insert
             self._emails.setdefault(email.lower(), rid)
-            self._emails_seen += 1
+            self._emails_version = customers.version
         self.store.table("customers")[rid]["secure_key"] = md5_hex(f"key{rid}{email}")
         self.store.insert("guests", {"id_customer": rid, "id_operating_system": 7, "id_web_browser": 1,
                                      "javascript": 0, "screen_resolution_x": 0, "screen_resolution_y": 0,

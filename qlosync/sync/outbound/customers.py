@@ -41,6 +41,7 @@ class CustomerChoice:
     qloapps_customer_id: int | None  # None: QloApps creates the customer on POST
     method: str  # how the customer was matched: mapping's method, "email", "phone_name" or "pushed" (new)
     note: str | None = None  # set when the PMS name differs from a customer qlosync does not own
+    remembered: bool = False  # the e-mail is the last read-back's, the customer was not read by this push
 
 
 def placeholder_email(guest_id: PmsId) -> str:
@@ -78,13 +79,17 @@ def _as_existing(customer: Customer, guest: GuestState, method: str, owned: bool
 
 
 def choose_customer(session: Session, client: QloAppsClient, config_id: int, guest: GuestState,
-                    order_customer_id: int | None = None, order_customer: Customer | None = None) -> CustomerChoice:
+                    order_customer_id: int | None = None, order_customer: Customer | None = None,
+                    remembered: bool = False) -> CustomerChoice:
     """The customer for a POST (order_customer_id None) or for the PUT of an order that already has one.
 
     ``order_customer``: that order's customer as the caller read it a moment ago in the same push (the
     snapshot of its conflict check); it is then not read again.
+    ``remembered``: a PUT may use :func:`remembered_customer` instead of reading the customer.
     """
-    choice = _choose(session, client, config_id, guest, order_customer_id, order_customer)
+    choice = remembered_customer(session, config_id, guest, order_customer_id) \
+        if remembered and order_customer_id is not None and order_customer is None else None
+    choice = choice or _choose(session, client, config_id, guest, order_customer_id, order_customer)
     if not choice.detail.phone:
         raise PushRejected(f"guest {guest.id} has no phone number, and QloApps requires one for a new customer")
     return choice
@@ -118,6 +123,26 @@ def _choose(session: Session, client: QloAppsClient, config_id: int, guest: Gues
             return _as_existing(same[0], guest, MatchMethod.PHONE_NAME, owned=False)
     return CustomerChoice(CustomerDetail(guest.first_name, guest.last_name, placeholder_email(guest.id),
                                          guest.phone or ""), None, MatchMethod.PUSHED)
+
+
+def remembered_customer(session: Session, config_id: int, guest: GuestState, customer_id: int) -> CustomerChoice | None:
+    """The PUT's customer without a GET: only a customer qlosync created for this guest alone, whose e-mail the
+    last push's read-back showed, for a guest with a phone number.
+
+    To such a customer a push sends the PMS guest's name and phone anyway; of QloApps' record it needs just the
+    e-mail, which only a change made in QloApps moves. A PUT with an e-mail no customer has is refused, 400
+    "Customer not found." (B23, capture 113): the push then reads the customer and sends the PUT again.
+    """
+    if not guest.phone:
+        return None
+    rows = session.execute(select(QloAppsCustomerMapping.pms_guest_id, QloAppsCustomerMapping.match_method,
+                                  QloAppsCustomerMapping.qloapps_email)
+                           .where(QloAppsCustomerMapping.config_id == config_id,
+                                  QloAppsCustomerMapping.qloapps_customer_id == customer_id)).all()
+    if len(rows) != 1 or (rows[0][0], rows[0][1]) != (guest.id, MatchMethod.PUSHED) or not rows[0][2]:
+        return None
+    return CustomerChoice(CustomerDetail(guest.first_name, guest.last_name, rows[0][2], guest.phone), customer_id,
+                          MatchMethod.PUSHED, remembered=True)
 
 
 def _for_customer_id(session: Session, client: QloAppsClient, config_id: int, guest: GuestState,

@@ -49,6 +49,7 @@ from qlosync.qloapps.models import (
     STATE_REFUNDED,
     Booking,
     BookingSnapshot,
+    Customer,
     Order,
     RoomBooking,
 )
@@ -286,12 +287,23 @@ def _update(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order
     # The conflict check above may have read the order's customer a moment ago, in this push: then that read
     # is the look-up (choose_customer makes one GET of the same customer otherwise).
     seen = snapshot.customer if snapshot is not None and snapshot.order.id_customer == order.id_customer else None
-    with transaction(factory) as session:
-        choice = choose_customer(session, client, deps.shop.id, state.guest, order_customer_id=order.id_customer,
-                                 order_customer=seen)
-    request = booking_request(state, id_hotel=deps.shop.id_hotel, customer=choice.detail, room_types=ctx.room_types,
-                              rooms=ctx.rooms, order_id=order_id)
-    answer = _making_room(deps, factory, ctx, lambda: client.update_booking(request))
+
+    def put(remembered: bool) -> tuple[CustomerChoice, Booking]:
+        with transaction(factory) as session:
+            choice = choose_customer(session, client, deps.shop.id, state.guest, order_customer_id=order.id_customer,
+                                     order_customer=seen, remembered=remembered)
+        request = booking_request(state, id_hotel=deps.shop.id_hotel, customer=choice.detail,
+                                  room_types=ctx.room_types, rooms=ctx.rooms, order_id=order_id)
+        return choice, _making_room(deps, factory, ctx, lambda: client.update_booking(request))
+
+    try:
+        choice, answer = put(remembered=True)
+    except QloAppsValidationError as exc:
+        if "Customer not found" not in str(exc):
+            raise
+        # The e-mail remembered is no longer the customer's (changed in QloApps), or the customer is gone:
+        # read it, as a push without the memory does (which tells the two apart).
+        choice, answer = put(remembered=False)
     return _record(deps, factory, ctx, order_id, action, choice, answer=answer)
 
 
@@ -351,7 +363,12 @@ def _record(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order
                                                qloapps_room_booking_id=rb.id, pms_reservation_line_id=line.id)
                         for line, rb in pairs)
         if snapshot.customer is not None and choice is not None:
-            _remember_customer(session, shop.id, snapshot.customer.id, state.guest.id, choice.method)
+            _remember_customer(session, shop.id, snapshot.customer, state.guest.id, choice.method)
+            if choice.remembered and snapshot.customer.email.lower() != choice.detail.email.lower():
+                # Another customer had the e-mail remembered: QloApps gave that one the PMS guest's name (B17).
+                sync_log(session, shop, LogLevel.WARNING, order_id, "customer_email_changed",
+                         f"QloApps customer {snapshot.customer.id} now has another e-mail than {choice.detail.email}; "
+                         f"the customer with that e-mail may have been renamed", pms_reservation_id=state.reservation_id)
         details: dict[str, Any] = {"pms_reservation_id": state.reservation_id}
         if choice is not None and choice.note:
             sync_log(session, shop, LogLevel.WARNING, order_id, "customer_name_kept", choice.note, **details)
@@ -441,12 +458,16 @@ def _mapping_for_update(session: Session, shop: ShopConfig, reservation_id: PmsI
     return mapping
 
 
-def _remember_customer(session: Session, config_id: int, customer_id: int, guest_id: PmsId, method: str) -> None:
-    exists = session.scalar(select(QloAppsCustomerMapping.id).where(
-        QloAppsCustomerMapping.config_id == config_id, QloAppsCustomerMapping.qloapps_customer_id == customer_id))
-    if exists is None:
-        session.add(QloAppsCustomerMapping(config_id=config_id, qloapps_customer_id=customer_id, pms_guest_id=guest_id,
-                                           match_method=method))
+def _remember_customer(session: Session, config_id: int, customer: Customer, guest_id: PmsId, method: str) -> None:
+    """The customer's mapping, with its e-mail as QloApps shows it now (customers.remembered_customer)."""
+    mapping = session.scalars(select(QloAppsCustomerMapping).where(
+        QloAppsCustomerMapping.config_id == config_id, QloAppsCustomerMapping.qloapps_customer_id == customer.id)
+    ).one_or_none()
+    if mapping is None:
+        session.add(QloAppsCustomerMapping(config_id=config_id, qloapps_customer_id=customer.id, pms_guest_id=guest_id,
+                                           match_method=method, qloapps_email=customer.email))
+    elif mapping.qloapps_email != customer.email:
+        mapping.qloapps_email = customer.email
 
 
 def flag_refused(factory: sessionmaker[Session], shop: ShopConfig, reservation_id: PmsId, exc: Exception) -> None:
