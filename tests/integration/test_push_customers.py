@@ -4,7 +4,7 @@ and every older booking of that customer shows the new name, B9)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import Engine, text
@@ -178,6 +178,23 @@ def test_a_guest_without_phone_borrows_the_customers_or_is_refused_clearly(
         push_reservation(push_deps, unknown)
 
 
+def _pushed_once(simulator, push_deps, engine: Engine, shop, days_ahead: int, first: str, last: str,  # type: ignore[no-untyped-def]
+                 email: str) -> tuple[str, int, int, date, date]:
+    """A front-desk reservation pushed once (qlosync creates its customer): (reservation, order, customer, stay)."""
+    checkin, checkout = stay(days_ahead)
+    reservation = front_desk_reservation(engine, room_type_id=_general(engine, shop), checkin=checkin,
+                                         checkout=checkout, first=first, last=last, email=email)
+    order_id = push_reservation(push_deps, reservation).qloapps_order_id
+    assert order_id is not None
+    return reservation, order_id, int(_customer_of(simulator, order_id)["id"]), checkin, checkout
+
+
+def _email_remembered(engine: Engine, customer_id: int) -> str | None:
+    with engine.connect() as c:
+        return c.scalar(text("SELECT qloapps_email FROM qloapps_customer_mappings WHERE qloapps_customer_id = :c"),
+                        {"c": customer_id})
+
+
 def _change_email_in_qloapps(simulator, customer_id: int, email: str) -> None:  # type: ignore[no-untyped-def]
     """What an edit in QloApps' back office (or PUT /api/customers) does to a customer's e-mail."""
     customers = simulator.store.table("customers")
@@ -189,15 +206,9 @@ def test_an_update_for_a_customer_qlosync_created_sends_the_email_it_saw_and_rea
     simulator, push_deps, engine, shop
 ):
     # Given a reservation pushed once: qlosync created its customer, and remembers the e-mail QloApps showed
-    checkin, checkout = stay(40)
-    reservation = front_desk_reservation(engine, room_type_id=_general(engine, shop), checkin=checkin,
-                                         checkout=checkout, first="Remy", last="Member", email="remy@example.com")
-    order_id = push_reservation(push_deps, reservation).qloapps_order_id
-    assert order_id is not None
-    customer_id = _customer_of(simulator, order_id)["id"]
-    with engine.connect() as c:
-        assert c.scalar(text("SELECT qloapps_email FROM qloapps_customer_mappings WHERE qloapps_customer_id = :c"),
-                        {"c": customer_id}) == "remy@example.com"
+    reservation, order_id, customer_id, checkin, checkout = _pushed_once(
+        simulator, push_deps, engine, shop, 40, "Remy", "Member", "remy@example.com")
+    assert _email_remembered(engine, customer_id) == "remy@example.com"
     desk = desk_for(engine)
 
     # When its dates change: the PUT goes out without a GET of the customer
@@ -221,9 +232,7 @@ def test_an_update_for_a_customer_qlosync_created_sends_the_email_it_saw_and_rea
     lines = [rb for rb in simulator.store.table("room_bookings").values() if rb["id_order"] == order_id]
     assert [str(rb["date_from"])[:10] for rb in lines] == [(checkin + timedelta(days=2)).isoformat()]
     assert simulator.store.table("customers")[customer_id]["email"] == "remy.new@example.com"
-    with engine.connect() as c:
-        assert c.scalar(text("SELECT qloapps_email FROM qloapps_customer_mappings WHERE qloapps_customer_id = :c"),
-                        {"c": customer_id}) == "remy.new@example.com"
+    assert _email_remembered(engine, customer_id) == "remy.new@example.com"
 
     # And the next change is sent with the new e-mail, again without reading the customer
     desk.move(reservation, checkin, checkout)
@@ -234,12 +243,9 @@ def test_an_update_for_a_customer_qlosync_created_sends_the_email_it_saw_and_rea
 
 
 def test_a_customer_gone_from_qloapps_still_refuses_the_update_clearly(simulator, push_deps, engine, shop):
-    checkin, checkout = stay(41)
-    reservation = front_desk_reservation(engine, room_type_id=_general(engine, shop), checkin=checkin,
-                                         checkout=checkout, first="Gone", last="Soon", email="gone.soon@example.com")
-    order_id = push_reservation(push_deps, reservation).qloapps_order_id
-    assert order_id is not None
-    simulator.store.table("customers").pop(_customer_of(simulator, order_id)["id"])
+    reservation, _, customer_id, checkin, checkout = _pushed_once(
+        simulator, push_deps, engine, shop, 41, "Gone", "Soon", "gone.soon@example.com")
+    simulator.store.table("customers").pop(customer_id)
 
     desk_for(engine).move(reservation, checkin + timedelta(days=1), checkout + timedelta(days=1))
     with pytest.raises(PushRejected, match="no longer exists"):
@@ -251,12 +257,8 @@ def test_an_email_remembered_that_another_customer_took_in_qloapps_is_logged(
 ):
     # Given a pushed reservation whose customer's e-mail was then changed in QloApps, and another customer
     # made with the old one (QloApps allows duplicates through /api/customers, B21)
-    checkin, checkout = stay(42)
-    reservation = front_desk_reservation(engine, room_type_id=_general(engine, shop), checkin=checkin,
-                                         checkout=checkout, first="Ann", last="Owner", email="ann@example.com")
-    order_id = push_reservation(push_deps, reservation).qloapps_order_id
-    assert order_id is not None
-    customer_id = _customer_of(simulator, order_id)["id"]
+    reservation, _, customer_id, checkin, checkout = _pushed_once(
+        simulator, push_deps, engine, shop, 42, "Ann", "Owner", "ann@example.com")
     _change_email_in_qloapps(simulator, customer_id, "ann.moved@example.com")
     client.create_customer(firstname="Other", lastname="Person", email="ann@example.com", phone="+1 555 0199",
                            passwd="website-password-2")
@@ -269,6 +271,4 @@ def test_an_email_remembered_that_another_customer_took_in_qloapps_is_logged(
     logged = _logs(engine, "customer_email_changed")
     assert len(logged) == 1 and logged[0][0] == "warning" and "ann.moved@example.com" not in logged[0][2]
     assert "ann@example.com" in logged[0][2]
-    with engine.connect() as c:
-        assert c.scalar(text("SELECT qloapps_email FROM qloapps_customer_mappings WHERE qloapps_customer_id = :c"),
-                        {"c": customer_id}) == "ann.moved@example.com"
+    assert _email_remembered(engine, customer_id) == "ann.moved@example.com"

@@ -288,22 +288,26 @@ def _update(deps: PushDeps, factory: sessionmaker[Session], ctx: _Context, order
     # is the look-up (choose_customer makes one GET of the same customer otherwise).
     seen = snapshot.customer if snapshot is not None and snapshot.order.id_customer == order.id_customer else None
 
-    def put(remembered: bool) -> tuple[CustomerChoice, Booking]:
+    def customer(remembered: bool) -> CustomerChoice:
         with transaction(factory) as session:
-            choice = choose_customer(session, client, deps.shop.id, state.guest, order_customer_id=order.id_customer,
-                                     order_customer=seen, remembered=remembered)
+            return choose_customer(session, client, deps.shop.id, state.guest, order_customer_id=order.id_customer,
+                                   order_customer=seen, remembered=remembered)
+
+    def put(choice: CustomerChoice) -> Booking:
         request = booking_request(state, id_hotel=deps.shop.id_hotel, customer=choice.detail,
                                   room_types=ctx.room_types, rooms=ctx.rooms, order_id=order_id)
-        return choice, _making_room(deps, factory, ctx, lambda: client.update_booking(request))
+        return _making_room(deps, factory, ctx, lambda: client.update_booking(request))
 
+    choice = customer(remembered=True)
     try:
-        choice, answer = put(remembered=True)
+        answer = put(choice)
     except QloAppsValidationError as exc:
-        if "Customer not found" not in str(exc):
+        if not choice.remembered or "Customer not found" not in str(exc):
             raise
         # The e-mail remembered is no longer the customer's (changed in QloApps), or the customer is gone:
         # read it, as a push without the memory does (which tells the two apart).
-        choice, answer = put(remembered=False)
+        choice = customer(remembered=False)
+        answer = put(choice)
     return _record(deps, factory, ctx, order_id, action, choice, answer=answer)
 
 
