@@ -290,7 +290,8 @@ def sim_requests(sim_url: str) -> dict[str, int]:
 def phase(name: str, *, engine: Engine, sim_url: str, shops: dict[str, int], orders: dict[int, list[int]],
           cycles: int, interval_ms: int, lead: dict[str, float], broken: set[int],
           exclude: set[int] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
-    """One measured phase; *exclude*: shops left out of the lag figures (the one broken in the other phase)."""
+    """One measured phase; *exclude*: shops left out of the lag and slot figures (the one broken in another phase:
+    its breaker may still be open after its fault is cleared)."""
     period = interval_ms / 1000
     before = sim_requests(sim_url)
     started = time.time()
@@ -314,7 +315,14 @@ def phase(name: str, *, engine: Engine, sim_url: str, shops: dict[str, int], ord
               if (ch.config_id, ch.order_id) in arrived]
     per_shop = [after.get(n, 0) - before.get(n, 0) for n, cid in shops.items() if cid not in broken]
     window_start = min(p[0] for p in plan) if plan else started
-    coverage = pulled_every_interval(engine, plan, interval_ms, broken)
+    # A change may arrive before the slot counted for it has run (the shop's pull before that slot started a
+    # few seconds late and already saw it), so the last slots are given time to start.
+    last_slot = max((next_slot(name, interval_ms, at) for at, name, _, _ in plan), default=started)
+    while True:
+        coverage = pulled_every_interval(engine, plan, interval_ms, broken | exclude)
+        if not coverage["missed"] or time.time() > last_slot + 30:
+            break
+        time.sleep(1)
     result = {
         "changes": len(healthy), "arrived": len(arrived), "never_arrived": len(healthy) - len(arrived),
         "lag_p50_s": round(percentile(lags, 50) or 0, 2), "lag_p99_s": round(percentile(lags, 99) or 0, 2),
