@@ -208,6 +208,10 @@ def table(pulls: list[dict[str, Any]], rss: dict[str, Any] | None, push: dict[st
         f = rss["full"]
         mem = f["memory"]
         row(f"import of {rss['bookings']:,} bookings: bookings/s", f["bookings_per_s"], "", None)
+        # Issue 22 item 2: flat cost as the work grows, against the full import's rate of this same run
+        ratio = round(f["bookings_per_s"] / rate, 2) if rate and f.get("bookings_per_s") else None
+        row(f"import of {rss['bookings']:,} vs {bookings:,} bookings: ratio of bookings/s (this run)", ratio,
+            ">= 0.8", None if ratio is None else ratio >= 0.8)
         row(f"import of {rss['bookings']:,} bookings: peak RSS of the importing process", mem["peak_rss_mb"],
             "< 200 MB", mem["peak_rss_mb"] < 200, " MB")
         growth = mem["growth_after_first_10pct_mb"]
