@@ -139,10 +139,16 @@ def remembered_customer(session: Session, config_id: int, guest: GuestState, cus
                                   QloAppsCustomerMapping.qloapps_email)
                            .where(QloAppsCustomerMapping.config_id == config_id,
                                   QloAppsCustomerMapping.qloapps_customer_id == customer_id)).all()
-    if len(rows) != 1 or (rows[0][0], rows[0][1]) != (guest.id, MatchMethod.PUSHED) or not rows[0][2]:
+    email = next((e for _, _, e in rows if e), None)
+    if email is None or not _owned_by([(str(g), str(m)) for g, m, _ in rows], guest):
         return None
-    return CustomerChoice(CustomerDetail(guest.first_name, guest.last_name, rows[0][2], guest.phone), customer_id,
+    return CustomerChoice(CustomerDetail(guest.first_name, guest.last_name, email, guest.phone), customer_id,
                           MatchMethod.PUSHED, remembered=True)
+
+
+def _owned_by(owners: list[tuple[PmsId, str]], guest: GuestState) -> bool:
+    """qlosync created the customer for this guest alone: it may carry the PMS guest's name."""
+    return bool(owners) and all(g == guest.id and m == MatchMethod.PUSHED for g, m in owners)
 
 
 def _for_customer_id(session: Session, client: QloAppsClient, config_id: int, guest: GuestState,
@@ -152,6 +158,6 @@ def _for_customer_id(session: Session, client: QloAppsClient, config_id: int, gu
     if not found:
         return None
     owners = owner_guests(session, config_id, customer_id)
-    owned = bool(owners) and all(g == guest.id and m == MatchMethod.PUSHED for g, m in owners)
+    owned = _owned_by(owners, guest)
     method = next((m for g, m in owners if g == guest.id), MatchMethod.EMAIL)
     return _as_existing(found[0], guest, method, owned=owned)
